@@ -1,0 +1,70 @@
+package core
+
+import "time"
+
+// ApprovalStatus is the state of a pending approval: pending → approved |
+// denied | expired, each final.
+type ApprovalStatus string
+
+const (
+	ApprovalPending  ApprovalStatus = "pending"
+	ApprovalApproved ApprovalStatus = "approved"
+	ApprovalDenied   ApprovalStatus = "denied"
+	ApprovalExpired  ApprovalStatus = "expired"
+)
+
+// Channel is how the second factor is being asked for.
+type Channel string
+
+const (
+	ChannelPush Channel = "push"
+	ChannelSMS  Channel = "sms"
+)
+
+// Reasons: fallback reasons (channel moved to sms) and denial reasons.
+const (
+	ReasonNoDevice    = "no_device"
+	ReasonPushFailed  = "push_failed"
+	ReasonPushTimeout = "push_timeout"
+	ReasonRequested   = "requested"
+	ReasonPushLimited = "push_limited"
+
+	ReasonUserDenied      = "user_denied"
+	ReasonNumberMismatch  = "number_mismatch"
+	ReasonTooManyAttempts = "too_many_attempts"
+	ReasonSuperseded      = "superseded"
+	ReasonReported        = "reported"
+)
+
+// Methods: how an approval was decided; they become the token's amr.
+const (
+	MethodPush = "push"
+	MethodSMS  = "sms"
+	MethodOTP  = "otp"
+)
+
+// Approval is a persisted, expiring second-factor flow started by a password login.
+type Approval struct {
+	ID          string
+	UserID      string
+	Status      ApprovalStatus
+	Channel     Channel
+	Reason      string // fallback reason while pending on sms; denial reason once denied
+	MatchNumber int    // 10–99, for push
+	TicketHash  string
+	CodeHash    string // SMS code, once one was sent
+	CodeSentAt  *time.Time
+	Attempts    int // wrong codes
+	ExpiresAt   time.Time
+	PushSentAt  *time.Time
+	// TimeoutAnnouncedAt is set once push_timeout was published, so one
+	// instance announces it once.
+	TimeoutAnnouncedAt *time.Time
+	DecidedAt          *time.Time
+	DecidedBy          string // device id, or "" for a code
+	Method             string // MethodPush, MethodSMS, MethodOTP once approved
+	ExchangedAt        *time.Time
+	IP                 string
+	UserAgent          string
+	CreatedAt          time.Time
+}

@@ -1,0 +1,116 @@
+package core
+
+import (
+	"context"
+	"time"
+)
+
+// The persistent stores. Every method returns *Error values for the outcomes
+// a caller acts on (ENotFound, EPhoneTaken, …) and wraps database failures as
+// Unavailable. Times passed in as now come from the caller's Clock, so expiry
+// is decided by one clock in tests and in production.
+
+// UserStore keeps accounts and their phone verifications.
+type UserStore interface {
+	// CreateSignup stores a new unverified user and its verification in one
+	// transaction. An unverified account with the same phone is replaced: its
+	// verifications become superseded and the account is deleted. A verified
+	// account with the same phone gives EPhoneTaken; one with the same email
+	// (compared lower-cased) gives EEmailTaken.
+	CreateSignup(ctx context.Context, u *User, v *Verification) error
+	UserByID(ctx context.Context, id string) (*User, error)
+	// UserByPhone and UserByEmail find verified and unverified users alike.
+	UserByPhone(ctx context.Context, phone string) (*User, error)
+	UserByEmail(ctx context.Context, email string) (*User, error)
+	SetPasswordHash(ctx context.Context, userID, hash string, now time.Time) error
+	SetTwoFactor(ctx context.Context, userID string, on bool, now time.Time) error
+
+	Verification(ctx context.Context, id string) (*Verification, error)
+	// AddVerificationFailure counts one wrong code on a pending verification
+	// and returns the new count; at MaxCodeAttempts it becomes locked.
+	AddVerificationFailure(ctx context.Context, id string) (attempts int, err error)
+	// ReplaceVerificationCode swaps the code of a pending verification (resend).
+	ReplaceVerificationCode(ctx context.Context, id, codeHash string, sentAt, expiresAt time.Time) error
+	// CompleteVerification marks a pending, unexpired verification verified
+	// and its user's phone verified, in one transaction, and returns the user.
+	// EExpired when it is past expiry or no longer pending for another reason
+	// than a lock (ELocked).
+	CompleteVerification(ctx context.Context, id string, now time.Time) (*User, error)
+}
+
+// SessionStore keeps sessions and their hashed refresh tokens.
+type SessionStore interface {
+	CreateSession(ctx context.Context, s *Session, refreshHash string) error
+	Session(ctx context.Context, id string) (*Session, error)
+	// RotateRefresh spends the refresh token with oldHash and stores newHash
+	// for the same session, updating LastUsedAt. A token that was already spent
+	// revokes its whole session and gives EUnauthorized; so does an unknown
+	// token or an inactive session.
+	RotateRefresh(ctx context.Context, oldHash, newHash string, now time.Time, idle time.Duration) (*Session, error)
+	RevokeSession(ctx context.Context, id string, now time.Time) error
+	// RevokeOtherSessions revokes every active session of userID but keepID.
+	RevokeOtherSessions(ctx context.Context, userID, keepID string, now time.Time) error
+}
+
+// KeyStore keeps the server's signing keys.
+type KeyStore interface {
+	// Keys returns the keys of a purpose, newest first, retired ones included.
+	Keys(ctx context.Context, purpose KeyPurpose) ([]*SigningKey, error)
+	// InsertKeyIfNone stores k unless an unretired key of its purpose exists,
+	// so two instances starting together agree on one key. It returns the
+	// active key either way.
+	InsertKeyIfNone(ctx context.Context, k *SigningKey) (*SigningKey, error)
+}
+
+// DeviceStore keeps authenticator devices and enrollment codes.
+type DeviceStore interface {
+	CreateEnrollment(ctx context.Context, e *Enrollment) error
+	// UseEnrollment spends an unused, unexpired enrollment code and returns
+	// it; EInvalidCode otherwise.
+	UseEnrollment(ctx context.Context, codeHash string, now time.Time) (*Enrollment, error)
+	// CreateDevice stores d unless its user already has MaxDevices devices
+	// (ETooManyDevices) or its public key is taken (EKeyTaken).
+	CreateDevice(ctx context.Context, d *Device) error
+	Device(ctx context.Context, id string) (*Device, error)
+	DevicesByUser(ctx context.Context, userID string) ([]*Device, error)
+	CountDevices(ctx context.Context, userID string) (int, error)
+	DeleteDevice(ctx context.Context, userID, id string) error
+	// AcceptTOTPStep records step as used when it is newer than the last
+	// accepted one; false when it (or a later one) was accepted before.
+	AcceptTOTPStep(ctx context.Context, deviceID string, step int64, now time.Time) (bool, error)
+	TouchDevice(ctx context.Context, id string, now time.Time) error
+}
+
+// ApprovalStore keeps approvals. Every change of a pending approval is a
+// conditional update on status = 'pending' AND expires_at > now, so a
+// decision is taken exactly once across instances.
+type ApprovalStore interface {
+	CreateApproval(ctx context.Context, a *Approval) error
+	Approval(ctx context.Context, id string) (*Approval, error)
+	// UpdatePending writes the named columns of a (Go field names, e.g.
+	// "Status", "Reason") when the stored approval is still pending and
+	// unexpired at now; false when it was not.
+	UpdatePending(ctx context.Context, a *Approval, now time.Time, fields ...string) (bool, error)
+	// AddApprovalFailure counts one wrong code on a pending approval and
+	// returns the new count.
+	AddApprovalFailure(ctx context.Context, id string, now time.Time) (attempts int, err error)
+	// SupersedePending denies the user's pending push approvals with reason
+	// superseded and returns their ids.
+	SupersedePending(ctx context.Context, userID string, now time.Time) ([]string, error)
+	// ExpireDue marks pending approvals whose expires_at <= now expired and
+	// returns them; each is returned by exactly one caller.
+	ExpireDue(ctx context.Context, now time.Time, limit int) ([]*Approval, error)
+	// DuePushTimeouts marks pending push approvals whose push was sent at or
+	// before sentBefore and not yet announced, and returns them (once each).
+	DuePushTimeouts(ctx context.Context, sentBefore, now time.Time, limit int) ([]*Approval, error)
+	// MarkExchanged records the one swap of an approved approval for a
+	// session; false when it was exchanged already.
+	MarkExchanged(ctx context.Context, id string, now time.Time) (bool, error)
+	// PendingForUser lists the user's pending, unexpired approvals.
+	PendingForUser(ctx context.Context, userID string, now time.Time) ([]*Approval, error)
+}
+
+// Pinger answers whether a dependency is reachable (for /readyz).
+type Pinger interface {
+	Ping(ctx context.Context) error
+}

@@ -1,0 +1,79 @@
+package core
+
+import "time"
+
+// User is an account. Email is "" when the user gave none; it is stored
+// lower-cased. Phone is E.164.
+type User struct {
+	ID            string
+	Name          string
+	Email         string
+	Phone         string
+	PhoneVerified bool
+	PasswordHash  string // PHC string, e.g. $argon2id$v=19$m=19456,t=2,p=1$salt$hash
+	TwoFactor     bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// VerificationStatus is where a phone verification stands.
+type VerificationStatus string
+
+const (
+	VerificationPending    VerificationStatus = "pending"
+	VerificationVerified   VerificationStatus = "verified"
+	VerificationLocked     VerificationStatus = "locked"     // 5 wrong codes
+	VerificationSuperseded VerificationStatus = "superseded" // a new signup replaced the account
+)
+
+// MaxCodeAttempts is how many wrong codes kill a verification or an approval.
+const MaxCodeAttempts = 5
+
+// Verification is a persisted, expiring phone-verification flow.
+type Verification struct {
+	ID         string
+	UserID     string
+	Phone      string
+	CodeHash   string
+	Attempts   int // wrong codes so far; kept across resends
+	Status     VerificationStatus
+	ExpiresAt  time.Time
+	LastSentAt time.Time
+	CreatedAt  time.Time
+}
+
+// Session is one login of a user; its refresh tokens rotate, its id is the
+// access token's sid.
+type Session struct {
+	ID         string
+	UserID     string
+	AMR        []string  // how the user proved themselves, e.g. ["pwd","push"]
+	AuthTime   time.Time // when the user last proved a factor
+	CreatedAt  time.Time
+	LastUsedAt time.Time // refresh; idle expiry counts from here
+	ExpiresAt  time.Time // absolute end (created + 90 days)
+	RevokedAt  *time.Time
+}
+
+// Active reports whether the session may still be used at now.
+func (s *Session) Active(now time.Time, idle time.Duration) bool {
+	return s.RevokedAt == nil && now.Before(s.ExpiresAt) && now.Before(s.LastUsedAt.Add(idle))
+}
+
+// KeyPurpose separates the server's key pairs.
+type KeyPurpose string
+
+const (
+	KeyJWT  KeyPurpose = "jwt"  // signs access tokens
+	KeyPush KeyPurpose = "push" // signs pushes to devices
+)
+
+// SigningKey is an Ed25519 key pair of the server, persisted so every
+// instance and every restart signs with the same key.
+type SigningKey struct {
+	KID        string
+	Purpose    KeyPurpose
+	PrivateKey []byte // ed25519.PrivateKey (64 bytes)
+	CreatedAt  time.Time
+	RetiredAt  *time.Time
+}

@@ -1,0 +1,37 @@
+# The two commands a newcomer needs are `make run` and `make test`.
+GO ?= go
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@2025.1.1
+
+.PHONY: run test build vet lint fuzz services-up services-down clean
+
+## run: start approvald on the embedded default (SQLite + in-process broker, SMS on the console)
+run:
+	$(GO) run ./cmd/approvald
+
+## test: start throwaway PostgreSQL and Redis, run every check and test, stop them again
+test:
+	@bash .ci/test
+
+## build: binaries into bin/
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+## vet / lint: the static checks that `make test` runs too
+vet:
+	$(GO) vet ./...
+lint: vet
+	@test -z "$$(gofmt -l cmd internal web migrations)" || { gofmt -l cmd internal web migrations; exit 1; }
+	$(GO) run $(STATICCHECK) ./...
+
+## fuzz: run every fuzz target for FUZZTIME each (default 60s)
+fuzz:
+	@FUZZTIME=$${FUZZTIME:-60s} bash .ci/fuzz
+
+## services-up / services-down: the test databases alone, for running `go test` by hand
+services-up:
+	@bash .ci/services up && echo "now: . .testenv/env && go test ./..."
+services-down:
+	@bash .ci/services down
+
+clean:
+	rm -rf bin .testenv approvald.db approvald.db-* approvald.db.key

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/approvald/approvald/internal/account"
+	"github.com/approvald/approvald/internal/approval"
+	"github.com/approvald/approvald/internal/device"
+	"github.com/approvald/approvald/internal/hub"
+	"github.com/approvald/approvald/internal/push"
+	"github.com/approvald/approvald/internal/secretbox"
+	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/httpapi"
+	"github.com/approvald/approvald/internal/inmem"
+	"github.com/approvald/approvald/internal/otp"
+	"github.com/approvald/approvald/internal/password"
+	"github.com/approvald/approvald/internal/redis"
+	"github.com/approvald/approvald/internal/session"
+	"github.com/approvald/approvald/internal/sms"
+	"github.com/approvald/approvald/internal/store"
+)
+
+// ephemeral is the short-lived state: Redis, or the in-process twin.
+type ephemeral interface {
+	core.KV
+	core.Limiter
+	core.Broker
+	Close() error
+}
+
+func openDatabase(ctx context.Context, cfg *config) (*store.DB, error) {
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	return db, nil
+}
+
+func openEphemeral(ctx context.Context, cfg *config, clock core.Clock) (ephemeral, error) {
+	if cfg.RedisURL == "" {
+		return inmem.New(clock), nil
+	}
+	r, err := redis.Open(ctx, cfg.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	return r, nil
+}
+
+// build opens the adapters, builds the services and returns the HTTP app
+// with a cleanup that closes what build opened.
+func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, stdout io.Writer) (*fiber.App, func(), error) {
+	clock := core.SystemClock{}
+	secret, err := loadSecretKey(cfg, db.Dialect())
+	if err != nil {
+		return nil, nil, err
+	}
+	eph, err := openEphemeral(ctx, cfg, clock)
+	if err != nil {
+		return nil, nil, err
+	}
+	cleanup := func() { eph.Close() }
+
+	sender, err := sms.FromConfig(sms.Config{
+		Provider:         cfg.SMSProvider,
+		WebhookURL:       cfg.SMSWebhookURL,
+		TwilioAccountSID: cfg.TwilioAccountSID,
+		TwilioAuthToken:  cfg.TwilioAuthToken,
+		TwilioFrom:       cfg.TwilioFrom,
+		TwilioBaseURL:    cfg.TwilioBaseURL,
+		YunpianAPIKey:    cfg.YunpianAPIKey,
+		YunpianBaseURL:   cfg.YunpianBaseURL,
+		Timeout:          cfg.SMSTimeout,
+	}, stdout)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+
+	jwtKeys, err := session.LoadKeyring(ctx, db, core.KeyJWT, clock)
+	if err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("signing key: %w", err)
+	}
+	tokens, err := session.NewService(session.Config{Issuer: cfg.PublicURL}, jwtKeys, db, clock)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	hasher := password.New(password.Params{}, runtime.GOMAXPROCS(0))
+	codes := otp.NewCodeHasher(subkey(secret, "sms-codes"))
+	box, err := secretbox.New(subkey(secret, "totp-secrets"))
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	texts := &account.Texter{SMS: sender, Limiter: eph, Clock: clock, Limits: account.DefaultSMSLimits, Log: log}
+	accounts := &account.Service{
+		Users: db, Devices: db, Hasher: hasher, Codes: codes,
+		Texts: texts, KV: eph, Clock: clock, Log: log, CodeTTL: cfg.CodeTTL,
+	}
+
+	pushKeys, err := session.LoadKeyring(ctx, db, core.KeyPush, clock)
+	if err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("push key: %w", err)
+	}
+	_, serverKey := pushKeys.Active()
+	pusher, err := push.New(push.Config{ServerKey: serverKey, AllowPrivate: cfg.PushAllowPrivate})
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	devices := &device.Service{
+		Devices: db, Users: db, Secrets: box, Notices: texts, ServerKey: serverKey.Public().(ed25519.PublicKey),
+		Clock: clock, Log: log, ValidatePushURL: push.ValidatePushURL,
+	}
+	acfg := approval.DefaultConfig()
+	acfg.ApprovalTTL, acfg.PushTimeout, acfg.CodeTTL = cfg.ApprovalTTL, cfg.PushTimeout, cfg.CodeTTL
+	acfg.CallbackURL = cfg.PublicURL + "/api/v1/callbacks/approval"
+	approvals := &approval.Service{
+		Config: acfg, Approvals: db, Devices: db, Users: db, Broker: eph, KV: eph, Limiter: eph,
+		Texts: texts, Codes: codes, Pusher: pusher, Secrets: box, Tokens: tokens, Clock: clock, Log: log,
+		ServerKey: serverKey,
+	}
+	h, err := hub.New(ctx, eph, log)
+	if err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("broker: %w", err)
+	}
+	sweepCtx, stopSweep := context.WithCancel(context.Background())
+	go approvals.RunSweeper(sweepCtx, cfg.SweepInterval)
+	closeEph := cleanup
+	cleanup = func() { stopSweep(); h.Close(); pusher.Close(); closeEph() }
+
+	var ready []httpapi.Dependency
+	ready = append(ready, httpapi.Dependency{Name: "database", Pinger: db})
+	if cfg.RedisURL != "" {
+		ready = append(ready, httpapi.Dependency{Name: "redis", Pinger: eph})
+	}
+	app := httpapi.NewServer(httpapi.Config{PublicURL: cfg.PublicURL, AllowedOrigins: cfg.AllowedOrigins}, httpapi.Deps{
+		Accounts:  accounts,
+		Tokens:    tokens,
+		Approvals: approvals,
+		Devices:   devices,
+		Hub:       h,
+		Store:     db,
+		JWKS:      jwtKeys.JWKS,
+		Ready:     ready,
+		Clock:     clock,
+		Log:       log,
+	})
+	return app, cleanup, nil
+}
+
+// subkey derives an independent key for one use from the server secret.
+func subkey(secret []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("approvald/" + purpose))
+	return m.Sum(nil)
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// config is everything approvald reads from its environment. The names of
+// the contract's variables are fixed (shared/api-v1.md, "Configuration").
+type config struct {
+	Addr           string
+	PublicURL      string
+	DatabaseURL    string
+	RedisURL       string
+	AllowedOrigins []string
+	ApprovalTTL    time.Duration
+	PushTimeout    time.Duration
+	CodeTTL        time.Duration
+	SecretKey      string // SECRET_KEY: base64 of 32 bytes; see README "Secrets"
+	SweepInterval  time.Duration
+	// PushAllowPrivate lets pushes reach private addresses (PUSH_ALLOW_PRIVATE=true):
+	// for a test network only, never in production.
+	PushAllowPrivate bool
+	LogLevel       string
+
+	SMSProvider      string
+	SMSWebhookURL    string
+	SMSTimeout       time.Duration
+	TwilioAccountSID string
+	TwilioAuthToken  string
+	TwilioFrom       string
+	TwilioBaseURL    string
+	YunpianAPIKey    string
+	YunpianBaseURL   string
+}
+
+// configError names the variable and what is wrong with it.
+type configError struct{ name, problem string }
+
+func (e *configError) Error() string { return e.name + ": " + e.problem }
+
+func loadConfig(getenv func(string) string) (*config, error) {
+	c := &config{
+		Addr:             orDefault(getenv("ADDR"), "127.0.0.1:8080"),
+		DatabaseURL:      orDefault(getenv("DATABASE_URL"), "sqlite:approvald.db"),
+		RedisURL:         getenv("REDIS_URL"),
+		SecretKey:        getenv("SECRET_KEY"),
+		LogLevel:         orDefault(getenv("LOG_LEVEL"), "info"),
+		SMSProvider:      orDefault(getenv("SMS_PROVIDER"), "console"),
+		SMSWebhookURL:    getenv("SMS_WEBHOOK_URL"),
+		TwilioAccountSID: getenv("TWILIO_ACCOUNT_SID"),
+		TwilioAuthToken:  getenv("TWILIO_AUTH_TOKEN"),
+		TwilioFrom:       getenv("TWILIO_FROM"),
+		TwilioBaseURL:    getenv("TWILIO_BASE_URL"),
+		YunpianAPIKey:    getenv("YUNPIAN_API_KEY"),
+		YunpianBaseURL:   getenv("YUNPIAN_BASE_URL"),
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return nil, &configError{"ADDR", "must be host:port, e.g. 127.0.0.1:8080"}
+	}
+	// An unset PUBLIC_URL is derived from the address actually listened on
+	// (see setPublicURL), so ADDR=127.0.0.1:0 works for tests.
+	if c.PublicURL = strings.TrimSuffix(getenv("PUBLIC_URL"), "/"); c.PublicURL != "" {
+		if err := checkBaseURL(c.PublicURL); err != nil {
+			return nil, &configError{"PUBLIC_URL", err.Error()}
+		}
+	}
+	if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") &&
+		!strings.HasPrefix(c.DatabaseURL, "sqlite:") {
+		return nil, &configError{"DATABASE_URL", "must start with postgres:// or sqlite:"}
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		return nil, &configError{"REDIS_URL", "must start with redis:// or rediss://"}
+	}
+	for _, o := range strings.Split(getenv("ALLOWED_ORIGINS"), ",") {
+		o = strings.TrimSuffix(strings.TrimSpace(o), "/")
+		if o == "" {
+			continue
+		}
+		if err := checkOrigin(o); err != nil {
+			return nil, &configError{"ALLOWED_ORIGINS", fmt.Sprintf("%q %v", o, err)}
+		}
+		c.AllowedOrigins = append(c.AllowedOrigins, o)
+	}
+	var err error
+	durations := []struct {
+		name string
+		dst  *time.Duration
+		def  time.Duration
+	}{
+		{"APPROVAL_TTL", &c.ApprovalTTL, 120 * time.Second},
+		{"PUSH_TIMEOUT", &c.PushTimeout, 30 * time.Second},
+		{"CODE_TTL", &c.CodeTTL, 10 * time.Minute},
+		{"SMS_TIMEOUT", &c.SMSTimeout, 10 * time.Second},
+		{"SWEEP_INTERVAL", &c.SweepInterval, time.Second},
+	}
+	for _, d := range durations {
+		if *d.dst, err = parseDuration(d.name, getenv(d.name), d.def); err != nil {
+			return nil, err
+		}
+	}
+	switch c.SMSProvider {
+	case "console", "webhook", "twilio", "yunpian":
+	default:
+		return nil, &configError{"SMS_PROVIDER", "must be console, webhook, twilio or yunpian"}
+	}
+	switch v := getenv("PUSH_ALLOW_PRIVATE"); v {
+	case "", "false":
+	case "true":
+		c.PushAllowPrivate = true
+	default:
+		return nil, &configError{"PUSH_ALLOW_PRIVATE", "must be true or false"}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return nil, &configError{"LOG_LEVEL", "must be debug, info, warn or error"}
+	}
+	return c, nil
+}
+
+// setPublicURL fills the defaults that depend on the listening address:
+// PUBLIC_URL is http:// + that address, ALLOWED_ORIGINS is PUBLIC_URL.
+func (c *config) setPublicURL(listenAddr string) {
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + listenAddr
+	}
+	if len(c.AllowedOrigins) == 0 {
+		c.AllowedOrigins = []string{c.PublicURL}
+	}
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func parseDuration(name, v string, def time.Duration) (time.Duration, error) {
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, &configError{name, fmt.Sprintf("must be a positive Go duration such as 120s or 10m, not %q", v)}
+	}
+	return d, nil
+}
+
+func checkBaseURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("must be an absolute http(s) URL without user, query or fragment, e.g. https://login.example.com")
+	}
+	return nil
+}
+
+func checkOrigin(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.User != nil {
+		return fmt.Errorf("is not an origin like https://login.example.com")
+	}
+	return nil
+}

@@ -1,0 +1,75 @@
+package account
+
+import (
+	"context"
+	"strings"
+
+	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/phone"
+)
+
+// LoginInput identifies the user by phone or by email, never both.
+type LoginInput struct {
+	Phone       string
+	CountryCode string
+	Email       string
+	Password    string
+}
+
+var errInvalidCredentials = core.Errorf(core.EInvalidCreds, "the phone, email or password is not correct")
+
+// CheckPassword proves the first factor. Unknown user, unverified phone and
+// wrong password give the same error after the same work (one Argon2id
+// verification), so the answer reveals nothing about which it was. A hash
+// with outdated parameters is replaced on success.
+func (s *Service) CheckPassword(ctx context.Context, in LoginInput) (*core.User, error) {
+	if (in.Phone == "") == (in.Email == "") {
+		return nil, core.Errorf(core.EInvalidRequest, "give either phone or email")
+	}
+	if len(in.Password) > 4*MaxPasswordLen { // bytes; no account can have one this long
+		in.Password = in.Password[:4*MaxPasswordLen]
+	}
+	var (
+		u   *core.User
+		err error
+	)
+	if in.Phone != "" {
+		e164, perr := phone.Normalize(in.Phone, in.CountryCode)
+		if perr != nil {
+			return nil, perr
+		}
+		u, err = s.Users.UserByPhone(ctx, e164)
+	} else {
+		u, err = s.Users.UserByEmail(ctx, strings.ToLower(strings.TrimSpace(in.Email)))
+	}
+	if core.IsCode(err, core.ENotFound) {
+		s.Hasher.Dummy(ctx, in.Password)
+		return nil, errInvalidCredentials
+	}
+	if err != nil {
+		return nil, err
+	}
+	ok, rehash, err := s.Hasher.Verify(ctx, in.Password, u.PasswordHash)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || !u.PhoneVerified {
+		return nil, errInvalidCredentials
+	}
+	if rehash {
+		s.upgradeHash(ctx, u.ID, in.Password)
+	}
+	return u, nil
+}
+
+// upgradeHash re-hashes with the current parameters; a failure only delays
+// the upgrade to the next login.
+func (s *Service) upgradeHash(ctx context.Context, userID, password string) {
+	h, err := s.Hasher.Hash(ctx, password)
+	if err == nil {
+		err = s.Users.SetPasswordHash(ctx, userID, h, s.Clock.Now())
+	}
+	if err != nil {
+		s.Log.WarnContext(ctx, "password re-hash failed", "user_id", userID, "err", err)
+	}
+}

@@ -1,0 +1,76 @@
+package account
+
+import (
+	"context"
+
+	"github.com/approvald/approvald/internal/core"
+)
+
+// Profile is what GET /api/v1/me shows.
+type Profile struct {
+	User    *core.User
+	Devices int
+}
+
+// Profile reads the user and the number of their devices.
+func (s *Service) Profile(ctx context.Context, userID string) (*Profile, error) {
+	u, err := s.Users.UserByID(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	n, err := s.Devices.CountDevices(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	return &Profile{User: u, Devices: n}, nil
+}
+
+// SetTwoFactor turns the second factor on or off and tells the user by SMS.
+// The caller has checked that turning it off follows a fresh login.
+func (s *Service) SetTwoFactor(ctx context.Context, userID string, on bool) (*Profile, error) {
+	u, err := s.Users.UserByID(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	if u.TwoFactor != on {
+		if err := s.Users.SetTwoFactor(ctx, userID, on, s.Clock.Now()); err != nil {
+			return nil, err
+		}
+		state := "off"
+		if on {
+			state = "on"
+		}
+		s.Log.InfoContext(ctx, "two-factor changed", "user_id", userID, "two_factor", on)
+		s.Texts.Notify(ctx, u.Phone, "two-step login was turned "+state+" for your account.")
+	}
+	return s.Profile(ctx, userID)
+}
+
+// ChangePassword replaces the password after checking the current one. The
+// caller revokes the user's other sessions.
+func (s *Service) ChangePassword(ctx context.Context, userID, current, next string) error {
+	u, err := s.Users.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	ok, _, err := s.Hasher.Verify(ctx, current, u.PasswordHash)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &core.Error{Code: core.EInvalidCreds, Field: "current_password", Message: "the current password is not correct"}
+	}
+	if err := checkPassword("new_password", next); err != nil {
+		return err
+	}
+	h, err := s.Hasher.Hash(ctx, next)
+	if err != nil {
+		return err
+	}
+	if err := s.Users.SetPasswordHash(ctx, userID, h, s.Clock.Now()); err != nil {
+		return err
+	}
+	s.Log.InfoContext(ctx, "password changed", "user_id", userID)
+	s.Texts.Notify(ctx, u.Phone, "your password was changed.")
+	return nil
+}

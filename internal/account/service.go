@@ -1,0 +1,38 @@
+// Package account is signup with phone verification, password login,
+// password change and the two-factor setting: everything about an account
+// that is not a token or a device.
+package account
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/otp"
+)
+
+// Service owns the account flows. Its fields are its dependencies; the zero
+// value is not usable: build one with every field set.
+type Service struct {
+	Users   core.UserStore
+	Devices interface {
+		CountDevices(ctx context.Context, userID string) (int, error)
+	}
+	Hasher  core.PasswordHasher
+	Codes   *otp.CodeHasher
+	Texts   *Texter
+	KV      core.KV
+	Clock   core.Clock
+	Log     *slog.Logger
+	CodeTTL time.Duration // lifetime of an SMS code (CODE_TTL)
+}
+
+// Resend cooldown of one verification or approval: one send per 30 s.
+const ResendCooldown = 30 * time.Second
+
+// Password bounds of the contract, in characters.
+const (
+	MinPasswordLen = 8
+	MaxPasswordLen = 256
+)

@@ -1,0 +1,91 @@
+package approval
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/approvald/approvald/internal/core"
+)
+
+// PushRequest is the body of a push, and an item of the pull listing.
+type PushRequest struct {
+	ApprovalID  string      `json:"approval_id"`
+	DeviceID    string      `json:"device_id"`
+	Message     string      `json:"message"`
+	Details     PushDetails `json:"details"`
+	ExpiresAt   time.Time   `json:"expires_at"`
+	CallbackURL string      `json:"callback_url"`
+}
+
+// PushDetails tell the user where the login comes from.
+type PushDetails struct {
+	IP        string    `json:"ip"`
+	UserAgent string    `json:"user_agent"`
+	Time      time.Time `json:"time"`
+}
+
+func (s *Service) pushRequest(a *core.Approval, deviceID string) PushRequest {
+	return PushRequest{
+		ApprovalID: a.ID, DeviceID: deviceID, Message: "Login request",
+		Details:     PushDetails{IP: a.IP, UserAgent: a.UserAgent, Time: a.CreatedAt.UTC()},
+		ExpiresAt:   a.ExpiresAt.UTC(),
+		CallbackURL: s.Config.CallbackURL,
+	}
+}
+
+// Deliver pushes a started approval to each device with a push_url. It runs
+// after the login response was written, so login latency never includes it.
+// When every push failed and no device pulls, the approval falls back to SMS.
+func (s *Service) Deliver(ctx context.Context, st *Started) {
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		attempts int
+		failures int
+		pullers  int
+	)
+	for _, d := range st.Devices {
+		if d.PushURL == "" {
+			pullers++
+			continue
+		}
+		attempts++
+		body, _ := json.Marshal(s.pushRequest(st.Approval, d.ID))
+		wg.Add(1)
+		go func(d *core.Device) {
+			defer wg.Done()
+			if err := s.Pusher.Send(ctx, d.PushURL, body); err != nil {
+				s.Log.WarnContext(ctx, "push failed", "approval_id", st.Approval.ID, "device_id", d.ID, "err", err)
+				mu.Lock()
+				failures++
+				mu.Unlock()
+			}
+		}(d)
+	}
+	wg.Wait()
+	if attempts == 0 || failures < attempts || pullers > 0 {
+		return
+	}
+	if err := s.fallBack(ctx, st.Approval.ID, core.ReasonPushFailed, true); err != nil &&
+		!core.IsCode(err, core.EAlreadyDecided) && !core.IsCode(err, core.EExpired) {
+		s.Log.WarnContext(ctx, "fallback after failed push", "approval_id", st.Approval.ID, "err", err)
+	}
+}
+
+// Pending lists the pending approvals a device may decide (pull mode).
+func (s *Service) Pending(ctx context.Context, dev *core.Device) ([]PushRequest, error) {
+	list, err := s.Approvals.PendingForUser(ctx, dev.UserID, s.Clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PushRequest, 0, len(list))
+	for _, a := range list {
+		if a.MatchNumber == 0 { // began on SMS: there is nothing to match
+			continue
+		}
+		out = append(out, s.pushRequest(a, dev.ID))
+	}
+	return out, nil
+}

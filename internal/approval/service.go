@@ -1,0 +1,105 @@
+package approval
+
+import (
+	"context"
+	"crypto/ed25519"
+	"log/slog"
+	"time"
+
+	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/otp"
+	"github.com/approvald/approvald/internal/session"
+)
+
+// Config holds the durations and limits of the approval loop.
+type Config struct {
+	ApprovalTTL time.Duration // life of a push approval (APPROVAL_TTL)
+	PushTimeout time.Duration // when a pending push is announced push_timeout
+	CodeTTL     time.Duration // life of an SMS code and of an SMS approval
+	CallbackURL string        // PUBLIC_URL + /api/v1/callbacks/approval
+
+	WrongCodesPerHour int           // per user, across approvals (10)
+	PushesPerWindow   int           // push approvals per user per PushWindow (5)
+	PushWindow        time.Duration // 15 min
+	ReportPause       time.Duration // pushes pause this long after "not me" (1 h)
+	SMSCooldown       time.Duration // one SMS send per approval per 30 s
+}
+
+// DefaultConfig has the contract's figures.
+func DefaultConfig() Config {
+	return Config{
+		ApprovalTTL: 120 * time.Second, PushTimeout: 30 * time.Second, CodeTTL: 10 * time.Minute,
+		WrongCodesPerHour: 10, PushesPerWindow: 5, PushWindow: 15 * time.Minute,
+		ReportPause: time.Hour, SMSCooldown: 30 * time.Second,
+	}
+}
+
+// Texter sends code SMS against the phone's budget.
+type Texter interface {
+	SendCode(ctx context.Context, phone, code string, ttl time.Duration) error
+}
+
+// Pusher delivers a signed push to a device's push_url.
+type Pusher interface {
+	Send(ctx context.Context, pushURL string, payload []byte) error
+}
+
+// Opener opens secrets sealed at rest (the devices' TOTP secrets).
+type Opener interface {
+	Open(sealed, aad []byte) ([]byte, error)
+}
+
+// TokenIssuer swaps an approved approval for a session.
+type TokenIssuer interface {
+	Issue(ctx context.Context, userID string, amr []string, authTime time.Time) (*session.TokenPair, error)
+}
+
+// Service runs the approval loop. Every field must be set.
+type Service struct {
+	Config    Config
+	Approvals core.ApprovalStore
+	Devices   core.DeviceStore
+	Users     core.UserStore
+	Broker    core.Broker
+	KV        core.KV
+	Limiter   core.Limiter
+	Texts     Texter
+	Codes     *otp.CodeHasher
+	Pusher    Pusher
+	Secrets   Opener
+	Tokens    TokenIssuer
+	Clock     core.Clock
+	Log       *slog.Logger
+	// ServerKey signs what the server sends to devices; its public half is
+	// the server_public_key a device receives when it enrolls.
+	ServerKey ed25519.PrivateKey
+}
+
+// publish announces a change; a failure is logged, not returned, because the
+// change is already committed and every reader re-reads state on connect and
+// on resubscribe, so nothing is lost.
+func (s *Service) publish(ctx context.Context, id string, f Frame) {
+	if err := s.Broker.Publish(ctx, Channel(id), f.bytes()); err != nil {
+		s.Log.WarnContext(ctx, "publish failed", "approval_id", id, "err", err)
+	}
+}
+
+// update writes fields of a pending approval; when another instance changed
+// it first, the answer says why it is no longer open.
+func (s *Service) update(ctx context.Context, a *core.Approval, now time.Time, fields ...string) error {
+	ok, err := s.Approvals.UpdatePending(ctx, a, now, fields...)
+	if err != nil {
+		return err
+	}
+	if ok {
+		return nil
+	}
+	cur, err := s.Approvals.Approval(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	if err := CheckPending(cur, now); err != nil {
+		return err
+	}
+	return errAlreadyDecided
+}

@@ -1,0 +1,118 @@
+package approval
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"math/big"
+	"time"
+
+	"github.com/approvald/approvald/internal/core"
+)
+
+// Started is a new approval with its ticket, which exists only here: the
+// store keeps its hash.
+type Started struct {
+	Approval *core.Approval
+	Ticket   string
+	Devices  []*core.Device // the devices to push to, for Deliver
+}
+
+// Start opens the second factor for a user whose password was right: a push
+// approval when the user has a device and may be pushed to, else an SMS code
+// at once. A new push approval supersedes the user's pending one.
+func (s *Service) Start(ctx context.Context, u *core.User, ip, userAgent string) (*Started, error) {
+	now := s.Clock.Now()
+	d, err := s.Limiter.Check(ctx, wrongCodesKey(u.ID), s.Config.WrongCodesPerHour, time.Hour, now)
+	if err != nil {
+		return nil, err
+	}
+	if !d.Allowed {
+		return nil, core.RateLimited(d.RetryAfter)
+	}
+	devices, err := s.Devices.DevicesByUser(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	ticket := core.NewSecret(32)
+	a := &core.Approval{
+		ID: core.NewID(core.PrefixApproval), UserID: u.ID, Status: core.ApprovalPending,
+		TicketHash: HashTicket(ticket), IP: ip, UserAgent: truncate(userAgent, 256), CreatedAt: now,
+	}
+	reason, err := s.pushRefusal(ctx, u.ID, len(devices), now)
+	if err != nil {
+		return nil, err
+	}
+	if reason == "" {
+		a.Channel, a.MatchNumber = core.ChannelPush, matchNumber()
+		a.ExpiresAt, a.PushSentAt = now.Add(s.Config.ApprovalTTL), &now
+		superseded, err := s.Approvals.SupersedePending(ctx, u.ID, now)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range superseded {
+			s.publish(ctx, id, Frame{Type: "status", Status: string(core.ApprovalDenied), Reason: core.ReasonSuperseded})
+		}
+	} else {
+		a.Channel, a.Reason, a.ExpiresAt = core.ChannelSMS, reason, now.Add(s.Config.CodeTTL)
+		devices = nil
+	}
+	if err := s.Approvals.CreateApproval(ctx, a); err != nil {
+		return nil, err
+	}
+	s.Log.InfoContext(ctx, "approval started", "approval_id", a.ID, "user_id", u.ID, "channel", a.Channel, "reason", a.Reason)
+	if a.Channel == core.ChannelSMS {
+		if err := s.sendCode(ctx, a, u.Phone, now); err != nil {
+			return nil, err
+		}
+	}
+	return &Started{Approval: a, Ticket: ticket, Devices: devices}, nil
+}
+
+// pushRefusal says why this login may not use a push ("" when it may).
+func (s *Service) pushRefusal(ctx context.Context, userID string, devices int, now time.Time) (string, error) {
+	if devices == 0 {
+		return core.ReasonNoDevice, nil
+	}
+	if _, paused, err := s.KV.Get(ctx, pushPauseKey(userID)); err != nil {
+		return "", err
+	} else if paused {
+		return core.ReasonPushLimited, nil
+	}
+	d, err := s.Limiter.Hit(ctx, pushesKey(userID), s.Config.PushesPerWindow, s.Config.PushWindow, now)
+	if err != nil {
+		return "", err
+	}
+	if !d.Allowed {
+		return core.ReasonPushLimited, nil
+	}
+	return "", nil
+}
+
+// HashTicket is how a ticket is stored: SHA-256 suffices for 256 random bits.
+func HashTicket(ticket string) string {
+	h := sha256.Sum256([]byte(ticket))
+	return hex.EncodeToString(h[:])
+}
+
+// matchNumber is two digits, 10–99, from crypto/rand.
+func matchNumber() int {
+	n, err := rand.Int(rand.Reader, big.NewInt(90))
+	if err != nil {
+		panic(err)
+	}
+	return 10 + int(n.Int64())
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func wrongCodesKey(userID string) string { return "wrongcodes:" + userID }
+func pushesKey(userID string) string     { return "pushes:" + userID }
+func pushPauseKey(userID string) string  { return "pushpause:" + userID }
+func smsCooldownKey(id string) string    { return "cooldown:" + id }

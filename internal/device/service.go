@@ -1,0 +1,138 @@
+// Package device enrolls, lists and removes authenticator devices.
+package device
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/otp"
+	"github.com/approvald/approvald/internal/signing"
+)
+
+// EnrollmentTTL is the life of an enrollment code.
+const EnrollmentTTL = 10 * time.Minute
+
+// Sealer seals secrets at rest.
+type Sealer interface {
+	Seal(plaintext, aad []byte) []byte
+}
+
+// Notifier tells a user of a change by SMS.
+type Notifier interface {
+	Notify(ctx context.Context, phone, text string)
+}
+
+// Service owns the devices of users. Every field must be set.
+type Service struct {
+	Devices   core.DeviceStore
+	Users     core.UserStore
+	Secrets   Sealer
+	Notices   Notifier
+	ServerKey ed25519.PublicKey // the server_public_key devices verify pushes with
+	Clock     core.Clock
+	Log       *slog.Logger
+	// ValidatePushURL checks a push_url (https, or http to loopback).
+	ValidatePushURL func(string) error
+}
+
+// StartEnrollment returns a single-use enrollment code for userID.
+func (s *Service) StartEnrollment(ctx context.Context, userID string) (code string, expiresIn time.Duration, err error) {
+	code = core.NewSecret(16)
+	now := s.Clock.Now()
+	e := &core.Enrollment{CodeHash: hashCode(code), UserID: userID, ExpiresAt: now.Add(EnrollmentTTL), CreatedAt: now}
+	if err := s.Devices.CreateEnrollment(ctx, e); err != nil {
+		return "", 0, err
+	}
+	return code, EnrollmentTTL, nil
+}
+
+// Registration is what a device sends to enroll.
+type Registration struct {
+	EnrollmentCode string
+	Name           string
+	PublicKey      string // base64url of a raw 32-byte Ed25519 key
+	PushURL        string
+}
+
+// Registered is what the device gets back, once.
+type Registered struct {
+	DeviceID        string
+	TOTPSecret      string // base32
+	ServerPublicKey string // base64url
+}
+
+// Register enrolls a device with a valid enrollment code.
+func (s *Service) Register(ctx context.Context, r Registration) (*Registered, error) {
+	name := strings.TrimSpace(r.Name)
+	if name == "" || utf8.RuneCountInString(name) > 64 {
+		return nil, core.FieldError(core.EInvalidRequest, "name", "name must be 1 to 64 characters")
+	}
+	pub, err := signing.DecodeB64(r.PublicKey)
+	if err != nil || len(pub) != ed25519.PublicKeySize {
+		return nil, core.FieldError(core.EInvalidRequest, "public_key", "public_key must be the base64url of a raw 32-byte Ed25519 key")
+	}
+	if r.PushURL != "" {
+		if err := s.ValidatePushURL(r.PushURL); err != nil {
+			return nil, err
+		}
+	}
+	if r.EnrollmentCode == "" {
+		return nil, core.FieldError(core.EInvalidCode, "enrollment_code", "the enrollment code is not valid")
+	}
+	now := s.Clock.Now()
+	e, err := s.Devices.UseEnrollment(ctx, hashCode(r.EnrollmentCode), now)
+	if err != nil {
+		return nil, err
+	}
+	secret := otp.NewTOTPSecret()
+	d := &core.Device{
+		ID: core.NewID(core.PrefixDevice), UserID: e.UserID, Name: name, PublicKey: pub,
+		PushURL: r.PushURL, CreatedAt: now,
+	}
+	d.TOTPSecretEnc = s.Secrets.Seal(secret, []byte(d.ID))
+	if err := s.Devices.CreateDevice(ctx, d); err != nil {
+		return nil, err
+	}
+	s.Log.InfoContext(ctx, "device added", "user_id", d.UserID, "device_id", d.ID, "push", d.PushURL != "")
+	if u, err := s.Users.UserByID(ctx, d.UserID); err == nil {
+		s.Notices.Notify(ctx, u.Phone, "a new authenticator device \""+name+"\" was added to your account.")
+	}
+	return &Registered{
+		DeviceID:        d.ID,
+		TOTPSecret:      otp.EncodeSecret(secret),
+		ServerPublicKey: base64.RawURLEncoding.EncodeToString(s.ServerKey),
+	}, nil
+}
+
+// List returns the user's devices.
+func (s *Service) List(ctx context.Context, userID string) ([]*core.Device, error) {
+	return s.Devices.DevicesByUser(ctx, userID)
+}
+
+// Remove deletes one of the user's devices and tells the user.
+func (s *Service) Remove(ctx context.Context, userID, deviceID string) error {
+	if !core.HasPrefix(deviceID, core.PrefixDevice) {
+		return core.Errorf(core.ENotFound, "no such device")
+	}
+	if err := s.Devices.DeleteDevice(ctx, userID, deviceID); err != nil {
+		return err
+	}
+	s.Log.InfoContext(ctx, "device removed", "user_id", userID, "device_id", deviceID)
+	if u, err := s.Users.UserByID(ctx, userID); err == nil {
+		s.Notices.Notify(ctx, u.Phone, "an authenticator device was removed from your account.")
+	}
+	return nil
+}
+
+func hashCode(code string) string {
+	h := sha256.Sum256([]byte(code))
+	return hex.EncodeToString(h[:])
+}

@@ -1,0 +1,166 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/approvald/approvald/internal/account"
+	"github.com/approvald/approvald/internal/approval"
+	"github.com/approvald/approvald/internal/device"
+	"github.com/approvald/approvald/internal/session"
+)
+
+// recentAuth requires a fresh login (and a second factor when the user has
+// two-factor on) for risky changes.
+func recentAuth(accounts *account.Service, tokens *session.Service) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		claims := claimsOf(c)
+		p, err := accounts.Profile(c.UserContext(), claims.UserID)
+		if err != nil {
+			return err
+		}
+		if err := tokens.RequireRecentAuth(claims, p.User.TwoFactor); err != nil {
+			return err
+		}
+		return c.Next()
+	}
+}
+
+func handleStartEnrollment(devices *device.Service) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		code, ttl, err := devices.StartEnrollment(c.UserContext(), claimsOf(c).UserID)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(fiber.Map{"enrollment_code": code, "expires_in": int(ttl.Seconds())})
+	}
+}
+
+func handleRegisterDevice(devices *device.Service) fiber.Handler {
+	type request struct {
+		EnrollmentCode string `json:"enrollment_code"`
+		Name           string `json:"name"`
+		PublicKey      string `json:"public_key"`
+		PushURL        string `json:"push_url"`
+	}
+	type response struct {
+		DeviceID        string `json:"device_id"`
+		TOTPSecret      string `json:"totp_secret"`
+		ServerPublicKey string `json:"server_public_key"`
+	}
+	return func(c *fiber.Ctx) error {
+		var req request
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		r, err := devices.Register(c.UserContext(), device.Registration(req))
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(response(*r))
+	}
+}
+
+type deviceView struct {
+	DeviceID   string     `json:"device_id"`
+	Name       string     `json:"name"`
+	Push       bool       `json:"push"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+func handleListDevices(devices *device.Service) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		list, err := devices.List(c.UserContext(), claimsOf(c).UserID)
+		if err != nil {
+			return err
+		}
+		out := make([]deviceView, 0, len(list))
+		for _, d := range list {
+			out = append(out, deviceView{d.ID, d.Name, d.PushURL != "", d.CreatedAt.UTC(), d.LastUsedAt})
+		}
+		return c.JSON(fiber.Map{"devices": out})
+	}
+}
+
+func handleDeleteDevice(devices *device.Service) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if err := devices.Remove(c.UserContext(), claimsOf(c).UserID, c.Params("id")); err != nil {
+			return err
+		}
+		return c.SendStatus(fiber.StatusNoContent)
+	}
+}
+
+// signedRequest hands a device-signed request to the approval service. The
+// signed path is the one the device addressed: PUBLIC_URL's path prefix (a
+// proxy strips it) + the request URI exactly as received.
+func signedRequest(c *fiber.Ctx, pathPrefix string) approval.SignedRequest {
+	return approval.SignedRequest{
+		Method:        c.Method(),
+		PathWithQuery: pathPrefix + string(c.Request().RequestURI()),
+		Header:        func(name string) string { return strings.Clone(c.Get(name)) },
+		Body:          c.Body(),
+	}
+}
+
+func handlePullApprovals(approvals *approval.Service, pathPrefix string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		dev, err := approvals.AuthenticateDevice(c.UserContext(), signedRequest(c, pathPrefix), c.Params("id"))
+		if err != nil {
+			return err
+		}
+		list, err := approvals.Pending(c.UserContext(), dev)
+		if err != nil {
+			return err
+		}
+		return c.JSON(fiber.Map{"approvals": list})
+	}
+}
+
+func handleCallback(approvals *approval.Service, pathPrefix string) fiber.Handler {
+	type request struct {
+		ApprovalID  string `json:"approval_id"`
+		DeviceID    string `json:"device_id"`
+		Decision    string `json:"decision"`
+		MatchNumber *int   `json:"match_number"`
+		Report      bool   `json:"report"`
+	}
+	return func(c *fiber.Ctx) error {
+		// The signature covers the exact bytes; read the claimed device
+		// from them first, decode strictly after authentication.
+		var claimed struct {
+			DeviceID string `json:"device_id"`
+		}
+		_ = json.Unmarshal(c.Body(), &claimed)
+		dev, err := approvals.AuthenticateDevice(c.UserContext(), signedRequest(c, pathPrefix), claimed.DeviceID)
+		if err != nil {
+			return err
+		}
+		var req request
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		status, err := approvals.HandleCallback(c.UserContext(), dev, approval.Callback{
+			ApprovalID: req.ApprovalID, Decision: req.Decision, MatchNumber: req.MatchNumber, Report: req.Report,
+		})
+		if err != nil {
+			return err
+		}
+		return c.JSON(fiber.Map{"status": status})
+	}
+}
+
+// pathPrefixOf is the path part of PUBLIC_URL without its trailing slash.
+func pathPrefixOf(publicURL string) string {
+	u, err := url.Parse(publicURL)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(u.EscapedPath(), "/")
+}
+

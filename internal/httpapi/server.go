@@ -1,0 +1,82 @@
+// Package httpapi is approvald's HTTP surface on Fiber: routes.go maps all of
+// it; handlers are grouped by area and each takes only what it uses.
+package httpapi
+
+import (
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/cors"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+
+	"github.com/approvald/approvald/internal/account"
+	"github.com/approvald/approvald/internal/approval"
+	"github.com/approvald/approvald/internal/device"
+	"github.com/approvald/approvald/internal/hub"
+	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/session"
+)
+
+// Config is what the HTTP layer needs to know of the deployment.
+type Config struct {
+	PublicURL      string
+	AllowedOrigins []string
+}
+
+// Deps are the services behind the routes.
+type Deps struct {
+	Accounts  *account.Service
+	Tokens    *session.Service
+	Approvals *approval.Service
+	Devices   *device.Service
+	Hub       *hub.Hub
+	Store     approvalReader
+	JWKS      func() []byte
+	Ready     []Dependency
+	Clock     core.Clock
+	Log       *slog.Logger
+}
+
+// MaxBody is the contract's request body limit.
+const MaxBody = 64 << 10
+
+// NewServer builds the Fiber app with every route and middleware.
+func NewServer(cfg Config, d Deps) *fiber.App {
+	app := fiber.New(fiber.Config{
+		AppName:               "approvald",
+		BodyLimit:             MaxBody,
+		ReadTimeout:           10 * time.Second,
+		WriteTimeout:          10 * time.Second,
+		IdleTimeout:           60 * time.Second,
+		ReadBufferSize:        8 << 10, // also the request header size limit
+		DisableStartupMessage: true,
+		ErrorHandler:          errorHandler(d.Log),
+	})
+	https := strings.HasPrefix(cfg.PublicURL, "https://")
+	app.Use(
+		withRequestContext(15*time.Second),
+		accessLog(d.Log),
+		recover.New(),
+		securityHeaders(https),
+		cors.New(cors.Config{
+			AllowOrigins:  strings.Join(cfg.AllowedOrigins, ","),
+			AllowMethods:  "GET,POST,PATCH,DELETE",
+			AllowHeaders:  "Authorization, Content-Type, X-Approval-Ticket",
+			ExposeHeaders: "Retry-After",
+			MaxAge:        600,
+			Next:          isDeviceEndpoint,
+		}),
+	)
+	addRoutes(app, cfg, d)
+	return app
+}
+
+// isDeviceEndpoint: device endpoints are called by authenticator apps, not
+// browsers, and send no CORS headers.
+func isDeviceEndpoint(c *fiber.Ctx) bool {
+	p := c.Path()
+	return strings.HasPrefix(p, "/api/v1/callbacks/") ||
+		(strings.HasPrefix(p, "/api/v1/devices/") && strings.HasSuffix(p, "/approvals"))
+}

@@ -1,0 +1,225 @@
+// Package hub multiplexes every local waiter on the process's one broker
+// subscription: a channel is subscribed while at least one waiter listens
+// to it, and each message is fanned out to that channel's waiters.
+package hub
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+
+	"github.com/approvald/approvald/internal/core"
+)
+
+// Hub is safe for concurrent use.
+type Hub struct {
+	sub core.Subscriber
+	log *slog.Logger
+
+	mu       sync.Mutex
+	channels map[string]*channel
+	done     chan struct{}
+}
+
+// channel is one subscribed broker channel and its local waiters.
+type channel struct {
+	ready   chan struct{} // closed once the broker confirmed (or refused) the subscription
+	err     error
+	waiters map[*Waiter]struct{}
+	// unsubscribed is set while the last waiter unsubscribes; a new Wait
+	// waits for it, so an UNSUBSCRIBE never overtakes a newer SUBSCRIBE.
+	unsubscribed chan struct{}
+}
+
+// Waiter receives the messages of one channel. When its buffer overflows
+// or the subscription was restored after a loss, Resync fires instead: the
+// reader must re-read the state it follows, since messages may be missing.
+type Waiter struct {
+	C      <-chan []byte
+	Resync <-chan struct{}
+
+	c       chan []byte
+	resync  chan struct{}
+	hub     *Hub
+	name    string
+	closeMu sync.Once
+}
+
+// ErrClosed is returned by Wait after Close.
+var ErrClosed = errors.New("hub: closed")
+
+// WaiterBuffer is how many messages a waiter may have unread before it is
+// told to resync. An approval has at most a few.
+const WaiterBuffer = 8
+
+// New starts a hub on the broker's one subscriber.
+func New(ctx context.Context, broker core.Broker, log *slog.Logger) (*Hub, error) {
+	sub, err := broker.Subscriber(ctx)
+	if err != nil {
+		return nil, err
+	}
+	h := &Hub{sub: sub, log: log, channels: map[string]*channel{}, done: make(chan struct{})}
+	go h.fanOut()
+	return h, nil
+}
+
+// Wait subscribes to name (when no local waiter does yet) and returns once
+// the broker confirmed the subscription, so nothing published afterwards is
+// missed. The caller reads state after Wait returns, then follows C.
+func (h *Hub) Wait(ctx context.Context, name string) (*Waiter, error) {
+	w := &Waiter{c: make(chan []byte, WaiterBuffer), resync: make(chan struct{}, 1), hub: h, name: name}
+	w.C, w.Resync = w.c, w.resync
+
+	var (
+		ch       *channel
+		existing bool
+	)
+	for {
+		h.mu.Lock()
+		select {
+		case <-h.done:
+			h.mu.Unlock()
+			return nil, ErrClosed
+		default:
+		}
+		ch, existing = h.channels[name]
+		if existing && ch.unsubscribed != nil {
+			h.mu.Unlock()
+			select {
+			case <-ch.unsubscribed:
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		if !existing {
+			ch = &channel{ready: make(chan struct{}), waiters: map[*Waiter]struct{}{}}
+			h.channels[name] = ch
+		}
+		ch.waiters[w] = struct{}{}
+		h.mu.Unlock()
+		break
+	}
+
+	if !existing {
+		ch.err = h.sub.Subscribe(ctx, name)
+		close(ch.ready)
+	} else {
+		select {
+		case <-ch.ready:
+		case <-ctx.Done():
+			w.Close()
+			return nil, ctx.Err()
+		}
+	}
+	if ch.err != nil {
+		err := ch.err
+		h.drop(w, false)
+		if !existing {
+			h.forget(name, ch)
+		}
+		return nil, err
+	}
+	return w, nil
+}
+
+// Close stops following the channel; the last waiter unsubscribes it.
+func (w *Waiter) Close() {
+	w.closeMu.Do(func() { w.hub.drop(w, true) })
+}
+
+func (h *Hub) drop(w *Waiter, unsubscribe bool) {
+	h.mu.Lock()
+	ch := h.channels[w.name]
+	if ch == nil {
+		h.mu.Unlock()
+		return
+	}
+	delete(ch.waiters, w)
+	last := len(ch.waiters) == 0
+	if !last || !unsubscribe {
+		if last {
+			delete(h.channels, w.name)
+		}
+		h.mu.Unlock()
+		return
+	}
+	// The creator of a channel is among its waiters until its Subscribe
+	// returned, so ready is closed here.
+	ch.unsubscribed = make(chan struct{})
+	h.mu.Unlock()
+	if ch.err == nil {
+		if err := h.sub.Unsubscribe(context.Background(), w.name); err != nil {
+			h.log.Warn("unsubscribe failed", "err", err)
+		}
+	}
+	h.mu.Lock()
+	delete(h.channels, w.name)
+	close(ch.unsubscribed)
+	h.mu.Unlock()
+}
+
+// forget removes a channel whose subscription failed, if still unused.
+func (h *Hub) forget(name string, ch *channel) {
+	h.mu.Lock()
+	if h.channels[name] == ch && len(ch.waiters) == 0 {
+		delete(h.channels, name)
+	}
+	h.mu.Unlock()
+}
+
+// Waiting is the number of channels with local waiters.
+func (h *Hub) Waiting() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.channels)
+}
+
+// fanOut delivers broker events to the waiters of their channel.
+func (h *Hub) fanOut() {
+	for ev := range h.sub.Events() {
+		h.mu.Lock()
+		ch := h.channels[ev.Channel]
+		var ws []*Waiter
+		if ch != nil {
+			ws = make([]*Waiter, 0, len(ch.waiters))
+			for w := range ch.waiters {
+				ws = append(ws, w)
+			}
+		}
+		h.mu.Unlock()
+		for _, w := range ws {
+			if ev.Resubscribed {
+				w.signalResync()
+				continue
+			}
+			select {
+			case w.c <- ev.Payload:
+			default:
+				w.signalResync()
+			}
+		}
+	}
+}
+
+func (w *Waiter) signalResync() {
+	select {
+	case w.resync <- struct{}{}:
+	default:
+	}
+}
+
+// Close ends the hub's subscription.
+func (h *Hub) Close() error {
+	h.mu.Lock()
+	select {
+	case <-h.done:
+		h.mu.Unlock()
+		return nil
+	default:
+		close(h.done)
+	}
+	h.mu.Unlock()
+	return h.sub.Close()
+}

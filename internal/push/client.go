@@ -1,0 +1,209 @@
+package push
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/signing"
+)
+
+// Defaults of Config.
+const (
+	DefaultTimeout  = 10 * time.Second // the contract's bound on one push
+	DefaultAttempts = 3
+	DefaultBackoff  = 200 * time.Millisecond
+)
+
+// maxResponseBytes is how much of a device's answer is read (and discarded).
+const maxResponseBytes = 64 << 10
+
+// Config configures a Client. Zero values take the defaults.
+type Config struct {
+	// ServerKey signs every push; devices know its public half as
+	// server_public_key.
+	ServerKey ed25519.PrivateKey
+	// Timeout bounds one Send, every attempt and backoff included.
+	Timeout time.Duration
+	// Attempts is the most tries per Send.
+	Attempts int
+	// Backoff is the pause before the second attempt; it doubles after.
+	Backoff time.Duration
+	// RootCAs replaces the system roots (tests).
+	RootCAs *x509.CertPool
+	// AllowPrivate lets pushes reach non-public addresses. Tests only.
+	AllowPrivate bool
+	// Clock stamps the signatures; SystemClock when nil.
+	Clock core.Clock
+}
+
+// Client sends signed pushes. It is safe for concurrent use.
+type Client struct {
+	key      ed25519.PrivateKey
+	timeout  time.Duration
+	attempts int
+	backoff  time.Duration
+	clock    core.Clock
+	dialer   *net.Dialer
+	http     *http.Client
+}
+
+// New builds a Client; the only error is a malformed ServerKey.
+func New(cfg Config) (*Client, error) {
+	if len(cfg.ServerKey) != ed25519.PrivateKeySize {
+		return nil, errors.New("push: ServerKey must be a 64-byte Ed25519 private key")
+	}
+	c := &Client{
+		key:      cfg.ServerKey,
+		timeout:  orDefault(cfg.Timeout, DefaultTimeout),
+		attempts: cfg.Attempts,
+		backoff:  orDefault(cfg.Backoff, DefaultBackoff),
+		clock:    cfg.Clock,
+	}
+	if c.attempts <= 0 {
+		c.attempts = DefaultAttempts
+	}
+	if c.clock == nil {
+		c.clock = core.SystemClock{}
+	}
+	c.dialer = &net.Dialer{
+		Timeout:   c.timeout,
+		KeepAlive: 30 * time.Second,
+		Control:   dialControl(cfg.AllowPrivate),
+	}
+	transport := &http.Transport{
+		// Never a proxy: it would connect on our behalf, past dialControl.
+		Proxy:                  nil,
+		DialContext:            c.dialer.DialContext,
+		TLSClientConfig:        &tls.Config{RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12},
+		TLSHandshakeTimeout:    c.timeout,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           100,
+		MaxIdleConnsPerHost:    2,
+		IdleConnTimeout:        90 * time.Second,
+		MaxResponseHeaderBytes: maxResponseBytes,
+		// The body is discarded; do not ask for (or inflate) compression.
+		DisableCompression: true,
+	}
+	c.http = &http.Client{
+		Transport: transport,
+		// A redirect is a failed push, never followed.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return c, nil
+}
+
+// Send POSTs payload (JSON) to pushURL, signed by the server, and succeeds
+// on a 2xx answer. Transport errors, 5xx and 429 are retried with a growing
+// pause, up to Attempts tries within Timeout; any other answer fails at
+// once. Errors are core.Unavailable("push endpoint", …) with a cause that
+// never contains the URL (it may hold a device's token), or
+// EInvalidPushURL for a URL that ValidatePushURL refuses.
+func (c *Client) Send(ctx context.Context, pushURL string, payload []byte) error {
+	if err := ValidatePushURL(pushURL); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	pause := c.backoff
+	var last error
+	for attempt := 1; ; attempt++ {
+		retry, err := c.try(ctx, pushURL, payload)
+		if err == nil {
+			return nil
+		}
+		last = err
+		if !retry || attempt >= c.attempts || !sleep(ctx, pause) {
+			break
+		}
+		pause *= 2
+	}
+	return core.Unavailable("push endpoint", last)
+}
+
+// try makes one signed POST with a fresh timestamp and nonce; retry says
+// whether another attempt may succeed.
+func (c *Client) try(ctx context.Context, pushURL string, payload []byte) (retry bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, pushURL, bytes.NewReader(payload))
+	if err != nil {
+		return false, errors.New("push: cannot build the request")
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "approvald-push/1")
+	// RequestURI is exactly the path and raw query net/http writes on the
+	// request line, which is what the device verifies.
+	signing.Sign(c.key, http.MethodPost, req.URL.RequestURI(), "", payload, c.clock.Now()).Apply(req.Header)
+
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return isRetryable(ctx, err), withoutURL(err)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseBytes))
+	_ = resp.Body.Close()
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return false, nil
+	}
+	retry = resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests
+	return retry, fmt.Errorf("push: device endpoint answered %d", resp.StatusCode)
+}
+
+// isRetryable: transport errors are, except a refused address, an
+// untrusted certificate and the end of the budget.
+func isRetryable(ctx context.Context, err error) bool {
+	var certErr *tls.CertificateVerificationError
+	switch {
+	case ctx.Err() != nil,
+		errors.Is(err, errRefusedAddress),
+		errors.As(err, &certErr):
+		return false
+	}
+	return true
+}
+
+// withoutURL drops the *url.Error layer, whose message repeats the URL.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("push: %s: %w", ue.Op, ue.Err)
+	}
+	return err
+}
+
+// sleep waits d before another attempt; false, at once, when the budget
+// ends before d has passed (another attempt would have no time left).
+func sleep(ctx context.Context, d time.Duration) bool {
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= d {
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// Close releases idle connections.
+func (c *Client) Close() {
+	c.http.CloseIdleConnections()
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}

@@ -1,0 +1,86 @@
+package redis
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/approvald/approvald/internal/core"
+)
+
+//go:embed sliding_window.lua
+var slidingWindowSource string
+
+// slidingWindow runs by EVALSHA, falling back to EVAL once per server.
+var slidingWindow = goredis.NewScript(slidingWindowSource)
+
+// limiterNamespace keeps limiter logs apart from KV keys of the same name
+// (they are different Redis types).
+const limiterNamespace = "rate:"
+
+// memberSeq and memberSalt make each recorded event a distinct member even
+// when many arrive in the same microsecond from many instances.
+var (
+	memberSeq  atomic.Uint64
+	memberSalt = core.NewSecret(6)
+)
+
+func (c *Client) Hit(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (core.Decision, error) {
+	return c.slide(ctx, key, limit, window, now, true)
+}
+
+func (c *Client) Check(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (core.Decision, error) {
+	return c.slide(ctx, key, limit, window, now, false)
+}
+
+func (c *Client) Reset(ctx context.Context, key string) error {
+	if err := c.rdb.Del(ctx, c.key(limiterNamespace+key)).Err(); err != nil {
+		return core.Unavailable("redis", err)
+	}
+	return nil
+}
+
+func (c *Client) slide(ctx context.Context, key string, limit int, window time.Duration, now time.Time, record bool) (core.Decision, error) {
+	if limit < 1 || window < time.Microsecond {
+		return core.Decision{}, fmt.Errorf("redis: limiter needs limit >= 1 and window >= 1µs, got %d and %v", limit, window)
+	}
+	nowUS := now.UnixMicro()
+	windowUS := window.Microseconds()
+	windowMS := (window + time.Millisecond - 1) / time.Millisecond
+	member := memberSalt + strconv.FormatUint(memberSeq.Add(1), 36)
+	flag := "0"
+	if record {
+		flag = "1"
+	}
+	res, err := slidingWindow.Run(ctx, c.rdb, []string{c.key(limiterNamespace + key)},
+		nowUS, nowUS-windowUS, limit, int64(windowMS), member, flag).Slice()
+	if err != nil {
+		return core.Decision{}, core.Unavailable("redis", err)
+	}
+	return decode(res, nowUS, windowUS)
+}
+
+// decode turns the script's {allowed, count, blocking score} into a Decision.
+func decode(res []any, nowUS, windowUS int64) (core.Decision, error) {
+	if len(res) != 3 {
+		return core.Decision{}, fmt.Errorf("redis: limiter script returned %d values", len(res))
+	}
+	allowed, _ := res[0].(int64)
+	count, _ := res[1].(int64)
+	d := core.Decision{Allowed: allowed == 1, Count: int(count)}
+	if d.Allowed {
+		return d, nil
+	}
+	score, _ := res[2].(string)
+	blockingUS, err := strconv.ParseFloat(score, 64)
+	if err != nil {
+		return core.Decision{}, fmt.Errorf("redis: limiter script returned score %q", score)
+	}
+	d.RetryAfter = time.Duration(int64(blockingUS)+windowUS-nowUS) * time.Microsecond
+	return d, nil
+}

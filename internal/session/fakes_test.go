@@ -1,0 +1,148 @@
+package session
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/approvald/approvald/internal/core"
+)
+
+// fakeClock is a core.Clock that tests move by hand.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// memStore is a map-based core.SessionStore and core.KeyStore that follows
+// the interface comments in internal/core/store.go.
+type memStore struct {
+	mu       sync.Mutex
+	sessions map[string]*core.Session
+	refresh  map[string]*refreshRecord // by hash
+	keys     []*core.SigningKey        // oldest first
+}
+
+type refreshRecord struct {
+	sessionID string
+	spent     bool
+}
+
+func newMemStore() *memStore {
+	return &memStore{sessions: map[string]*core.Session{}, refresh: map[string]*refreshRecord{}}
+}
+
+func (m *memStore) CreateSession(_ context.Context, s *core.Session, refreshHash string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := *s
+	m.sessions[s.ID] = &c
+	m.refresh[refreshHash] = &refreshRecord{sessionID: s.ID}
+	return nil
+}
+
+func (m *memStore) Session(_ context.Context, id string) (*core.Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.sessions[id]
+	if !ok {
+		return nil, core.Errorf(core.ENotFound, "no such session")
+	}
+	c := *s
+	return &c, nil
+}
+
+func (m *memStore) RotateRefresh(_ context.Context, oldHash, newHash string, now time.Time, idle time.Duration) (*core.Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rec, ok := m.refresh[oldHash]
+	if !ok {
+		return nil, core.Errorf(core.EUnauthorized, "unknown refresh token")
+	}
+	s := m.sessions[rec.sessionID]
+	if rec.spent {
+		if s.RevokedAt == nil {
+			s.RevokedAt = &now
+		}
+		return nil, core.Errorf(core.EUnauthorized, "refresh token reused")
+	}
+	if !s.Active(now, idle) {
+		return nil, core.Errorf(core.EUnauthorized, "session is not active")
+	}
+	rec.spent = true
+	m.refresh[newHash] = &refreshRecord{sessionID: s.ID}
+	s.LastUsedAt = now
+	c := *s
+	return &c, nil
+}
+
+func (m *memStore) RevokeSession(_ context.Context, id string, now time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s, ok := m.sessions[id]; ok && s.RevokedAt == nil {
+		s.RevokedAt = &now
+	}
+	return nil
+}
+
+func (m *memStore) RevokeOtherSessions(_ context.Context, userID, keepID string, now time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, s := range m.sessions {
+		if s.UserID == userID && s.ID != keepID && s.RevokedAt == nil {
+			s.RevokedAt = &now
+		}
+	}
+	return nil
+}
+
+func (m *memStore) Keys(_ context.Context, purpose core.KeyPurpose) ([]*core.SigningKey, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*core.SigningKey
+	for _, k := range slices.Backward(m.keys) {
+		if k.Purpose == purpose {
+			c := *k
+			out = append(out, &c)
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) InsertKeyIfNone(_ context.Context, k *core.SigningKey) (*core.SigningKey, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, existing := range slices.Backward(m.keys) {
+		if existing.Purpose == k.Purpose && existing.RetiredAt == nil {
+			c := *existing
+			return &c, nil
+		}
+	}
+	c := *k
+	m.keys = append(m.keys, &c)
+	return k, nil
+}
+
+// addKey stores a key directly, e.g. a retired one.
+func (m *memStore) addKey(k *core.SigningKey) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.keys = append(m.keys, k)
+}

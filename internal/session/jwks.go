@@ -1,0 +1,50 @@
+package session
+
+import (
+	"encoding/base64"
+	"encoding/json"
+)
+
+// jwk is one Ed25519 public key in RFC 8037 form; the field order is the
+// order clients see.
+type jwk struct {
+	Kty string `json:"kty"`
+	Crv string `json:"crv"`
+	X   string `json:"x"`
+	Kid string `json:"kid"`
+	Alg string `json:"alg"`
+	Use string `json:"use"`
+}
+
+type jwkSet struct {
+	Keys []jwk `json:"keys"`
+}
+
+// JWKS returns the body of /.well-known/jwks.json: every key that verifies
+// now, the active one first.
+func (r *Keyring) JWKS() []byte {
+	now := r.clock.Now()
+	set := jwkSet{Keys: []jwk{toJWK(r.active)}}
+	for _, k := range r.keys {
+		if k != r.active && k.verifiesAt(now) {
+			set.Keys = append(set.Keys, toJWK(k))
+		}
+	}
+	body, err := json.Marshal(set)
+	if err != nil {
+		// Only strings are marshalled; this cannot happen.
+		panic("session: marshal jwks: " + err.Error())
+	}
+	return body
+}
+
+func toJWK(k *ringKey) jwk {
+	return jwk{
+		Kty: "OKP",
+		Crv: "Ed25519",
+		X:   base64.RawURLEncoding.EncodeToString(k.public),
+		Kid: k.kid,
+		Alg: "EdDSA",
+		Use: "sig",
+	}
+}

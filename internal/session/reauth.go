@@ -1,0 +1,28 @@
+package session
+
+import (
+	"slices"
+	"time"
+
+	"github.com/approvald/approvald/internal/core"
+)
+
+// MaxAuthAge is how recent the last proof of a factor must be for a risky
+// change (turning two-factor off, devices, password).
+const MaxAuthAge = 300 * time.Second
+
+// secondFactors are the amr values that prove a second factor.
+var secondFactors = []string{core.MethodPush, core.MethodSMS, core.MethodOTP}
+
+// RequireRecentAuth allows a risky change when auth_time is at most
+// MaxAuthAge old and, with two-factor on, amr holds a second factor;
+// otherwise the user must log in again (EReauthRequired).
+func (svc *Service) RequireRecentAuth(claims *Claims, twoFactorOn bool) error {
+	if claims == nil || svc.clock.Now().Sub(claims.AuthTime) > MaxAuthAge {
+		return core.Errorf(core.EReauthRequired, "please log in again to make this change")
+	}
+	if twoFactorOn && !slices.ContainsFunc(claims.AMR, func(m string) bool { return slices.Contains(secondFactors, m) }) {
+		return core.Errorf(core.EReauthRequired, "please log in again with your second factor to make this change")
+	}
+	return nil
+}

@@ -1,0 +1,73 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/uptrace/bun"
+
+	"github.com/approvald/approvald/internal/core"
+)
+
+type signingKeyRow struct {
+	bun.BaseModel `bun:"table:signing_keys"`
+
+	KID        string          `bun:"kid,pk"`
+	Purpose    core.KeyPurpose `bun:"purpose"`
+	PrivateKey []byte          `bun:"private_key"`
+	CreatedAt  dbTime          `bun:"created_at"`
+	RetiredAt  *dbTime         `bun:"retired_at"`
+}
+
+func (r *signingKeyRow) key() *core.SigningKey {
+	return &core.SigningKey{
+		KID:        r.KID,
+		Purpose:    r.Purpose,
+		PrivateKey: r.PrivateKey,
+		CreatedAt:  r.CreatedAt.Time,
+		RetiredAt:  timePtr(r.RetiredAt),
+	}
+}
+
+// Keys returns the keys of purpose, newest first, retired ones included.
+func (db *DB) Keys(ctx context.Context, purpose core.KeyPurpose) ([]*core.SigningKey, error) {
+	var rows []signingKeyRow
+	err := db.bun.NewSelect().Model(&rows).Where("purpose = ?", purpose).
+		OrderExpr("created_at DESC, kid DESC").Scan(ctx)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	keys := make([]*core.SigningKey, len(rows))
+	for i := range rows {
+		keys[i] = rows[i].key()
+	}
+	return keys, nil
+}
+
+// InsertKeyIfNone inserts k unless the partial unique index on unretired
+// keys of its purpose already holds one, then returns whichever is active.
+// PostgreSQL makes a concurrent insert wait for the first to commit, so both
+// callers read the same winner.
+func (db *DB) InsertKeyIfNone(ctx context.Context, k *core.SigningKey) (*core.SigningKey, error) {
+	row := &signingKeyRow{
+		KID:        k.KID,
+		Purpose:    k.Purpose,
+		PrivateKey: k.PrivateKey,
+		CreatedAt:  ts(k.CreatedAt),
+		RetiredAt:  tsPtr(k.RetiredAt),
+	}
+	if _, err := db.bun.NewInsert().Model(row).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+		return nil, dbErr(err)
+	}
+	var active signingKeyRow
+	err := db.bun.NewSelect().Model(&active).
+		Where("purpose = ?", k.Purpose).Where("retired_at IS NULL").Scan(ctx)
+	if isNoRows(err) {
+		// Only when k itself was inserted retired.
+		return nil, dbErr(fmt.Errorf("no active %s key after insert", k.Purpose))
+	}
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	return active.key(), nil
+}

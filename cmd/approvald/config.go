@@ -24,7 +24,7 @@ type config struct {
 	// PushAllowPrivate lets pushes reach private addresses (PUSH_ALLOW_PRIVATE=true):
 	// for a test network only, never in production.
 	PushAllowPrivate bool
-	LogLevel       string
+	LogLevel         string
 
 	SMSProvider      string
 	SMSWebhookURL    string

@@ -163,4 +163,3 @@ func pathPrefixOf(publicURL string) string {
 	}
 	return strings.TrimSuffix(u.EscapedPath(), "/")
 }
-

@@ -13,9 +13,9 @@ import (
 
 	"github.com/approvald/approvald/internal/account"
 	"github.com/approvald/approvald/internal/approval"
+	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/device"
 	"github.com/approvald/approvald/internal/hub"
-	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/session"
 )
 

@@ -51,14 +51,14 @@ func (c *Client) slide(ctx context.Context, key string, limit int, window time.D
 	}
 	nowUS := now.UnixMicro()
 	windowUS := window.Microseconds()
-	windowMS := (window + time.Millisecond - 1) / time.Millisecond
+	expireMS := int64((window + time.Millisecond - 1) / time.Millisecond) // PEXPIRE rounds up
 	member := memberSalt + strconv.FormatUint(memberSeq.Add(1), 36)
 	flag := "0"
 	if record {
 		flag = "1"
 	}
 	res, err := slidingWindow.Run(ctx, c.rdb, []string{c.key(limiterNamespace + key)},
-		nowUS, nowUS-windowUS, limit, int64(windowMS), member, flag).Slice()
+		nowUS, nowUS-windowUS, limit, expireMS, member, flag).Slice()
 	if err != nil {
 		return core.Decision{}, core.Unavailable("redis", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"time"
 )
 
 // proxy stands between a client and Redis so a test can take Redis away:
@@ -13,19 +14,23 @@ import (
 type proxy struct {
 	ln     net.Listener
 	target string
+	delay  time.Duration // added to everything a client sends
 
 	mu    sync.Mutex
 	dead  bool
 	conns []net.Conn
 }
 
-func newProxy(t testing.TB, target string) *proxy {
+func newProxy(t testing.TB, target string) *proxy { return newSlowProxy(t, target, 0) }
+
+// newSlowProxy delays what clients send by delay, as a distant Redis would.
+func newSlowProxy(t testing.TB, target string, delay time.Duration) *proxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proxy{ln: ln, target: target}
+	p := &proxy{ln: ln, target: target, delay: delay}
 	t.Cleanup(func() {
 		_ = ln.Close()
 		p.cut()
@@ -57,15 +62,31 @@ func (p *proxy) accept() {
 		p.mu.Lock()
 		p.conns = append(p.conns, out)
 		p.mu.Unlock()
-		go pipe(in, out)
-		go pipe(out, in)
+		go pipe(out, in, p.delay)
+		go pipe(in, out, 0)
 	}
 }
 
-func pipe(dst, src net.Conn) {
-	_, _ = io.Copy(dst, src)
-	_ = dst.Close()
-	_ = src.Close()
+func pipe(dst, src net.Conn, delay time.Duration) {
+	defer dst.Close()
+	defer src.Close()
+	if delay == 0 {
+		_, _ = io.Copy(dst, src)
+		return
+	}
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			time.Sleep(delay)
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 func (p *proxy) blackhole() {

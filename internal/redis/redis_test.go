@@ -285,3 +285,30 @@ func TestRedisHangs(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestSubscribeReturnsOnlyOnceRedisConfirmed(t *testing.T) {
+	t.Parallel()
+	o, err := goredis.ParseURL(testenv.RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Our SUBSCRIBE travels slowly; the PUBLISH below goes straight to Redis.
+	p := newSlowProxy(t, o.Addr, 50*time.Millisecond)
+	prefix := ephemeraltest.Name("test") + ":"
+	c := open(t, withQuery(t, testenv.RedisURL(t), p.addr(), nil), redis.WithPrefix(prefix))
+	ctx, ch := ephemeraltest.Context(t), ephemeraltest.Name("ch")
+	sub, err := c.Subscriber(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.Subscribe(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+	// PUBLISH answers how many subscribers got the message.
+	if n, err := raw(t).Publish(ctx, prefix+ch, "first").Result(); err != nil || n != 1 {
+		t.Fatalf("PUBLISH right after Subscribe reached %d subscribers (%v); want 1", n, err)
+	}
+	if ev := ephemeraltest.Receive(t, sub.Events()); ev.Channel != ch || string(ev.Payload) != "first" {
+		t.Fatalf("event = %+v", ev)
+	}
+}

@@ -32,6 +32,11 @@ var errSubscriberClosed = errors.New("subscriber is closed")
 // PubSub. One goroutine reads it: a "subscribe" confirmation releases the
 // Subscribe call waiting for it, or, when nobody waits (go-redis subscribed
 // again by itself after a reconnect), becomes a Resubscribed event.
+//
+// Confirmations arrive on the same connection as messages, so Events must be
+// read continuously: a stalled reader stalls Subscribe too. Subscriptions are
+// not counted: one Unsubscribe ends a channel however often it was
+// subscribed (the hub counts its waiters).
 type subscriber struct {
 	ps      *goredis.PubSub
 	prefix  string
@@ -188,7 +193,7 @@ func (s *subscriber) Unsubscribe(ctx context.Context, channels ...string) error 
 		return nil // go-redis would read "no channels" as "all channels"
 	}
 	if s.closed() {
-		return core.Unavailable("redis", errSubscriberClosed)
+		return nil // nothing is delivered any more
 	}
 	s.mu.Lock()
 	for _, ch := range names {

@@ -211,30 +211,38 @@ func TestSQLitePragmas(t *testing.T) {
 	}
 }
 
-// Many goroutines running read-then-write transactions at once must all
-// succeed on SQLite: IMMEDIATE transactions wait for the lock instead of
-// failing with SQLITE_BUSY on upgrade.
+// Many goroutines running transactions at once must all succeed. On SQLite
+// this holds only because transactions begin IMMEDIATE: a deferred one that
+// reads (CreateDevice counts first) and then writes fails with SQLITE_BUSY
+// when another connection wrote in between.
 func TestConcurrentTransactions(t *testing.T) {
 	eachDialect(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
-		u := verifiedUser(t, db, "")
 		const n = 40
+		users := make([]*core.User, n)
+		for i := range users {
+			users[i] = verifiedUser(t, db, "")
+		}
 		errs := make([]error, n)
 		concurrently(n, func(i int) {
-			s := &core.Session{
-				ID: core.NewID(core.PrefixSession), UserID: u.ID, AMR: []string{"pwd"},
-				AuthTime: t0, CreatedAt: t0, LastUsedAt: t0, ExpiresAt: t0.Add(time.Hour),
-			}
-			if err := db.CreateSession(ctx, s, fmt.Sprintf("r%d-0", i)); err != nil {
-				errs[i] = err
-				return
-			}
-			for k := 1; k <= 3; k++ {
-				if _, err := db.RotateRefresh(ctx, fmt.Sprintf("r%d-%d", i, k-1), fmt.Sprintf("r%d-%d", i, k), t0.Add(time.Minute), time.Hour); err != nil {
-					errs[i] = err
-					return
+			errs[i] = func() error {
+				s := &core.Session{
+					ID: core.NewID(core.PrefixSession), UserID: users[i].ID, AMR: []string{"pwd"},
+					AuthTime: t0, CreatedAt: t0, LastUsedAt: t0, ExpiresAt: t0.Add(time.Hour),
 				}
-			}
+				if err := db.CreateSession(ctx, s, fmt.Sprintf("r%d-0", i)); err != nil {
+					return err
+				}
+				for k := 1; k <= 3; k++ {
+					if err := db.CreateDevice(ctx, newDevice(users[i].ID)); err != nil {
+						return err
+					}
+					if _, err := db.RotateRefresh(ctx, fmt.Sprintf("r%d-%d", i, k-1), fmt.Sprintf("r%d-%d", i, k), t0.Add(time.Minute), time.Hour); err != nil {
+						return err
+					}
+				}
+				return nil
+			}()
 		})
 		for i, err := range errs {
 			if err != nil {

@@ -8,16 +8,18 @@ import (
 	"github.com/uptrace/bun/schema"
 )
 
-// sqliteTimeLayout is fixed-width (always six fraction digits, no zone), so
-// SQLite's text comparison orders instants correctly; bun's own layout trims
-// trailing zeros, under which "…:05.1" sorts after "…:05.123".
+// sqliteTimeLayout is fixed-width (always six fraction digits, UTC, no zone),
+// so SQLite's text comparison orders instants by construction, and the
+// schema can check the width to keep any other form (bun's default trims
+// the fraction and appends a zone) out of the columns.
 const sqliteTimeLayout = "2006-01-02 15:04:05.000000"
 
 // dbTime is how every time column and every time argument reaches the
-// database: UTC, truncated to microseconds (what PostgreSQL keeps; it would
-// round nanoseconds, which can move an instant across a boundary), and on
-// SQLite written in sqliteTimeLayout. Always pass times to queries as
-// dbTime — a bare time.Time would be written in bun's variable-width form.
+// database: UTC, truncated (never rounded) to microseconds, which is what
+// both databases keep, so a value read back equals the value compared in
+// SQL; on SQLite written in sqliteTimeLayout. Always pass times to queries
+// as dbTime: a bare time.Time would be written in bun's variable-width form
+// (which SQLite's length checks in the schema reject).
 type dbTime struct{ time.Time }
 
 // ts converts t for the database.

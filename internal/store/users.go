@@ -87,13 +87,13 @@ func (db *DB) CreateSignup(ctx context.Context, u *core.User, v *core.Verificati
 		if len(replaced) > 0 {
 			_, err = tx.NewUpdate().Model((*verificationRow)(nil)).
 				Set("status = ?", core.VerificationSuperseded).
-				Where("user_id IN (?)", bun.In(replaced)).
+				Where("user_id IN (?)", bun.List(replaced)).
 				Where("status = ?", core.VerificationPending).
 				Exec(ctx)
 			if err != nil {
 				return err
 			}
-			_, err = tx.NewDelete().Model((*userRow)(nil)).Where("id IN (?)", bun.In(replaced)).Exec(ctx)
+			_, err = tx.NewDelete().Model((*userRow)(nil)).Where("id IN (?)", bun.List(replaced)).Exec(ctx)
 			if err != nil {
 				return err
 			}

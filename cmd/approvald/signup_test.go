@@ -1,0 +1,220 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/approvald/approvald/internal/testenv"
+)
+
+func TestSignupVerifyAndLoginWithSMS(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		s := startServer(t, b, nil)
+		phone := testenv.RandomPhone()
+		national := strings.TrimPrefix(phone, "+1")
+		r := s.post(t, "/api/v1/signup", map[string]any{"name": "Ada", "phone": national, "country_code": "1", "password": "correct horse"})
+		expect(t, r, http.StatusCreated)
+		if r.Body["expires_in"] != float64(600) || !strings.HasPrefix(r.str("user_id"), "usr_") || !strings.HasPrefix(r.str("verification_id"), "ver_") {
+			t.Fatalf("signup body %s", r.Raw)
+		}
+		code := s.SMS.lastCode(t, phone) // normalized to E.164
+		r = s.post(t, "/api/v1/signup/verify", map[string]any{"verification_id": r.str("verification_id"), "code": code})
+		expect(t, r, http.StatusOK)
+		if r.Body["phone_verified"] != true {
+			t.Fatalf("verify body %s", r.Raw)
+		}
+		msgs := s.SMS.messages(phone)
+		if len(msgs) != 2 || !strings.Contains(msgs[1], "account was created") {
+			t.Fatalf("want the code then a confirmation SMS, got %q", msgs)
+		}
+
+		pair := s.loginSMS(t, testUser{Phone: phone, Password: "correct horse"})
+		if pair.Header.Get("Cache-Control") != "no-store" || pair.str("token_type") != "Bearer" || pair.Body["expires_in"] != float64(600) {
+			t.Fatalf("token pair %s (Cache-Control %q)", pair.Raw, pair.Header.Get("Cache-Control"))
+		}
+		me := s.get(t, "/api/v1/me", bearer(pair.str("access_token"))...)
+		expect(t, me, http.StatusOK)
+		if me.str("phone") != phone || me.Body["two_factor"] != true || me.Body["phone_verified"] != true || me.Body["devices"] != float64(0) {
+			t.Fatalf("me %s", me.Raw)
+		}
+	})
+}
+
+func TestSignupValidation(t *testing.T) {
+	s := startServer(t, sqliteBackend, nil)
+	ok := map[string]any{"name": "Ada", "phone": testenv.RandomPhone(), "password": "long enough"}
+	with := func(k string, v any) map[string]any {
+		m := map[string]any{}
+		for kk, vv := range ok {
+			m[kk] = vv
+		}
+		if v == nil {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+		return m
+	}
+	cases := []struct {
+		name   string
+		body   any
+		status int
+		code   string
+		field  string
+	}{
+		{"bad phone", with("phone", "12345"), 400, "invalid_phone", "phone"},
+		{"letters in phone", with("phone", "+1415CALLME"), 400, "invalid_phone", "phone"},
+		{"national without country", with("phone", "4155550100"), 400, "invalid_phone", "phone"},
+		{"short password", with("password", "1234567"), 400, "weak_password", "password"},
+		{"long password", with("password", strings.Repeat("x", 257)), 400, "weak_password", "password"},
+		{"no name", with("name", nil), 400, "invalid_request", "name"},
+		{"phone is a number", with("phone", 14155550100), 400, "invalid_request", "phone"},
+		{"bad email", with("email", "not-an-email"), 400, "invalid_request", "email"},
+		{"malformed JSON", `{"name": "Ada",`, 400, "invalid_request", ""},
+		{"array body", `[1,2]`, 400, "invalid_request", ""},
+		{"trailing data", `{"name":"Ada"} {}`, 400, "invalid_request", ""},
+		{"empty body", ``, 400, "invalid_request", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := s.post(t, "/api/v1/signup", c.body)
+			expect(t, r, c.status, c.code)
+			e := r.Body["error"].(map[string]any)
+			if f, _ := e["field"].(string); f != c.field {
+				t.Fatalf("field %q, want %q (%s)", f, c.field, r.Raw)
+			}
+			if len(r.Body) != 1 || e["message"] == "" {
+				t.Fatalf("error body must be exactly {error:{code,message[,field]}}: %s", r.Raw)
+			}
+		})
+	}
+	t.Run("8-character password is enough", func(t *testing.T) {
+		expect(t, s.post(t, "/api/v1/signup", with("password", "12345678")), http.StatusCreated)
+	})
+	t.Run("wrong content type", func(t *testing.T) {
+		r := s.do(t, request{method: "POST", path: "/api/v1/signup", body: `{}`, headers: map[string]string{"Content-Type": "text/plain"}})
+		expect(t, r, 400, "invalid_request")
+	})
+	t.Run("body over 64 KiB", func(t *testing.T) {
+		r := s.post(t, "/api/v1/signup", `{"name":"`+strings.Repeat("a", 70<<10)+`"}`)
+		expect(t, r, http.StatusRequestEntityTooLarge, "too_large")
+	})
+	t.Run("unknown route", func(t *testing.T) {
+		expect(t, s.get(t, "/api/v1/nope"), http.StatusNotFound, "not_found")
+	})
+	t.Run("unknown fields are ignored", func(t *testing.T) {
+		expect(t, s.post(t, "/api/v1/signup", with("favourite_colour", "blue")), http.StatusCreated)
+	})
+}
+
+func TestVerificationCodes(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		s := startServer(t, b, nil)
+		signup := func(phone string) string {
+			r := s.post(t, "/api/v1/signup", map[string]any{"name": "Ada", "phone": phone, "password": "long enough"})
+			expect(t, r, http.StatusCreated)
+			return r.str("verification_id")
+		}
+		wrong := func(code string) string { // any code but the right one
+			if code == "000000" {
+				return "000001"
+			}
+			return "000000"
+		}
+
+		t.Run("five wrong codes lock the verification", func(t *testing.T) {
+			phone := testenv.RandomPhone()
+			id := signup(phone)
+			code := s.SMS.lastCode(t, phone)
+			for left := 4; left >= 1; left-- {
+				r := s.post(t, "/api/v1/signup/verify", map[string]any{"verification_id": id, "code": wrong(code)})
+				expect(t, r, http.StatusBadRequest, "invalid_code")
+				if r.Body["attempts_left"] != float64(left) {
+					t.Fatalf("attempts_left %v, want %d", r.Body["attempts_left"], left)
+				}
+			}
+			expect(t, s.post(t, "/api/v1/signup/verify", map[string]any{"verification_id": id, "code": wrong(code)}), http.StatusLocked, "locked")
+			expect(t, s.post(t, "/api/v1/signup/verify", map[string]any{"verification_id": id, "code": code}), http.StatusLocked, "locked")
+		})
+
+		t.Run("a code works once and only for its own verification", func(t *testing.T) {
+			p1, p2 := testenv.RandomPhone(), testenv.RandomPhone()
+			id1, id2 := signup(p1), signup(p2)
+			c1 := s.SMS.lastCode(t, p1)
+			if c1 != s.SMS.lastCode(t, p2) {
+				expect(t, s.post(t, "/api/v1/signup/verify", map[string]any{"verification_id": id2, "code": c1}), http.StatusBadRequest, "invalid_code")
+			}
+			expect(t, s.post(t, "/api/v1/signup/verify", map[string]any{"verification_id": id1, "code": c1}), http.StatusOK)
+			expect(t, s.post(t, "/api/v1/signup/verify", map[string]any{"verification_id": id1, "code": c1}), http.StatusGone, "expired")
+		})
+
+		t.Run("resend keeps the failure count and waits 30 s", func(t *testing.T) {
+			phone := testenv.RandomPhone()
+			id := signup(phone)
+			expect(t, s.post(t, "/api/v1/signup/resend", map[string]any{"verification_id": id}), http.StatusTooManyRequests, "rate_limited")
+			r := s.post(t, "/api/v1/signup/verify", map[string]any{"verification_id": id, "code": wrong(s.SMS.lastCode(t, phone))})
+			expect(t, r, http.StatusBadRequest, "invalid_code")
+			if r.Body["attempts_left"] != float64(4) {
+				t.Fatalf("attempts_left %v", r.Body["attempts_left"])
+			}
+		})
+
+		t.Run("unknown verification", func(t *testing.T) {
+			expect(t, s.post(t, "/api/v1/signup/verify", map[string]any{"verification_id": "ver_aaaaaaaaaaaaaaaaaaaaaaaaaa", "code": "123456"}), http.StatusNotFound, "not_found")
+		})
+
+		t.Run("a second signup replaces a pending account", func(t *testing.T) {
+			phone := testenv.RandomPhone()
+			old := signup(phone)
+			oldCode := s.SMS.lastCode(t, phone)
+			fresh := signup(phone)
+			expect(t, s.post(t, "/api/v1/signup/verify", map[string]any{"verification_id": old, "code": oldCode}), http.StatusGone, "expired")
+			expect(t, s.post(t, "/api/v1/signup/verify", map[string]any{"verification_id": fresh, "code": s.SMS.lastCode(t, phone)}), http.StatusOK)
+			r := s.post(t, "/api/v1/signup", map[string]any{"name": "Eve", "phone": phone, "password": "long enough"})
+			expect(t, r, http.StatusConflict, "phone_taken")
+		})
+
+		t.Run("email is unique, compared lower-cased", func(t *testing.T) {
+			u := s.signupVerified(t)
+			r := s.post(t, "/api/v1/signup", map[string]any{"name": "Eve", "phone": testenv.RandomPhone(), "email": strings.ToUpper(u.Email), "password": "long enough"})
+			expect(t, r, http.StatusConflict, "email_taken")
+		})
+	})
+}
+
+func TestVerificationExpires(t *testing.T) {
+	s := startServer(t, sqliteBackend, map[string]string{"CODE_TTL": "1s"})
+	phone := testenv.RandomPhone()
+	r := s.post(t, "/api/v1/signup", map[string]any{"name": "Ada", "phone": phone, "password": "long enough"})
+	expect(t, r, http.StatusCreated)
+	time.Sleep(1100 * time.Millisecond)
+	expect(t, s.post(t, "/api/v1/signup/verify", map[string]any{"verification_id": r.str("verification_id"), "code": s.SMS.lastCode(t, phone)}), http.StatusGone, "expired")
+}
+
+func TestSMSBudgetPerPhone(t *testing.T) {
+	s := startServer(t, sqliteBackend, nil)
+	phone := testenv.RandomPhone()
+	for i := 0; i < 8; i++ {
+		expect(t, s.post(t, "/api/v1/signup", map[string]any{"name": "Ada", "phone": phone, "password": "long enough"}), http.StatusCreated)
+	}
+	r := s.post(t, "/api/v1/signup", map[string]any{"name": "Ada", "phone": phone, "password": "long enough"})
+	expect(t, r, http.StatusTooManyRequests, "rate_limited")
+	if r.Header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+	if n := len(s.SMS.messages(phone)); n != 8 {
+		t.Fatalf("%d SMS sent, want 8", n)
+	}
+}
+
+func TestFailedSMSIsUnavailable(t *testing.T) {
+	s := startServer(t, sqliteBackend, nil)
+	s.SMS.setFailing(true)
+	r := s.post(t, "/api/v1/signup", map[string]any{"name": "Ada", "phone": testenv.RandomPhone(), "password": "long enough"})
+	expect(t, r, http.StatusServiceUnavailable, "unavailable")
+	if strings.Contains(string(r.Raw), "502") || strings.Contains(string(r.Raw), "gateway") {
+		t.Fatalf("error body leaks the vendor's answer: %s", r.Raw)
+	}
+}

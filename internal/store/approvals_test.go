@@ -1,0 +1,401 @@
+package store
+
+import (
+	"context"
+	"reflect"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/approvald/approvald/internal/core"
+)
+
+func createApproval(t *testing.T, db *DB, a *core.Approval) *core.Approval {
+	t.Helper()
+	must(t, db.CreateApproval(context.Background(), a))
+	return a
+}
+
+func TestApprovalRoundTrip(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		u := verifiedUser(t, db, "")
+		a := newApproval(u.ID, core.ChannelSMS, t0.Add(10*time.Minute))
+		a.Reason = core.ReasonNoDevice
+		a.CodeHash = "code"
+		a.CodeSentAt = ptr(t0.Add(123456 * time.Microsecond))
+		a.Attempts = 2
+		a.PushSentAt = ptr(t0.Add(time.Microsecond))
+		createApproval(t, db, a)
+		got, err := db.Approval(ctx, a.ID)
+		must(t, err)
+		if !reflect.DeepEqual(got, a) {
+			t.Fatalf("Approval = %+v\nwant       %+v", got, a)
+		}
+		_, err = db.Approval(ctx, "apr_missing")
+		wantCode(t, err, core.ENotFound)
+	})
+}
+
+func TestUpdatePending(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		u := verifiedUser(t, db, "")
+		a := createApproval(t, db, newApproval(u.ID, core.ChannelPush, t0.Add(2*time.Minute)))
+
+		// Only the named fields are written.
+		change := *a
+		change.Channel = core.ChannelSMS
+		change.Reason = core.ReasonPushTimeout
+		change.ExpiresAt = t0.Add(10 * time.Minute)
+		change.MatchNumber = 99 // not named
+		ok, err := db.UpdatePending(ctx, &change, t0, "Channel", "Reason", "ExpiresAt")
+		must(t, err)
+		if !ok {
+			t.Fatal("UpdatePending on a pending approval = false")
+		}
+		got, _ := db.Approval(ctx, a.ID)
+		if got.Channel != core.ChannelSMS || got.Reason != core.ReasonPushTimeout ||
+			!got.ExpiresAt.Equal(change.ExpiresAt) || got.MatchNumber != 42 {
+			t.Fatalf("after update: %+v", got)
+		}
+
+		// At expires_at it is no longer pending; 1 µs before it is.
+		change.Status = core.ApprovalApproved
+		ok, err = db.UpdatePending(ctx, &change, change.ExpiresAt, "Status")
+		must(t, err)
+		if ok {
+			t.Fatal("UpdatePending at expires_at = true")
+		}
+		change.DecidedAt = ptr(change.ExpiresAt.Add(-time.Microsecond))
+		change.Method = core.MethodSMS
+		ok, err = db.UpdatePending(ctx, &change, change.ExpiresAt.Add(-time.Microsecond), "Status", "DecidedAt", "Method")
+		must(t, err)
+		if !ok {
+			t.Fatal("UpdatePending 1 µs before expires_at = false")
+		}
+		// Decided: no further change.
+		change.Status = core.ApprovalDenied
+		ok, err = db.UpdatePending(ctx, &change, t0, "Status")
+		must(t, err)
+		if ok {
+			t.Fatal("UpdatePending changed a decided approval")
+		}
+		got, _ = db.Approval(ctx, a.ID)
+		if got.Status != core.ApprovalApproved || got.Method != core.MethodSMS || !got.DecidedAt.Equal(*change.DecidedAt) {
+			t.Fatalf("after decision: %+v", got)
+		}
+
+		if _, err := db.UpdatePending(ctx, &change, t0, "NoSuchField"); err == nil {
+			t.Fatal("unknown field accepted")
+		}
+		if _, err := db.UpdatePending(ctx, &change, t0); err == nil {
+			t.Fatal("no fields accepted")
+		}
+	})
+}
+
+// Many deciders at once: exactly one conditional update wins, and the stored
+// decision is the winner's.
+func TestUpdatePendingOneWinner(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		u := verifiedUser(t, db, "")
+		a := createApproval(t, db, newApproval(u.ID, core.ChannelPush, t0.Add(2*time.Minute)))
+		const n = 24
+		won := make([]bool, n)
+		errs := make([]error, n)
+		deciders := make([]string, n)
+		concurrently(n, func(i int) {
+			d := *a
+			d.Status = core.ApprovalApproved
+			d.DecidedBy = core.NewID(core.PrefixDevice)
+			d.DecidedAt = ptr(t0.Add(time.Second))
+			d.Method = core.MethodPush
+			deciders[i] = d.DecidedBy
+			won[i], errs[i] = db.UpdatePending(ctx, &d, t0.Add(time.Second), "Status", "DecidedBy", "DecidedAt", "Method")
+		})
+		winner := -1
+		for i := range n {
+			must(t, errs[i])
+			if won[i] {
+				if winner >= 0 {
+					t.Fatalf("deciders %d and %d both won", winner, i)
+				}
+				winner = i
+			}
+		}
+		if winner < 0 {
+			t.Fatal("no decider won")
+		}
+		got, _ := db.Approval(ctx, a.ID)
+		if got.DecidedBy != deciders[winner] {
+			t.Fatalf("stored decider %s, winner %s", got.DecidedBy, deciders[winner])
+		}
+	})
+}
+
+func TestAddApprovalFailure(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		u := verifiedUser(t, db, "")
+		a := createApproval(t, db, newApproval(u.ID, core.ChannelSMS, t0.Add(10*time.Minute)))
+		for want := 1; want <= 3; want++ {
+			n, err := db.AddApprovalFailure(ctx, a.ID, t0)
+			must(t, err)
+			if n != want {
+				t.Fatalf("attempts = %d, want %d", n, want)
+			}
+		}
+		_, err := db.AddApprovalFailure(ctx, a.ID, a.ExpiresAt)
+		wantCode(t, err, core.EExpired)
+
+		a.Status = core.ApprovalDenied
+		a.Reason = core.ReasonTooManyAttempts
+		ok, err := db.UpdatePending(ctx, a, t0, "Status", "Reason")
+		if err != nil || !ok {
+			t.Fatalf("deny: %v %v", ok, err)
+		}
+		_, err = db.AddApprovalFailure(ctx, a.ID, t0)
+		wantCode(t, err, core.EAlreadyDecided)
+		_, err = db.AddApprovalFailure(ctx, "apr_missing", t0)
+		wantCode(t, err, core.ENotFound)
+	})
+}
+
+func TestSupersedePending(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		u := verifiedUser(t, db, "")
+		other := verifiedUser(t, db, "")
+		exp := t0.Add(2 * time.Minute)
+		p1 := createApproval(t, db, newApproval(u.ID, core.ChannelPush, exp))
+		p2 := createApproval(t, db, newApproval(u.ID, core.ChannelPush, exp))
+		sms := createApproval(t, db, newApproval(u.ID, core.ChannelSMS, exp))
+		foreign := createApproval(t, db, newApproval(other.ID, core.ChannelPush, exp))
+
+		ids, err := db.SupersedePending(ctx, u.ID, t0)
+		must(t, err)
+		sort.Strings(ids)
+		want := []string{p1.ID, p2.ID}
+		sort.Strings(want)
+		if !reflect.DeepEqual(ids, want) {
+			t.Fatalf("superseded %v, want %v", ids, want)
+		}
+		for _, id := range want {
+			got, _ := db.Approval(ctx, id)
+			if got.Status != core.ApprovalDenied || got.Reason != core.ReasonSuperseded || got.DecidedAt == nil {
+				t.Fatalf("superseded approval: %+v", got)
+			}
+		}
+		for _, a := range []*core.Approval{sms, foreign} {
+			if got, _ := db.Approval(ctx, a.ID); got.Status != core.ApprovalPending {
+				t.Fatalf("%s is %s, want pending", a.ID, got.Status)
+			}
+		}
+		ids, err = db.SupersedePending(ctx, u.ID, t0)
+		must(t, err)
+		if len(ids) != 0 {
+			t.Fatalf("second SupersedePending = %v", ids)
+		}
+	})
+}
+
+func TestExpireDueBoundaries(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		u := verifiedUser(t, db, "")
+		now := t0.Add(2 * time.Minute)
+		before := createApproval(t, db, newApproval(u.ID, core.ChannelPush, now.Add(-time.Microsecond)))
+		at := createApproval(t, db, newApproval(u.ID, core.ChannelSMS, now))
+		after := createApproval(t, db, newApproval(u.ID, core.ChannelPush, now.Add(time.Microsecond)))
+		decided := newApproval(u.ID, core.ChannelPush, now.Add(-time.Minute))
+		decided.Status = core.ApprovalApproved
+		createApproval(t, db, decided)
+
+		// 1 ns before now is still before now: times are truncated to
+		// microseconds, never rounded up.
+		got, err := db.ExpireDue(ctx, now.Add(-time.Nanosecond), 10)
+		must(t, err)
+		if ids := approvalIDs(got); !reflect.DeepEqual(ids, []string{before.ID}) {
+			t.Fatalf("ExpireDue(now-1ns) = %v, want [%s]", ids, before.ID)
+		}
+		got, err = db.ExpireDue(ctx, now, 10)
+		must(t, err)
+		if ids := approvalIDs(got); !reflect.DeepEqual(ids, []string{at.ID}) {
+			t.Fatalf("ExpireDue(now) = %v, want [%s]", ids, at.ID)
+		}
+		if got[0].Status != core.ApprovalExpired || !got[0].ExpiresAt.Equal(now) {
+			t.Fatalf("returned approval: %+v", got[0])
+		}
+		if a, _ := db.Approval(ctx, after.ID); a.Status != core.ApprovalPending {
+			t.Fatalf("approval expiring 1 µs after now is %s", a.Status)
+		}
+		if a, _ := db.Approval(ctx, decided.ID); a.Status != core.ApprovalApproved {
+			t.Fatalf("decided approval became %s", a.Status)
+		}
+		pending, err := db.PendingForUser(ctx, u.ID, now)
+		must(t, err)
+		if ids := approvalIDs(pending); !reflect.DeepEqual(ids, []string{after.ID}) {
+			t.Fatalf("PendingForUser = %v, want [%s]", ids, after.ID)
+		}
+		got, err = db.ExpireDue(ctx, now, 10)
+		must(t, err)
+		if len(got) != 0 {
+			t.Fatalf("second ExpireDue returned %d", len(got))
+		}
+	})
+}
+
+// Sweepers of several instances running at once each take disjoint rows, and
+// together all of them.
+func TestExpireDueConcurrentOnce(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *DB) {
+		u := verifiedUser(t, db, "")
+		var want []string
+		for i := range 60 {
+			a := createApproval(t, db, newApproval(u.ID, core.ChannelPush, t0.Add(time.Duration(i)*time.Microsecond)))
+			want = append(want, a.ID)
+		}
+		got := sweepConcurrently(t, func(ctx context.Context) ([]*core.Approval, error) {
+			return db.ExpireDue(ctx, t0.Add(time.Minute), 7)
+		})
+		sort.Strings(want)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("swept %d ids (%d unique wanted)", len(got), len(want))
+		}
+	})
+}
+
+func TestDuePushTimeouts(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		u := verifiedUser(t, db, "")
+		exp := t0.Add(2 * time.Minute)
+		sentBefore := t0.Add(30 * time.Second)
+		now := sentBefore.Add(time.Second)
+
+		due := newApproval(u.ID, core.ChannelPush, exp)
+		due.PushSentAt = ptr(sentBefore)
+		createApproval(t, db, due)
+		late := newApproval(u.ID, core.ChannelPush, exp)
+		late.PushSentAt = ptr(sentBefore.Add(time.Microsecond))
+		createApproval(t, db, late)
+		createApproval(t, db, newApproval(u.ID, core.ChannelPush, exp)) // no push sent
+		sms := newApproval(u.ID, core.ChannelSMS, exp)
+		sms.PushSentAt = ptr(t0)
+		createApproval(t, db, sms)
+		expired := newApproval(u.ID, core.ChannelPush, now)
+		expired.PushSentAt = ptr(t0)
+		createApproval(t, db, expired)
+
+		got, err := db.DuePushTimeouts(ctx, sentBefore, now, 10)
+		must(t, err)
+		if ids := approvalIDs(got); !reflect.DeepEqual(ids, []string{due.ID}) {
+			t.Fatalf("DuePushTimeouts = %v, want [%s]", ids, due.ID)
+		}
+		if got[0].TimeoutAnnouncedAt == nil || !got[0].TimeoutAnnouncedAt.Equal(now) || got[0].Status != core.ApprovalPending {
+			t.Fatalf("announced approval: %+v", got[0])
+		}
+		got, err = db.DuePushTimeouts(ctx, sentBefore, now, 10)
+		must(t, err)
+		if len(got) != 0 {
+			t.Fatalf("announced again: %v", approvalIDs(got))
+		}
+	})
+}
+
+func TestDuePushTimeoutsConcurrentOnce(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *DB) {
+		u := verifiedUser(t, db, "")
+		var want []string
+		for i := range 60 {
+			a := newApproval(u.ID, core.ChannelPush, t0.Add(2*time.Minute))
+			a.PushSentAt = ptr(t0.Add(time.Duration(i) * time.Microsecond))
+			createApproval(t, db, a)
+			want = append(want, a.ID)
+		}
+		got := sweepConcurrently(t, func(ctx context.Context) ([]*core.Approval, error) {
+			return db.DuePushTimeouts(ctx, t0.Add(30*time.Second), t0.Add(31*time.Second), 7)
+		})
+		sort.Strings(want)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("swept %d ids (%d unique wanted)", len(got), len(want))
+		}
+	})
+}
+
+// sweepConcurrently runs sweep from 4 goroutines until each gets an empty
+// batch and returns every id returned, sorted (duplicates kept).
+func sweepConcurrently(t *testing.T, sweep func(context.Context) ([]*core.Approval, error)) []string {
+	t.Helper()
+	var mu sync.Mutex
+	var ids []string
+	errs := make([]error, 4)
+	concurrently(4, func(i int) {
+		for {
+			batch, err := sweep(context.Background())
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			if len(batch) == 0 {
+				return
+			}
+			mu.Lock()
+			ids = append(ids, approvalIDs(batch)...)
+			mu.Unlock()
+		}
+	})
+	for _, err := range errs {
+		must(t, err)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func TestMarkExchangedOnce(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		u := verifiedUser(t, db, "")
+		a := createApproval(t, db, newApproval(u.ID, core.ChannelPush, t0.Add(2*time.Minute)))
+		_, err := db.MarkExchanged(ctx, a.ID, t0)
+		wantCode(t, err, core.ENotApproved)
+
+		a.Status = core.ApprovalApproved
+		if ok, err := db.UpdatePending(ctx, a, t0, "Status"); err != nil || !ok {
+			t.Fatalf("approve: %v %v", ok, err)
+		}
+		const n = 10
+		won := make([]bool, n)
+		errs := make([]error, n)
+		// Exchanging happens after the approval's own expiry too.
+		concurrently(n, func(i int) { won[i], errs[i] = db.MarkExchanged(ctx, a.ID, a.ExpiresAt.Add(time.Second)) })
+		count := 0
+		for i := range n {
+			must(t, errs[i])
+			if won[i] {
+				count++
+			}
+		}
+		if count != 1 {
+			t.Fatalf("exchanged %d times, want once", count)
+		}
+		got, _ := db.Approval(ctx, a.ID)
+		if got.ExchangedAt == nil || !got.ExchangedAt.Equal(a.ExpiresAt.Add(time.Second)) {
+			t.Fatalf("ExchangedAt = %v", got.ExchangedAt)
+		}
+		_, err = db.MarkExchanged(ctx, "apr_missing", t0)
+		wantCode(t, err, core.ENotFound)
+	})
+}
+
+func approvalIDs(as []*core.Approval) []string {
+	ids := make([]string, len(as))
+	for i, a := range as {
+		ids[i] = a.ID
+	}
+	sort.Strings(ids)
+	return ids
+}

@@ -1,0 +1,85 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/approvald/approvald/internal/core"
+)
+
+func newKey(purpose core.KeyPurpose, createdAt time.Time) *core.SigningKey {
+	return &core.SigningKey{
+		KID:        core.NewSecret(12),
+		Purpose:    purpose,
+		PrivateKey: core.RandomBytes(64),
+		CreatedAt:  createdAt,
+	}
+}
+
+// Instances starting together each try to insert their own key; all end up
+// with the same one.
+func TestInsertKeyIfNoneRace(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		const n = 8
+		got := make([]*core.SigningKey, n)
+		errs := make([]error, n)
+		concurrently(n, func(i int) { got[i], errs[i] = db.InsertKeyIfNone(ctx, newKey(core.KeyJWT, t0)) })
+		for i := range n {
+			must(t, errs[i])
+			if got[i].KID != got[0].KID || !bytes.Equal(got[i].PrivateKey, got[0].PrivateKey) {
+				t.Fatalf("caller %d got key %s, caller 0 got %s", i, got[i].KID, got[0].KID)
+			}
+		}
+		keys, err := db.Keys(ctx, core.KeyJWT)
+		must(t, err)
+		if len(keys) != 1 || keys[0].KID != got[0].KID {
+			t.Fatalf("stored keys %v, want exactly %s", keys, got[0].KID)
+		}
+	})
+}
+
+func TestKeysNewestFirstPerPurpose(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		retired := newKey(core.KeyJWT, t0)
+		retired.RetiredAt = ptr(t0.Add(time.Hour))
+		_, err := db.bun.NewInsert().Model(&signingKeyRow{
+			KID: retired.KID, Purpose: retired.Purpose, PrivateKey: retired.PrivateKey,
+			CreatedAt: ts(retired.CreatedAt), RetiredAt: tsPtr(retired.RetiredAt),
+		}).Exec(ctx)
+		must(t, err)
+
+		// 1 µs newer must sort first.
+		active, err := db.InsertKeyIfNone(ctx, newKey(core.KeyJWT, t0.Add(time.Microsecond)))
+		must(t, err)
+		push, err := db.InsertKeyIfNone(ctx, newKey(core.KeyPush, t0))
+		must(t, err)
+		if push.KID == active.KID {
+			t.Fatal("purposes share a key")
+		}
+
+		keys, err := db.Keys(ctx, core.KeyJWT)
+		must(t, err)
+		if len(keys) != 2 || keys[0].KID != active.KID || keys[1].KID != retired.KID {
+			t.Fatalf("Keys = %s, want [%s %s]", kids(keys), active.KID, retired.KID)
+		}
+		if keys[1].RetiredAt == nil || !keys[1].RetiredAt.Equal(*retired.RetiredAt) || keys[0].RetiredAt != nil {
+			t.Fatalf("RetiredAt: %v, %v", keys[0].RetiredAt, keys[1].RetiredAt)
+		}
+		if len(keys[0].PrivateKey) != 64 {
+			t.Fatalf("private key has %d bytes", len(keys[0].PrivateKey))
+		}
+	})
+}
+
+func kids(keys []*core.SigningKey) string {
+	s := ""
+	for _, k := range keys {
+		s += fmt.Sprintf("%s ", k.KID)
+	}
+	return s
+}

@@ -54,9 +54,11 @@ func mustOpenURL(t testing.TB, url string) *DB {
 	return db
 }
 
-// eachDialect runs fn as a parallel subtest per dialect on a fresh database.
+// eachDialect runs fn as a parallel subtest per dialect on a fresh database;
+// the calling test runs in parallel with the others.
 func eachDialect(t *testing.T, fn func(t *testing.T, db *DB)) {
 	t.Helper()
+	t.Parallel()
 	for _, d := range dialects {
 		t.Run(d, func(t *testing.T) {
 			t.Parallel()

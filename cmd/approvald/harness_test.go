@@ -122,7 +122,8 @@ type testServer struct {
 	done   chan error
 }
 
-var listeningLine = regexp.MustCompile(`approvald is listening on \S+ — open (\S+)`)
+// listeningLine gives the address a server listens on (its PUBLIC_URL may differ).
+var listeningLine = regexp.MustCompile(`approvald is listening on (\S+) — open \S+`)
 
 // startServer runs approvald on b with env overriding the test defaults.
 func startServer(t *testing.T, b backend, env map[string]string) *testServer {
@@ -154,11 +155,13 @@ func startWithEnv(t *testing.T, e map[string]string, inbox *smsInbox) *testServe
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &testServer{SMS: inbox, Logs: &syncBuffer{}, env: e, cancel: cancel, done: make(chan error, 1)}
 	stdout := &syncBuffer{}
-	go func() { s.done <- run(ctx, []string{"approvald"}, func(k string) string { return e[k] }, stdout, s.Logs) }()
+	go func() {
+		s.done <- run(ctx, []string{"approvald"}, func(k string) string { return e[k] }, stdout, s.Logs)
+	}()
 	deadline := time.Now().Add(30 * time.Second)
 	for s.URL == "" {
 		if m := listeningLine.FindStringSubmatch(stdout.String()); m != nil {
-			s.URL = m[1]
+			s.URL = "http://" + m[1]
 			break
 		}
 		select {
@@ -327,4 +330,3 @@ func (s *testServer) loginSMS(t *testing.T, a testUser) *response {
 	expect(t, pair, http.StatusOK)
 	return pair
 }
-

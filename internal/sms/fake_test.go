@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/approvald/approvald/internal/core"
@@ -14,14 +15,14 @@ import (
 // answers with status and body.
 type gateway struct {
 	*httptest.Server
-	hits int
+	hits atomic.Int32
 }
 
 func newGateway(t *testing.T, check func(t *testing.T, r *http.Request, body string), status int, answer string) *gateway {
 	t.Helper()
 	g := &gateway{}
 	g.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		g.hits++
+		g.hits.Add(1)
 		body, _ := io.ReadAll(r.Body)
 		if check != nil {
 			check(t, r, string(body))
@@ -34,13 +35,22 @@ func newGateway(t *testing.T, check func(t *testing.T, r *http.Request, body str
 	return g
 }
 
-// hangingServer never answers until the client goes away.
+// hangingServer never answers: it waits until the client goes away or the
+// test ends.
 func hangingServer(t *testing.T) *httptest.Server {
 	t.Helper()
+	stop := make(chan struct{})
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		<-r.Context().Done()
+		// Only once the body is read does the server watch the connection
+		// and cancel r.Context() when the client hangs up.
+		_, _ = io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done():
+		case <-stop:
+		}
 	}))
 	t.Cleanup(s.Close)
+	t.Cleanup(func() { close(stop) }) // runs first: cleanups are last-in, first-out
 	return s
 }
 

@@ -61,14 +61,15 @@ func NewTwilio(cfg TwilioConfig) (*Twilio, error) {
 	return &Twilio{cfg: cfg, endpoint: endpoint, http: newVendorHTTP("twilio", cfg.Timeout)}, nil
 }
 
-// twilioAnswer holds the fields of both answers Twilio gives: the created
-// Message resource (201) and the error document (4xx/5xx).
-type twilioAnswer struct {
-	// Message resource.
+// twilioMessage is the part of the created Message resource (2xx) read.
+type twilioMessage struct {
 	Status    string `json:"status"`
 	ErrorCode *int   `json:"error_code"`
-	// Error document. Its "message" often quotes the phone number, so it is
-	// deliberately not read.
+}
+
+// twilioError is Twilio's error document (4xx/5xx). Its "message" often
+// quotes the phone number, so it is deliberately not read.
+type twilioError struct {
 	Code int `json:"code"`
 }
 
@@ -93,19 +94,21 @@ func (t *Twilio) Send(ctx context.Context, to, body string) error {
 	if err != nil {
 		return core.Unavailable("sms", err)
 	}
-	var answer twilioAnswer
-	decodeErr := json.Unmarshal(resp.body, &answer)
-	switch {
-	case !resp.ok() && decodeErr == nil && answer.Code != 0:
-		return core.Unavailable("sms", fmt.Errorf("twilio: HTTP %d, error code %d", resp.status, answer.Code))
-	case !resp.ok():
+	if !resp.ok() {
+		var e twilioError
+		if json.Unmarshal(resp.body, &e) == nil && e.Code != 0 {
+			return core.Unavailable("sms", fmt.Errorf("twilio: HTTP %d, error code %d", resp.status, e.Code))
+		}
 		return core.Unavailable("sms", fmt.Errorf("twilio: HTTP %d", resp.status))
-	case decodeErr != nil:
+	}
+	var m twilioMessage
+	switch {
+	case json.Unmarshal(resp.body, &m) != nil:
 		return core.Unavailable("sms", fmt.Errorf("twilio: HTTP %d with an unreadable body", resp.status))
-	case answer.ErrorCode != nil && *answer.ErrorCode != 0:
-		return core.Unavailable("sms", fmt.Errorf("twilio: message %s, error code %d", answer.Status, *answer.ErrorCode))
-	case answer.Status == "failed" || answer.Status == "undelivered":
-		return core.Unavailable("sms", fmt.Errorf("twilio: message %s", answer.Status))
+	case m.ErrorCode != nil && *m.ErrorCode != 0:
+		return core.Unavailable("sms", fmt.Errorf("twilio: message %s, error code %d", m.Status, *m.ErrorCode))
+	case m.Status == "failed" || m.Status == "undelivered":
+		return core.Unavailable("sms", fmt.Errorf("twilio: message %s", m.Status))
 	}
 	return nil
 }

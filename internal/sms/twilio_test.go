@@ -57,8 +57,8 @@ func TestTwilioSends(t *testing.T) {
 	if err := newTestTwilio(t, g.URL, "+15017122661").Send(context.Background(), "+14155550100", "Your approvald code is 123456"); err != nil {
 		t.Fatal(err)
 	}
-	if g.hits != 1 {
-		t.Fatalf("gateway hit %d times", g.hits)
+	if g.hits.Load() != 1 {
+		t.Fatalf("gateway hit %d times", g.hits.Load())
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -32,8 +33,8 @@ func TestWebhookSends(t *testing.T) {
 	if err := w.Send(context.Background(), "+14155550100", "Your code is 123456 <&>"); err != nil {
 		t.Fatal(err)
 	}
-	if g.hits != 1 {
-		t.Fatalf("gateway hit %d times", g.hits)
+	if g.hits.Load() != 1 {
+		t.Fatalf("gateway hit %d times", g.hits.Load())
 	}
 }
 
@@ -58,12 +59,12 @@ func TestWebhookFailures(t *testing.T) {
 
 func TestWebhookDoesNotFollowRedirects(t *testing.T) {
 	elsewhere := newGateway(t, nil, 200, "")
-	g := newGateway(t, nil, http.StatusFound, "")
-	g.Config.Handler = http.RedirectHandler(elsewhere.URL, http.StatusTemporaryRedirect)
-	w, _ := NewWebhook(WebhookConfig{URL: g.URL})
+	redirecting := httptest.NewServer(http.RedirectHandler(elsewhere.URL, http.StatusTemporaryRedirect))
+	defer redirecting.Close()
+	w, _ := NewWebhook(WebhookConfig{URL: redirecting.URL})
 	err := w.Send(context.Background(), "+14155550100", "code 123456")
 	wantUnavailable(t, err, []string{"HTTP 307"})
-	if elsewhere.hits != 0 {
+	if elsewhere.hits.Load() != 0 {
 		t.Fatal("the redirect was followed")
 	}
 }

@@ -14,9 +14,9 @@ const yunpianKey = "apikey-s3cret"
 
 // Yunpian's documented answers.
 const (
-	yunpianSent    = `{"code":0,"msg":"发送成功","count":1,"fee":0.05,"unit":"RMB","mobile":"13800138000","sid":3310228982}`
-	yunpianBadArgs = `{"http_status_code":400,"code":2,"msg":"请求参数格式错误","detail":"参数 mobile 格式不正确，mobile手机号格式不正确"}`
-	yunpianNoMoney = `{"http_status_code":400,"code":8,"msg":"同一手机号30秒内重复提交相同的内容","detail":"同一手机号13800138000 30秒内重复提交相同的内容"}`
+	yunpianSent     = `{"code":0,"msg":"发送成功","count":1,"fee":0.05,"unit":"RMB","mobile":"13800138000","sid":3310228982}`
+	yunpianBadArgs  = `{"http_status_code":400,"code":2,"msg":"请求参数格式错误","detail":"参数 mobile 格式不正确，mobile手机号格式不正确"}`
+	yunpianRepeated = `{"http_status_code":400,"code":8,"msg":"同一手机号30秒内重复提交相同的内容","detail":"同一手机号13800138000 30秒内重复提交相同的内容"}`
 )
 
 func yunpianCheck(wantMobile, wantRawMobile string) func(t *testing.T, r *http.Request, body string) {
@@ -51,8 +51,8 @@ func TestYunpianSendsChineseNumberWithoutPrefix(t *testing.T) {
 	if err := newTestYunpian(t, g.URL).Send(context.Background(), "+8613800138000", "【approvald】您的验证码是123456"); err != nil {
 		t.Fatal(err)
 	}
-	if g.hits != 1 {
-		t.Fatalf("gateway hit %d times", g.hits)
+	if g.hits.Load() != 1 {
+		t.Fatalf("gateway hit %d times", g.hits.Load())
 	}
 }
 
@@ -71,7 +71,7 @@ func TestYunpianErrors(t *testing.T) {
 		want   []string
 	}{
 		{"bad args", 400, yunpianBadArgs, []string{"yunpian", "HTTP 400", "code 2"}},
-		{"repeat", 400, yunpianNoMoney, []string{"HTTP 400", "code 8"}},
+		{"repeat", 400, yunpianRepeated, []string{"HTTP 400", "code 8"}},
 		{"200 with error code", 200, `{"code":-50,"msg":"短信签名不存在"}`, []string{"HTTP 200", "code -50"}},
 		{"no code", 200, `{"msg":"ok"}`, []string{"unreadable"}},
 		{"html outage", 502, `<html>Bad Gateway</html>`, []string{"HTTP 502"}},

@@ -106,7 +106,8 @@ var sqliteParams = url.Values{
 func openSQLite(databaseURL string) (*DB, error) {
 	path := strings.TrimPrefix(databaseURL, "sqlite:")
 	path = strings.TrimPrefix(path, "//") // sqlite:///abs/path and sqlite://rel/path too
-	if path == "" || strings.ContainsRune(path, '?') {
+	if path == "" || strings.ContainsRune(path, '?') || path == ":memory:" {
+		// An in-memory database would be a different one per pooled connection.
 		return nil, fmt.Errorf("DATABASE_URL %q: want sqlite:PATH with a file path and no query", databaseURL)
 	}
 	sqldb, err := sql.Open("sqlite", path+"?"+sqliteParams.Encode())

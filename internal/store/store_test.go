@@ -163,7 +163,7 @@ func newDevice(userID string) *core.Device {
 }
 
 func TestOpenRejectsUnknownSchemes(t *testing.T) {
-	for _, url := range []string{"", "mysql://u@h/db", "approvald.db", "sqlite:", "sqlite:x.db?mode=ro", "postgres://%zz"} {
+	for _, url := range []string{"", "mysql://u@h/db", "approvald.db", "sqlite:", "sqlite:x.db?mode=ro", "sqlite::memory:", "postgres://%zz"} {
 		_, err := Open(context.Background(), url)
 		if err == nil {
 			t.Errorf("Open(%q) succeeded", url)

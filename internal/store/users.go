@@ -53,7 +53,8 @@ func (r *userRow) user() *core.User {
 }
 
 // CreateSignup stores u and v, replacing an unverified account with the same
-// phone (its verifications become superseded). The checks run inside the
+// phone: its verifications, pending or locked, become superseded, so their
+// ids answer "expired". The checks run inside the
 // transaction; the partial unique indexes are the safety net for races.
 func (db *DB) CreateSignup(ctx context.Context, u *core.User, v *core.Verification) error {
 	return db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -88,7 +89,7 @@ func (db *DB) CreateSignup(ctx context.Context, u *core.User, v *core.Verificati
 			_, err = tx.NewUpdate().Model((*verificationRow)(nil)).
 				Set("status = ?", core.VerificationSuperseded).
 				Where("user_id IN (?)", bun.List(replaced)).
-				Where("status = ?", core.VerificationPending).
+				Where("status <> ?", core.VerificationVerified).
 				Exec(ctx)
 			if err != nil {
 				return err

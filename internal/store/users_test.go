@@ -48,6 +48,27 @@ func TestSignupReplacesPendingAccount(t *testing.T) {
 	})
 }
 
+// A locked verification of a replaced account answers expired too.
+func TestSignupReplacesLockedVerification(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		phone := testenv.RandomPhone()
+		oldUser, oldVer := newSignup(phone, "")
+		must(t, db.CreateSignup(ctx, oldUser, oldVer))
+		for range core.MaxCodeAttempts {
+			_, err := db.AddVerificationFailure(ctx, oldVer.ID)
+			must(t, err)
+		}
+		_, err := db.CompleteVerification(ctx, oldVer.ID, t0)
+		wantCode(t, err, core.ELocked)
+
+		newUser, newVer := newSignup(phone, "")
+		must(t, db.CreateSignup(ctx, newUser, newVer))
+		_, err = db.CompleteVerification(ctx, oldVer.ID, t0)
+		wantCode(t, err, core.EExpired)
+	})
+}
+
 func TestSignupPhoneTaken(t *testing.T) {
 	eachDialect(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()

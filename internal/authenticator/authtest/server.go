@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -26,7 +25,7 @@ import (
 func BuildServer(dir string) (string, error) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return "", fmt.Errorf("the go command is needed to build approvald: %w", err)
 	}
 	out, err := exec.Command(goTool, "env", "GOMOD").Output()
 	if err != nil {

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/approvald/approvald/internal/authenticator"
+)
+
+func TestDevices(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		s := startServer(t, b, nil)
+		u := s.signupVerified(t)
+		at := s.loginSMS(t, u).str("access_token")
+		newKey := func() string {
+			pub, _, _ := ed25519.GenerateKey(rand.Reader)
+			return base64.RawURLEncoding.EncodeToString(pub)
+		}
+		enrollment := func() string {
+			r := s.post(t, "/api/v1/devices/enrollments", nil, bearer(at)...)
+			expect(t, r, http.StatusCreated)
+			if r.Body["expires_in"] != float64(600) || len(r.str("enrollment_code")) < 22 {
+				t.Fatalf("enrollment %s", r.Raw)
+			}
+			return r.str("enrollment_code")
+		}
+		register := func(code, key, pushURL string) *response {
+			return s.post(t, "/api/v1/devices", map[string]any{"enrollment_code": code, "name": "Ada's phone", "public_key": key, "push_url": pushURL})
+		}
+
+		code := enrollment()
+		key := newKey()
+		r := register(code, key, "")
+		expect(t, r, http.StatusCreated)
+		if !strings.HasPrefix(r.str("device_id"), "dev_") || len(r.str("totp_secret")) != 32 || r.str("server_public_key") == "" {
+			t.Fatalf("device %s", r.Raw)
+		}
+		if r.Header.Get("Cache-Control") != "no-store" {
+			t.Fatal("TOTP secret answered without Cache-Control: no-store")
+		}
+		expect(t, register(code, newKey(), ""), http.StatusBadRequest, "invalid_code")
+		expect(t, register("nonsense", newKey(), ""), http.StatusBadRequest, "invalid_code")
+		expect(t, register(enrollment(), key, ""), http.StatusConflict, "key_taken")
+
+		for _, bad := range []string{"http://example.com/push", "ftp://x/y", "https://user:pw@example.com/p", "/relative", "https://" + strings.Repeat("a", 2050) + ".com/"} {
+			expect(t, register(enrollment(), newKey(), bad), http.StatusBadRequest, "invalid_push_url")
+		}
+		expect(t, register(enrollment(), "not base64!", ""), http.StatusBadRequest, "invalid_request")
+		expect(t, register(enrollment(), base64.RawURLEncoding.EncodeToString([]byte("short")), ""), http.StatusBadRequest, "invalid_request")
+		expect(t, register(enrollment(), newKey(), "http://127.0.0.1:9/push"), http.StatusCreated)
+
+		for i := 2; i < 10; i++ {
+			expect(t, register(enrollment(), newKey(), ""), http.StatusCreated)
+		}
+		expect(t, register(enrollment(), newKey(), ""), http.StatusConflict, "too_many_devices")
+
+		list := s.get(t, "/api/v1/devices", bearer(at)...)
+		expect(t, list, http.StatusOK)
+		devices, _ := list.Body["devices"].([]any)
+		if len(devices) != 10 {
+			t.Fatalf("%d devices listed, want 10", len(devices))
+		}
+		for _, leak := range []string{"public_key", "push_url", "totp", key} {
+			if strings.Contains(string(list.Raw), leak) {
+				t.Fatalf("device list shows %q: %s", leak, list.Raw)
+			}
+		}
+		first := devices[0].(map[string]any)
+		if first["name"] != "Ada's phone" || first["device_id"] == "" || first["created_at"] == "" {
+			t.Fatalf("device entry %v", first)
+		}
+		me := s.get(t, "/api/v1/me", bearer(at)...)
+		if me.Body["devices"] != float64(10) {
+			t.Fatalf("me.devices %v", me.Body["devices"])
+		}
+
+		del := s.do(t, request{method: "DELETE", path: "/api/v1/devices/" + first["device_id"].(string), headers: pairs(bearer(at))})
+		expect(t, del, http.StatusNoContent)
+		del = s.do(t, request{method: "DELETE", path: "/api/v1/devices/" + first["device_id"].(string), headers: pairs(bearer(at))})
+		expect(t, del, http.StatusNotFound, "not_found")
+		if msgs := strings.Join(s.SMS.messages(u.Phone), "\n"); !strings.Contains(msgs, "was added") || !strings.Contains(msgs, "was removed") {
+			t.Fatalf("device notices missing: %q", msgs)
+		}
+
+		// Another user cannot delete this user's device.
+		v := s.signupVerified(t)
+		vat := s.loginSMS(t, v).str("access_token")
+		second := devices[1].(map[string]any)["device_id"].(string)
+		expect(t, s.do(t, request{method: "DELETE", path: "/api/v1/devices/" + second, headers: pairs(bearer(vat))}), http.StatusNotFound, "not_found")
+	})
+}
+
+// An enrollment code is good only on the server that issued it (expiry
+// is tested in internal/store with the clock moved).
+func TestForeignEnrollmentCode(t *testing.T) {
+	s := startServer(t, sqliteBackend, nil)
+	other := startServer(t, sqliteBackend, nil)
+	u := other.signupVerified(t)
+	at := other.loginSMS(t, u).str("access_token")
+	r := other.post(t, "/api/v1/devices/enrollments", nil, bearer(at)...)
+	expect(t, r, http.StatusCreated)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := authenticator.Enroll(ctx, s.URL, r.str("enrollment_code"), "phone", "")
+	if !isAPIError(err, 400, "invalid_code") {
+		t.Fatalf("a foreign enrollment code: %v", err)
+	}
+}

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/approvald/approvald/internal/authenticator/authtest"
+)
+
+// A device without push, driven command by command: enroll, pending,
+// approve (right and wrong number), deny --report, code.
+func TestEnrollPendingApproveDenyCode(t *testing.T) {
+	e := authtest.Start(t, approvaldBin)
+	u, code := e.NewUserEnrollmentCode()
+	state := filepath.Join(t.TempDir(), "device.json")
+
+	out := mustCLI(t, "", "enroll", "--server", e.Server.URL, "--code", code, "--name", "test CLI", "--state", state)
+	if !regexp.MustCompile(`Enrolled as device dev_\w+ with ` + regexp.QuoteMeta(e.Server.URL)).MatchString(out) {
+		t.Fatalf("enroll printed %q", out)
+	}
+	if strings.Contains(out, code) {
+		t.Fatal("enroll printed the enrollment code")
+	}
+	if info, err := os.Stat(state); err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("state file: %v, %v; want mode 0600", info, err)
+	}
+	r := cli(t.Context(), "", "enroll", "--server", e.Server.URL, "--code", "another", "--state", state)
+	if r.err == nil || !strings.Contains(r.err.Error(), "already exists") {
+		t.Fatalf("second enroll into the same file = %v, want a refusal", r.err)
+	}
+
+	if out := mustCLI(t, "", "pending", "--state", state); !strings.Contains(out, "No logins are waiting") {
+		t.Fatalf("pending before a login printed %q", out)
+	}
+	l := e.Login(u)
+	out = mustCLI(t, "", "pending", "--state", state)
+	if !strings.Contains(out, l.ApprovalID) || !strings.Contains(out, "expires:") {
+		t.Fatalf("pending printed %q, want %s and its expiry", out, l.ApprovalID)
+	}
+	out = mustCLI(t, "", "approve", l.ApprovalID, "--number", strconv.Itoa(l.MatchNumber), "--state", state)
+	if !strings.Contains(out, "Approved") {
+		t.Fatalf("approve printed %q", out)
+	}
+	if a := e.Approval(l); a.Status != "approved" {
+		t.Fatalf("approval after approve = %+v", a)
+	}
+	r = cli(t.Context(), "", "approve", l.ApprovalID, "--number", strconv.Itoa(l.MatchNumber), "--state", state)
+	if r.err == nil || !strings.Contains(r.err.Error(), "already_decided") {
+		t.Fatalf("approving twice = %v, want already_decided", r.err)
+	}
+
+	l = e.Login(u)
+	wrong := 10 + (l.MatchNumber-10+1)%90
+	r = cli(t.Context(), "", "approve", "--state", state, "--number", strconv.Itoa(wrong), l.ApprovalID)
+	if r.err == nil || !strings.Contains(r.err.Error(), "did not match") {
+		t.Fatalf("approve with a wrong number = %v, want an error", r.err)
+	}
+	if a := e.Approval(l); a.Status != "denied" || a.Reason != "number_mismatch" {
+		t.Fatalf("approval after a wrong number = %+v", a)
+	}
+
+	l = e.Login(u)
+	if out := mustCLI(t, "", "deny", l.ApprovalID, "--report", "--state", state); !strings.Contains(out, "reported") {
+		t.Fatalf("deny --report printed %q", out)
+	}
+	if a := e.Approval(l); a.Status != "denied" || a.Reason != "reported" {
+		t.Fatalf("approval after deny --report = %+v", a)
+	}
+
+	l = e.Login(u) // an SMS login now (pushes are paused): the TOTP code works too
+	out = strings.TrimSpace(mustCLI(t, "", "code", "--state", state))
+	if !regexp.MustCompile(`^\d{6}$`).MatchString(out) {
+		t.Fatalf("code printed %q, want 6 digits", out)
+	}
+	e.Verify(l, out, http.StatusOK)
+
+	r = cli(t.Context(), "", "deny", "apr_aaaaaaaaaaaaaaaaaaaaaaaaaa", "--state", state)
+	if r.err == nil || !strings.Contains(r.err.Error(), "not_found") {
+		t.Fatalf("deny of an unknown login = %v, want not_found", r.err)
+	}
+}
+
+// listen --approve --number N answers a real push from the server.
+func TestListenApprovesAPushAutomatically(t *testing.T) {
+	e := authtest.Start(t, approvaldBin)
+	u, code := e.NewUserEnrollmentCode()
+	state := filepath.Join(t.TempDir(), "device.json")
+	cliAddr := freeAddr(t)
+	pushAddr := relay(t, cliAddr)
+	mustCLI(t, "", "enroll", "--server", e.Server.URL, "--code", code, "--listen", pushAddr, "--state", state)
+
+	l := e.Login(u)
+	if l.Channel != "push" {
+		t.Fatalf("login channel = %q, want push", l.Channel)
+	}
+	r := wait(t, cliInBackground(t, "", "listen", "--state", state, "--addr", cliAddr,
+		"--approve", "--number", strconv.Itoa(l.MatchNumber), "--once"))
+	if r.err != nil {
+		t.Fatalf("listen: %v\nstdout: %s\nstderr: %s", r.err, r.stdout, r.stderr)
+	}
+	for _, want := range []string{l.ApprovalID, "from:", "browser:", "expires:", "Approved"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Fatalf("listen printed %q, want %q in it", r.stdout, want)
+		}
+	}
+	if a := e.Approval(l); a.Status != "approved" {
+		t.Fatalf("approval after listen = %+v", a)
+	}
+}
+
+// Without --approve/--deny, listen asks on stdin and insists on a valid
+// answer and a two-digit number.
+func TestListenAsksOnStdin(t *testing.T) {
+	e := authtest.Start(t, approvaldBin)
+	u, code := e.NewUserEnrollmentCode()
+	state := filepath.Join(t.TempDir(), "device.json")
+	cliAddr := freeAddr(t)
+	pushAddr := relay(t, cliAddr)
+	mustCLI(t, "", "enroll", "--server", e.Server.URL, "--code", code, "--listen", pushAddr, "--state", state)
+
+	l := e.Login(u)
+	stdin := "maybe\na\n7\n" + strconv.Itoa(l.MatchNumber) + "\n"
+	r := wait(t, cliInBackground(t, stdin, "listen", "--state", state, "--addr", cliAddr, "--once"))
+	if r.err != nil {
+		t.Fatalf("listen: %v\nstdout: %s\nstderr: %s", r.err, r.stdout, r.stderr)
+	}
+	if strings.Count(r.stdout, "approve or deny? [a/d/r=not me]") != 2 ||
+		strings.Count(r.stdout, "type the number shown in the browser") != 2 || !strings.Contains(r.stdout, "Approved") {
+		t.Fatalf("listen printed %q", r.stdout)
+	}
+	if a := e.Approval(l); a.Status != "approved" {
+		t.Fatalf("approval after listen = %+v", a)
+	}
+}
+
+// A device without a push URL: listen polls and denies with --deny.
+func TestListenPollsWithoutPushURL(t *testing.T) {
+	e := authtest.Start(t, approvaldBin)
+	u, code := e.NewUserEnrollmentCode()
+	state := filepath.Join(t.TempDir(), "device.json")
+	// Without --code, enroll reads the code from stdin.
+	if out := mustCLI(t, code+"\n", "enroll", "--server", e.Server.URL, "--state", state); !strings.Contains(out, "enrollment code: ") {
+		t.Fatalf("enroll without --code printed %q, want a prompt", out)
+	}
+
+	done := cliInBackground(t, "", "listen", "--state", state, "--deny", "--once", "--interval", "50ms")
+	l := e.Login(u)
+	r := wait(t, done)
+	if r.err != nil || !strings.Contains(r.stdout, l.ApprovalID) || !strings.Contains(r.stdout, "Denied.") {
+		t.Fatalf("listen = %v\nstdout: %s\nstderr: %s", r.err, r.stdout, r.stderr)
+	}
+	if a := e.Approval(l); a.Status != "denied" || a.Reason != "user_denied" {
+		t.Fatalf("approval after listen --deny = %+v", a)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "missing.json")
+	cases := [][]string{
+		{},
+		{"frobnicate"},
+		{"enroll", "--code", "x", "--state", state},
+		{"enroll", "--server", "http://127.0.0.1:1", "--listen", "nonsense", "--state", state},
+		{"approve", "--state", state},
+		{"approve", "apr_x", "--state", state},
+		{"approve", "apr_x", "--number", "100", "--state", state},
+		{"approve", "apr_x", "apr_y", "--number", "42", "--state", state},
+		{"deny", "--state", state},
+		{"listen", "--approve", "--state", state},
+		{"listen", "--approve", "--number", "42", "--deny", "--state", state},
+		{"listen", "--number", "42", "--state", state},
+		{"listen", "--report", "--state", state},
+		{"code", "extra", "--state", state},
+		{"pending", "--bogus", "--state", state},
+	}
+	for _, args := range cases {
+		r := cli(t.Context(), "", args...)
+		var usage *usageError
+		if !errors.As(r.err, &usage) {
+			t.Errorf("authenticator %s = %v, want a usage error", strings.Join(args, " "), r.err)
+		}
+	}
+	if r := cli(t.Context(), "", "code", "--state", state); r.err == nil || !strings.Contains(r.err.Error(), "enroll this device first") {
+		t.Errorf("code without a state file = %v, want advice to enroll", r.err)
+	}
+	for _, args := range [][]string{{"-h"}, {"help"}, {"listen", "-h"}, {"approve", "--help"}} {
+		if r := cli(t.Context(), "", args...); r.err != nil || r.stdout+r.stderr == "" {
+			t.Errorf("authenticator %s = %v with no usage text", strings.Join(args, " "), r.err)
+		}
+	}
+}
+
+func TestCleanNeutralizesTerminalEscapes(t *testing.T) {
+	got := clean("Mozilla\x1b[2J\x1b]0;owned\x07\u202e\ttail")
+	if strings.ContainsAny(got, "\x1b\x07\u202e\t") {
+		t.Fatalf("clean left control characters in %q", got)
+	}
+	if long := clean(strings.Repeat("a", 500)); len([]rune(long)) != maxShownRunes+1 {
+		t.Fatalf("clean kept %d runes of 500", len([]rune(long)))
+	}
+}

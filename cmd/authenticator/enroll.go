@@ -1,0 +1,97 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"unicode/utf8"
+
+	"github.com/approvald/approvald/internal/authenticator"
+)
+
+// maxNameRunes is the server's limit on a device name.
+const maxNameRunes = 64
+
+func (c *command) enroll(args []string) error {
+	fs := c.flags("enroll --server URL --code CODE [--name NAME] [--push-url URL] [--listen ADDR] [--force]",
+		"Registers this app as an authenticator device of your account. Get the one-time\n"+
+			"enrollment code from your account page (it is asked for on stdin when --code is\n"+
+			"left out, which keeps it out of your shell history).\n\n"+
+			"With --listen ADDR the server pushes logins to http://ADDR/push, which\n"+
+			"\"authenticator listen\" serves (http is allowed only on a loopback address; use\n"+
+			"--push-url for an https URL that reaches ADDR). With neither, the device pulls:\n"+
+			"\"authenticator listen\" polls, and \"authenticator pending\" lists.")
+	server := fs.String("server", "", "the approvald base `URL`, e.g. https://login.example.com")
+	code := fs.String("code", "", "the one-time enrollment `code`")
+	name := fs.String("name", defaultDeviceName(), "the device's `name`, shown in your device list")
+	pushURL := fs.String("push-url", "", "the `URL` the server pushes logins to")
+	listenAddr := fs.String("listen", "", "the `address` \"listen\" serves pushes on; the push URL defaults to http://ADDR/push")
+	force := fs.Bool("force", false, "replace an existing state file (that device stays enrolled until you remove it)")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("enroll takes no arguments, got %q", rest[0])
+	}
+	if *server == "" {
+		return usagef("enroll needs --server URL")
+	}
+	if *listenAddr != "" {
+		if _, _, err := net.SplitHostPort(*listenAddr); err != nil {
+			return usagef("--listen must be host:port, such as 127.0.0.1:9300")
+		}
+		if *pushURL == "" {
+			*pushURL = "http://" + *listenAddr + "/push"
+		}
+	}
+	if utf8.RuneCountInString(*name) > maxNameRunes {
+		return usagef("--name must be at most %d characters", maxNameRunes)
+	}
+	path, err := c.path()
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(path); err == nil && !*force {
+		return fmt.Errorf("%s already exists: this app is enrolled already (use --force to replace it, or --state for another file)", path)
+	}
+	if *code == "" {
+		if *code, err = c.ask("enrollment code: "); err != nil {
+			return err
+		}
+		if *code == "" {
+			return errors.New("no enrollment code given")
+		}
+	}
+
+	st, err := authenticator.Enroll(c.ctx, *server, *code, *name, *pushURL)
+	if err != nil {
+		return fmt.Errorf("enrolling: %w", err)
+	}
+	st.ListenAddr = *listenAddr
+	if err := st.Save(path); err != nil {
+		return fmt.Errorf("%w; the server enrolled device %s, whose key is now lost: remove it from your device list and enroll again", err, st.DeviceID)
+	}
+	fmt.Fprintf(c.stdout, "Enrolled as device %s with %s.\n", st.DeviceID, st.Server)
+	fmt.Fprintf(c.stdout, "Its key and TOTP secret are in %s (mode 0600); keep that file private.\n", path)
+	if st.PushURL != "" {
+		fmt.Fprintf(c.stdout, "Logins are pushed to %s: run \"authenticator listen\" to answer them.\n", st.PushURL)
+	} else {
+		fmt.Fprintln(c.stdout, `No push URL: run "authenticator listen" (it polls) or "authenticator pending".`)
+	}
+	return nil
+}
+
+// defaultDeviceName names the device after the machine.
+func defaultDeviceName() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		return "CLI authenticator"
+	}
+	name := "CLI authenticator on " + host
+	if utf8.RuneCountInString(name) > maxNameRunes {
+		name = string([]rune(name)[:maxNameRunes])
+	}
+	return name
+}

@@ -62,7 +62,7 @@ func openEphemeral(ctx context.Context, cfg *config, clock core.Clock) (ephemera
 
 // build opens the adapters, builds the services and returns the HTTP app
 // with a cleanup that closes what build opened.
-func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, stdout io.Writer) (*fiber.App, func(), error) {
+func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, stdout io.Writer, closing <-chan struct{}) (*fiber.App, func(), error) {
 	clock := core.SystemClock{}
 	secret, err := loadSecretKey(cfg, db.Dialect())
 	if err != nil {
@@ -162,6 +162,7 @@ func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, std
 		Ready:     ready,
 		Clock:     clock,
 		Log:       log,
+		Closing:   closing,
 	})
 	return app, cleanup, nil
 }

@@ -129,7 +129,8 @@ func (c *config) setPublicURL(listenAddr string) {
 		c.PublicURL = "http://" + listenAddr
 	}
 	if len(c.AllowedOrigins) == 0 {
-		c.AllowedOrigins = []string{c.PublicURL}
+		u, _ := url.Parse(c.PublicURL) // checked by loadConfig
+		c.AllowedOrigins = []string{u.Scheme + "://" + u.Host}
 	}
 }
 

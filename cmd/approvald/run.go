@@ -23,12 +23,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 1 {
 		command = args[1]
 	}
-	if command != "serve" && command != "migrate" {
-		return fmt.Errorf("unknown command %q (use serve or migrate)", command)
+	if command != "serve" && command != "migrate" && command != "healthcheck" {
+		return fmt.Errorf("unknown command %q (use serve, migrate or healthcheck)", command)
 	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err
+	}
+	if command == "healthcheck" {
+		return healthcheck(ctx, cfg.Addr)
 	}
 	log := newLogger(stderr, cfg.LogLevel)
 
@@ -48,7 +51,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	cfg.setPublicURL(ln.Addr().String())
 
-	app, cleanup, err := build(ctx, cfg, db, log, stdout)
+	closing := make(chan struct{})
+	app, cleanup, err := build(ctx, cfg, db, log, stdout, closing)
 	if err != nil {
 		ln.Close()
 		return err
@@ -66,6 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	close(closing)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := app.ShutdownWithContext(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {

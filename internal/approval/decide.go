@@ -57,10 +57,6 @@ func (s *Service) HandleCallback(ctx context.Context, dev *core.Device, cb Callb
 	switch {
 	case cb.Decision == "deny" && cb.Report:
 		o = Outcome{Reason: core.ReasonReported, By: dev.ID}
-		if _, err := s.KV.SetNX(ctx, pushPauseKey(dev.UserID), "1", s.Config.ReportPause); err != nil {
-			return "", err
-		}
-		s.Log.WarnContext(ctx, "login reported as not me; pushes paused", "user_id", dev.UserID, "approval_id", a.ID, "device_id", dev.ID)
 	case cb.Decision == "deny":
 		o = Outcome{Reason: core.ReasonUserDenied, By: dev.ID}
 	case a.MatchNumber == 0 || *cb.MatchNumber != a.MatchNumber:
@@ -70,6 +66,14 @@ func (s *Service) HandleCallback(ctx context.Context, dev *core.Device, cb Callb
 	}
 	if err := s.decide(ctx, a, now, o); err != nil {
 		return "", err
+	}
+	if o.Reason == core.ReasonReported {
+		// Only a report that decided a pending login pauses pushes, so a
+		// stale report cannot switch a user's pushes off.
+		if _, err := s.KV.SetNX(ctx, pushPauseKey(dev.UserID), "1", s.Config.ReportPause); err != nil {
+			return "", err
+		}
+		s.Log.WarnContext(ctx, "login reported as not me; pushes paused", "user_id", dev.UserID, "approval_id", a.ID, "device_id", dev.ID)
 	}
 	if err := s.Devices.TouchDevice(ctx, dev.ID, now); err != nil {
 		s.Log.WarnContext(ctx, "device last-used not recorded", "device_id", dev.ID, "err", err)

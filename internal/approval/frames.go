@@ -25,7 +25,12 @@ func StatusFrame(a *core.Approval) Frame {
 	f := Frame{Type: "status", Status: string(a.Status)}
 	switch a.Status {
 	case core.ApprovalPending:
-		f.Channel = string(a.Channel)
+		// The reason of a fallback (or push_timeout) goes along, so a
+		// browser that reconnects learns what it may have missed.
+		f.Channel, f.Reason = string(a.Channel), a.Reason
+		if f.Reason == "" && a.TimeoutAnnouncedAt != nil {
+			f.Reason = core.ReasonPushTimeout
+		}
 	case core.ApprovalDenied:
 		f.Reason = a.Reason
 	}

@@ -36,7 +36,12 @@ var statusOf = map[string]int{
 	core.ERateLimited:      fiber.StatusTooManyRequests,
 	core.EUnavailable:      fiber.StatusServiceUnavailable,
 	core.EInternal:         fiber.StatusInternalServerError,
+	// Not a contract code: Fiber's answer to a known path with another
+	// method. Clients treat it by its status.
+	codeMethodNotAllowed: fiber.StatusMethodNotAllowed,
 }
+
+const codeMethodNotAllowed = "method_not_allowed"
 
 // errorBody is the contract's error envelope.
 type errorBody struct {
@@ -92,7 +97,7 @@ func asCoreError(err error) *core.Error {
 		case fiber.StatusNotFound:
 			return core.Errorf(core.ENotFound, "no such resource")
 		case fiber.StatusMethodNotAllowed:
-			return &core.Error{Code: "method_not_allowed", Message: "method not allowed"}
+			return &core.Error{Code: codeMethodNotAllowed, Message: "method not allowed"}
 		case fiber.StatusRequestEntityTooLarge:
 			return core.Errorf(core.ETooLarge, "the request body is larger than 64 KiB")
 		case fiber.StatusBadRequest, fiber.StatusRequestHeaderFieldsTooLarge:

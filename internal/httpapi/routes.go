@@ -25,7 +25,7 @@ func addRoutes(app *fiber.App, cfg Config, d Deps) {
 	app.Post("/api/v1/login", handleLogin(d.Accounts, d.Tokens, approvalLogin{d.Approvals, d.Log}, d.Clock))
 	app.Get("/api/v1/approvals/:id", handleGetApproval(d.Approvals, d.Clock))
 	app.Get("/api/v1/approvals/:id/ws", wsGate(d.Approvals, cfg.AllowedOrigins),
-		handleApprovalWS(d.Hub, d.Store, d.Clock, cfg.AllowedOrigins, d.Log))
+		handleApprovalWS(d.Hub, d.Store, d.Clock, cfg.AllowedOrigins, d.Closing, d.Log))
 	app.Post("/api/v1/approvals/:id/sms", handleRequestSMS(d.Approvals))
 	app.Post("/api/v1/approvals/:id/verify", handleVerifyApproval(d.Approvals))
 	app.Post("/api/v1/approvals/:id/session", handleExchange(d.Approvals))

@@ -37,6 +37,9 @@ type Deps struct {
 	Ready     []Dependency
 	Clock     core.Clock
 	Log       *slog.Logger
+	// Closing is closed when the server shuts down: websockets then close
+	// with 1001 (going away) so browsers reconnect to another instance.
+	Closing <-chan struct{}
 }
 
 // MaxBody is the contract's request body limit.

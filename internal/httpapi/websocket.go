@@ -32,7 +32,7 @@ const (
 func wsGate(approvals *approval.Service, origins []string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if !websocket.IsWebSocketUpgrade(c) {
-			return &core.Error{Code: "upgrade_required", Message: "this endpoint speaks websocket"}
+			return core.Errorf(core.EInvalidRequest, "this endpoint needs a websocket upgrade")
 		}
 		if !slices.Contains(origins, strings.TrimSuffix(c.Get(fiber.HeaderOrigin), "/")) {
 			return core.Errorf(core.EForbidden, "origin not allowed")
@@ -53,7 +53,7 @@ type approvalReader interface {
 
 // handleApprovalWS streams an approval's state: the current state on
 // connect, then every change, then a normal close after the final state.
-func handleApprovalWS(h *hub.Hub, store approvalReader, clock core.Clock, origins []string, log *slog.Logger) fiber.Handler {
+func handleApprovalWS(h *hub.Hub, store approvalReader, clock core.Clock, origins []string, closing <-chan struct{}, log *slog.Logger) fiber.Handler {
 	return websocket.New(func(conn *websocket.Conn) {
 		id, _ := conn.Locals(approvalIDKey).(string)
 		ctx, cancel := context.WithCancel(context.Background())
@@ -91,6 +91,9 @@ func handleApprovalWS(h *hub.Hub, store approvalReader, clock core.Clock, origin
 		for {
 			select {
 			case <-ctx.Done():
+				return
+			case <-closing:
+				closeWS(conn, websocket.CloseGoingAway, "server shutting down")
 				return
 			case msg := <-w.C:
 				var f approval.Frame

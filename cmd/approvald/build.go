@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -107,10 +108,11 @@ func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, std
 		cleanup()
 		return nil, nil, err
 	}
-	texts := &account.Texter{SMS: sender, Limiter: eph, Clock: clock, Limits: account.DefaultSMSLimits, Log: log}
+	audit := &store.Auditor{Events: db, Clock: clock, Log: log}
+	texts := &account.Texter{SMS: sender, Limiter: eph, Clock: clock, Limits: cfg.Limits.SMS, Log: log}
 	accounts := &account.Service{
-		Users: db, Devices: db, Hasher: hasher, Codes: codes,
-		Texts: texts, KV: eph, Clock: clock, Log: log, CodeTTL: cfg.CodeTTL,
+		Users: db, Devices: db, Hasher: hasher, Codes: codes, Texts: texts, KV: eph, Limiter: eph,
+		Audit: audit, Limits: cfg.Limits.Account, Clock: clock, Log: log, CodeTTL: cfg.CodeTTL,
 	}
 
 	pushKeys, err := session.LoadKeyring(ctx, db, core.KeyPush, clock)
@@ -126,14 +128,15 @@ func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, std
 	}
 	devices := &device.Service{
 		Devices: db, Users: db, Secrets: box, Notices: texts, ServerKey: serverKey.Public().(ed25519.PublicKey),
+		Limiter: eph, Audit: audit, Limits: cfg.Limits.Device,
 		Clock: clock, Log: log, ValidatePushURL: push.ValidatePushURL,
 	}
-	acfg := approval.DefaultConfig()
+	acfg := cfg.Limits.Approval
 	acfg.ApprovalTTL, acfg.PushTimeout, acfg.CodeTTL = cfg.ApprovalTTL, cfg.PushTimeout, cfg.CodeTTL
 	acfg.CallbackURL = cfg.PublicURL + "/api/v1/callbacks/approval"
 	approvals := &approval.Service{
 		Config: acfg, Approvals: db, Devices: db, Users: db, Broker: eph, KV: eph, Limiter: eph,
-		Texts: texts, Codes: codes, Pusher: pusher, Secrets: box, Tokens: tokens, Clock: clock, Log: log,
+		Texts: texts, Codes: codes, Pusher: pusher, Secrets: box, Tokens: tokens, Audit: audit, Clock: clock, Log: log,
 		ServerKey: serverKey,
 	}
 	h, err := hub.New(ctx, eph, log)
@@ -143,6 +146,7 @@ func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, std
 	}
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	go approvals.RunSweeper(sweepCtx, cfg.SweepInterval)
+	go h.Watch(sweepCtx, eph, time.Second)
 	closeEph := cleanup
 	cleanup = func() { stopSweep(); h.Close(); pusher.Close(); closeEph() }
 
@@ -151,13 +155,18 @@ func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, std
 	if cfg.RedisURL != "" {
 		ready = append(ready, httpapi.Dependency{Name: "redis", Pinger: eph})
 	}
-	app := httpapi.NewServer(httpapi.Config{PublicURL: cfg.PublicURL, AllowedOrigins: cfg.AllowedOrigins}, httpapi.Deps{
+	app := httpapi.NewServer(httpapi.Config{
+		PublicURL: cfg.PublicURL, AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies,
+		WebsocketsPerApproval: cfg.Limits.WebsocketsPer,
+	}, httpapi.Deps{
 		Accounts:  accounts,
 		Tokens:    tokens,
 		Approvals: approvals,
 		Devices:   devices,
 		Hub:       h,
 		Store:     db,
+		Events:    db,
+		Audit:     audit,
 		JWKS:      jwtKeys.JWKS,
 		Ready:     ready,
 		Clock:     clock,

@@ -21,6 +21,8 @@ type config struct {
 	CodeTTL        time.Duration
 	SecretKey      string // SECRET_KEY: base64 of 32 bytes; see README "Secrets"
 	SweepInterval  time.Duration
+	Limits         *limits
+	TrustedProxies []string
 	// PushAllowPrivate lets pushes reach private addresses (PUSH_ALLOW_PRIVATE=true):
 	// for a test network only, never in production.
 	PushAllowPrivate bool
@@ -114,6 +116,10 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	default:
 		return nil, &configError{"PUSH_ALLOW_PRIVATE", "must be true or false"}
 	}
+	if c.Limits, err = loadLimits(getenv); err != nil {
+		return nil, err
+	}
+	c.TrustedProxies = splitList(getenv("TRUSTED_PROXIES"))
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

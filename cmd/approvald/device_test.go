@@ -15,7 +15,8 @@ import (
 
 func TestDevices(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
-		s := startServer(t, b, nil)
+		// This test issues more enrollment codes than the hourly limit allows.
+		s := startServer(t, b, map[string]string{"LIMIT_ENROLLMENTS_PER_USER_PER_HOUR": "100"})
 		u := s.signupVerified(t)
 		at := s.loginSMS(t, u).str("access_token")
 		newKey := func() string {

@@ -103,14 +103,16 @@ const sharedPublicURL = "http://approvald.test"
 // sharedEnv is the environment of instances sharing one PostgreSQL + Redis.
 func sharedEnv(t *testing.T, inbox *smsInbox) map[string]string {
 	return map[string]string{
-		"ADDR":            "127.0.0.1:0",
-		"PUBLIC_URL":      sharedPublicURL,
-		"DATABASE_URL":    testenv.PostgresURL(t),
-		"REDIS_URL":       testenv.RedisURL(t),
-		"SECRET_KEY":      base64.StdEncoding.EncodeToString(core.RandomBytes(32)),
-		"SMS_PROVIDER":    "webhook",
-		"SMS_WEBHOOK_URL": inbox.srv.URL,
-		"SWEEP_INTERVAL":  "100ms",
+		"ADDR":                          "127.0.0.1:0",
+		"PUBLIC_URL":                    sharedPublicURL,
+		"DATABASE_URL":                  testenv.PostgresURL(t),
+		"REDIS_URL":                     testenv.RedisURL(t),
+		"SECRET_KEY":                    base64.StdEncoding.EncodeToString(core.RandomBytes(32)),
+		"SMS_PROVIDER":                  "webhook",
+		"SMS_WEBHOOK_URL":               inbox.srv.URL,
+		"SWEEP_INTERVAL":                "100ms",
+		"LIMIT_SIGNUPS_PER_IP_PER_HOUR": perIPLimitsOff["LIMIT_SIGNUPS_PER_IP_PER_HOUR"],
+		"LIMIT_LOGIN_FAILURES_PER_IP":   perIPLimitsOff["LIMIT_LOGIN_FAILURES_PER_IP"],
 	}
 }
 
@@ -153,6 +155,9 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 				env = map[string]string{
 					"ADDR": "127.0.0.1:0", "DATABASE_URL": "sqlite:" + t.TempDir() + "/a.db",
 					"SMS_PROVIDER": "webhook", "SMS_WEBHOOK_URL": inbox.srv.URL, "SWEEP_INTERVAL": "100ms",
+				}
+				for k, v := range perIPLimitsOff {
+					env[k] = v
 				}
 			}
 			first := startProcess(t, env, inbox)

@@ -29,37 +29,70 @@ func (s *Service) CheckPassword(ctx context.Context, in LoginInput) (*core.User,
 	if len(in.Password) > 4*MaxPasswordLen { // bytes; no account can have one this long
 		in.Password = in.Password[:4*MaxPasswordLen]
 	}
-	var (
-		u   *core.User
-		err error
-	)
+	var ident string
 	if in.Phone != "" {
-		e164, perr := phone.Normalize(in.Phone, in.CountryCode)
-		if perr != nil {
-			return nil, perr
+		e164, err := phone.Normalize(in.Phone, in.CountryCode)
+		if err != nil {
+			return nil, err
 		}
-		u, err = s.Users.UserByPhone(ctx, e164)
+		ident = "phone:" + e164
 	} else {
-		u, err = s.Users.UserByEmail(ctx, strings.ToLower(strings.TrimSpace(in.Email)))
+		ident = "email:" + strings.ToLower(strings.TrimSpace(in.Email))
 	}
-	if core.IsCode(err, core.ENotFound) {
-		s.Hasher.Dummy(ctx, in.Password)
-		return nil, errInvalidCredentials
+	if err := s.loginGate(ctx, ident); err != nil {
+		return nil, err
 	}
+	u, err := s.findForLogin(ctx, ident)
 	if err != nil {
 		return nil, err
+	}
+	if u == nil {
+		s.Hasher.Dummy(ctx, in.Password)
+		return nil, s.refuseLogin(ctx, ident, nil)
 	}
 	ok, rehash, err := s.Hasher.Verify(ctx, in.Password, u.PasswordHash)
 	if err != nil {
 		return nil, err
 	}
 	if !ok || !u.PhoneVerified {
-		return nil, errInvalidCredentials
+		return nil, s.refuseLogin(ctx, ident, u)
+	}
+	if err := s.loginSucceeded(ctx, ident); err != nil {
+		return nil, err
 	}
 	if rehash {
 		s.upgradeHash(ctx, u.ID, in.Password)
 	}
 	return u, nil
+}
+
+// findForLogin returns the user of ident, or nil when there is none.
+func (s *Service) findForLogin(ctx context.Context, ident string) (*core.User, error) {
+	var (
+		u   *core.User
+		err error
+	)
+	if e164, ok := strings.CutPrefix(ident, "phone:"); ok {
+		u, err = s.Users.UserByPhone(ctx, e164)
+	} else {
+		u, err = s.Users.UserByEmail(ctx, strings.TrimPrefix(ident, "email:"))
+	}
+	if core.IsCode(err, core.ENotFound) {
+		return nil, nil
+	}
+	return u, err
+}
+
+// refuseLogin counts the failure and gives the one answer every failed
+// password login gets.
+func (s *Service) refuseLogin(ctx context.Context, ident string, u *core.User) error {
+	if err := s.loginFailed(ctx, ident); err != nil {
+		return err
+	}
+	if u != nil && u.PhoneVerified {
+		s.Audit.Record(ctx, u.ID, core.EventLoginFailed, "wrong password")
+	}
+	return errInvalidCredentials
 }
 
 // upgradeHash re-hashes with the current parameters; a failure only delays

@@ -41,6 +41,7 @@ func (s *Service) SetTwoFactor(ctx context.Context, userID string, on bool) (*Pr
 			state = "on"
 		}
 		s.Log.InfoContext(ctx, "two-factor changed", "user_id", userID, "two_factor", on)
+		s.Audit.Record(ctx, userID, core.EventTwoFactor, "two-step login turned "+state)
 		s.Texts.Notify(ctx, u.Phone, "two-step login was turned "+state+" for your account.")
 	}
 	return s.Profile(ctx, userID)
@@ -71,6 +72,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, next stri
 		return err
 	}
 	s.Log.InfoContext(ctx, "password changed", "user_id", userID)
+	s.Audit.Record(ctx, userID, core.EventPasswordChange, "")
 	s.Texts.Notify(ctx, u.Phone, "your password was changed.")
 	return nil
 }

@@ -23,6 +23,9 @@ type Service struct {
 	Codes   *otp.CodeHasher
 	Texts   *Texter
 	KV      core.KV
+	Limiter core.Limiter
+	Audit   core.Auditor
+	Limits  Limits
 	Clock   core.Clock
 	Log     *slog.Logger
 	CodeTTL time.Duration // lifetime of an SMS code (CODE_TTL)

@@ -44,6 +44,9 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (*SignupResult, er
 	if err := checkPassword("password", in.Password); err != nil {
 		return nil, err
 	}
+	if err := s.signupGate(ctx); err != nil {
+		return nil, err
+	}
 	hash, err := s.Hasher.Hash(ctx, in.Password)
 	if err != nil {
 		return nil, err

@@ -102,7 +102,9 @@ func (s *Service) VerifyCode(ctx context.Context, a *core.Approval, code string)
 	if _, err := s.Limiter.Hit(ctx, wrongCodesKey(a.UserID), s.Config.WrongCodesPerHour, time.Hour, now); err != nil {
 		return err
 	}
+	s.Audit.Record(ctx, a.UserID, core.EventCodeFailed, "")
 	if attempts >= core.MaxCodeAttempts {
+		s.Audit.Record(ctx, a.UserID, core.EventLocked, "too many wrong codes for one login")
 		err := s.decide(ctx, a, now, Outcome{Reason: core.ReasonTooManyAttempts})
 		if err != nil && !core.IsCode(err, core.EAlreadyDecided) {
 			return err

@@ -17,6 +17,14 @@ func (s *Service) decide(ctx context.Context, a *core.Approval, now time.Time, o
 		return err
 	}
 	s.Log.InfoContext(ctx, "approval decided", "approval_id", a.ID, "status", a.Status, "reason", a.Reason, "method", a.Method)
+	switch {
+	case a.Status == core.ApprovalApproved:
+		s.Audit.Record(ctx, a.UserID, core.EventApproved, "by "+a.Method)
+	case a.Reason == core.ReasonReported:
+		s.Audit.Record(ctx, a.UserID, core.EventReported, "a login was reported as not the user; pushes paused")
+	default:
+		s.Audit.Record(ctx, a.UserID, core.EventDenied, a.Reason)
+	}
 	s.publish(ctx, a.ID, StatusFrame(a))
 	return nil
 }

@@ -32,6 +32,27 @@ var errBadSignature = core.Errorf(core.EInvalidSignature, "the request signature
 // The nonce is recorded only after the signature holds, so nobody can burn
 // a device's nonces.
 func (s *Service) AuthenticateDevice(ctx context.Context, r SignedRequest, wantDeviceID string) (*core.Device, error) {
+	// Failures are counted per claimed device and client IP: enough to stop
+	// guessing, without letting a stranger lock a real device out.
+	failKey := "cbfail:" + r.Header(signing.HeaderDeviceID) + ":" + core.ClientFrom(ctx).IP
+	now := s.Clock.Now()
+	d, err := s.Limiter.Check(ctx, failKey, s.Config.CallbackFailures, s.Config.CallbackFailureWindow, now)
+	if err != nil {
+		return nil, err
+	}
+	if !d.Allowed {
+		return nil, core.RateLimited(d.RetryAfter)
+	}
+	dev, err := s.authenticateDevice(ctx, r, wantDeviceID)
+	if core.IsCode(err, core.EInvalidSignature) {
+		if _, herr := s.Limiter.Hit(ctx, failKey, s.Config.CallbackFailures, s.Config.CallbackFailureWindow, now); herr != nil {
+			return nil, herr
+		}
+	}
+	return dev, err
+}
+
+func (s *Service) authenticateDevice(ctx context.Context, r SignedRequest, wantDeviceID string) (*core.Device, error) {
 	h, err := signing.ParseHeaders(r.Header)
 	if err != nil {
 		return nil, errBadSignature

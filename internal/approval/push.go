@@ -58,10 +58,13 @@ func (s *Service) Deliver(ctx context.Context, st *Started) {
 			defer wg.Done()
 			if err := s.Pusher.Send(ctx, d.PushURL, body); err != nil {
 				s.Log.WarnContext(ctx, "push failed", "approval_id", st.Approval.ID, "device_id", d.ID, "err", err)
+				s.Audit.Record(ctx, d.UserID, core.EventPushFailed, d.Name)
 				mu.Lock()
 				failures++
 				mu.Unlock()
+				return
 			}
+			s.Audit.Record(ctx, d.UserID, core.EventPushSent, d.Name)
 		}(d)
 	}
 	wg.Wait()

@@ -23,6 +23,9 @@ type Config struct {
 	PushWindow        time.Duration // 15 min
 	ReportPause       time.Duration // pushes pause this long after "not me" (1 h)
 	SMSCooldown       time.Duration // one SMS send per approval per 30 s
+
+	CallbackFailures      int           // failed signed requests per device and IP (20)
+	CallbackFailureWindow time.Duration // 15 min
 }
 
 // DefaultConfig has the contract's figures.
@@ -31,6 +34,7 @@ func DefaultConfig() Config {
 		ApprovalTTL: 120 * time.Second, PushTimeout: 30 * time.Second, CodeTTL: 10 * time.Minute,
 		WrongCodesPerHour: 10, PushesPerWindow: 5, PushWindow: 15 * time.Minute,
 		ReportPause: time.Hour, SMSCooldown: 30 * time.Second,
+		CallbackFailures: 20, CallbackFailureWindow: 15 * time.Minute,
 	}
 }
 
@@ -68,6 +72,7 @@ type Service struct {
 	Pusher    Pusher
 	Secrets   Opener
 	Tokens    TokenIssuer
+	Audit     core.Auditor
 	Clock     core.Clock
 	Log       *slog.Logger
 	// ServerKey signs what the server sends to devices; its public half is

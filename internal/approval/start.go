@@ -29,6 +29,7 @@ func (s *Service) Start(ctx context.Context, u *core.User, ip, userAgent string)
 		return nil, err
 	}
 	if !d.Allowed {
+		s.Audit.Record(ctx, u.ID, core.EventRateLimited, "too many wrong codes in the last hour")
 		return nil, core.RateLimited(d.RetryAfter)
 	}
 	devices, err := s.Devices.DevicesByUser(ctx, u.ID)
@@ -62,6 +63,7 @@ func (s *Service) Start(ctx context.Context, u *core.User, ip, userAgent string)
 		return nil, err
 	}
 	s.Log.InfoContext(ctx, "approval started", "approval_id", a.ID, "user_id", u.ID, "channel", a.Channel, "reason", a.Reason)
+	s.Audit.Record(ctx, u.ID, core.EventLoginStarted, "second factor by "+string(a.Channel))
 	if a.Channel == core.ChannelSMS {
 		if err := s.sendCode(ctx, a, u.Phone, now); err != nil {
 			return nil, err

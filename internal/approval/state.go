@@ -72,9 +72,14 @@ func SetCode(a *core.Approval, now time.Time, codeHash string) ([]string, error)
 	return []string{"CodeHash", "CodeSentAt"}, nil
 }
 
-// Expire marks an approval whose time is up.
+// Expire marks an approval whose time is up. An approval expired already
+// answers expired, as every other operation on it does.
 func Expire(a *core.Approval, now time.Time) error {
-	if a.Status != core.ApprovalPending {
+	switch a.Status {
+	case core.ApprovalPending:
+	case core.ApprovalExpired:
+		return errExpired
+	default:
 		return errAlreadyDecided
 	}
 	if now.Before(a.ExpiresAt) {

@@ -37,16 +37,38 @@ type Service struct {
 	Secrets   Sealer
 	Notices   Notifier
 	ServerKey ed25519.PublicKey // the server_public_key devices verify pushes with
+	Limiter   core.Limiter
+	Audit     core.Auditor
+	Limits    Limits
 	Clock     core.Clock
 	Log       *slog.Logger
 	// ValidatePushURL checks a push_url (https, or http to loopback).
 	ValidatePushURL func(string) error
 }
 
+// Limits bound enrollment.
+type Limits struct {
+	EnrollmentsPerHour  int           // enrollment codes per user per hour (10)
+	EnrollFailuresPerIP int           // wrong enrollment codes per client IP (20)
+	EnrollFailureWindow time.Duration // 15 min
+}
+
+// DefaultLimits are the documented defaults.
+func DefaultLimits() Limits {
+	return Limits{EnrollmentsPerHour: 10, EnrollFailuresPerIP: 20, EnrollFailureWindow: 15 * time.Minute}
+}
+
 // StartEnrollment returns a single-use enrollment code for userID.
 func (s *Service) StartEnrollment(ctx context.Context, userID string) (code string, expiresIn time.Duration, err error) {
-	code = core.NewSecret(16)
 	now := s.Clock.Now()
+	d, err := s.Limiter.Hit(ctx, "enroll:user:"+userID, s.Limits.EnrollmentsPerHour, time.Hour, now)
+	if err != nil {
+		return "", 0, err
+	}
+	if !d.Allowed {
+		return "", 0, core.RateLimited(d.RetryAfter)
+	}
+	code = core.NewSecret(16)
 	e := &core.Enrollment{CodeHash: hashCode(code), UserID: userID, ExpiresAt: now.Add(EnrollmentTTL), CreatedAt: now}
 	if err := s.Devices.CreateEnrollment(ctx, e); err != nil {
 		return "", 0, err
@@ -84,11 +106,26 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Registered, er
 			return nil, err
 		}
 	}
-	if r.EnrollmentCode == "" {
-		return nil, core.FieldError(core.EInvalidCode, "enrollment_code", "the enrollment code is not valid")
-	}
 	now := s.Clock.Now()
-	e, err := s.Devices.UseEnrollment(ctx, hashCode(r.EnrollmentCode), now)
+	failKey := "enrollfail:ip:" + core.ClientFrom(ctx).IP
+	gate, err := s.Limiter.Check(ctx, failKey, s.Limits.EnrollFailuresPerIP, s.Limits.EnrollFailureWindow, now)
+	if err != nil {
+		return nil, err
+	}
+	if !gate.Allowed {
+		return nil, core.RateLimited(gate.RetryAfter)
+	}
+	var e *core.Enrollment
+	if r.EnrollmentCode == "" {
+		err = core.FieldError(core.EInvalidCode, "enrollment_code", "the enrollment code is not valid")
+	} else {
+		e, err = s.Devices.UseEnrollment(ctx, hashCode(r.EnrollmentCode), now)
+	}
+	if core.IsCode(err, core.EInvalidCode) {
+		if _, herr := s.Limiter.Hit(ctx, failKey, s.Limits.EnrollFailuresPerIP, s.Limits.EnrollFailureWindow, now); herr != nil {
+			return nil, herr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -102,6 +139,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Registered, er
 		return nil, err
 	}
 	s.Log.InfoContext(ctx, "device added", "user_id", d.UserID, "device_id", d.ID, "push", d.PushURL != "")
+	s.Audit.Record(ctx, d.UserID, core.EventDeviceAdded, name)
 	if u, err := s.Users.UserByID(ctx, d.UserID); err == nil {
 		s.Notices.Notify(ctx, u.Phone, "a new authenticator device \""+name+"\" was added to your account.")
 	}
@@ -126,6 +164,7 @@ func (s *Service) Remove(ctx context.Context, userID, deviceID string) error {
 		return err
 	}
 	s.Log.InfoContext(ctx, "device removed", "user_id", userID, "device_id", deviceID)
+	s.Audit.Record(ctx, userID, core.EventDeviceRemoved, deviceID)
 	if u, err := s.Users.UserByID(ctx, userID); err == nil {
 		s.Notices.Notify(ctx, u.Phone, "an authenticator device was removed from your account.")
 	}

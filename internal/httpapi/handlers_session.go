@@ -55,21 +55,24 @@ func handleRefresh(tokens *session.Service) fiber.Handler {
 	}
 }
 
-func handleLogout(tokens *session.Service) fiber.Handler {
+func handleLogout(tokens *session.Service, audit core.Auditor) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		if err := tokens.Logout(c.UserContext(), claimsOf(c).SessionID); err != nil {
+		claims := claimsOf(c)
+		if err := tokens.Logout(c.UserContext(), claims.SessionID); err != nil {
 			return err
 		}
+		audit.Record(c.UserContext(), claims.UserID, core.EventSessionRevoked, "logged out")
 		return c.SendStatus(fiber.StatusNoContent)
 	}
 }
 
-func handleLogoutOthers(tokens *session.Service) fiber.Handler {
+func handleLogoutOthers(tokens *session.Service, audit core.Auditor) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		claims := claimsOf(c)
 		if err := tokens.LogoutOthers(c.UserContext(), claims.UserID, claims.SessionID); err != nil {
 			return err
 		}
+		audit.Record(c.UserContext(), claims.UserID, core.EventSessionRevoked, "other sessions logged out")
 		return c.SendStatus(fiber.StatusNoContent)
 	}
 }

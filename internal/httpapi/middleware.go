@@ -29,7 +29,10 @@ func withRequestContext(budget time.Duration) fiber.Handler {
 			id = strings.Clone(id)
 		}
 		c.Set("X-Request-Id", id)
-		ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), requestIDKey, id), budget)
+		ctx := context.WithValue(context.Background(), requestIDKey, id)
+		// Copies: the context may outlive the request (push goroutines).
+		ctx = core.WithClient(ctx, core.Client{IP: strings.Clone(c.IP()), UserAgent: strings.Clone(c.Get(fiber.HeaderUserAgent))})
+		ctx, cancel := context.WithTimeout(ctx, budget)
 		defer cancel()
 		c.SetUserContext(ctx)
 		return c.Next()

@@ -24,18 +24,19 @@ func addRoutes(app *fiber.App, cfg Config, d Deps) {
 
 	app.Post("/api/v1/login", handleLogin(d.Accounts, d.Tokens, approvalLogin{d.Approvals, d.Log}, d.Clock))
 	app.Get("/api/v1/approvals/:id", handleGetApproval(d.Approvals, d.Clock))
-	app.Get("/api/v1/approvals/:id/ws", wsGate(d.Approvals, cfg.AllowedOrigins),
+	app.Get("/api/v1/approvals/:id/ws", wsGate(d.Approvals, d.Hub, cfg.AllowedOrigins, cfg.WebsocketsPerApproval),
 		handleApprovalWS(d.Hub, d.Store, d.Clock, cfg.AllowedOrigins, d.Closing, d.Log))
 	app.Post("/api/v1/approvals/:id/sms", handleRequestSMS(d.Approvals))
 	app.Post("/api/v1/approvals/:id/verify", handleVerifyApproval(d.Approvals))
 	app.Post("/api/v1/approvals/:id/session", handleExchange(d.Approvals))
 
 	app.Post("/api/v1/token/refresh", handleRefresh(d.Tokens))
-	app.Post("/api/v1/logout", bearer, handleLogout(d.Tokens))
-	app.Post("/api/v1/logout/others", bearer, handleLogoutOthers(d.Tokens))
+	app.Post("/api/v1/logout", bearer, handleLogout(d.Tokens, d.Audit))
+	app.Post("/api/v1/logout/others", bearer, handleLogoutOthers(d.Tokens, d.Audit))
 	app.Post("/api/v1/password", bearer, handleChangePassword(d.Accounts, d.Tokens))
 	app.Get("/api/v1/me", bearer, handleGetMe(d.Accounts))
 	app.Patch("/api/v1/me", bearer, handlePatchMe(d.Accounts, d.Tokens))
+	app.Get("/api/v1/me/events", bearer, handleEvents(d.Events))
 
 	app.Post("/api/v1/devices/enrollments", bearer, risky, handleStartEnrollment(d.Devices))
 	app.Post("/api/v1/devices", handleRegisterDevice(d.Devices))
@@ -43,6 +44,15 @@ func addRoutes(app *fiber.App, cfg Config, d Deps) {
 	app.Delete("/api/v1/devices/:id", bearer, risky, handleDeleteDevice(d.Devices))
 	app.Get("/api/v1/devices/:id/approvals", handlePullApprovals(d.Approvals, signedPrefix))
 	app.Post("/api/v1/callbacks/approval", handleCallback(d.Approvals, signedPrefix))
+
+	// Browser-only endpoints of the pages in web/ (handlers_web.go): the
+	// refresh token lives in an HttpOnly cookie; not part of the /api/v1 contract.
+	webOnly, cookie := webGuard(cfg.PublicURL, cfg.AllowedOrigins), webCookieFor(cfg.PublicURL)
+	app.Post("/web/login", webOnly, handleWebLogin(d.Accounts, d.Tokens, approvalLogin{d.Approvals, d.Log}, d.Devices, d.Clock, cookie))
+	app.Post("/web/session", webOnly, handleWebSession(d.Approvals, cookie))
+	app.Post("/web/refresh", webOnly, handleWebRefresh(d.Tokens, cookie))
+	app.Post("/web/logout", webOnly, handleWebLogout(d.Tokens, d.Audit, cookie))
+	app.Post("/web/devices/enrollments", webOnly, bearer, risky, handleWebEnrollment(d.Devices, cfg.PublicURL))
 
 	app.Use("/", web.Handler())
 }

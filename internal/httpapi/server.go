@@ -23,6 +23,11 @@ import (
 type Config struct {
 	PublicURL      string
 	AllowedOrigins []string
+	// TrustedProxies (IPs or CIDRs) may set X-Forwarded-For; the client IP
+	// (per-IP limits, audit trail) is read from it only for them.
+	TrustedProxies []string
+	// WebsocketsPerApproval bounds the websockets open on one approval (4).
+	WebsocketsPerApproval int
 }
 
 // Deps are the services behind the routes.
@@ -33,6 +38,8 @@ type Deps struct {
 	Devices   *device.Service
 	Hub       *hub.Hub
 	Store     approvalReader
+	Events    core.EventStore
+	Audit     core.Auditor
 	JWKS      func() []byte
 	Ready     []Dependency
 	Clock     core.Clock
@@ -47,7 +54,7 @@ const MaxBody = 64 << 10
 
 // NewServer builds the Fiber app with every route and middleware.
 func NewServer(cfg Config, d Deps) *fiber.App {
-	app := fiber.New(fiber.Config{
+	fcfg := fiber.Config{
 		AppName:               "approvald",
 		BodyLimit:             MaxBody,
 		ReadTimeout:           10 * time.Second,
@@ -56,7 +63,13 @@ func NewServer(cfg Config, d Deps) *fiber.App {
 		ReadBufferSize:        8 << 10, // also the request header size limit
 		DisableStartupMessage: true,
 		ErrorHandler:          errorHandler(d.Log),
-	})
+	}
+	if len(cfg.TrustedProxies) > 0 {
+		fcfg.ProxyHeader = fiber.HeaderXForwardedFor
+		fcfg.EnableTrustedProxyCheck = true
+		fcfg.TrustedProxies = cfg.TrustedProxies
+	}
+	app := fiber.New(fcfg)
 	https := strings.HasPrefix(cfg.PublicURL, "https://")
 	app.Use(
 		withRequestContext(15*time.Second),

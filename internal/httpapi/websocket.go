@@ -29,7 +29,7 @@ const (
 // wsGate admits a websocket upgrade only from an allowed Origin and with
 // the approval's ticket; it runs before the upgrade so a refusal is a plain
 // HTTP answer in the contract's error body.
-func wsGate(approvals *approval.Service, origins []string) fiber.Handler {
+func wsGate(approvals *approval.Service, h *hub.Hub, origins []string, perApproval int) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if !websocket.IsWebSocketUpgrade(c) {
 			return core.Errorf(core.EInvalidRequest, "this endpoint needs a websocket upgrade")
@@ -40,6 +40,11 @@ func wsGate(approvals *approval.Service, origins []string) fiber.Handler {
 		a, err := approvals.ByTicket(c.UserContext(), c.Params("id"), c.Query("ticket"))
 		if err != nil {
 			return err
+		}
+		// At most perApproval websockets per approval on this instance: a
+		// browser needs one, a reconnecting one briefly two.
+		if h.Listeners(approval.Channel(a.ID)) >= perApproval {
+			return core.RateLimited(5 * time.Second)
 		}
 		c.Locals(approvalIDKey, strings.Clone(a.ID))
 		return c.Next()
@@ -94,6 +99,9 @@ func handleApprovalWS(h *hub.Hub, store approvalReader, clock core.Clock, origin
 				return
 			case <-closing:
 				closeWS(conn, websocket.CloseGoingAway, "server shutting down")
+				return
+			case <-w.Broken:
+				closeWS(conn, websocket.CloseInternalServerErr, "unavailable")
 				return
 			case msg := <-w.C:
 				var f approval.Frame

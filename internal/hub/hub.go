@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/approvald/approvald/internal/core"
 )
@@ -38,9 +39,15 @@ type channel struct {
 type Waiter struct {
 	C      <-chan []byte
 	Resync <-chan struct{}
+	// Broken is closed when the broker stopped answering: messages may be
+	// lost until it is back, so the reader should give up (and its client
+	// reconnect, which re-reads state once the broker answers again).
+	Broken <-chan struct{}
 
 	c       chan []byte
 	resync  chan struct{}
+	broken  chan struct{}
+	breakMu sync.Once
 	hub     *Hub
 	name    string
 	closeMu sync.Once
@@ -68,8 +75,8 @@ func New(ctx context.Context, broker core.Broker, log *slog.Logger) (*Hub, error
 // the broker confirmed the subscription, so nothing published afterwards is
 // missed. The caller reads state after Wait returns, then follows C.
 func (h *Hub) Wait(ctx context.Context, name string) (*Waiter, error) {
-	w := &Waiter{c: make(chan []byte, WaiterBuffer), resync: make(chan struct{}, 1), hub: h, name: name}
-	w.C, w.Resync = w.c, w.resync
+	w := &Waiter{c: make(chan []byte, WaiterBuffer), resync: make(chan struct{}, 1), broken: make(chan struct{}), hub: h, name: name}
+	w.C, w.Resync, w.Broken = w.c, w.resync, w.broken
 
 	var (
 		ch       *channel
@@ -167,6 +174,50 @@ func (h *Hub) forget(name string, ch *channel) {
 		delete(h.channels, name)
 	}
 	h.mu.Unlock()
+}
+
+// Listeners is the number of local waiters on one channel.
+func (h *Hub) Listeners(name string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if ch := h.channels[name]; ch != nil {
+		return len(ch.waiters)
+	}
+	return 0
+}
+
+// Watch pings the broker every interval until ctx ends; when a ping fails,
+// every current waiter is told its channel is Broken.
+func (h *Hub) Watch(ctx context.Context, broker core.Pinger, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-h.done:
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, interval)
+		err := broker.Ping(pctx)
+		cancel()
+		if err == nil {
+			continue
+		}
+		h.log.Warn("broker is not answering; waiters released", "err", err)
+		h.mu.Lock()
+		var ws []*Waiter
+		for _, ch := range h.channels {
+			for w := range ch.waiters {
+				ws = append(ws, w)
+			}
+		}
+		h.mu.Unlock()
+		for _, w := range ws {
+			w.breakMu.Do(func() { close(w.broken) })
+		}
+	}
 }
 
 // Waiting is the number of channels with local waiters.

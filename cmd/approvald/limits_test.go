@@ -1,0 +1,175 @@
+package main
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/approvald/approvald/internal/testenv"
+)
+
+// Each abuse limit of README "Security", through the real router. Every
+// test would fail if its limit were removed.
+
+func TestLoginFailuresPerAccount(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		s := startServer(t, b, map[string]string{"LIMIT_LOGIN_DELAY_BASE": "200ms", "LIMIT_LOGIN_DELAY_MAX": "200ms"})
+		u := s.signupVerified(t)
+		login := func(pw string) *response {
+			return s.post(t, "/api/v1/login", map[string]any{"phone": u.Phone, "password": pw})
+		}
+		for i := 0; i < 5; i++ {
+			expect(t, login("wrong password"), http.StatusUnauthorized, "invalid_credentials")
+		}
+		// After 5 failures each try must wait (a growing delay).
+		r := login(u.Password)
+		expect(t, r, http.StatusTooManyRequests, "rate_limited")
+		if r.Header.Get("Retry-After") == "" {
+			t.Fatal("429 without Retry-After")
+		}
+		for i := 5; i < 10; i++ {
+			time.Sleep(250 * time.Millisecond)
+			expect(t, login("wrong password"), http.StatusUnauthorized, "invalid_credentials")
+		}
+		// 10 failures: a hard stop. The right password gets exactly the
+		// answer a wrong one gets, so the lock tells nothing.
+		time.Sleep(250 * time.Millisecond)
+		right, wrong := login(u.Password), login("wrong password")
+		expect(t, right, http.StatusTooManyRequests, "rate_limited")
+		if string(right.Raw) != string(wrong.Raw) || right.Status != wrong.Status {
+			t.Fatalf("locked account: right password %d %s, wrong %d %s", right.Status, right.Raw, wrong.Status, wrong.Raw)
+		}
+		// Unknown identifiers are counted the same way (no enumeration).
+		ghost := testenv.RandomPhone()
+		for i := 0; i < 5; i++ {
+			expect(t, s.post(t, "/api/v1/login", map[string]any{"phone": ghost, "password": "whatever1"}), http.StatusUnauthorized, "invalid_credentials")
+		}
+		expect(t, s.post(t, "/api/v1/login", map[string]any{"phone": ghost, "password": "whatever1"}), http.StatusTooManyRequests, "rate_limited")
+	})
+}
+
+func TestLoginSuccessClearsFailures(t *testing.T) {
+	s := startServer(t, sqliteBackend, nil)
+	u := s.signupVerified(t)
+	for round := 0; round < 2; round++ {
+		for i := 0; i < 4; i++ {
+			expect(t, s.post(t, "/api/v1/login", map[string]any{"phone": u.Phone, "password": "wrong password"}), http.StatusUnauthorized)
+		}
+		expect(t, s.post(t, "/api/v1/login", map[string]any{"phone": u.Phone, "password": u.Password}), http.StatusAccepted)
+	}
+}
+
+func TestLoginFailuresPerIP(t *testing.T) {
+	s := startServer(t, sqliteBackend, map[string]string{"LIMIT_LOGIN_FAILURES_PER_IP": "3"})
+	for i := 0; i < 3; i++ {
+		expect(t, s.post(t, "/api/v1/login", map[string]any{"phone": testenv.RandomPhone(), "password": "whatever1"}), http.StatusUnauthorized)
+	}
+	expect(t, s.post(t, "/api/v1/login", map[string]any{"phone": testenv.RandomPhone(), "password": "whatever1"}), http.StatusTooManyRequests, "rate_limited")
+}
+
+func TestSignupsPerIP(t *testing.T) {
+	s := startServer(t, sqliteBackend, map[string]string{"LIMIT_SIGNUPS_PER_IP_PER_HOUR": "2"})
+	for i := 0; i < 2; i++ {
+		expect(t, s.post(t, "/api/v1/signup", map[string]any{"name": "Ada", "phone": testenv.RandomPhone(), "password": "long enough"}), http.StatusCreated)
+	}
+	expect(t, s.post(t, "/api/v1/signup", map[string]any{"name": "Ada", "phone": testenv.RandomPhone(), "password": "long enough"}), http.StatusTooManyRequests, "rate_limited")
+}
+
+func TestWrongCodesPerUserBlockLogin(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		s := startServer(t, b, map[string]string{"LIMIT_WRONG_CODES_PER_USER_PER_HOUR": "3"})
+		u := s.signupVerified(t)
+		l := s.startLogin(t, u)
+		wrong := "000000"
+		if s.SMS.lastCode(t, u.Phone) == wrong {
+			wrong = "000001"
+		}
+		for i := 0; i < 3; i++ {
+			expect(t, s.post(t, "/api/v1/approvals/"+l.ID+"/verify", map[string]any{"code": wrong}, ticketHeader(l.Ticket)...), http.StatusBadRequest, "invalid_code")
+		}
+		expect(t, s.post(t, "/api/v1/login", map[string]any{"phone": u.Phone, "password": u.Password}), http.StatusTooManyRequests, "rate_limited")
+	})
+}
+
+func TestPushesPerUserFallBackToCodes(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		s := startServer(t, b, map[string]string{"LIMIT_PUSHES_PER_USER": "2"})
+		u, _ := s.userWithDevice(t, false)
+		for i := 0; i < 2; i++ {
+			if l := s.startLogin(t, u); l.Channel != "push" {
+				t.Fatalf("login %d: channel %q, want push", i, l.Channel)
+			}
+		}
+		l := s.startLogin(t, u)
+		g := s.get(t, "/api/v1/approvals/"+l.ID, ticketHeader(l.Ticket)...)
+		if l.Channel != "sms" || g.str("reason") != "push_limited" {
+			t.Fatalf("third login: channel %q reason %q, want sms/push_limited", l.Channel, g.str("reason"))
+		}
+	})
+}
+
+func TestEnrollmentLimits(t *testing.T) {
+	s := startServer(t, sqliteBackend, map[string]string{"LIMIT_ENROLLMENTS_PER_USER_PER_HOUR": "2", "LIMIT_ENROLL_FAILURES_PER_IP": "3"})
+	u := s.signupVerified(t)
+	at := s.loginSMS(t, u).str("access_token")
+	for i := 0; i < 2; i++ {
+		expect(t, s.post(t, "/api/v1/devices/enrollments", nil, bearer(at)...), http.StatusCreated)
+	}
+	expect(t, s.post(t, "/api/v1/devices/enrollments", nil, bearer(at)...), http.StatusTooManyRequests, "rate_limited")
+	reg := map[string]any{"enrollment_code": "guess", "name": "x", "public_key": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
+	for i := 0; i < 3; i++ {
+		expect(t, s.post(t, "/api/v1/devices", reg), http.StatusBadRequest, "invalid_code")
+	}
+	expect(t, s.post(t, "/api/v1/devices", reg), http.StatusTooManyRequests, "rate_limited")
+}
+
+func TestCallbackFailuresPerDevice(t *testing.T) {
+	s := startServer(t, sqliteBackend, map[string]string{"LIMIT_CALLBACK_FAILURES_PER_DEVICE": "3"})
+	u, dev := s.userWithDevice(t, false)
+	l := s.startLogin(t, u)
+	body := `{"approval_id":"` + l.ID + `","device_id":"` + dev.State.DeviceID + `","decision":"deny"}`
+	forge := func(h http.Header) { h.Set("X-Signature", "AAAA"+h.Get("X-Signature")[4:]) }
+	for i := 0; i < 3; i++ {
+		expect(t, s.signed(t, dev, "POST", "/api/v1/callbacks/approval", body, forge), http.StatusUnauthorized, "invalid_signature")
+	}
+	expect(t, s.signed(t, dev, "POST", "/api/v1/callbacks/approval", body, forge), http.StatusTooManyRequests, "rate_limited")
+}
+
+func TestWebsocketsPerApproval(t *testing.T) {
+	s := startServer(t, sqliteBackend, map[string]string{"LIMIT_WEBSOCKETS_PER_APPROVAL": "2"})
+	u := s.signupVerified(t)
+	l := s.startLogin(t, u)
+	for i := 0; i < 2; i++ {
+		s.mustWS(t, l).next(t)
+	}
+	if _, res, err := s.dialWS(t, l.ID, l.Ticket, s.URL); err == nil || res == nil || res.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("third websocket: %v %v", err, res)
+	}
+}
+
+func TestSecurityEvents(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		s := startServer(t, b, nil)
+		u := s.signupVerified(t)
+		expect(t, s.post(t, "/api/v1/login", map[string]any{"phone": u.Phone, "password": "wrong password"}), http.StatusUnauthorized)
+		at := s.loginSMS(t, u).str("access_token")
+		other := s.loginSMS(t, u)
+		expect(t, s.post(t, "/api/v1/logout", nil, bearer(other.str("access_token"))...), http.StatusNoContent)
+		r := s.do(t, request{method: "GET", path: "/api/v1/me/events", headers: map[string]string{"Authorization": "Bearer " + at, "User-Agent": "events-test/1"}})
+		expect(t, r, http.StatusOK)
+		events, _ := r.Body["events"].([]any)
+		kinds := map[string]bool{}
+		for _, e := range events {
+			e := e.(map[string]any)
+			kinds[e["kind"].(string)] = true
+			if e["time"] == "" || e["ip"] != "127.0.0.1" {
+				t.Fatalf("event %v", e)
+			}
+		}
+		for _, k := range []string{"login_failed", "login_started", "approved", "session_revoked"} {
+			if !kinds[k] {
+				t.Fatalf("no %s event in %s", k, r.Raw)
+			}
+		}
+	})
+}

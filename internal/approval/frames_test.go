@@ -1,0 +1,105 @@
+package approval
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/approvald/approvald/internal/core"
+)
+
+func TestFrameFinal(t *testing.T) {
+	cases := []struct {
+		frame Frame
+		final bool
+	}{
+		{Frame{Type: "status", Status: "pending", Channel: "push"}, false},
+		{Frame{Type: "status", Status: "pending", Channel: "sms", Reason: core.ReasonNoDevice}, false},
+		{fallbackFrame(core.ReasonPushTimeout), false},
+		{Frame{Type: "status", Status: "approved"}, true},
+		{Frame{Type: "status", Status: "denied", Reason: core.ReasonSuperseded}, true},
+		{Frame{Type: "status", Status: "expired"}, true},
+	}
+	for _, c := range cases {
+		if got := c.frame.Final(); got != c.final {
+			t.Errorf("%+v.Final() = %v; want %v", c.frame, got, c.final)
+		}
+	}
+}
+
+func TestStatusFrame(t *testing.T) {
+	at := time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name string
+		a    core.Approval
+		want Frame
+	}{
+		{"pending push",
+			core.Approval{Status: core.ApprovalPending, Channel: core.ChannelPush},
+			Frame{Type: "status", Status: "pending", Channel: "push"}},
+		{"pending push after push_timeout was announced",
+			core.Approval{Status: core.ApprovalPending, Channel: core.ChannelPush, TimeoutAnnouncedAt: &at},
+			Frame{Type: "status", Status: "pending", Channel: "push", Reason: core.ReasonPushTimeout}},
+		{"pending sms with its fallback reason",
+			core.Approval{Status: core.ApprovalPending, Channel: core.ChannelSMS, Reason: core.ReasonNoDevice},
+			Frame{Type: "status", Status: "pending", Channel: "sms", Reason: core.ReasonNoDevice}},
+		{"a fallback reason wins over an earlier push_timeout",
+			core.Approval{Status: core.ApprovalPending, Channel: core.ChannelSMS, Reason: core.ReasonRequested, TimeoutAnnouncedAt: &at},
+			Frame{Type: "status", Status: "pending", Channel: "sms", Reason: core.ReasonRequested}},
+		{"approved carries neither channel nor reason",
+			core.Approval{Status: core.ApprovalApproved, Channel: core.ChannelSMS, Method: core.MethodSMS, TimeoutAnnouncedAt: &at, DecidedAt: &at},
+			Frame{Type: "status", Status: "approved"}},
+		{"denied carries its reason",
+			core.Approval{Status: core.ApprovalDenied, Channel: core.ChannelPush, Reason: core.ReasonSuperseded, DecidedAt: &at},
+			Frame{Type: "status", Status: "denied", Reason: core.ReasonSuperseded}},
+		{"expired after a fallback carries neither channel nor reason",
+			core.Approval{Status: core.ApprovalExpired, Channel: core.ChannelSMS, Reason: core.ReasonPushFailed, TimeoutAnnouncedAt: &at},
+			Frame{Type: "status", Status: "expired"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := StatusFrame(&c.a); got != c.want {
+				t.Fatalf("StatusFrame = %+v; want %+v", got, c.want)
+			}
+		})
+	}
+}
+
+// TestFrameJSON holds every frame kind to the bytes of the contract's
+// "Login and the pending approval": the same bytes travel on the broker
+// and reach the browser unchanged.
+func TestFrameJSON(t *testing.T) {
+	cases := []struct {
+		frame Frame
+		want  string
+	}{
+		{StatusFrame(&core.Approval{Status: core.ApprovalPending, Channel: core.ChannelPush}),
+			`{"type":"status","status":"pending","channel":"push"}`},
+		{StatusFrame(&core.Approval{Status: core.ApprovalApproved, Method: core.MethodPush}),
+			`{"type":"status","status":"approved"}`},
+		{StatusFrame(&core.Approval{Status: core.ApprovalExpired}),
+			`{"type":"status","status":"expired"}`},
+	}
+	for _, reason := range []string{core.ReasonNoDevice, core.ReasonPushFailed, core.ReasonPushTimeout, core.ReasonRequested, core.ReasonPushLimited} {
+		cases = append(cases, struct {
+			frame Frame
+			want  string
+		}{fallbackFrame(reason), `{"type":"fallback","channel":"sms","reason":"` + reason + `"}`})
+	}
+	for _, reason := range []string{core.ReasonUserDenied, core.ReasonNumberMismatch, core.ReasonTooManyAttempts, core.ReasonSuperseded, core.ReasonReported} {
+		cases = append(cases, struct {
+			frame Frame
+			want  string
+		}{StatusFrame(&core.Approval{Status: core.ApprovalDenied, Reason: reason}),
+			`{"type":"status","status":"denied","reason":"` + reason + `"}`})
+	}
+	for _, c := range cases {
+		if got := string(c.frame.bytes()); got != c.want {
+			t.Errorf("frame %+v is %s; want %s", c.frame, got, c.want)
+		}
+		var back Frame
+		if err := json.Unmarshal(c.frame.bytes(), &back); err != nil || back != c.frame {
+			t.Errorf("%s reads back as %+v (%v); want %+v", c.want, back, err, c.frame)
+		}
+	}
+}

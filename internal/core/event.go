@@ -1,0 +1,69 @@
+package core
+
+import (
+	"context"
+	"time"
+)
+
+// Event kinds of the audit trail.
+const (
+	EventLoginStarted   = "login_started"
+	EventLoginFailed    = "login_failed"
+	EventPushSent       = "push_sent"
+	EventPushFailed     = "push_failed"
+	EventApproved       = "approved"
+	EventDenied         = "denied"
+	EventReported       = "reported"
+	EventCodeFailed     = "code_failed"
+	EventLocked         = "locked"
+	EventRateLimited    = "rate_limited"
+	EventSessionRevoked = "session_revoked"
+	EventDeviceAdded    = "device_added"
+	EventDeviceRemoved  = "device_removed"
+	EventPasswordChange = "password_changed"
+	EventTwoFactor      = "two_factor_changed"
+)
+
+// Event is one entry of a user's security trail.
+type Event struct {
+	ID        string
+	UserID    string
+	Kind      string
+	Detail    string // short, never a secret
+	IP        string
+	UserAgent string
+	CreatedAt time.Time
+}
+
+// EventStore keeps the security trail.
+type EventStore interface {
+	AddEvent(ctx context.Context, e *Event) error
+	// EventsByUser returns the user's newest events first.
+	EventsByUser(ctx context.Context, userID string, limit int) ([]*Event, error)
+}
+
+// Auditor records security events. Recording never fails the action it
+// records: an implementation logs its own failures.
+type Auditor interface {
+	Record(ctx context.Context, userID, kind, detail string)
+}
+
+// Client is who is on the other end of a request, as far as the HTTP layer
+// can tell; the audit trail and per-IP limits read it from the context.
+type Client struct {
+	IP        string
+	UserAgent string
+}
+
+type clientKey struct{}
+
+// WithClient returns ctx carrying c.
+func WithClient(ctx context.Context, c Client) context.Context {
+	return context.WithValue(ctx, clientKey{}, c)
+}
+
+// ClientFrom returns the client carried by ctx (zero when none).
+func ClientFrom(ctx context.Context) Client {
+	c, _ := ctx.Value(clientKey{}).(Client)
+	return c
+}

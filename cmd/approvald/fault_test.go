@@ -1,0 +1,171 @@
+package main
+
+import (
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fasthttp/websocket"
+
+	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/testenv"
+)
+
+// Fault injection: PostgreSQL and Redis are reached through proxies that
+// the test cuts and restores, as if the servers went down and came back.
+
+// viaProxy points a database or Redis URL at a proxy in front of its server.
+func viaProxy(t *testing.T, raw string) (string, *testenv.Proxy) {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := testenv.NewProxy(t, u.Host)
+	u.Host = p.Addr()
+	return u.String(), p
+}
+
+func startBehindProxies(t *testing.T) (*testServer, *testenv.Proxy, *testenv.Proxy) {
+	dbURL, dbProxy := viaProxy(t, testenv.PostgresURL(t))
+	redisURL, redisProxy := viaProxy(t, testenv.RedisURL(t))
+	s := startServer(t, postgresBackend, map[string]string{"DATABASE_URL": dbURL, "REDIS_URL": redisURL})
+	return s, dbProxy, redisProxy
+}
+
+// eventually polls f until it is true or 10 s pass.
+func eventually(t *testing.T, what string, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not happen within 10 s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestRedisOutage(t *testing.T) {
+	s, _, redis := startBehindProxies(t)
+	u, dev := s.userWithDevice(t, false)
+	l := s.startLogin(t, u)
+	ws := s.mustWS(t, l)
+	ws.expectFrame(t, map[string]any{"status": "pending"})
+
+	redis.Cut()
+	eventually(t, "/readyz answering 503", func() bool { return s.get(t, "/readyz").Status == http.StatusServiceUnavailable })
+	ws.expectClose(t, websocket.CloseInternalServerErr)
+	r := s.post(t, "/api/v1/login", map[string]any{"phone": u.Phone, "password": u.Password})
+	expect(t, r, http.StatusServiceUnavailable, "unavailable")
+
+	// A decision taken while Redis is down (a TOTP code needs only the
+	// database) is not lost: the next websocket reads it.
+	code, err := dev.Client.Code(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, s.post(t, "/api/v1/approvals/"+l.ID+"/verify", map[string]any{"code": code}, ticketHeader(l.Ticket)...), http.StatusOK)
+
+	redis.Restore()
+	eventually(t, "/readyz answering 200", func() bool { return s.get(t, "/readyz").Status == http.StatusOK })
+	again := s.mustWS(t, l)
+	again.expectFrame(t, map[string]any{"status": "approved"})
+	again.expectClose(t, websocket.CloseNormalClosure)
+
+	// Everything works again without a restart: a push login end to end.
+	l2 := s.startLogin(t, u)
+	ws2 := s.mustWS(t, l2)
+	ws2.expectFrame(t, map[string]any{"status": "pending"})
+	if st, err := dev.decide(t, l2.ID, true, l2.Number, false); err != nil || st != "approved" {
+		t.Fatalf("decide after recovery: %q %v", st, err)
+	}
+	ws2.expectFrame(t, map[string]any{"status": "approved"})
+}
+
+func TestPostgresOutage(t *testing.T) {
+	s, db, _ := startBehindProxies(t)
+	u := s.signupVerified(t)
+	db.Cut()
+	eventually(t, "/readyz answering 503", func() bool { return s.get(t, "/readyz").Status == http.StatusServiceUnavailable })
+	r := s.post(t, "/api/v1/login", map[string]any{"phone": u.Phone, "password": u.Password})
+	expect(t, r, http.StatusServiceUnavailable, "unavailable")
+	if len(r.Body) != 1 {
+		t.Fatalf("503 body leaks more than the error: %s", r.Raw)
+	}
+	expect(t, s.get(t, "/healthz"), http.StatusOK)
+	db.Restore()
+	eventually(t, "/readyz answering 200", func() bool { return s.get(t, "/readyz").Status == http.StatusOK })
+	s.loginSMS(t, u)
+}
+
+func TestSIGTERMDrains(t *testing.T) {
+	inbox := newSMSInbox(t)
+	env := map[string]string{
+		"ADDR": "127.0.0.1:0", "DATABASE_URL": "sqlite:" + t.TempDir() + "/a.db",
+		"SMS_PROVIDER": "webhook", "SMS_WEBHOOK_URL": inbox.srv.URL,
+		"SECRET_KEY": base64.StdEncoding.EncodeToString(core.RandomBytes(32)),
+	}
+	for k, v := range perIPLimitsOff {
+		env[k] = v
+	}
+	p := startProcess(t, env, inbox)
+	u := p.signupVerified(t)
+	l := p.startLogin(t, u)
+	ws := p.mustWS(t, l)
+	ws.expectFrame(t, map[string]any{"status": "pending"})
+
+	// Signups hash a password (tens of ms): some are in flight at SIGTERM.
+	// A request refused at connect (sent after the listener closed) never
+	// started; one that was accepted must be answered in full.
+	var wg sync.WaitGroup
+	results := make(chan int, 20)
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body := `{"name":"Ada","phone":"` + testenv.RandomPhone() + `","password":"long enough"}`
+			res, err := http.Post(p.URL+"/api/v1/signup", "application/json", strings.NewReader(body))
+			if err != nil {
+				if !errors.Is(err, syscall.ECONNREFUSED) {
+					results <- -1 // accepted, then cut off
+				}
+				return
+			}
+			res.Body.Close()
+			results <- res.StatusCode
+		}()
+	}
+	time.Sleep(20 * time.Millisecond)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	ws.expectClose(t, websocket.CloseGoingAway)
+	wg.Wait()
+	close(results)
+	answered := 0
+	for st := range results {
+		if st != http.StatusCreated {
+			t.Fatalf("a request in flight at SIGTERM got %d (-1: cut off)", st)
+		}
+		answered++
+	}
+	if answered == 0 {
+		t.Fatal("no request was in flight at SIGTERM; the test proves nothing")
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("approvald exited with %v after SIGTERM", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("approvald did not exit within 15 s of SIGTERM")
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/approvald/approvald/internal/httpapi"
 	"github.com/approvald/approvald/internal/hub"
 	"github.com/approvald/approvald/internal/inmem"
+	"github.com/approvald/approvald/internal/metrics"
 	"github.com/approvald/approvald/internal/otp"
 	"github.com/approvald/approvald/internal/password"
 	"github.com/approvald/approvald/internal/push"
@@ -74,6 +75,7 @@ func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, std
 		return nil, nil, err
 	}
 	cleanup := func() { eph.Close() }
+	m := metrics.New()
 
 	sender, err := sms.FromConfig(sms.Config{
 		Provider:         cfg.SMSProvider,
@@ -109,7 +111,7 @@ func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, std
 		return nil, nil, err
 	}
 	audit := &store.Auditor{Events: db, Clock: clock, Log: log}
-	texts := &account.Texter{SMS: sender, Limiter: eph, Clock: clock, Limits: cfg.Limits.SMS, Log: log}
+	texts := &account.Texter{SMS: m.SMS(sender), Limiter: eph, Clock: clock, Limits: cfg.Limits.SMS, Log: log}
 	accounts := &account.Service{
 		Users: db, Devices: db, Hasher: hasher, Codes: codes, Texts: texts, KV: eph, Limiter: eph,
 		Audit: audit, Limits: cfg.Limits.Account, Clock: clock, Log: log, CodeTTL: cfg.CodeTTL,
@@ -135,8 +137,8 @@ func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, std
 	acfg.ApprovalTTL, acfg.PushTimeout, acfg.CodeTTL = cfg.ApprovalTTL, cfg.PushTimeout, cfg.CodeTTL
 	acfg.CallbackURL = cfg.PublicURL + "/api/v1/callbacks/approval"
 	approvals := &approval.Service{
-		Config: acfg, Approvals: db, Devices: db, Users: db, Broker: eph, KV: eph, Limiter: eph,
-		Texts: texts, Codes: codes, Pusher: pusher, Secrets: box, Tokens: tokens, Audit: audit, Clock: clock, Log: log,
+		Config: acfg, Approvals: m.Approvals(db), Devices: db, Users: db, Broker: eph, KV: eph, Limiter: eph,
+		Texts: texts, Codes: codes, Pusher: m.Pushes(pusher), Secrets: box, Tokens: tokens, Audit: audit, Clock: clock, Log: log,
 		ServerKey: serverKey,
 	}
 	h, err := hub.New(ctx, eph, log)
@@ -147,8 +149,17 @@ func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, std
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	go approvals.RunSweeper(sweepCtx, cfg.SweepInterval)
 	go h.Watch(sweepCtx, eph, time.Second)
+	m.WatchHub(h.Resubscribed, h.Waiting)
+	stopMetrics, err := serveMetrics(cfg, m, log)
+	if err != nil {
+		stopSweep()
+		h.Close()
+		pusher.Close()
+		cleanup()
+		return nil, nil, err
+	}
 	closeEph := cleanup
-	cleanup = func() { stopSweep(); h.Close(); pusher.Close(); closeEph() }
+	cleanup = func() { stopMetrics(); stopSweep(); h.Close(); pusher.Close(); closeEph() }
 
 	var ready []httpapi.Dependency
 	ready = append(ready, httpapi.Dependency{Name: "database", Pinger: db})
@@ -157,7 +168,7 @@ func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, std
 	}
 	app := httpapi.NewServer(httpapi.Config{
 		PublicURL: cfg.PublicURL, AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies,
-		WebsocketsPerApproval: cfg.Limits.WebsocketsPer,
+		WebsocketsPerApproval: cfg.Limits.WebsocketsPer, MetricsToken: mainPortMetricsToken(cfg),
 	}, httpapi.Deps{
 		Accounts:  accounts,
 		Tokens:    tokens,
@@ -172,6 +183,7 @@ func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, std
 		Clock:     clock,
 		Log:       log,
 		Closing:   closing,
+		Metrics:   m,
 	})
 	return app, cleanup, nil
 }

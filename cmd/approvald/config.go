@@ -27,6 +27,12 @@ type config struct {
 	// for a test network only, never in production.
 	PushAllowPrivate bool
 	LogLevel         string
+	// Metrics: METRICS_ADDR is a listener of its own for /metrics (and
+	// /debug/pprof/ with METRICS_PPROF=true); else METRICS_TOKEN serves
+	// /metrics on ADDR to that bearer token; neither: no metrics endpoint.
+	MetricsAddr  string
+	MetricsToken string
+	MetricsPprof bool
 
 	SMSProvider      string
 	SMSWebhookURL    string
@@ -51,6 +57,8 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		RedisURL:         getenv("REDIS_URL"),
 		SecretKey:        getenv("SECRET_KEY"),
 		LogLevel:         orDefault(getenv("LOG_LEVEL"), "info"),
+		MetricsAddr:      getenv("METRICS_ADDR"),
+		MetricsToken:     getenv("METRICS_TOKEN"),
 		SMSProvider:      orDefault(getenv("SMS_PROVIDER"), "console"),
 		SMSWebhookURL:    getenv("SMS_WEBHOOK_URL"),
 		TwilioAccountSID: getenv("TWILIO_ACCOUNT_SID"),
@@ -120,6 +128,21 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		return nil, err
 	}
 	c.TrustedProxies = splitList(getenv("TRUSTED_PROXIES"))
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return nil, &configError{"METRICS_ADDR", "must be host:port, e.g. 127.0.0.1:9090"}
+		}
+	}
+	switch v := getenv("METRICS_PPROF"); v {
+	case "", "false":
+	case "true":
+		if c.MetricsAddr == "" {
+			return nil, &configError{"METRICS_PPROF", "needs METRICS_ADDR: profiles are served only on the metrics listener"}
+		}
+		c.MetricsPprof = true
+	default:
+		return nil, &configError{"METRICS_PPROF", "must be true or false"}
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

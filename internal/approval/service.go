@@ -84,7 +84,8 @@ type Service struct {
 // change is already committed and every reader re-reads state on connect and
 // on resubscribe, so nothing is lost.
 func (s *Service) publish(ctx context.Context, id string, f Frame) {
-	if err := s.Broker.Publish(ctx, Channel(id), f.bytes()); err != nil {
+	// The wall clock, not s.Clock: the time only measures delivery latency.
+	if err := s.Broker.Publish(ctx, Channel(id), encodeEvent(f, time.Now())); err != nil {
 		s.Log.WarnContext(ctx, "publish failed", "approval_id", id, "err", err)
 	}
 }

@@ -15,6 +15,7 @@ func addRoutes(app *fiber.App, cfg Config, d Deps) {
 
 	app.Get("/healthz", handleHealthz())
 	app.Get("/readyz", handleReadyz(d.Ready))
+	app.Get("/metrics", handleMetrics(d.Metrics, cfg.MetricsToken))
 	app.Get("/.well-known/jwks.json", handleJWKS(d.JWKS))
 	app.Get("/api/v1/openapi.json", handleOpenAPI(openAPIDoc))
 
@@ -25,7 +26,7 @@ func addRoutes(app *fiber.App, cfg Config, d Deps) {
 	app.Post("/api/v1/login", handleLogin(d.Accounts, d.Tokens, approvalLogin{d.Approvals, d.Log}, d.Clock))
 	app.Get("/api/v1/approvals/:id", handleGetApproval(d.Approvals, d.Clock))
 	app.Get("/api/v1/approvals/:id/ws", wsGate(d.Approvals, d.Hub, cfg.AllowedOrigins, cfg.WebsocketsPerApproval),
-		handleApprovalWS(d.Hub, d.Store, d.Clock, cfg.AllowedOrigins, d.Closing, d.Log))
+		handleApprovalWS(d.Hub, d.Store, d.Clock, cfg.AllowedOrigins, d.Closing, d.Log, d.Metrics))
 	app.Post("/api/v1/approvals/:id/sms", handleRequestSMS(d.Approvals))
 	app.Post("/api/v1/approvals/:id/verify", handleVerifyApproval(d.Approvals))
 	app.Post("/api/v1/approvals/:id/session", handleExchange(d.Approvals))

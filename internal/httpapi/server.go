@@ -16,6 +16,7 @@ import (
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/device"
 	"github.com/approvald/approvald/internal/hub"
+	"github.com/approvald/approvald/internal/metrics"
 	"github.com/approvald/approvald/internal/session"
 )
 
@@ -28,6 +29,9 @@ type Config struct {
 	TrustedProxies []string
 	// WebsocketsPerApproval bounds the websockets open on one approval (4).
 	WebsocketsPerApproval int
+	// MetricsToken, when set, serves /metrics on this port to requests with
+	// "Authorization: Bearer <MetricsToken>"; unset, /metrics is 404 here.
+	MetricsToken string
 }
 
 // Deps are the services behind the routes.
@@ -47,6 +51,8 @@ type Deps struct {
 	// Closing is closed when the server shuts down: websockets then close
 	// with 1001 (going away) so browsers reconnect to another instance.
 	Closing <-chan struct{}
+	// Metrics records HTTP timings and websocket deliveries; nil records nothing.
+	Metrics *metrics.Metrics
 }
 
 // MaxBody is the contract's request body limit.
@@ -72,6 +78,7 @@ func NewServer(cfg Config, d Deps) *fiber.App {
 	app := fiber.New(fcfg)
 	https := strings.HasPrefix(cfg.PublicURL, "https://")
 	app.Use(
+		d.Metrics.Middleware(), // first: it reads the final status
 		withRequestContext(15*time.Second),
 		accessLog(d.Log),
 		recover.New(),

@@ -14,6 +14,7 @@ import (
 	"github.com/approvald/approvald/internal/approval"
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/hub"
+	"github.com/approvald/approvald/internal/metrics"
 )
 
 // Websocket timings: a ping every wsPingEvery; a client silent for longer
@@ -58,8 +59,10 @@ type approvalReader interface {
 
 // handleApprovalWS streams an approval's state: the current state on
 // connect, then every change, then a normal close after the final state.
-func handleApprovalWS(h *hub.Hub, store approvalReader, clock core.Clock, origins []string, closing <-chan struct{}, log *slog.Logger) fiber.Handler {
+func handleApprovalWS(h *hub.Hub, store approvalReader, clock core.Clock, origins []string, closing <-chan struct{}, log *slog.Logger, m *metrics.Metrics) fiber.Handler {
 	return websocket.New(func(conn *websocket.Conn) {
+		m.WebsocketOpened()
+		defer m.WebsocketClosed()
 		id, _ := conn.Locals(approvalIDKey).(string)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -104,15 +107,16 @@ func handleApprovalWS(h *hub.Hub, store approvalReader, clock core.Clock, origin
 				closeWS(conn, websocket.CloseInternalServerErr, "unavailable")
 				return
 			case msg := <-w.C:
-				var f approval.Frame
-				if json.Unmarshal(msg, &f) != nil {
+				ev, err := approval.DecodeEvent(msg)
+				if err != nil {
 					continue
 				}
-				if !s.write(msg) {
+				if !s.write(ev.JSON) {
 					return
 				}
-				if f.Final() {
-					closeWS(conn, websocket.CloseNormalClosure, f.Status)
+				if ev.Frame.Final() {
+					m.DecisionWritten(ev.PublishedAt)
+					closeWS(conn, websocket.CloseNormalClosure, ev.Frame.Status)
 					return
 				}
 			case <-w.Resync:

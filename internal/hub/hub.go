@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/approvald/approvald/internal/core"
@@ -21,6 +22,8 @@ type Hub struct {
 	mu       sync.Mutex
 	channels map[string]*channel
 	done     chan struct{}
+
+	resubscribed atomic.Uint64 // Resubscribed events seen, for metrics
 }
 
 // channel is one subscribed broker channel and its local waiters.
@@ -227,9 +230,16 @@ func (h *Hub) Waiting() int {
 	return len(h.channels)
 }
 
+// Resubscribed counts the channels the broker subscribed again after its
+// connection was lost and restored (one per channel per reconnect).
+func (h *Hub) Resubscribed() uint64 { return h.resubscribed.Load() }
+
 // fanOut delivers broker events to the waiters of their channel.
 func (h *Hub) fanOut() {
 	for ev := range h.sub.Events() {
+		if ev.Resubscribed {
+			h.resubscribed.Add(1)
+		}
 		h.mu.Lock()
 		ch := h.channels[ev.Channel]
 		var ws []*Waiter

@@ -104,6 +104,8 @@ type spy struct {
 	subscribed map[string]bool
 	subscribes map[string]int
 	doubled    []string // channels subscribed again while still subscribed
+	// beforeUnsubscribe, when set, runs before each Unsubscribe is passed on.
+	beforeUnsubscribe func(channel string)
 }
 
 func newSpy(b core.Broker) *spy {
@@ -177,7 +179,13 @@ func (s *spySubscriber) Unsubscribe(ctx context.Context, channels ...string) err
 	for _, ch := range channels {
 		s.spy.subscribed[ch] = false
 	}
+	hook := s.spy.beforeUnsubscribe
 	s.spy.mu.Unlock()
+	if hook != nil {
+		for _, ch := range channels {
+			hook(ch)
+		}
+	}
 	return s.Subscriber.Unsubscribe(ctx, channels...)
 }
 
@@ -464,9 +472,9 @@ func awaitOwn(w *hub.Waiter, mine string) error {
 func TestWaitRacingTheLastClose(t *testing.T) {
 	eachBroker(t, func(t *testing.T, b broker) {
 		h := newHub(t, b)
-		rounds := 300
+		rounds := 1000
 		if b.listeners != nil {
-			rounds = 60
+			rounds = 200
 		}
 		for r := range rounds {
 			ch := ephemeraltest.Name("race")
@@ -493,6 +501,40 @@ func TestWaitRacingTheLastClose(t *testing.T) {
 		}
 		if twice := b.subscribedTwice(); len(twice) != 0 {
 			t.Fatalf("subscribed again while still subscribed: %v", twice)
+		}
+	})
+}
+
+// TestWaitWhileTheLastCloseUnsubscribes makes the race of
+// TestWaitRacingTheLastClose certain: the Wait comes while the leaving
+// waiter's UNSUBSCRIBE is on its way (held back 20 ms).
+func TestWaitWhileTheLastCloseUnsubscribes(t *testing.T) {
+	eachBroker(t, func(t *testing.T, b broker) {
+		h, ch := newHub(t, b), ephemeraltest.Name("ch")
+		unsubscribing := make(chan struct{})
+		var once sync.Once
+		b.mu.Lock()
+		b.beforeUnsubscribe = func(string) {
+			once.Do(func() {
+				close(unsubscribing)
+				time.Sleep(20 * time.Millisecond)
+			})
+		}
+		b.mu.Unlock()
+
+		leaving := wait(t, h, ch)
+		closed := make(chan struct{})
+		go func() { leaving.Close(); close(closed) }()
+		<-unsubscribing
+		w := wait(t, h, ch)
+		defer w.Close()
+		<-closed
+		publish(t, b, ch, "after")
+		if m := receive(t, w); m != "after" {
+			t.Fatalf("received %q", m)
+		}
+		if !b.isSubscribed(ch) || h.Waiting() != 1 {
+			t.Fatalf("subscribed = %v, Waiting() = %d; want true, 1", b.isSubscribed(ch), h.Waiting())
 		}
 	})
 }

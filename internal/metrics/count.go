@@ -1,0 +1,108 @@
+package metrics
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/approvald/approvald/internal/core"
+)
+
+// The decorators below count at the edge a service already calls, so the
+// services themselves carry no metrics code. Each returns its argument
+// unchanged on a nil *Metrics.
+
+// Approvals counts approvals where their state is committed: a created
+// approval is a start; a conditional update that wrote Status, a superseded
+// push and a swept expiry are decisions. The store's conditional update lets
+// exactly one writer win, so each approval is counted once even when
+// several instances race to decide it.
+func (m *Metrics) Approvals(s core.ApprovalStore) core.ApprovalStore {
+	if m == nil {
+		return s
+	}
+	return &countedApprovals{ApprovalStore: s, m: m}
+}
+
+type countedApprovals struct {
+	core.ApprovalStore
+	m *Metrics
+}
+
+func (c *countedApprovals) CreateApproval(ctx context.Context, a *core.Approval) error {
+	err := c.ApprovalStore.CreateApproval(ctx, a)
+	if err == nil {
+		c.m.approvalStarted(string(a.Channel))
+	}
+	return err
+}
+
+func (c *countedApprovals) UpdatePending(ctx context.Context, a *core.Approval, now time.Time, fields ...string) (bool, error) {
+	ok, err := c.ApprovalStore.UpdatePending(ctx, a, now, fields...)
+	if ok && err == nil && slices.Contains(fields, "Status") && a.Status != core.ApprovalPending {
+		c.m.approvalsDecidedAdd(string(a.Channel), string(a.Status), 1)
+	}
+	return ok, err
+}
+
+func (c *countedApprovals) SupersedePending(ctx context.Context, userID string, now time.Time) ([]string, error) {
+	ids, err := c.ApprovalStore.SupersedePending(ctx, userID, now)
+	if err == nil {
+		// Only pending push approvals are superseded.
+		c.m.approvalsDecidedAdd(string(core.ChannelPush), OutcomeDenied, len(ids))
+	}
+	return ids, err
+}
+
+func (c *countedApprovals) ExpireDue(ctx context.Context, now time.Time, limit int) ([]*core.Approval, error) {
+	expired, err := c.ApprovalStore.ExpireDue(ctx, now, limit)
+	if err == nil {
+		for _, a := range expired {
+			c.m.approvalsDecidedAdd(string(a.Channel), OutcomeExpired, 1)
+		}
+	}
+	return expired, err
+}
+
+// Pusher is the push client as the approval service uses it.
+type Pusher interface {
+	Send(ctx context.Context, pushURL string, payload []byte) error
+}
+
+// Pushes counts each push by its final result (after the client's retries).
+func (m *Metrics) Pushes(p Pusher) Pusher {
+	if m == nil {
+		return p
+	}
+	return countedPusher{p: p, m: m}
+}
+
+type countedPusher struct {
+	p Pusher
+	m *Metrics
+}
+
+func (c countedPusher) Send(ctx context.Context, pushURL string, payload []byte) error {
+	err := c.p.Send(ctx, pushURL, payload)
+	c.m.pushes.WithLabelValues(result(err)).Inc()
+	return err
+}
+
+// SMS counts each message handed to the provider by its result.
+func (m *Metrics) SMS(s core.SMSSender) core.SMSSender {
+	if m == nil {
+		return s
+	}
+	return countedSMS{s: s, m: m}
+}
+
+type countedSMS struct {
+	s core.SMSSender
+	m *Metrics
+}
+
+func (c countedSMS) Send(ctx context.Context, to, body string) error {
+	err := c.s.Send(ctx, to, body)
+	c.m.sms.WithLabelValues(result(err)).Inc()
+	return err
+}

@@ -105,7 +105,11 @@ func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, std
 	}
 	hasher := password.New(password.Params{}, runtime.GOMAXPROCS(0))
 	codes := otp.NewCodeHasher(subkey(secret, "sms-codes"))
-	box, err := secretbox.New(subkey(secret, "totp-secrets"))
+	var previous [][]byte
+	for _, k := range cfg.PreviousSecretKeys {
+		previous = append(previous, subkey(k, "totp-secrets"))
+	}
+	box, err := secretbox.New(subkey(secret, "totp-secrets"), previous...)
 	if err != nil {
 		cleanup()
 		return nil, nil, err

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/approvald/approvald/internal/secretbox"
 )
 
 // config is everything approvald reads from its environment. The names of
@@ -20,9 +22,12 @@ type config struct {
 	PushTimeout    time.Duration
 	CodeTTL        time.Duration
 	SecretKey      string // SECRET_KEY: base64 of 32 bytes; see README "Secrets"
-	SweepInterval  time.Duration
-	Limits         *limits
-	TrustedProxies []string
+	// PreviousSecretKeys (SECRET_KEYS_PREVIOUS) still open TOTP secrets
+	// sealed before a rotation.
+	PreviousSecretKeys [][]byte
+	SweepInterval      time.Duration
+	Limits             *limits
+	TrustedProxies     []string
 	// PushAllowPrivate lets pushes reach private addresses (PUSH_ALLOW_PRIVATE=true):
 	// for a test network only, never in production.
 	PushAllowPrivate bool
@@ -128,6 +133,13 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		return nil, err
 	}
 	c.TrustedProxies = splitList(getenv("TRUSTED_PROXIES"))
+	for _, k := range splitList(getenv("SECRET_KEYS_PREVIOUS")) {
+		key, err := secretbox.ParseKey(k)
+		if err != nil {
+			return nil, &configError{"SECRET_KEYS_PREVIOUS", "must be a comma-separated list of base64 32-byte keys"}
+		}
+		c.PreviousSecretKeys = append(c.PreviousSecretKeys, key)
+	}
 	if c.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
 			return nil, &configError{"METRICS_ADDR", "must be host:port, e.g. 127.0.0.1:9090"}

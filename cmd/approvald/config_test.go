@@ -1,0 +1,74 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/approvald/approvald/internal/testenv"
+)
+
+func TestConfigDefaults(t *testing.T) {
+	c, err := loadConfig(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.setPublicURL("127.0.0.1:8080")
+	if c.Addr != "127.0.0.1:8080" || c.PublicURL != "http://127.0.0.1:8080" || c.DatabaseURL != "sqlite:approvald.db" ||
+		c.RedisURL != "" || c.SMSProvider != "console" || c.ApprovalTTL != 120*time.Second || c.PushTimeout != 30*time.Second ||
+		c.CodeTTL != 10*time.Minute || len(c.AllowedOrigins) != 1 || c.AllowedOrigins[0] != "http://127.0.0.1:8080" {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestConfigOriginDefaultsToPublicURLOrigin(t *testing.T) {
+	c, err := loadConfig(func(k string) string {
+		return map[string]string{"PUBLIC_URL": "https://login.example.com/auth/"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.setPublicURL("127.0.0.1:8080")
+	if c.PublicURL != "https://login.example.com/auth" || c.AllowedOrigins[0] != "https://login.example.com" {
+		t.Fatalf("public URL %q, origins %v", c.PublicURL, c.AllowedOrigins)
+	}
+}
+
+func TestConfigErrorsNameTheVariable(t *testing.T) {
+	for name, value := range map[string]string{
+		"ADDR":                             "nonsense",
+		"PUBLIC_URL":                       "ftp://x",
+		"DATABASE_URL":                     "mysql://x",
+		"REDIS_URL":                        "http://x",
+		"ALLOWED_ORIGINS":                  "https://a.example/path",
+		"APPROVAL_TTL":                     "soon",
+		"PUSH_TIMEOUT":                     "-1s",
+		"CODE_TTL":                         "10",
+		"SMS_PROVIDER":                     "carrier-pigeon",
+		"LOG_LEVEL":                        "loud",
+		"LIMIT_LOGIN_FAILURES_PER_ACCOUNT": "0",
+		"LIMIT_PUSH_WINDOW":                "forever",
+		"SECRET_KEYS_PREVIOUS":             "short",
+		"PUSH_ALLOW_PRIVATE":               "maybe",
+	} {
+		_, err := loadConfig(func(k string) string {
+			if k == name {
+				return value
+			}
+			return ""
+		})
+		if err == nil || !strings.HasPrefix(err.Error(), name+": ") {
+			t.Errorf("%s=%q: error %v, want one naming %s", name, value, err, name)
+		}
+	}
+}
+
+func TestSecretKeyRequiredWithPostgres(t *testing.T) {
+	db := testenv.PostgresURL(t)
+	err := run(t.Context(), []string{"approvald"}, func(k string) string {
+		return map[string]string{"DATABASE_URL": db, "ADDR": "127.0.0.1:0"}[k]
+	}, &syncBuffer{}, &syncBuffer{})
+	if err == nil || !strings.HasPrefix(err.Error(), "SECRET_KEY: ") {
+		t.Fatalf("without SECRET_KEY on PostgreSQL: %v", err)
+	}
+}

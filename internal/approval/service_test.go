@@ -1,0 +1,805 @@
+package approval_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/approvald/approvald/internal/approval"
+	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/inmem"
+	"github.com/approvald/approvald/internal/otp"
+	"github.com/approvald/approvald/internal/secretbox"
+	"github.com/approvald/approvald/internal/session"
+	"github.com/approvald/approvald/internal/store"
+	"github.com/approvald/approvald/internal/testenv"
+)
+
+// manualClock is a clock that moves only when the test says so.
+type manualClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *manualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *manualClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func (c *manualClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+// textedCode is one code SMS the service asked for.
+type textedCode struct {
+	Phone, Code string
+	TTL         time.Duration
+}
+
+// fakeTexter records codes instead of sending them.
+type fakeTexter struct {
+	mu   sync.Mutex
+	sent []textedCode
+}
+
+func (f *fakeTexter) SendCode(_ context.Context, phone, code string, ttl time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sent = append(f.sent, textedCode{phone, code, ttl})
+	return nil
+}
+
+func (f *fakeTexter) all() []textedCode {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.sent)
+}
+
+// fakePusher hands every push to send.
+type fakePusher struct {
+	send func(ctx context.Context, pushURL string, payload []byte) error
+}
+
+func (p *fakePusher) Send(ctx context.Context, pushURL string, payload []byte) error {
+	return p.send(ctx, pushURL, payload)
+}
+
+// fixture is a Service on real adapters: SQLite, the in-process KV,
+// limiter and broker, real code hashing, sealing and sessions.
+type fixture struct {
+	svc    *approval.Service
+	db     *store.DB
+	clock  *manualClock
+	texts  *fakeTexter
+	pusher *fakePusher
+	box    *secretbox.Box
+	tokens *session.Service
+	sub    core.Subscriber
+}
+
+var start = time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	clock := &manualClock{now: start}
+	db, err := store.Open(ctx, "sqlite:"+t.TempDir()+"/db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eph := inmem.New(clock)
+	t.Cleanup(func() { _ = eph.Close() })
+	sub, err := eph.Subscriber(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := session.LoadKeyring(ctx, db, core.KeyJWT, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := session.NewService(session.Config{Issuer: "https://approvald.test"}, keys, db, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := secretbox.New(core.RandomBytes(secretbox.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, serverKey, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{
+		db: db, clock: clock, texts: &fakeTexter{}, box: box, tokens: tokens, sub: sub,
+		pusher: &fakePusher{send: func(context.Context, string, []byte) error { return nil }},
+	}
+	cfg := approval.DefaultConfig()
+	cfg.CallbackURL = "https://approvald.test/api/v1/callbacks/approval"
+	f.svc = &approval.Service{
+		Config: cfg, Approvals: db, Devices: db, Users: db, Broker: eph, KV: eph, Limiter: eph,
+		Texts: f.texts, Codes: otp.NewCodeHasher(core.RandomBytes(32)), Pusher: f.pusher,
+		Secrets: box, Tokens: tokens, Clock: clock, Log: slog.New(slog.DiscardHandler), ServerKey: serverKey,
+	}
+	return f
+}
+
+// user signs up and verifies a user with a random phone.
+func (f *fixture) user(t *testing.T) *core.User {
+	t.Helper()
+	ctx, now := context.Background(), f.clock.Now()
+	u := &core.User{
+		ID: core.NewID(core.PrefixUser), Name: "Ada", Phone: testenv.RandomPhone(),
+		PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", TwoFactor: true, CreatedAt: now, UpdatedAt: now,
+	}
+	v := &core.Verification{
+		ID: core.NewID(core.PrefixVerification), UserID: u.ID, Phone: u.Phone, CodeHash: "unused",
+		Status: core.VerificationPending, ExpiresAt: now.Add(10 * time.Minute), LastSentAt: now, CreatedAt: now,
+	}
+	if err := f.db.CreateSignup(ctx, u, v); err != nil {
+		t.Fatal(err)
+	}
+	verified, err := f.db.CompleteVerification(ctx, v.ID, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return verified
+}
+
+// device enrolls a device for u ("" pushURL: it pulls) and returns it with
+// its TOTP secret.
+func (f *fixture) device(t *testing.T, u *core.User, pushURL string) (*core.Device, []byte) {
+	t.Helper()
+	secret := otp.NewTOTPSecret()
+	d := &core.Device{
+		ID: core.NewID(core.PrefixDevice), UserID: u.ID, Name: "phone", PublicKey: core.RandomBytes(32),
+		PushURL: pushURL, CreatedAt: f.clock.Now(),
+	}
+	d.TOTPSecretEnc = f.box.Seal(secret, []byte(d.ID))
+	if err := f.db.CreateDevice(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	return d, secret
+}
+
+func (f *fixture) start(t *testing.T, u *core.User) *approval.Started {
+	t.Helper()
+	st, err := f.svc.Start(context.Background(), u, "203.0.113.7", "test-browser")
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	return st
+}
+
+// stored reads the approval as the database holds it.
+func (f *fixture) stored(t *testing.T, id string) *core.Approval {
+	t.Helper()
+	a, err := f.db.Approval(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// follow subscribes to the frames of approval id.
+func (f *fixture) follow(t *testing.T, id string) {
+	t.Helper()
+	if err := f.sub.Subscribe(context.Background(), approval.Channel(id)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// published is one frame on the channel of an approval.
+type published struct {
+	ID    string
+	Frame approval.Frame
+}
+
+// frames returns what was published on the followed channels since the
+// last call. The in-process broker enqueues before Publish returns, so all
+// a finished call published is there.
+func (f *fixture) frames(t *testing.T) []published {
+	t.Helper()
+	var out []published
+	for {
+		select {
+		case ev := <-f.sub.Events():
+			var fr approval.Frame
+			if err := json.Unmarshal(ev.Payload, &fr); err != nil {
+				t.Fatalf("frame %q: %v", ev.Payload, err)
+			}
+			out = append(out, published{strings.TrimPrefix(ev.Channel, "approval:"), fr})
+		default:
+			return out
+		}
+	}
+}
+
+func (f *fixture) wantFrames(t *testing.T, want ...published) {
+	t.Helper()
+	if got := f.frames(t); !slices.Equal(got, want) {
+		t.Fatalf("published %+v; want %+v", got, want)
+	}
+}
+
+func statusFrame(status core.ApprovalStatus, reason string) approval.Frame {
+	return approval.Frame{Type: "status", Status: string(status), Reason: reason}
+}
+
+func fallbackFrame(reason string) approval.Frame {
+	return approval.Frame{Type: "fallback", Channel: "sms", Reason: reason}
+}
+
+// lastCode is the code of the last SMS, which must have gone to phone.
+func (f *fixture) lastCode(t *testing.T, phone string) string {
+	t.Helper()
+	sent := f.texts.all()
+	if len(sent) == 0 {
+		t.Fatal("no code was texted")
+	}
+	last := sent[len(sent)-1]
+	if last.Phone != phone {
+		t.Fatalf("code texted to %s; want %s", last.Phone, phone)
+	}
+	return last.Code
+}
+
+// otherCode is a well-formed code that is not code.
+func otherCode(code string) string {
+	n, _ := strconv.Atoi(code)
+	return fmt.Sprintf("%06d", (n+1)%1_000_000)
+}
+
+func wantCode(t *testing.T, err error, code string) *core.Error {
+	t.Helper()
+	var e *core.Error
+	if !errors.As(err, &e) || e.Code != code {
+		t.Fatalf("error %v; want code %s", err, code)
+	}
+	return e
+}
+
+func ok(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStartWithoutDeviceTextsACode(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	u := f.user(t)
+	st := f.start(t, u)
+	a := f.stored(t, st.Approval.ID)
+	if a.Channel != core.ChannelSMS || a.Reason != core.ReasonNoDevice || a.MatchNumber != 0 {
+		t.Fatalf("channel, reason, match = %s, %q, %d; want sms, no_device, none", a.Channel, a.Reason, a.MatchNumber)
+	}
+	if !a.ExpiresAt.Equal(start.Add(f.svc.Config.CodeTTL)) || a.CodeHash == "" {
+		t.Fatalf("expires %v, code hash %q; want the code's life and a stored code", a.ExpiresAt, a.CodeHash)
+	}
+	if len(st.Devices) != 0 {
+		t.Fatalf("devices to push to: %d; want none", len(st.Devices))
+	}
+	sent := f.texts.all()
+	if len(sent) != 1 || sent[0].Phone != u.Phone || sent[0].TTL != f.svc.Config.CodeTTL {
+		t.Fatalf("texts = %+v; want one code to %s", sent, u.Phone)
+	}
+	ok(t, f.svc.VerifyCode(context.Background(), a, sent[0].Code))
+	if a := f.stored(t, a.ID); a.Status != core.ApprovalApproved || a.Method != core.MethodSMS {
+		t.Fatalf("after the texted code: %s by %q; want approved by sms", a.Status, a.Method)
+	}
+}
+
+func TestStartWithDevicePushes(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	u := f.user(t)
+	d, _ := f.device(t, u, "https://push.example/1")
+	st := f.start(t, u)
+	a := f.stored(t, st.Approval.ID)
+	if a.Channel != core.ChannelPush || a.Reason != "" || a.MatchNumber < 10 || a.MatchNumber > 99 {
+		t.Fatalf("channel, reason, match = %s, %q, %d; want push, none, 10–99", a.Channel, a.Reason, a.MatchNumber)
+	}
+	if !a.ExpiresAt.Equal(start.Add(f.svc.Config.ApprovalTTL)) || a.PushSentAt == nil || !a.PushSentAt.Equal(start) {
+		t.Fatalf("expires %v, push sent %v; want the push life from %v", a.ExpiresAt, a.PushSentAt, start)
+	}
+	if len(st.Devices) != 1 || st.Devices[0].ID != d.ID {
+		t.Fatalf("devices to push to: %+v; want %s", st.Devices, d.ID)
+	}
+	if sent := f.texts.all(); len(sent) != 0 {
+		t.Fatalf("a push login texted %d codes", len(sent))
+	}
+	got, err := f.svc.ByTicket(context.Background(), a.ID, st.Ticket)
+	if err != nil || got.ID != a.ID {
+		t.Fatalf("ByTicket = %v, %v", got, err)
+	}
+	_, err = f.svc.ByTicket(context.Background(), a.ID, st.Ticket+"x")
+	wantCode(t, err, core.EUnauthorized)
+}
+
+// TestPushLimit: five push logins within 15 minutes; the sixth uses a code
+// (push_limited) until the first leaves the window. Each push supersedes
+// the push before it.
+func TestPushLimit(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	u := f.user(t)
+	f.device(t, u, "https://push.example/1")
+	var previous string
+	for i := range f.svc.Config.PushesPerWindow {
+		if previous != "" {
+			f.follow(t, previous)
+		}
+		st := f.start(t, u)
+		if st.Approval.Channel != core.ChannelPush {
+			t.Fatalf("push %d of %d went to %s (%s)", i+1, f.svc.Config.PushesPerWindow, st.Approval.Channel, st.Approval.Reason)
+		}
+		if previous != "" {
+			f.wantFrames(t, published{previous, statusFrame(core.ApprovalDenied, core.ReasonSuperseded)})
+			if a := f.stored(t, previous); a.Status != core.ApprovalDenied || a.Reason != core.ReasonSuperseded {
+				t.Fatalf("the superseded approval is %s/%s", a.Status, a.Reason)
+			}
+		}
+		previous = st.Approval.ID
+		f.clock.Advance(time.Minute)
+	}
+	f.follow(t, previous)
+	st := f.start(t, u)
+	if st.Approval.Channel != core.ChannelSMS || st.Approval.Reason != core.ReasonPushLimited {
+		t.Fatalf("login %d: %s/%s; want sms/push_limited", f.svc.Config.PushesPerWindow+1, st.Approval.Channel, st.Approval.Reason)
+	}
+	f.wantFrames(t) // an SMS login supersedes nothing
+	if n := len(f.texts.all()); n != 1 {
+		t.Fatalf("%d codes texted; want 1", n)
+	}
+
+	f.clock.Set(start.Add(f.svc.Config.PushWindow - time.Nanosecond))
+	if st := f.start(t, u); st.Approval.Channel != core.ChannelSMS {
+		t.Fatal("a push was allowed before the first one left the window")
+	}
+	f.clock.Set(start.Add(f.svc.Config.PushWindow))
+	if st := f.start(t, u); st.Approval.Channel != core.ChannelPush {
+		t.Fatalf("login after the window: %s/%s; want push", st.Approval.Channel, st.Approval.Reason)
+	}
+}
+
+func TestReportPausesPushes(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	u := f.user(t)
+	d, _ := f.device(t, u, "https://push.example/1")
+	st := f.start(t, u)
+	f.follow(t, st.Approval.ID)
+	status, err := f.svc.HandleCallback(ctx, d, approval.Callback{ApprovalID: st.Approval.ID, Decision: "deny", Report: true})
+	ok(t, err)
+	if status != core.ApprovalDenied {
+		t.Fatalf("status = %s; want denied", status)
+	}
+	f.wantFrames(t, published{st.Approval.ID, statusFrame(core.ApprovalDenied, core.ReasonReported)})
+
+	if st := f.start(t, u); st.Approval.Channel != core.ChannelSMS || st.Approval.Reason != core.ReasonPushLimited {
+		t.Fatalf("login after a report: %s/%s; want sms/push_limited", st.Approval.Channel, st.Approval.Reason)
+	}
+	f.clock.Advance(f.svc.Config.ReportPause - time.Nanosecond)
+	if st := f.start(t, u); st.Approval.Channel != core.ChannelSMS {
+		t.Fatal("pushes resumed before the pause ended")
+	}
+	f.clock.Advance(time.Nanosecond)
+	if st := f.start(t, u); st.Approval.Channel != core.ChannelPush {
+		t.Fatalf("login after the pause: %s/%s; want push", st.Approval.Channel, st.Approval.Reason)
+	}
+}
+
+// TestStaleReportDoesNotPause: a report on an approval decided already
+// changes nothing, so it cannot switch a user's pushes off.
+func TestStaleReportDoesNotPause(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	u := f.user(t)
+	d, _ := f.device(t, u, "https://push.example/1")
+	st := f.start(t, u)
+	_, err := f.svc.HandleCallback(ctx, d, approval.Callback{ApprovalID: st.Approval.ID, Decision: "approve", MatchNumber: &st.Approval.MatchNumber})
+	ok(t, err)
+	_, err = f.svc.HandleCallback(ctx, d, approval.Callback{ApprovalID: st.Approval.ID, Decision: "deny", Report: true})
+	wantCode(t, err, core.EAlreadyDecided)
+	if a := f.stored(t, st.Approval.ID); a.Status != core.ApprovalApproved {
+		t.Fatalf("status = %s; want it still approved", a.Status)
+	}
+	if st := f.start(t, u); st.Approval.Channel != core.ChannelPush {
+		t.Fatalf("login after a stale report: %s/%s; want push", st.Approval.Channel, st.Approval.Reason)
+	}
+}
+
+func TestSweepExpiresOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	st := f.start(t, f.user(t)) // no device: an SMS approval, no push_timeout
+	id := st.Approval.ID
+	f.follow(t, id)
+
+	f.clock.Set(st.Approval.ExpiresAt.Add(-time.Nanosecond))
+	ok(t, f.svc.Sweep(ctx))
+	f.wantFrames(t)
+	if a := f.stored(t, id); a.Status != core.ApprovalPending {
+		t.Fatalf("1 ns before expiry: %s; want pending", a.Status)
+	}
+
+	f.clock.Set(st.Approval.ExpiresAt)
+	ok(t, f.svc.Sweep(ctx))
+	f.wantFrames(t, published{id, statusFrame(core.ApprovalExpired, "")})
+	if a := f.stored(t, id); a.Status != core.ApprovalExpired {
+		t.Fatalf("at expiry: %s; want expired", a.Status)
+	}
+	ok(t, f.svc.Sweep(ctx))
+	f.clock.Advance(time.Hour)
+	ok(t, f.svc.Sweep(ctx))
+	f.wantFrames(t) // announced once
+}
+
+func TestPushTimeoutAnnouncedOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	u := f.user(t)
+	f.device(t, u, "https://push.example/1")
+	st := f.start(t, u)
+	id := st.Approval.ID
+	f.follow(t, id)
+
+	f.clock.Set(start.Add(f.svc.Config.PushTimeout - time.Nanosecond))
+	ok(t, f.svc.Sweep(ctx))
+	f.wantFrames(t)
+
+	f.clock.Set(start.Add(f.svc.Config.PushTimeout))
+	ok(t, f.svc.Sweep(ctx))
+	f.wantFrames(t, published{id, fallbackFrame(core.ReasonPushTimeout)})
+	a := f.stored(t, id)
+	if a.Status != core.ApprovalPending || a.TimeoutAnnouncedAt == nil {
+		t.Fatalf("after push_timeout: %s, announced %v; want pending and announced", a.Status, a.TimeoutAnnouncedAt)
+	}
+	if fr := approval.StatusFrame(a); fr.Reason != core.ReasonPushTimeout {
+		t.Fatalf("a browser connecting now gets %+v; want the push_timeout reason", fr)
+	}
+
+	f.clock.Advance(time.Second)
+	ok(t, f.svc.Sweep(ctx))
+	f.wantFrames(t) // announced once
+
+	f.clock.Set(st.Approval.ExpiresAt)
+	ok(t, f.svc.Sweep(ctx))
+	f.wantFrames(t, published{id, statusFrame(core.ApprovalExpired, "")})
+}
+
+// pushLog records the pushes the service sent.
+type pushLog struct {
+	mu     sync.Mutex
+	pushes map[string]approval.PushRequest // by push URL
+}
+
+func (l *pushLog) record(t *testing.T, fail bool) func(context.Context, string, []byte) error {
+	l.pushes = map[string]approval.PushRequest{}
+	return func(_ context.Context, url string, payload []byte) error {
+		var req approval.PushRequest
+		if err := json.Unmarshal(payload, &req); err != nil {
+			t.Errorf("push body %q: %v", payload, err)
+		}
+		l.mu.Lock()
+		l.pushes[url] = req
+		l.mu.Unlock()
+		if fail {
+			return errors.New("device unreachable")
+		}
+		return nil
+	}
+}
+
+func TestDeliverFallsBackWhenEveryPushFails(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	u := f.user(t)
+	d1, _ := f.device(t, u, "https://push.example/1")
+	d2, _ := f.device(t, u, "https://push.example/2")
+	var log pushLog
+	f.pusher.send = log.record(t, true)
+	st := f.start(t, u)
+	f.follow(t, st.Approval.ID)
+	f.clock.Advance(time.Second)
+
+	f.svc.Deliver(ctx, st)
+
+	for _, d := range []*core.Device{d1, d2} {
+		req, sent := log.pushes[d.PushURL]
+		if !sent || req.ApprovalID != st.Approval.ID || req.DeviceID != d.ID || req.CallbackURL != f.svc.Config.CallbackURL ||
+			!req.ExpiresAt.Equal(st.Approval.ExpiresAt) || req.Details.IP != "203.0.113.7" {
+			t.Fatalf("push to %s: %+v (sent %v)", d.PushURL, req, sent)
+		}
+	}
+	f.wantFrames(t, published{st.Approval.ID, fallbackFrame(core.ReasonPushFailed)})
+	if sent := f.texts.all(); len(sent) != 1 || sent[0].Phone != u.Phone {
+		t.Fatalf("texts = %+v; want one code to %s", sent, u.Phone)
+	}
+	a := f.stored(t, st.Approval.ID)
+	if a.Channel != core.ChannelSMS || a.Reason != core.ReasonPushFailed || !a.ExpiresAt.Equal(f.clock.Now().Add(f.svc.Config.CodeTTL)) {
+		t.Fatalf("after the fallback: %s/%s expiring %v; want sms/push_failed for the code's life", a.Channel, a.Reason, a.ExpiresAt)
+	}
+	ok(t, f.svc.VerifyCode(ctx, a, f.lastCode(t, u.Phone)))
+}
+
+func TestDeliverDoesNotFallBackWhileADevicePulls(t *testing.T) {
+	t.Parallel()
+	for _, withPushDevice := range []bool{false, true} {
+		t.Run(fmt.Sprintf("failing push device %v", withPushDevice), func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			ctx := context.Background()
+			u := f.user(t)
+			puller, _ := f.device(t, u, "")
+			if withPushDevice {
+				f.device(t, u, "https://push.example/1")
+			}
+			var log pushLog
+			f.pusher.send = log.record(t, true)
+			st := f.start(t, u)
+			f.follow(t, st.Approval.ID)
+
+			f.svc.Deliver(ctx, st)
+
+			if want := map[bool]int{false: 0, true: 1}[withPushDevice]; len(log.pushes) != want {
+				t.Fatalf("%d pushes sent; want %d", len(log.pushes), want)
+			}
+			f.wantFrames(t)
+			if n := len(f.texts.all()); n != 0 {
+				t.Fatalf("%d codes texted; want none", n)
+			}
+			if a := f.stored(t, st.Approval.ID); a.Channel != core.ChannelPush || a.Reason != "" {
+				t.Fatalf("approval is %s/%s; want it still on push", a.Channel, a.Reason)
+			}
+			list, err := f.svc.Pending(ctx, puller)
+			ok(t, err)
+			if len(list) != 1 || list[0].ApprovalID != st.Approval.ID || list[0].DeviceID != puller.ID {
+				t.Fatalf("pull listing = %+v; want the approval", list)
+			}
+		})
+	}
+}
+
+func TestRequestSMSCooldown(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	u := f.user(t)
+	f.device(t, u, "https://push.example/1")
+	st := f.start(t, u)
+	id := st.Approval.ID
+	f.follow(t, id)
+
+	ok(t, f.svc.RequestSMS(ctx, f.stored(t, id)))
+	f.wantFrames(t, published{id, fallbackFrame(core.ReasonRequested)})
+	first := f.lastCode(t, u.Phone)
+
+	e := wantCode(t, f.svc.RequestSMS(ctx, f.stored(t, id)), core.ERateLimited)
+	if e.RetryAfter != f.svc.Config.SMSCooldown {
+		t.Fatalf("Retry-After %v; want %v", e.RetryAfter, f.svc.Config.SMSCooldown)
+	}
+	f.clock.Advance(f.svc.Config.SMSCooldown - time.Nanosecond)
+	wantCode(t, f.svc.RequestSMS(ctx, f.stored(t, id)), core.ERateLimited)
+	if n := len(f.texts.all()); n != 1 {
+		t.Fatalf("%d codes texted during the cooldown; want 1", n)
+	}
+
+	f.clock.Advance(time.Nanosecond)
+	ok(t, f.svc.RequestSMS(ctx, f.stored(t, id)))
+	f.wantFrames(t) // a re-send is not a second fallback
+	second := f.lastCode(t, u.Phone)
+	if n := len(f.texts.all()); n != 2 {
+		t.Fatalf("%d codes texted; want 2", n)
+	}
+	if first != second {
+		// The new code replaced the old one.
+		wantCode(t, f.svc.VerifyCode(ctx, f.stored(t, id), first), core.EInvalidCode)
+	}
+	ok(t, f.svc.VerifyCode(ctx, f.stored(t, id), second))
+}
+
+func TestWrongCodesLockTheApproval(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	u := f.user(t)
+	st := f.start(t, u)
+	id := st.Approval.ID
+	f.follow(t, id)
+	code := f.lastCode(t, u.Phone)
+
+	wantCode(t, f.svc.VerifyCode(ctx, f.stored(t, id), "12345"), core.EInvalidRequest) // not counted
+	for left := core.MaxCodeAttempts - 1; left > 0; left-- {
+		e := wantCode(t, f.svc.VerifyCode(ctx, f.stored(t, id), otherCode(code)), core.EInvalidCode)
+		if e.AttemptsLeft == nil || *e.AttemptsLeft != left {
+			t.Fatalf("attempts_left = %v; want %d", e.AttemptsLeft, left)
+		}
+	}
+	f.wantFrames(t)
+	wantCode(t, f.svc.VerifyCode(ctx, f.stored(t, id), otherCode(code)), core.ELocked)
+	f.wantFrames(t, published{id, statusFrame(core.ApprovalDenied, core.ReasonTooManyAttempts)})
+	a := f.stored(t, id)
+	if a.Status != core.ApprovalDenied || a.Reason != core.ReasonTooManyAttempts || a.Attempts != core.MaxCodeAttempts {
+		t.Fatalf("after %d wrong codes: %s/%s, %d attempts", core.MaxCodeAttempts, a.Status, a.Reason, a.Attempts)
+	}
+	wantCode(t, f.svc.VerifyCode(ctx, a, code), core.EAlreadyDecided) // the right code is too late
+}
+
+// TestWrongCodesPerHourBlockLogin: ten wrong codes across approvals make
+// Start answer 429 until the first of them is an hour old.
+func TestWrongCodesPerHourBlockLogin(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	u := f.user(t)
+	wrong := func(id string, n int) {
+		t.Helper()
+		for range n {
+			err := f.svc.VerifyCode(ctx, f.stored(t, id), otherCode(f.lastCode(t, u.Phone)))
+			if !core.IsCode(err, core.EInvalidCode) && !core.IsCode(err, core.ELocked) {
+				t.Fatalf("wrong code: %v", err)
+			}
+		}
+	}
+	wrong(f.start(t, u).Approval.ID, core.MaxCodeAttempts)
+	second := f.start(t, u).Approval.ID
+	wrong(second, f.svc.Config.WrongCodesPerHour-core.MaxCodeAttempts-1)
+	f.start(t, u) // nine wrong codes: still allowed
+	wrong(second, 1)
+
+	_, err := f.svc.Start(ctx, u, "203.0.113.7", "test-browser")
+	if e := wantCode(t, err, core.ERateLimited); e.RetryAfter != time.Hour {
+		t.Fatalf("Retry-After %v; want 1h", e.RetryAfter)
+	}
+	f.clock.Advance(time.Hour - time.Nanosecond)
+	_, err = f.svc.Start(ctx, u, "203.0.113.7", "test-browser")
+	wantCode(t, err, core.ERateLimited)
+	f.clock.Advance(time.Nanosecond)
+	f.start(t, u)
+}
+
+func TestTOTPStepIsNotAcceptedTwice(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	u := f.user(t)
+	d, secret := f.device(t, u, "https://push.example/1")
+	code := otp.TOTPCode(secret, start)
+
+	first := f.start(t, u).Approval.ID
+	f.follow(t, first)
+	ok(t, f.svc.VerifyCode(ctx, f.stored(t, first), code))
+	f.wantFrames(t, published{first, statusFrame(core.ApprovalApproved, "")})
+	if a := f.stored(t, first); a.Method != core.MethodOTP || a.DecidedBy != d.ID {
+		t.Fatalf("decided by %q/%q; want otp by %s", a.Method, a.DecidedBy, d.ID)
+	}
+
+	second := f.start(t, u).Approval.ID
+	e := wantCode(t, f.svc.VerifyCode(ctx, f.stored(t, second), code), core.EInvalidCode)
+	if e.AttemptsLeft == nil || *e.AttemptsLeft != core.MaxCodeAttempts-1 {
+		t.Fatalf("attempts_left = %v; want the reused code counted as wrong", e.AttemptsLeft)
+	}
+	earlier := otp.TOTPCode(secret, start.Add(-otp.TOTPPeriod))
+	wantCode(t, f.svc.VerifyCode(ctx, f.stored(t, second), earlier), core.EInvalidCode)
+
+	f.clock.Advance(otp.TOTPPeriod)
+	ok(t, f.svc.VerifyCode(ctx, f.stored(t, second), otp.TOTPCode(secret, f.clock.Now())))
+}
+
+func TestExchange(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	u := f.user(t)
+	d, _ := f.device(t, u, "https://push.example/1")
+	approve := func(st *approval.Started) *core.Approval {
+		t.Helper()
+		_, err := f.svc.HandleCallback(ctx, d, approval.Callback{ApprovalID: st.Approval.ID, Decision: "approve", MatchNumber: &st.Approval.MatchNumber})
+		ok(t, err)
+		a, err := f.svc.ByTicket(ctx, st.Approval.ID, st.Ticket)
+		ok(t, err)
+		return a
+	}
+
+	st := f.start(t, u)
+	_, err := f.svc.Exchange(ctx, f.stored(t, st.Approval.ID))
+	wantCode(t, err, core.ENotApproved)
+
+	f.clock.Advance(10 * time.Second)
+	a := approve(st)
+	f.clock.Advance(time.Minute)
+	pair, err := f.svc.Exchange(ctx, a)
+	ok(t, err)
+	claims, err := f.tokens.Authenticate(ctx, pair.AccessToken)
+	ok(t, err)
+	if claims.UserID != u.ID || !slices.Equal(claims.AMR, []string{"pwd", "push"}) || !claims.AuthTime.Equal(a.DecidedAt.Truncate(time.Second)) {
+		t.Fatalf("claims = %+v; want %s, [pwd push], auth_time %v", claims, u.ID, a.DecidedAt)
+	}
+	_, err = f.svc.Exchange(ctx, a) // the copy read before the exchange
+	wantCode(t, err, core.EAlreadyExchanged)
+	_, err = f.svc.Exchange(ctx, f.stored(t, a.ID))
+	wantCode(t, err, core.EAlreadyExchanged)
+
+	late := approve(f.start(t, u))
+	f.clock.Advance(approval.ExchangeWindow + time.Nanosecond)
+	_, err = f.svc.Exchange(ctx, late)
+	wantCode(t, err, core.EExpired)
+	if a := f.stored(t, late.ID); a.ExchangedAt != nil {
+		t.Fatal("a refused exchange was recorded")
+	}
+}
+
+func TestCallbackForAnotherUsersApprovalIsNotFound(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	owner, other := f.user(t), f.user(t)
+	f.device(t, owner, "https://push.example/owner")
+	stranger, _ := f.device(t, other, "https://push.example/other")
+	st := f.start(t, owner)
+	f.follow(t, st.Approval.ID)
+
+	for _, cb := range []approval.Callback{
+		{ApprovalID: st.Approval.ID, Decision: "approve", MatchNumber: &st.Approval.MatchNumber},
+		{ApprovalID: st.Approval.ID, Decision: "deny", Report: true},
+	} {
+		_, err := f.svc.HandleCallback(ctx, stranger, cb)
+		wantCode(t, err, core.ENotFound)
+	}
+	f.wantFrames(t)
+	if a := f.stored(t, st.Approval.ID); a.Status != core.ApprovalPending {
+		t.Fatalf("status = %s; want pending", a.Status)
+	}
+	// The stranger's report paused nobody's pushes.
+	if st := f.start(t, owner); st.Approval.Channel != core.ChannelPush {
+		t.Fatalf("owner's next login: %s/%s; want push", st.Approval.Channel, st.Approval.Reason)
+	}
+}
+
+func TestCallbackWithTheWrongNumberDenies(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	u := f.user(t)
+	d, _ := f.device(t, u, "https://push.example/1")
+	st := f.start(t, u)
+	f.follow(t, st.Approval.ID)
+	guess := st.Approval.MatchNumber%90 + 10 // another two-digit number
+	status, err := f.svc.HandleCallback(ctx, d, approval.Callback{ApprovalID: st.Approval.ID, Decision: "approve", MatchNumber: &guess})
+	ok(t, err)
+	if status != core.ApprovalDenied {
+		t.Fatalf("status = %s; want denied", status)
+	}
+	f.wantFrames(t, published{st.Approval.ID, statusFrame(core.ApprovalDenied, core.ReasonNumberMismatch)})
+	_, err = f.svc.HandleCallback(ctx, d, approval.Callback{ApprovalID: st.Approval.ID, Decision: "approve", MatchNumber: &st.Approval.MatchNumber})
+	wantCode(t, err, core.EAlreadyDecided) // no second guess
+}

@@ -101,5 +101,12 @@ func TestFrameJSON(t *testing.T) {
 		if err := json.Unmarshal(c.frame.bytes(), &back); err != nil || back != c.frame {
 			t.Errorf("%s reads back as %+v (%v); want %+v", c.want, back, err, c.frame)
 		}
+		// What another instance reads off the broker is the same frame
+		// and the same bytes for the browser.
+		at := time.Date(2026, 11, 3, 12, 0, 0, 123456789, time.UTC)
+		ev, err := DecodeEvent(encodeEvent(c.frame, at))
+		if err != nil || ev.Frame != c.frame || string(ev.JSON) != c.want || !ev.PublishedAt.Equal(at) {
+			t.Errorf("broker message of %s decodes as %+v, %s (%v)", c.want, ev, ev.JSON, err)
+		}
 	}
 }

@@ -127,6 +127,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	log := slog.New(slog.DiscardHandler)
 	_, serverKey, err := ed25519.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +141,8 @@ func newFixture(t *testing.T) *fixture {
 	f.svc = &approval.Service{
 		Config: cfg, Approvals: db, Devices: db, Users: db, Broker: eph, KV: eph, Limiter: eph,
 		Texts: f.texts, Codes: otp.NewCodeHasher(core.RandomBytes(32)), Pusher: f.pusher,
-		Secrets: box, Tokens: tokens, Clock: clock, Log: slog.New(slog.DiscardHandler), ServerKey: serverKey,
+		Secrets: box, Tokens: tokens, Audit: &store.Auditor{Events: db, Clock: clock, Log: log},
+		Clock: clock, Log: log, ServerKey: serverKey,
 	}
 	return f
 }
@@ -225,11 +227,11 @@ func (f *fixture) frames(t *testing.T) []published {
 	for {
 		select {
 		case ev := <-f.sub.Events():
-			var fr approval.Frame
-			if err := json.Unmarshal(ev.Payload, &fr); err != nil {
-				t.Fatalf("frame %q: %v", ev.Payload, err)
+			msg, err := approval.DecodeEvent(ev.Payload)
+			if err != nil {
+				t.Fatalf("broker message %q: %v", ev.Payload, err)
 			}
-			out = append(out, published{strings.TrimPrefix(ev.Channel, "approval:"), fr})
+			out = append(out, published{strings.TrimPrefix(ev.Channel, "approval:"), msg.Frame})
 		default:
 			return out
 		}
@@ -661,20 +663,27 @@ func TestWrongCodesPerHourBlockLogin(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	u := f.user(t)
-	wrong := func(id string, n int) {
+	// startSMS starts an SMS login and returns its id and a code that is not its code.
+	startSMS := func() (string, string) {
+		t.Helper()
+		id := f.start(t, u).Approval.ID
+		return id, otherCode(f.lastCode(t, u.Phone))
+	}
+	wrong := func(id, code string, n int) {
 		t.Helper()
 		for range n {
-			err := f.svc.VerifyCode(ctx, f.stored(t, id), otherCode(f.lastCode(t, u.Phone)))
+			err := f.svc.VerifyCode(ctx, f.stored(t, id), code)
 			if !core.IsCode(err, core.EInvalidCode) && !core.IsCode(err, core.ELocked) {
 				t.Fatalf("wrong code: %v", err)
 			}
 		}
 	}
-	wrong(f.start(t, u).Approval.ID, core.MaxCodeAttempts)
-	second := f.start(t, u).Approval.ID
-	wrong(second, f.svc.Config.WrongCodesPerHour-core.MaxCodeAttempts-1)
-	f.start(t, u) // nine wrong codes: still allowed
-	wrong(second, 1)
+	first, firstWrong := startSMS()
+	wrong(first, firstWrong, core.MaxCodeAttempts)
+	second, secondWrong := startSMS()
+	wrong(second, secondWrong, f.svc.Config.WrongCodesPerHour-core.MaxCodeAttempts-1)
+	startSMS() // nine wrong codes: still allowed
+	wrong(second, secondWrong, 1)
 
 	_, err := f.svc.Start(ctx, u, "203.0.113.7", "test-browser")
 	if e := wantCode(t, err, core.ERateLimited); e.RetryAfter != time.Hour {

@@ -1,0 +1,41 @@
+package approval
+
+import (
+	"testing"
+	"time"
+)
+
+func TestEventCarriesTheFrameBytesUnchangedAndTheTimeBesideThem(t *testing.T) {
+	f := Frame{Type: "status", Status: "approved"}
+	at := time.Unix(1764000000, 123456789)
+	msg := encodeEvent(f, at)
+	if want := "1764000000123456789 " + string(f.bytes()); string(msg) != want {
+		t.Fatalf("broker message %q, want %q", msg, want)
+	}
+	ev, err := DecodeEvent(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(ev.JSON) != `{"type":"status","status":"approved"}` || ev.Frame != f || !ev.PublishedAt.Equal(at) {
+		t.Fatalf("decoded %q %+v %v", ev.JSON, ev.Frame, ev.PublishedAt)
+	}
+}
+
+func TestDecodeEventReadsABareFrame(t *testing.T) {
+	bare := []byte(`{"type":"fallback","channel":"sms","reason":"push_timeout"}`)
+	ev, err := DecodeEvent(bare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(ev.JSON) != string(bare) || ev.Frame.Reason != "push_timeout" || !ev.PublishedAt.IsZero() {
+		t.Fatalf("decoded %q %+v %v", ev.JSON, ev.Frame, ev.PublishedAt)
+	}
+}
+
+func TestDecodeEventRefusesWhatIsNotAFrame(t *testing.T) {
+	for _, msg := range []string{"", "hello", "12x {}", `1 {"status":"approved"}`, "1764000000123456789 ", `{"type":`} {
+		if ev, err := DecodeEvent([]byte(msg)); err == nil {
+			t.Errorf("DecodeEvent(%q) = %+v, want an error", msg, ev)
+		}
+	}
+}

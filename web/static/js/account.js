@@ -1,0 +1,261 @@
+// The account page: profile, two-factor switch, devices (add with a code and
+// a QR code, remove), password, log out here or elsewhere. Risky changes
+// answered 403 reauth_required offer a fresh login.
+
+import { describe } from './api.js';
+import { authed, logout } from './session.js';
+import { $, busy, clearErrors, fieldError, say, showError, showView } from './ui.js';
+
+const WATCH_EVERY = 3000; // ms between device-list checks while an enrollment code is shown
+
+let hooks;
+let profile = null;
+let devices = [];
+let watchTimer = null;
+
+export function initAccount(h) {
+  hooks = h; // { onSignedOut(message, identifier) }
+
+  $('two-factor').addEventListener('change', async (ev) => {
+    const on = ev.target.checked;
+    notice('');
+    try {
+      const { data } = await authed('PATCH', 'api/v1/me', { body: { two_factor: on } });
+      fillProfile(data);
+      notice(on ? 'Two-factor login is on.' : 'Two-factor login is off: your password alone logs you in.');
+    } catch (err) {
+      ev.target.checked = !on;
+      failed(err);
+    }
+  });
+
+  $('add-device').addEventListener('click', addDevice);
+  $('enrollment-close').addEventListener('click', closeEnrollment);
+  $('devices').addEventListener('click', (ev) => {
+    const button = ev.target.closest('button[data-device]');
+    if (button) removeDevice(button);
+  });
+
+  const form = $('password-form');
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearErrors(form);
+    const current = $('current-password'), next = $('new-password');
+    if (!current.value) return fieldError(current, 'Please enter your current password.');
+    if (next.value.length < 8) return fieldError(next, 'The new password needs at least 8 characters.');
+    await busy(form, async () => {
+      try {
+        await authed('POST', 'api/v1/password', { body: { current_password: current.value, new_password: next.value } });
+        current.value = '';
+        next.value = '';
+        notice('Your password was changed, and your other sessions were logged out.');
+      } catch (err) {
+        if (err.code === 'reauth_required') return failed(err);
+        if (err.code === 'invalid_credentials') return fieldError(current, 'That is not your current password.');
+        showError(err, $('password-error'), { current_password: current, new_password: next });
+      }
+    });
+  });
+
+  $('logout-others').addEventListener('click', async () => {
+    notice('');
+    try {
+      await authed('POST', 'api/v1/logout/others');
+      notice('Your other sessions are logged out.');
+    } catch (err) {
+      failed(err);
+    }
+  });
+
+  $('logout').addEventListener('click', async () => {
+    try {
+      await logout();
+    } catch {
+      // Forgotten here anyway; the refresh cookie dies with its session.
+    }
+    leave('You are logged out.');
+  });
+
+  $('reauth-login').addEventListener('click', async () => {
+    const who = profile ? profile.phone : '';
+    try {
+      await logout();
+    } catch {
+      // As above.
+    }
+    leave('Log in again to make that change.', who);
+  });
+}
+
+// showAccount loads and shows the account page.
+export async function showAccount() {
+  notice('');
+  $('reauth').hidden = true;
+  closeEnrollment();
+  try {
+    const [{ data: me }] = await Promise.all([authed('GET', 'api/v1/me'), loadDevices()]);
+    fillProfile(me);
+    showView('account');
+  } catch (err) {
+    if (err.status === 401) return leave(describe(err));
+    showView('account');
+    notice(describe(err));
+  }
+}
+
+function fillProfile(p) {
+  profile = p;
+  $('account-name').textContent = p.name;
+  $('account-phone').textContent = p.phone;
+  $('account-email').textContent = p.email || '—';
+  $('two-factor').checked = p.two_factor;
+}
+
+async function loadDevices() {
+  const { data } = await authed('GET', 'api/v1/devices');
+  devices = data.devices || [];
+  renderDevices();
+  return devices;
+}
+
+function renderDevices() {
+  const list = $('devices');
+  list.replaceChildren(...devices.map(deviceItem));
+  $('devices-empty').hidden = devices.length > 0;
+}
+
+function deviceItem(d) {
+  const li = document.createElement('li');
+  li.dataset.deviceId = d.device_id;
+  const text = document.createElement('div');
+  const name = document.createElement('span');
+  name.className = 'device-name';
+  name.textContent = d.name;
+  const meta = document.createElement('span');
+  meta.className = 'meta';
+  const used = d.last_used_at ? `last used ${day(d.last_used_at)}` : 'not used yet';
+  meta.textContent = `${d.push ? 'Push' : 'Checks for logins itself'} · added ${day(d.created_at)} · ${used}`;
+  text.append(name, meta);
+  const remove = document.createElement('button');
+  remove.type = 'button';
+  remove.className = 'danger';
+  remove.dataset.device = d.device_id;
+  remove.textContent = 'Remove';
+  remove.setAttribute('aria-label', `Remove ${d.name}`);
+  li.append(text, remove);
+  return li;
+}
+
+// removeDevice asks once more ("Really remove?") before it removes.
+async function removeDevice(button) {
+  const d = devices.find((x) => x.device_id === button.dataset.device);
+  if (!d) return;
+  if (button.dataset.confirm !== 'yes') {
+    button.dataset.confirm = 'yes';
+    button.textContent = 'Really remove?';
+    button.setAttribute('aria-label', `Really remove ${d.name}?`);
+    setTimeout(() => {
+      if (button.isConnected) {
+        delete button.dataset.confirm;
+        button.textContent = 'Remove';
+        button.setAttribute('aria-label', `Remove ${d.name}`);
+      }
+    }, 6000);
+    return;
+  }
+  button.disabled = true;
+  try {
+    await authed('DELETE', `api/v1/devices/${encodeURIComponent(d.device_id)}`);
+    await loadDevices();
+    notice(`Removed ${d.name}. It can no longer approve your logins.`);
+    $('add-device').focus();
+  } catch (err) {
+    button.disabled = false;
+    failed(err);
+  }
+}
+
+async function addDevice() {
+  notice('');
+  const button = $('add-device');
+  button.disabled = true;
+  try {
+    const { data } = await authed('POST', 'web/devices/enrollments', { web: true });
+    $('enrollment-code').textContent = data.enrollment_code;
+    $('enrollment-qr').src = data.qr;
+    $('enrollment-command').textContent = `authenticator enroll --server ${data.server} --listen 127.0.0.1:9300`;
+    $('enrollment-ttl').textContent = `${Math.round(data.expires_in / 60)} minutes`;
+    $('enrollment').hidden = false;
+    button.hidden = true;
+    $('enrollment-title').focus();
+    watchForNewDevice(data.expires_in * 1000);
+  } catch (err) {
+    failed(err);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// watchForNewDevice checks the device list until a device appears (the code
+// was used) or the code expires, then closes the panel and says so.
+function watchForNewDevice(ttl) {
+  const known = new Set(devices.map((d) => d.device_id));
+  const until = Date.now() + ttl;
+  stopWatching();
+  watchTimer = setInterval(async () => {
+    if (Date.now() > until) return closeEnrollment();
+    try {
+      await loadDevices();
+    } catch {
+      return; // try again at the next tick
+    }
+    const added = devices.find((d) => !known.has(d.device_id));
+    if (added) {
+      closeEnrollment();
+      notice(`Added ${added.name}. It will be asked to approve your next login.`);
+    }
+  }, WATCH_EVERY);
+}
+
+function stopWatching() {
+  clearInterval(watchTimer);
+  watchTimer = null;
+}
+
+function closeEnrollment() {
+  stopWatching();
+  const wasOpen = !$('enrollment').hidden;
+  $('enrollment').hidden = true;
+  $('enrollment-code').textContent = '';
+  $('enrollment-qr').removeAttribute('src');
+  $('add-device').hidden = false;
+  if (wasOpen) $('add-device').focus();
+}
+
+// failed says why an action failed; a stale login gets the way to a fresh one.
+function failed(err) {
+  if (err.code === 'reauth_required') {
+    $('reauth').hidden = false;
+    $('reauth-login').focus();
+    return;
+  }
+  if (err.status === 401) return leave(describe(err));
+  notice(describe(err));
+}
+
+function notice(text) {
+  say($('account-status'), text);
+}
+
+// leave goes back to the login page with a message.
+function leave(message, identifier) {
+  stopWatching();
+  profile = null;
+  devices = [];
+  hooks.onSignedOut(message, identifier);
+}
+
+function day(iso) {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? '' : d.toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
+}

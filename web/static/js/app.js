@@ -1,0 +1,88 @@
+// The pages' entry point: one document whose views are chosen by the URL's
+// hash (#/login, #/signup, #/verify, #/account), so the access token stays
+// in memory while the user moves between them.
+
+import { initAccount, showAccount } from './account.js';
+import { describe } from './api.js';
+import { initApproval } from './approval.js';
+import { initLogin, showLogin } from './login.js';
+import { refresh, signedIn } from './session.js';
+import { initSignup, showVerify } from './signup.js';
+import { $, flash, showView } from './ui.js';
+
+let loginPrefill = '';
+
+function toAccount() {
+  flash('');
+  if (location.hash === '#/account') route();
+  else location.hash = '#/account';
+}
+
+function signedOut(message, identifier) {
+  loginPrefill = identifier || '';
+  flash(message);
+  if (location.hash === '#/login') route();
+  else location.hash = '#/login';
+}
+
+async function route() {
+  const view = location.hash.replace(/^#\/?/, '') || 'login';
+  switch (view) {
+    case 'signup':
+      flash('');
+      showView('signup');
+      $('signup-name').focus();
+      return;
+    case 'verify':
+      showVerify();
+      return;
+    case 'done':
+      showView('done');
+      return;
+    case 'account':
+      if (signedIn() || (await haveSession())) {
+        await showAccount();
+        return;
+      }
+      location.hash = '#/login';
+      return;
+    default:
+      // A visitor who still has a session goes straight to the account.
+      if (signedIn() || (await haveSession())) {
+        location.hash = '#/account';
+        return;
+      }
+      showLogin(loginPrefill);
+      loginPrefill = '';
+  }
+}
+
+// haveSession tries the refresh cookie once per page load.
+let triedCookie = false;
+async function haveSession() {
+  if (triedCookie) return false;
+  triedCookie = true;
+  try {
+    return await refresh();
+  } catch (err) {
+    flash(describe(err));
+    return false;
+  }
+}
+
+function start() {
+  initApproval();
+  initLogin({ onSession: toAccount });
+  initSignup({
+    onVerified: (phone) => {
+      loginPrefill = phone.replace(/\s+/g, '');
+      location.hash = '#/done';
+    },
+  });
+  initAccount({ onSignedOut: signedOut });
+  $('done-login').addEventListener('click', () => flash(''));
+  window.addEventListener('hashchange', route);
+  route();
+}
+
+start();

@@ -1,6 +1,6 @@
 # The two commands a newcomer needs are `make run` and `make test`.
 GO ?= go
-STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@2025.1.1
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: run test build vet lint fuzz services-up services-down clean
 

@@ -200,14 +200,17 @@ func TestSMSAndTOTPFallback(t *testing.T) {
 			l := s.startLogin(t, u)
 			ws := s.mustWS(t, l)
 			ws.expectFrame(t, map[string]any{"status": "pending", "channel": "push"})
-			ws.expectFrame(t, map[string]any{"type": "fallback", "reason": "push_timeout"})
-			expect(t, s.post(t, "/api/v1/approvals/"+l.ID+"/sms", nil, ticketHeader(l.Ticket)...), http.StatusAccepted)
-			ws.expectFrame(t, map[string]any{"type": "fallback", "reason": "requested"})
-			expect(t, s.post(t, "/api/v1/approvals/"+l.ID+"/sms", nil, ticketHeader(l.Ticket)...), http.StatusTooManyRequests, "rate_limited")
+			ws.expectFrame(t, map[string]any{"type": "fallback", "channel": "sms", "reason": "push_timeout"})
 			g := s.get(t, "/api/v1/approvals/"+l.ID, ticketHeader(l.Ticket)...)
-			if g.str("channel") != "sms" || g.str("reason") != "requested" {
-				t.Fatalf("approval %s", g.Raw)
+			if g.str("channel") != "sms" || g.str("reason") != "push_timeout" {
+				t.Fatalf("approval after push_timeout %s", g.Raw)
 			}
+			before := len(s.SMS.messages(u.Phone))
+			expect(t, s.post(t, "/api/v1/approvals/"+l.ID+"/sms", nil, ticketHeader(l.Ticket)...), http.StatusAccepted)
+			if len(s.SMS.messages(u.Phone)) != before+1 {
+				t.Fatal("asking for SMS after push_timeout sent no code")
+			}
+			expect(t, s.post(t, "/api/v1/approvals/"+l.ID+"/sms", nil, ticketHeader(l.Ticket)...), http.StatusTooManyRequests, "rate_limited")
 			expect(t, s.post(t, "/api/v1/approvals/"+l.ID+"/verify", map[string]any{"code": s.SMS.lastCode(t, u.Phone)}, ticketHeader(l.Ticket)...), http.StatusOK)
 		})
 

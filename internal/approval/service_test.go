@@ -481,11 +481,15 @@ func TestPushTimeoutAnnouncedOnce(t *testing.T) {
 	ok(t, f.svc.Sweep(ctx))
 	f.wantFrames(t, published{id, fallbackFrame(core.ReasonPushTimeout)})
 	a := f.stored(t, id)
-	if a.Status != core.ApprovalPending || a.TimeoutAnnouncedAt == nil {
-		t.Fatalf("after push_timeout: %s, announced %v; want pending and announced", a.Status, a.TimeoutAnnouncedAt)
+	if a.Status != core.ApprovalPending || a.TimeoutAnnouncedAt == nil || a.Channel != core.ChannelSMS {
+		t.Fatalf("after push_timeout: %s on %s, announced %v; want pending on sms and announced", a.Status, a.Channel, a.TimeoutAnnouncedAt)
 	}
-	if fr := approval.StatusFrame(a); fr.Reason != core.ReasonPushTimeout {
-		t.Fatalf("a browser connecting now gets %+v; want the push_timeout reason", fr)
+	// It moved to the code channel: its life is now CODE_TTL from the timeout.
+	if want := start.Add(f.svc.Config.PushTimeout + f.svc.Config.CodeTTL); !a.ExpiresAt.Equal(want) {
+		t.Fatalf("expires_at %v, want %v", a.ExpiresAt, want)
+	}
+	if fr := approval.StatusFrame(a); fr.Reason != core.ReasonPushTimeout || fr.Channel != string(core.ChannelSMS) {
+		t.Fatalf("a browser connecting now gets %+v; want sms with the push_timeout reason", fr)
 	}
 
 	f.clock.Advance(time.Second)
@@ -493,6 +497,10 @@ func TestPushTimeoutAnnouncedOnce(t *testing.T) {
 	f.wantFrames(t) // announced once
 
 	f.clock.Set(st.Approval.ExpiresAt)
+	ok(t, f.svc.Sweep(ctx))
+	f.wantFrames(t) // the push's original expiry no longer applies
+
+	f.clock.Set(a.ExpiresAt)
 	ok(t, f.svc.Sweep(ctx))
 	f.wantFrames(t, published{id, statusFrame(core.ApprovalExpired, "")})
 }

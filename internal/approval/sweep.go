@@ -25,6 +25,16 @@ func (s *Service) Sweep(ctx context.Context) error {
 		return err
 	}
 	for _, a := range timedOut {
+		// The login moves to the code channel (the browser shows the code
+		// form and may ask for an SMS); no SMS is sent until it asks. The
+		// device may still decide until the new expires_at.
+		fields, err := FallBack(a, now, core.ReasonPushTimeout, s.Config.CodeTTL)
+		if err == nil {
+			err = s.update(ctx, a, now, fields...)
+		}
+		if err != nil {
+			continue // decided or expired meanwhile: nothing to announce
+		}
 		s.publish(ctx, a.ID, fallbackFrame(core.ReasonPushTimeout))
 	}
 	return nil

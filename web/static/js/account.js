@@ -107,6 +107,7 @@ function fillProfile(p) {
   profile = p;
   $('account-name').textContent = p.name;
   $('account-phone').textContent = p.phone;
+  $('password-username').value = p.phone; // for password managers
   $('account-email').textContent = p.email || '—';
   $('two-factor').checked = p.two_factor;
 }

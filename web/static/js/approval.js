@@ -107,8 +107,9 @@ class Approval {
 
   setExpiry(expiresAt, serverTime) {
     // Counted on this browser's clock from the server's, whatever their skew.
+    // The Date header has whole seconds: on average the server is half a second later.
     const at = Date.parse(expiresAt || '');
-    if (at) this.expiresAt = Date.now() + (at - serverTime);
+    if (at) this.expiresAt = Date.now() + (at - serverTime - 500);
   }
 
   // apply takes a state from a websocket frame or a poll.
@@ -153,6 +154,7 @@ class Approval {
     this.final = true;
     this.stopListening();
     clearInterval(this.expiryTimer);
+    say($('approval-expiry'), '');
     this.sms.stop();
     if (this.status === 'approved') this.exchange();
   }

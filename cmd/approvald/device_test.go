@@ -85,7 +85,8 @@ func TestDevices(t *testing.T) {
 		expect(t, del, http.StatusNoContent)
 		del = s.do(t, request{method: "DELETE", path: "/api/v1/devices/" + first["device_id"].(string), headers: pairs(bearer(at))})
 		expect(t, del, http.StatusNotFound, "not_found")
-		if msgs := strings.Join(s.SMS.messages(u.Phone), "\n"); !strings.Contains(msgs, "was added") || !strings.Contains(msgs, "was removed") {
+		if msgs := strings.Join(s.SMS.messages(u.Phone), "\n"); !strings.Contains(msgs, "was added") || !strings.Contains(msgs, "was removed") ||
+			!strings.Contains(msgs, "code to add an authenticator device was created") {
 			t.Fatalf("device notices missing: %q", msgs)
 		}
 

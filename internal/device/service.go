@@ -73,7 +73,15 @@ func (s *Service) StartEnrollment(ctx context.Context, userID string) (code stri
 	if err := s.Devices.CreateEnrollment(ctx, e); err != nil {
 		return "", 0, err
 	}
+	s.notify(ctx, userID, "a code to add an authenticator device was created. If this was not you, change your password.")
 	return code, EnrollmentTTL, nil
+}
+
+// notify texts the user a notice; the change it reports is already made.
+func (s *Service) notify(ctx context.Context, userID, text string) {
+	if u, err := s.Users.UserByID(ctx, userID); err == nil {
+		s.Notices.Notify(ctx, u.Phone, text)
+	}
 }
 
 // Registration is what a device sends to enroll.
@@ -140,9 +148,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Registered, er
 	}
 	s.Log.InfoContext(ctx, "device added", "user_id", d.UserID, "device_id", d.ID, "push", d.PushURL != "")
 	s.Audit.Record(ctx, d.UserID, core.EventDeviceAdded, name)
-	if u, err := s.Users.UserByID(ctx, d.UserID); err == nil {
-		s.Notices.Notify(ctx, u.Phone, "a new authenticator device \""+name+"\" was added to your account.")
-	}
+	s.notify(ctx, d.UserID, "a new authenticator device \""+name+"\" was added to your account.")
 	return &Registered{
 		DeviceID:        d.ID,
 		TOTPSecret:      otp.EncodeSecret(secret),
@@ -165,9 +171,7 @@ func (s *Service) Remove(ctx context.Context, userID, deviceID string) error {
 	}
 	s.Log.InfoContext(ctx, "device removed", "user_id", userID, "device_id", deviceID)
 	s.Audit.Record(ctx, userID, core.EventDeviceRemoved, deviceID)
-	if u, err := s.Users.UserByID(ctx, userID); err == nil {
-		s.Notices.Notify(ctx, u.Phone, "an authenticator device was removed from your account.")
-	}
+	s.notify(ctx, userID, "an authenticator device was removed from your account.")
 	return nil
 }
 

@@ -45,6 +45,19 @@ type smsInbox struct {
 	msgs map[string][]string
 	srv  *httptest.Server
 	fail bool
+	// held, when set, receives a note per message and holds the gateway's
+	// answer until release is closed (requests stuck mid-handler).
+	held    chan string
+	release chan struct{}
+}
+
+// holdMessages makes the gateway keep every sender waiting until the
+// returned release function is called.
+func (in *smsInbox) holdMessages() (arrived <-chan string, release func()) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.held, in.release = make(chan string, 100), make(chan struct{})
+	return in.held, sync.OnceFunc(func() { close(in.release) })
 }
 
 func newSMSInbox(t *testing.T) *smsInbox {
@@ -54,6 +67,13 @@ func newSMSInbox(t *testing.T) *smsInbox {
 		if r.Method != http.MethodPost || json.NewDecoder(r.Body).Decode(&m) != nil || m.To == "" {
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return
+		}
+		in.mu.Lock()
+		held, release := in.held, in.release
+		in.mu.Unlock()
+		if held != nil {
+			held <- m.To
+			<-release
 		}
 		in.mu.Lock()
 		defer in.mu.Unlock()

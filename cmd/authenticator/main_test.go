@@ -3,10 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -18,22 +16,7 @@ import (
 // approvaldBin is the server under test, built once for the package.
 var approvaldBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "authenticator-cli-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	approvaldBin, err = authtest.BuildServer(dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { authtest.Main(m, &approvaldBin) }
 
 // result is what one run of the CLI printed and returned.
 type result struct {

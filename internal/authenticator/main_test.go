@@ -2,10 +2,8 @@ package authenticator_test
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"testing"
 	"time"
 
@@ -16,22 +14,7 @@ import (
 // approvaldBin is the server under test, built once for the package.
 var approvaldBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "authenticator-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	approvaldBin, err = authtest.BuildServer(dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { authtest.Main(m, &approvaldBin) }
 
 // pushDevice is an enrolled device whose push endpoint is a local server
 // running PushHandler; verified pushes arrive on Pushes.

@@ -44,6 +44,26 @@ func BuildServer(dir string) (string, error) {
 	return bin, nil
 }
 
+// Main is a package's TestMain: it builds approvald into a temporary
+// directory, stores the binary's path in *bin, runs the tests and cleans up.
+func Main(m *testing.M, bin *string) {
+	os.Exit(runMain(m, bin))
+}
+
+func runMain(m *testing.M, bin *string) int {
+	dir, err := os.MkdirTemp("", "approvald-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if *bin, err = BuildServer(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
 // Server is a running approvald process.
 type Server struct {
 	URL  string // its PUBLIC_URL, e.g. http://127.0.0.1:41234

@@ -103,15 +103,19 @@ func openBrowser(t *testing.T, base string) *browser {
 	return b
 }
 
-// finish saves the screenshot and reports the page's exceptions.
+// finish saves the screenshot and reports the page's exceptions and CSP
+// violations.
 func (b *browser) finish() {
 	b.snapshot("")
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, m := range b.console {
-		if m.IsException() {
+		switch {
+		case m.IsException():
 			b.t.Errorf("the page threw: %s", m)
-		} else if b.t.Failed() {
+		case strings.Contains(m.Text, "Content Security Policy"):
+			b.t.Errorf("the page broke its CSP: %s", m)
+		case b.t.Failed():
 			b.t.Logf("console %s: %s", m.Type, m)
 		}
 	}
@@ -155,7 +159,9 @@ func (b *browser) open(fragment string) {
 // fill types text into the input sel (after clearing it).
 func (b *browser) fill(sel, text string) {
 	b.t.Helper()
-	b.do(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Clear(chromedp.CSS(sel)),
+	// chromedp.Clear empties the value attribute, not what was typed before.
+	b.do(chromedp.WaitVisible(chromedp.CSS(sel)),
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).value = ""`, sel)),
 		chromedp.SendKeys(chromedp.CSS(sel), text))
 }
 

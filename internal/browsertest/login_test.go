@@ -190,3 +190,28 @@ func TestExpiry(t *testing.T) {
 	b.click("#restart-button")
 	b.waitView("login")
 }
+
+func TestPushTimeoutThenPhoneApproves(t *testing.T) {
+	t.Parallel()
+	e := startSite(t, "PUSH_TIMEOUT=1s")
+	u, phone := userWithPhone(t, e)
+	b := openBrowser(t, e.Server.URL)
+	texts := len(e.SMS.Messages(u.Phone))
+
+	b.logIn(u)
+	b.waitStatus("pending")
+	n := b.matchNumber()
+	push := phone.nextPush(t) // delivered; the user is slow
+	b.waitStatus("fallback")
+	b.waitText("#approval-status", "did not answer")
+	b.waitText("#approval-status", "with the number "+strconv.Itoa(n))
+	if got := b.text("#sms-button"); got != "Text me a code" {
+		t.Errorf("SMS button says %q before any code was texted", got)
+	}
+	if got := len(e.SMS.Messages(u.Phone)); got != texts {
+		t.Errorf("%d new messages to the phone; push_timeout must not text a code by itself", got-texts)
+	}
+	b.snapshot("-timeout")
+	phone.decide(t, push.ApprovalID, true, n) // still allowed after the timeout
+	b.expectAccount(u)
+}

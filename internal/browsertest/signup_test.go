@@ -32,6 +32,7 @@ func TestSignUpAndVerify(t *testing.T) {
 	if msg := b.text("#signup-phone-error"); msg == "" {
 		t.Error("no message beside the invalid phone")
 	}
+	b.snapshot("-invalid")
 
 	b.fill("#signup-phone", national)
 	b.fill("#signup-email", "ada@example.com")
@@ -54,6 +55,7 @@ func TestSignUpAndVerify(t *testing.T) {
 	b.fill("#verify-code", "000000")
 	b.click("#verify-submit")
 	b.waitText("#verify-code-error", "4 attempts left")
+	b.snapshot("-verify")
 	b.fill("#verify-code", e.SMS.NextCode(t, phone))
 	b.click("#verify-submit")
 	b.waitView("done")

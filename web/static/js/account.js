@@ -184,7 +184,7 @@ async function addDevice() {
     const { data } = await authed('POST', 'web/devices/enrollments', { web: true });
     $('enrollment-code').textContent = data.enrollment_code;
     $('enrollment-qr').src = data.qr;
-    $('enrollment-command').textContent = `authenticator enroll --server ${data.server} --listen 127.0.0.1:9300`;
+    $('enrollment-command').textContent = enrollCommand(data.server);
     $('enrollment-ttl').textContent = `${Math.round(data.expires_in / 60)} minutes`;
     $('enrollment').hidden = false;
     button.hidden = true;
@@ -254,6 +254,15 @@ function leave(message, identifier) {
   profile = null;
   devices = [];
   hooks.onSignedOut(message, identifier);
+}
+
+// enrollCommand is how the command-line authenticator enrolls: pushed to on
+// loopback when approvald runs on this machine, else checking for logins
+// itself (pull), which needs no address the server can reach.
+function enrollCommand(server) {
+  const local = /^https?:\/\/(localhost|127\.[0-9.]+|\[::1\])(:|\/|$)/.test(server);
+  const enroll = `authenticator enroll --server ${server}` + (local ? ' --listen 127.0.0.1:9300' : '');
+  return `${enroll}\nauthenticator listen`;
 }
 
 function day(iso) {

@@ -16,7 +16,7 @@ const MAX_BACKOFF = 30000; // ms between websocket attempts
 const FALLBACK_WORDS = {
   no_device: 'You have no authenticator app yet, so we texted a code to your phone.',
   push_failed: 'We could not reach your authenticator app, so we texted a code to your phone.',
-  push_timeout: 'Your phone did not answer. You can still approve there, or have a code texted to you.',
+  push_timeout: 'Your phone did not answer. Have a code texted to you, or use a code from your authenticator app.',
   requested: 'We texted a code to your phone.',
   push_limited: 'There were many login requests lately, so this login uses a code: we texted it to your phone.',
 };
@@ -102,14 +102,15 @@ class Approval {
   // --- state ---
 
   inFallback() {
-    return this.status === 'pending' && (this.channel === 'sms' || this.reason in FALLBACK_WORDS);
+    return this.status === 'pending' && (this.channel === 'sms' || Object.hasOwn(FALLBACK_WORDS, this.reason));
   }
 
   setExpiry(expiresAt, serverTime) {
     // Counted on this browser's clock from the server's, whatever their skew.
-    // The Date header has whole seconds: on average the server is half a second later.
+    // The Date header has whole seconds and may lag by one more (the server
+    // caches it): counting a second short errs on the safe side.
     const at = Date.parse(expiresAt || '');
-    if (at) this.expiresAt = Date.now() + (at - serverTime - 500);
+    if (at) this.expiresAt = Date.now() + (at - serverTime - 1000);
   }
 
   // apply takes a state from a websocket frame or a poll.
@@ -117,8 +118,9 @@ class Approval {
     if (this.final || this.closed) return;
     const wasFallback = this.inFallback();
     if (channel) this.channel = channel;
-    if (this.channel === 'sms') this.smsSent = true; // every move to SMS texts a code
     if (reason) this.reason = reason;
+    // Every move to SMS texts a code, except push_timeout: that waits for "Text me a code".
+    if (this.channel === 'sms' && this.reason !== 'push_timeout') this.smsSent = true;
     this.status = status;
     if (status !== 'pending') this.finish();
     this.render();
@@ -132,8 +134,7 @@ class Approval {
     if (f.type === 'status') {
       this.apply(f.status, f.channel, f.reason);
     } else if (f.type === 'fallback') {
-      // push_timeout announces a silent phone; the channel stays push until SMS is asked for.
-      this.apply('pending', f.reason === 'push_timeout' ? '' : f.channel, f.reason);
+      this.apply('pending', f.channel, f.reason);
       this.refreshState(); // a fallback to SMS moves expires_at
     }
   }
@@ -230,7 +231,7 @@ class Approval {
       await call('POST', `api/v1/approvals/${encodeURIComponent(this.id)}/sms`, { headers: ticketHeader(this.ticket) });
       if (this.final || this.closed) return;
       this.smsSent = true;
-      if (!this.reason || this.reason === 'push_timeout') this.reason = 'requested';
+      this.reason = 'requested';
       this.channel = 'sms';
       this.sms.start(SMS_COOLDOWN);
       this.render();
@@ -350,7 +351,7 @@ class Approval {
       approved: 'Login approved', denied: 'Login denied', expired: 'Login expired',
     }[this.status] || 'Login';
 
-    $('approval-push').hidden = !(pending && this.channel === 'push' && this.matchNumber);
+    $('approval-push').hidden = !(pending && this.matchNumber && !fallback);
     $('match-number').textContent = this.matchNumber ? String(this.matchNumber) : '';
     $('match-number').setAttribute('aria-label', `The number is ${this.matchNumber}`);
     $('approval-devices').textContent = deviceWords(this.devices);
@@ -359,8 +360,8 @@ class Approval {
 
     const codeShown = pending && (fallback || this.codeAsked);
     $('code-form').hidden = !codeShown;
-    $('code-label').textContent = this.smsSent ? 'Code from the text message or your authenticator app'
-      : 'Code from your authenticator app';
+    $('code-label').textContent = !this.smsSent ? 'Code from your authenticator app'
+      : this.hasDevice() ? 'Code from the text message or your authenticator app' : 'Code from the text message';
 
     $('sms-button').hidden = !pending;
     if (pending) this.sms.tick();
@@ -380,10 +381,17 @@ class Approval {
       case 'expired':
         return 'This login request expired before it was approved. Start over to try again.';
       default:
-        if (fallback) return FALLBACK_WORDS[this.reason] || 'We texted a code to your phone.';
+        if (fallback) return (FALLBACK_WORDS[this.reason] || 'We texted a code to your phone.') + this.stillOnPhone();
         if (this.codeAsked) return 'Type the 6-digit code your authenticator app shows.';
         return 'Waiting for your approval…';
     }
+  }
+
+  // stillOnPhone reminds of the number while the phone may still approve:
+  // its push went out and was not answered (the code is the other way in).
+  stillOnPhone() {
+    if (!this.matchNumber || (this.reason !== 'push_timeout' && this.reason !== 'requested')) return '';
+    return ` Or approve on your phone with the number ${this.matchNumber}.`;
   }
 
   hasDevice() {

@@ -55,4 +55,5 @@ export function showLogin(identifier) {
   if (identifier) $('login-id').value = identifier;
   $('login-id').dispatchEvent(new Event('input'));
   showView('login');
+  if (identifier) $('login-password').focus();
 }

@@ -1,7 +1,7 @@
 // The page's session. The access token lives only in this module's memory;
 // the refresh token is in an HttpOnly cookie that no script can read, and
 // /web/refresh turns it into a new access token (on load, and when the
-// access token runs out). Nothing goes to localStorage.
+// access token runs out). Nothing goes to web storage.
 
 import { ApiError, call, web, WEB_HEADER } from './api.js';
 

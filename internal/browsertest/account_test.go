@@ -37,6 +37,11 @@ func TestAccountPage(t *testing.T) {
 		t.Error("two-factor shows off for a new account")
 	}
 	b.waitJS(`!document.getElementById("devices-empty").hidden`, "the empty device list")
+	// Recent activity shows the login that just happened.
+	b.waitJS(`document.querySelector('#activity li[data-kind="approved"]') !== null`, "the approved login in recent activity")
+	if act := b.text("#activity"); !strings.Contains(act, "Login approved by sms") {
+		t.Errorf("recent activity %q", act)
+	}
 
 	// Add a device: the code as text and as a QR code; the list updates itself.
 	b.click("#add-device")

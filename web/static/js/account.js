@@ -96,6 +96,7 @@ export async function showAccount() {
     const [{ data: me }] = await Promise.all([authed('GET', 'api/v1/me'), loadDevices()]);
     fillProfile(me);
     showView('account');
+    loadActivity(); // not needed to show the page; fills in when it arrives
   } catch (err) {
     if (err.status === 401) return leave(describe(err));
     showView('account');
@@ -117,6 +118,50 @@ async function loadDevices() {
   devices = data.devices || [];
   renderDevices();
   return devices;
+}
+
+// EVENT_WORDS says each security event kind in words.
+const EVENT_WORDS = {
+  login_started: 'Login started',
+  login_failed: 'Wrong password',
+  push_sent: 'Login request sent to',
+  push_failed: 'Login request could not reach',
+  approved: 'Login approved',
+  denied: 'Login denied',
+  reported: 'Login reported as not you',
+  code_failed: 'Wrong code',
+  locked: 'Login locked after wrong codes',
+  rate_limited: 'Too many attempts',
+  session_revoked: 'Session ended',
+  device_added: 'Device added:',
+  device_removed: 'Device removed',
+  password_changed: 'Password changed',
+  two_factor_changed: 'Two-factor login changed',
+};
+
+async function loadActivity() {
+  let events = [];
+  try {
+    const { data } = await authed('GET', 'api/v1/me/events');
+    events = data.events || [];
+  } catch {
+    return; // the rest of the page works without it
+  }
+  $('activity').replaceChildren(...events.map(activityItem));
+  $('activity-empty').hidden = events.length > 0;
+}
+
+function activityItem(e) {
+  const li = document.createElement('li');
+  li.dataset.kind = e.kind;
+  const what = document.createElement('span');
+  what.className = 'event';
+  what.textContent = [EVENT_WORDS[e.kind] || e.kind, e.detail].filter(Boolean).join(' ');
+  const meta = document.createElement('span');
+  meta.className = 'meta';
+  meta.textContent = [new Date(e.time).toLocaleString(), e.ip].filter(Boolean).join(' · ');
+  li.append(what, meta);
+  return li;
 }
 
 function renderDevices() {

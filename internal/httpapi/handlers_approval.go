@@ -2,23 +2,29 @@ package httpapi
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/approvald/approvald/internal/account"
 	"github.com/approvald/approvald/internal/approval"
 	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/session"
 )
 
-// approvalLogin is the second factor of a login: it starts an approval,
-// answers 202, and pushes to the devices after the answer.
-type approvalLogin struct {
+// passwordLogin is a login as both login endpoints (the API's and the
+// pages') run it: the password, then a token pair for a user with
+// two-factor off, or a started approval whose pushes go out in the
+// background, so the answer never waits for a device.
+type passwordLogin struct {
+	accounts  *account.Service
+	tokens    *session.Service
 	approvals *approval.Service
-	log       *slog.Logger
+	clock     core.Clock
 }
 
+// loginStarted is the 202 answer of a login that needs a second factor.
 type loginStarted struct {
 	ApprovalID   string    `json:"approval_id"`
 	Ticket       string    `json:"ticket"`
@@ -26,34 +32,57 @@ type loginStarted struct {
 	MatchNumber  int       `json:"match_number,omitempty"`
 	ExpiresAt    time.Time `json:"expires_at"`
 	WebsocketURL string    `json:"websocket_url"`
+	// Devices names the devices asked (the pages' "Approve on Ada's
+	// phone"); the API's answer leaves it out.
+	Devices []string `json:"devices,omitempty"`
 }
 
 // PushBudget bounds the background delivery of one login's pushes.
 const PushBudget = 15 * time.Second
 
-func (l approvalLogin) StartLogin(c *fiber.Ctx, u *core.User) error {
+// login reads the request and runs the login: exactly one of pair and
+// started is set on success.
+func (p passwordLogin) login(c *fiber.Ctx) (pair *session.TokenPair, started *loginStarted, err error) {
+	var req struct {
+		Phone       string `json:"phone"`
+		CountryCode string `json:"country_code"`
+		Email       string `json:"email"`
+		Password    string `json:"password"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return nil, nil, err
+	}
+	u, err := p.accounts.CheckPassword(c.UserContext(), account.LoginInput(req))
+	if err != nil {
+		return nil, nil, err
+	}
+	if !u.TwoFactor {
+		pair, err := p.tokens.Issue(c.UserContext(), u.ID, []string{"pwd"}, p.clock.Now())
+		return pair, nil, err
+	}
 	// Copies: the approval outlives this request in the push goroutine.
 	ip, ua := strings.Clone(c.IP()), strings.Clone(c.Get(fiber.HeaderUserAgent))
-	st, err := l.approvals.Start(c.UserContext(), u, ip, ua)
+	st, err := p.approvals.Start(c.UserContext(), u, ip, ua)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	a := st.Approval
-	if err := c.Status(fiber.StatusAccepted).JSON(loginStarted{
+	started = &loginStarted{
 		ApprovalID: a.ID, Ticket: st.Ticket, Channel: string(a.Channel), MatchNumber: a.MatchNumber,
 		ExpiresAt: a.ExpiresAt.UTC(), WebsocketURL: "/api/v1/approvals/" + a.ID + "/ws",
-	}); err != nil {
-		return err
 	}
 	if len(st.Devices) > 0 {
 		ctx := context.WithValue(context.Background(), requestIDKey, RequestID(c.UserContext()))
 		go func() {
 			ctx, cancel := context.WithTimeout(ctx, PushBudget)
 			defer cancel()
-			l.approvals.Deliver(ctx, st)
+			p.approvals.Deliver(ctx, st)
 		}()
+		for _, d := range st.Devices {
+			started.Devices = append(started.Devices, d.Name)
+		}
 	}
-	return nil
+	return nil, started, nil
 }
 
 // withTicket loads the approval named by :id that the X-Approval-Ticket opens.

@@ -3,35 +3,21 @@ package httpapi
 import (
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/approvald/approvald/internal/account"
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/session"
 )
 
-func handleLogin(accounts *account.Service, tokens *session.Service, second approvalLogin, clock core.Clock) fiber.Handler {
-	type request struct {
-		Phone       string `json:"phone"`
-		CountryCode string `json:"country_code"`
-		Email       string `json:"email"`
-		Password    string `json:"password"`
-	}
+func handleLogin(p passwordLogin) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		var req request
-		if err := decodeJSON(c, &req); err != nil {
-			return err
-		}
-		u, err := accounts.CheckPassword(c.UserContext(), account.LoginInput(req))
+		pair, started, err := p.login(c)
 		if err != nil {
 			return err
 		}
-		if u.TwoFactor {
-			return second.StartLogin(c, u)
+		if pair != nil {
+			return c.JSON(pair)
 		}
-		pair, err := tokens.Issue(c.UserContext(), u.ID, []string{"pwd"}, clock.Now())
-		if err != nil {
-			return err
-		}
-		return c.JSON(pair)
+		started.Devices = nil // not part of the API's answer
+		return c.Status(fiber.StatusAccepted).JSON(started)
 	}
 }
 

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"net"
 	"net/url"
 	"slices"
@@ -12,7 +11,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 	qrcode "github.com/skip2/go-qrcode"
 
-	"github.com/approvald/approvald/internal/account"
 	"github.com/approvald/approvald/internal/approval"
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/device"
@@ -117,55 +115,17 @@ func (w webCookie) sendSession(c *fiber.Ctx, pair *session.TokenPair) error {
 // handleWebLogin is POST /api/v1/login for the pages: a user with two-factor
 // off gets the cookie and an access token; otherwise the contract's 202, plus
 // the names of the devices that are asked ("Approve on Ada's phone").
-func handleWebLogin(accounts *account.Service, tokens *session.Service, second approvalLogin, devices *device.Service, clock core.Clock, cookie webCookie) fiber.Handler {
-	type request struct {
-		Phone       string `json:"phone"`
-		CountryCode string `json:"country_code"`
-		Email       string `json:"email"`
-		Password    string `json:"password"`
-	}
+func handleWebLogin(p passwordLogin, cookie webCookie) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		var req request
-		if err := decodeJSON(c, &req); err != nil {
-			return err
-		}
-		u, err := accounts.CheckPassword(c.UserContext(), account.LoginInput(req))
+		pair, started, err := p.login(c)
 		if err != nil {
 			return err
 		}
-		if !u.TwoFactor {
-			pair, err := tokens.Issue(c.UserContext(), u.ID, []string{"pwd"}, clock.Now())
-			if err != nil {
-				return err
-			}
+		if pair != nil {
 			return cookie.sendSession(c, pair)
 		}
-		// The API's own start (it pushes after answering); its answer is
-		// then extended, so both stay one implementation.
-		if err := second.StartLogin(c, u); err != nil {
-			return err
-		}
-		return addDeviceNames(c, devices, u.ID)
+		return c.Status(fiber.StatusAccepted).JSON(started)
 	}
-}
-
-// addDeviceNames adds "devices" (names) to a push login's 202 answer.
-func addDeviceNames(c *fiber.Ctx, devices *device.Service, userID string) error {
-	var body map[string]any
-	if c.Response().StatusCode() != fiber.StatusAccepted || json.Unmarshal(c.Response().Body(), &body) != nil ||
-		body["channel"] != string(core.ChannelPush) {
-		return nil
-	}
-	list, err := devices.List(c.UserContext(), userID)
-	if err != nil {
-		return nil // the names are a courtesy; the login has started
-	}
-	names := make([]string, 0, len(list))
-	for _, d := range list {
-		names = append(names, d.Name)
-	}
-	body["devices"] = names
-	return c.Status(fiber.StatusAccepted).JSON(body)
 }
 
 // handleWebSession exchanges an approved approval for the cookie and an

@@ -23,7 +23,8 @@ func addRoutes(app *fiber.App, cfg Config, d Deps) {
 	app.Post("/api/v1/signup/verify", handleSignupVerify(d.Accounts))
 	app.Post("/api/v1/signup/resend", handleSignupResend(d.Accounts))
 
-	app.Post("/api/v1/login", handleLogin(d.Accounts, d.Tokens, approvalLogin{d.Approvals, d.Log}, d.Clock))
+	login := passwordLogin{d.Accounts, d.Tokens, d.Approvals, d.Clock}
+	app.Post("/api/v1/login", handleLogin(login))
 	app.Get("/api/v1/approvals/:id", handleGetApproval(d.Approvals, d.Clock))
 	app.Get("/api/v1/approvals/:id/ws", wsGate(d.Approvals, d.Hub, cfg.AllowedOrigins, cfg.WebsocketsPerApproval),
 		handleApprovalWS(d.Hub, d.Store, d.Clock, cfg.AllowedOrigins, d.Closing, d.Log, d.Metrics))
@@ -49,7 +50,7 @@ func addRoutes(app *fiber.App, cfg Config, d Deps) {
 	// Browser-only endpoints of the pages in web/ (handlers_web.go): the
 	// refresh token lives in an HttpOnly cookie; not part of the /api/v1 contract.
 	webOnly, cookie := webGuard(cfg.PublicURL, cfg.AllowedOrigins), webCookieFor(cfg.PublicURL)
-	app.Post("/web/login", webOnly, handleWebLogin(d.Accounts, d.Tokens, approvalLogin{d.Approvals, d.Log}, d.Devices, d.Clock, cookie))
+	app.Post("/web/login", webOnly, handleWebLogin(login, cookie))
 	app.Post("/web/session", webOnly, handleWebSession(d.Approvals, cookie))
 	app.Post("/web/refresh", webOnly, handleWebRefresh(d.Tokens, cookie))
 	app.Post("/web/logout", webOnly, handleWebLogout(d.Tokens, d.Audit, cookie))

@@ -1,15 +1,18 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/base64"
+	"image/png"
 	"net"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/boombuler/barcode"
+	"github.com/boombuler/barcode/qr"
 	"github.com/gofiber/fiber/v2"
-	qrcode "github.com/skip2/go-qrcode"
 
 	"github.com/approvald/approvald/internal/approval"
 	"github.com/approvald/approvald/internal/core"
@@ -217,15 +220,31 @@ func handleWebEnrollment(devices *device.Service, publicURL string) fiber.Handle
 			return err
 		}
 		uri := EnrollURI(publicURL, code)
-		png, err := qrcode.Encode(uri, qrcode.Medium, 256)
+		img, err := qrPNG(uri, 256)
 		if err != nil {
 			return &core.Error{Code: core.EInternal, Message: "internal error", Err: err}
 		}
 		return c.Status(fiber.StatusCreated).JSON(response{
 			EnrollmentCode: code, ExpiresIn: int(ttl.Seconds()), Server: publicURL, EnrollURI: uri,
-			QR: "data:image/png;base64," + base64.StdEncoding.EncodeToString(png),
+			QR: "data:image/png;base64," + base64.StdEncoding.EncodeToString(img),
 		})
 	}
+}
+
+// qrPNG draws text as a QR code (medium error correction) of size×size pixels.
+func qrPNG(text string, size int) ([]byte, error) {
+	code, err := qr.Encode(text, qr.M, qr.Auto)
+	if err != nil {
+		return nil, err
+	}
+	if code, err = barcode.Scale(code, size, size); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, code); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // EnrollURI is what the QR code of an enrollment says: the server and the

@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test build vet lint fuzz services-up services-down clean
+.PHONY: run test build vet lint fuzz bench services-up services-down clean
 
 ## run: start approvald on the embedded default (SQLite + in-process broker, SMS on the console)
 run:
@@ -26,6 +26,10 @@ lint: vet
 ## fuzz: run every fuzz target for FUZZTIME each (default 60s)
 fuzz:
 	@FUZZTIME=$${FUZZTIME:-60s} bash .ci/fuzz
+
+## bench: a reduced load run (1,000 waiting, 200 approvals/s, 10 s) that prints the table; see BENCHMARKS.md
+bench:
+	@bash .ci/bench
 
 ## services-up / services-down: the test databases alone, for running `go test` by hand
 services-up:

@@ -16,6 +16,9 @@ func (s *Service) decide(ctx context.Context, a *core.Approval, now time.Time, o
 	if err := s.update(ctx, a, now, fields...); err != nil {
 		return err
 	}
+	// Announce first: the decision is committed, and the waiting browser
+	// should not wait for the audit trail's insert as well.
+	s.publish(ctx, a.ID, StatusFrame(a))
 	s.Log.InfoContext(ctx, "approval decided", "approval_id", a.ID, "status", a.Status, "reason", a.Reason, "method", a.Method)
 	switch {
 	case a.Status == core.ApprovalApproved:
@@ -25,7 +28,6 @@ func (s *Service) decide(ctx context.Context, a *core.Approval, now time.Time, o
 	default:
 		s.Audit.Record(ctx, a.UserID, core.EventDenied, a.Reason)
 	}
-	s.publish(ctx, a.ID, StatusFrame(a))
 	return nil
 }
 

@@ -69,6 +69,9 @@ func NewServer(cfg Config, d Deps) *fiber.App {
 		ReadBufferSize:        8 << 10, // also the request header size limit
 		DisableStartupMessage: true,
 		ErrorHandler:          errorHandler(d.Log),
+		// Return a connection's read buffer to the pool once its request is
+		// read: a websocket would otherwise keep it (8 KiB) for its whole life.
+		ReduceMemoryUsage: true,
 	}
 	if len(cfg.TrustedProxies) > 0 {
 		fcfg.ProxyHeader = fiber.HeaderXForwardedFor

@@ -6,9 +6,10 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/gofiber/contrib/websocket"
+	"github.com/fasthttp/websocket"
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/approvald/approvald/internal/approval"
@@ -32,7 +33,7 @@ const (
 // HTTP answer in the contract's error body.
 func wsGate(approvals *approval.Service, h *hub.Hub, origins []string, perApproval int) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		if !websocket.IsWebSocketUpgrade(c) {
+		if !websocket.FastHTTPIsWebSocketUpgrade(c.Context()) {
 			return core.Errorf(core.EInvalidRequest, "this endpoint needs a websocket upgrade")
 		}
 		if !slices.Contains(origins, strings.TrimSuffix(c.Get(fiber.HeaderOrigin), "/")) {
@@ -59,104 +60,206 @@ type approvalReader interface {
 
 // handleApprovalWS streams an approval's state: the current state on
 // connect, then every change, then a normal close after the final state.
+//
+// A waiting browser costs one parked goroutine, the one fasthttp runs the
+// connection on, which reads (to see pongs and the close). The hub hands
+// changes over by call (hub.Listener) and pings come from a timer; both
+// queue up in the session, whose writes a short-lived goroutine makes in
+// order. A second goroutine per websocket, parked in a select, would cost
+// as much memory again.
 func handleApprovalWS(h *hub.Hub, store approvalReader, clock core.Clock, origins []string, closing <-chan struct{}, log *slog.Logger, m *metrics.Metrics) fiber.Handler {
-	return websocket.New(func(conn *websocket.Conn) {
+	shutdown := closedWhen(closing)
+	return upgradeWS(origins, log, func(conn *websocket.Conn, id string) {
 		m.WebsocketOpened()
 		defer m.WebsocketClosed()
-		id, _ := conn.Locals(approvalIDKey).(string)
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
+		s := &wsSession{conn: conn, id: id, store: store, clock: clock, log: log, m: m,
+			busy: true, queue: []wsItem{{state: true}}}
+		s.writers.Add(1)
 
 		// Subscribe before reading the state, so a decision between the
-		// two is never lost.
-		subCtx, subCancel := context.WithTimeout(ctx, 5*time.Second)
-		w, err := h.Wait(subCtx, approval.Channel(id))
+		// two is never lost: it queues up behind the state. (No context
+		// per session: a context with children keeps a map, and bytes
+		// count here.)
+		subCtx, subCancel := context.WithTimeout(context.Background(), 5*time.Second)
+		w, err := h.Listen(subCtx, approval.Channel(id), s)
 		subCancel()
 		if err != nil {
+			s.writers.Done()
 			log.Warn("websocket subscribe failed", "approval_id", id, "err", err)
 			closeWS(conn, websocket.CloseInternalServerErr, "unavailable")
 			return
 		}
 		defer w.Close()
+		stopShutdown := context.AfterFunc(shutdown, func() {
+			s.push(wsItem{closeCode: websocket.CloseGoingAway, closeText: "server shutting down"})
+		})
+		defer stopShutdown()
+		s.pinger = time.AfterFunc(wsPingEvery, func() { s.push(wsItem{ping: true}) })
+		defer s.pinger.Stop()
+		// The state, and whatever came meanwhile, from a writer of its own:
+		// the database read would grow this goroutine's stack for good.
+		go s.write()
 
-		s := wsSession{conn: conn, id: id, store: store, clock: clock, log: log}
-		if s.sendState(ctx) {
-			return
-		}
 		conn.SetReadLimit(wsReadLimit)
 		_ = conn.SetReadDeadline(time.Now().Add(wsPongWait))
 		conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(wsPongWait)) })
-		go func() { // reads only to see control frames and the close
-			defer cancel()
-			for {
-				if _, _, err := conn.ReadMessage(); err != nil {
-					return
-				}
-			}
-		}()
-		ping := time.NewTicker(wsPingEvery)
-		defer ping.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-closing:
-				closeWS(conn, websocket.CloseGoingAway, "server shutting down")
-				return
-			case <-w.Broken:
-				closeWS(conn, websocket.CloseInternalServerErr, "unavailable")
-				return
-			case msg := <-w.C:
-				ev, err := approval.DecodeEvent(msg)
-				if err != nil {
-					continue
-				}
-				if !s.write(ev.JSON) {
-					return
-				}
-				if ev.Frame.Final() {
-					m.DecisionWritten(ev.PublishedAt)
-					closeWS(conn, websocket.CloseNormalClosure, ev.Frame.Status)
-					return
-				}
-			case <-w.Resync:
-				if s.sendState(ctx) {
-					return
-				}
-			case <-ping.C:
-				if conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(wsWriteWait)) != nil {
-					return
-				}
+		for { // only control frames and the close arrive
+			if _, _, err := conn.ReadMessage(); err != nil {
+				break
 			}
 		}
-	}, websocket.Config{
-		Origins:          origins,
-		HandshakeTimeout: 10 * time.Second,
-		ReadBufferSize:   1024,
-		WriteBufferSize:  1024,
-		RecoverHandler: func(conn *websocket.Conn) {
-			if r := recover(); r != nil {
-				log.Error("websocket handler panicked", "panic", r)
-				closeWS(conn, websocket.CloseInternalServerErr, "internal error")
-			}
-		},
+		// fasthttp closes and recycles the connection when this returns: no
+		// write may still be under way then.
+		s.finish()
 	})
 }
 
+// closedWhen is a context that ends when closing is closed (never for nil).
+func closedWhen(closing <-chan struct{}) context.Context {
+	if closing == nil {
+		return context.Background()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-closing
+		cancel()
+	}()
+	return ctx
+}
+
+// wsItem is one thing to write: a broker message, the current state, a
+// ping, or a close.
+type wsItem struct {
+	msg       []byte
+	state     bool
+	ping      bool
+	closeCode int
+	closeText string
+}
+
+// wsSession is one approval websocket. Everything it writes goes through
+// its queue, written by one goroutine at a time, in order.
 type wsSession struct {
-	conn  *websocket.Conn
-	id    string
-	store approvalReader
-	clock core.Clock
-	log   *slog.Logger
+	conn   *websocket.Conn
+	id     string
+	store  approvalReader
+	clock  core.Clock
+	log    *slog.Logger
+	m      *metrics.Metrics
+	pinger *time.Timer
+
+	mu      sync.Mutex
+	queue   []wsItem
+	busy    bool // a writer is at work
+	done    bool // closed: nothing more is written
+	writers sync.WaitGroup
+}
+
+// Message, Resync and Broken make the session a hub.Listener.
+func (s *wsSession) Message(payload []byte) { s.push(wsItem{msg: payload}) }
+func (s *wsSession) Resync()                { s.push(wsItem{state: true}) }
+func (s *wsSession) Broken() {
+	s.push(wsItem{closeCode: websocket.CloseInternalServerErr, closeText: "unavailable"})
+}
+
+// push queues it and starts a writer unless one is at work.
+func (s *wsSession) push(it wsItem) {
+	s.mu.Lock()
+	if s.done {
+		s.mu.Unlock()
+		return
+	}
+	s.queue = append(s.queue, it)
+	start := !s.busy
+	if start {
+		s.busy = true
+		s.writers.Add(1)
+	}
+	s.mu.Unlock()
+	if start {
+		go s.write()
+	}
+}
+
+// write is a writer's goroutine: it drains the queue.
+func (s *wsSession) write() {
+	defer s.writers.Done()
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("websocket writer panicked", "panic", r)
+			closeWS(s.conn, websocket.CloseInternalServerErr, "internal error")
+		}
+	}()
+	s.drain()
+}
+
+// drain writes the queue until it is empty or the session is over.
+func (s *wsSession) drain() {
+	for {
+		s.mu.Lock()
+		if s.done || len(s.queue) == 0 {
+			s.busy = false
+			s.mu.Unlock()
+			return
+		}
+		it := s.queue[0]
+		s.queue = s.queue[1:]
+		s.mu.Unlock()
+		if s.writeItem(it) {
+			s.mu.Lock()
+			s.done, s.queue = true, nil
+			s.mu.Unlock()
+		}
+	}
+}
+
+// finish ends the session and waits for a writer still at work.
+func (s *wsSession) finish() {
+	s.mu.Lock()
+	s.done, s.queue = true, nil
+	s.mu.Unlock()
+	s.writers.Wait()
+}
+
+// writeItem makes one item's write; true when the connection is done (a
+// final state sent and closed, a close, or an error).
+func (s *wsSession) writeItem(it wsItem) (done bool) {
+	switch {
+	case it.msg != nil:
+		ev, err := approval.DecodeEvent(it.msg)
+		if err != nil {
+			return false
+		}
+		if !s.send(ev.JSON) {
+			return true
+		}
+		if ev.Frame.Final() {
+			s.m.DecisionWritten(ev.PublishedAt)
+			closeWS(s.conn, websocket.CloseNormalClosure, ev.Frame.Status)
+			return true
+		}
+		return false
+	case it.state:
+		return s.sendState()
+	case it.ping:
+		if s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(wsWriteWait)) != nil {
+			_ = s.conn.Close()
+			return true
+		}
+		s.pinger.Reset(wsPingEvery)
+		return false
+	default:
+		closeWS(s.conn, it.closeCode, it.closeText)
+		return true
+	}
 }
 
 // sendState sends the approval's current state, on connect and on a resync
 // (where a fallback may have been missed); true when the connection is done
 // (final state sent and closed, or an error).
-func (s *wsSession) sendState(ctx context.Context) (done bool) {
-	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	a, err := s.store.Approval(rctx, s.id)
+func (s *wsSession) sendState() (done bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	a, err := s.store.Approval(ctx, s.id)
 	cancel()
 	if err != nil {
 		s.log.Warn("websocket state read failed", "approval_id", s.id, "err", err)
@@ -168,7 +271,7 @@ func (s *wsSession) sendState(ctx context.Context) (done bool) {
 		f = approval.Frame{Type: "status", Status: string(core.ApprovalExpired)}
 	}
 	b, _ := json.Marshal(f)
-	if !s.write(b) {
+	if !s.send(b) {
 		return true
 	}
 	if f.Final() {
@@ -178,9 +281,14 @@ func (s *wsSession) sendState(ctx context.Context) (done bool) {
 	return false
 }
 
-func (s *wsSession) write(msg []byte) bool {
+// send writes one text frame; false (after closing) when it failed.
+func (s *wsSession) send(msg []byte) bool {
 	_ = s.conn.SetWriteDeadline(time.Now().Add(wsWriteWait))
-	return s.conn.WriteMessage(websocket.TextMessage, msg) == nil
+	if s.conn.WriteMessage(websocket.TextMessage, msg) != nil {
+		_ = s.conn.Close()
+		return false
+	}
+	return true
 }
 
 func closeWS(conn *websocket.Conn, code int, text string) {

@@ -54,6 +54,18 @@ type Waiter struct {
 	hub     *Hub
 	name    string
 	closeMu sync.Once
+	l       Listener // set by Listen, instead of the channels
+}
+
+// Listener takes a channel's events by call instead of on Go channels, for
+// a reader with no goroutine to spare for a select: at ten thousand waiting
+// browsers, a goroutine each is most of their memory. The hub calls it from
+// its one fan-out goroutine (Broken from its broker watch), one call at a
+// time per listener and in the broker's order; a call must not block.
+type Listener interface {
+	Message(payload []byte) // as Waiter.C
+	Resync()                // as Waiter.Resync
+	Broken()                // as Waiter.Broken; called at most once
 }
 
 // ErrClosed is returned by Wait after Close.
@@ -80,7 +92,19 @@ func New(ctx context.Context, broker core.Broker, log *slog.Logger) (*Hub, error
 func (h *Hub) Wait(ctx context.Context, name string) (*Waiter, error) {
 	w := &Waiter{c: make(chan []byte, WaiterBuffer), resync: make(chan struct{}, 1), broken: make(chan struct{}), hub: h, name: name}
 	w.C, w.Resync, w.Broken = w.c, w.resync, w.broken
+	return h.join(ctx, w)
+}
 
+// Listen is Wait for a Listener: its events arrive as calls, and the
+// returned Waiter's channels are nil. Calls may come before Listen returns.
+func (h *Hub) Listen(ctx context.Context, name string, l Listener) (*Waiter, error) {
+	return h.join(ctx, &Waiter{hub: h, name: name, l: l})
+}
+
+// join adds w to its channel, subscribing the channel when w is its first
+// waiter, and returns once the broker confirmed the subscription.
+func (h *Hub) join(ctx context.Context, w *Waiter) (*Waiter, error) {
+	name := w.name
 	var (
 		ch       *channel
 		existing bool
@@ -218,7 +242,13 @@ func (h *Hub) Watch(ctx context.Context, broker core.Pinger, interval time.Durat
 		}
 		h.mu.Unlock()
 		for _, w := range ws {
-			w.breakMu.Do(func() { close(w.broken) })
+			w.breakMu.Do(func() {
+				if w.l != nil {
+					w.l.Broken()
+					return
+				}
+				close(w.broken)
+			})
 		}
 	}
 }
@@ -251,6 +281,14 @@ func (h *Hub) fanOut() {
 		}
 		h.mu.Unlock()
 		for _, w := range ws {
+			if w.l != nil {
+				if ev.Resubscribed {
+					w.l.Resync()
+				} else {
+					w.l.Message(ev.Payload)
+				}
+				continue
+			}
 			if ev.Resubscribed {
 				w.signalResync()
 				continue

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/approvald/approvald/internal/authenticator/authtest"
+	"github.com/approvald/approvald/internal/testenv"
+)
+
+// TestSmoke runs every phase at a tiny size against a real approvald on
+// PostgreSQL and Redis, seeding through the API.
+func TestSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs approvald")
+	}
+	dbURL := os.Getenv("TEST_DATABASE_URL")
+	if dbURL == "" {
+		testenv.Missing(t, "PostgreSQL (TEST_DATABASE_URL)")
+	}
+	redisURL := testenv.RedisURL(t)
+	bin, err := authtest.BuildServer(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &config{
+		Approvald: bin, DatabaseURL: dbURL, RedisURL: redisURL,
+		Waiting: 4, Rate: 40, PollRate: 40, Duration: 150 * time.Millisecond, Idle: 200 * time.Millisecond,
+		PollEvery: 100 * time.Millisecond, Floor: 100 * time.Millisecond, Argon: 100 * time.Millisecond, Settle: 50 * time.Millisecond,
+		Seed: "api", Concurrency: 4, Modes: allModes, PprofDir: t.TempDir(), Timeout: 2 * time.Minute,
+	}
+	var progress bytes.Buffer
+	res, err := run(context.Background(), cfg, &progress)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, progress.String())
+	}
+	const decidedPerPhase = 6 // 40/s for 150 ms
+	if res.Login == nil || res.Login.Logins != 4+2*decidedPerPhase || res.Login.ArgonPerSecond <= 0 {
+		t.Fatalf("login figures %+v", res.Login)
+	}
+	if res.Floor == nil || res.Floor.Count != 4 || res.Floor.P50 <= 0 {
+		t.Fatalf("floor figures %+v", res.Floor)
+	}
+	if res.Memory == nil || res.Memory.Websockets != 4+decidedPerPhase || res.Memory.RSSAfterMiB <= 0 {
+		t.Fatalf("memory figures %+v", res.Memory)
+	}
+	for name, p := range map[string]*PhaseResult{"ws": res.WS, "poll": res.Poll} {
+		if p == nil || p.Waiting != 4 || p.Decided != decidedPerPhase || p.Latency.Count != decidedPerPhase || p.Lost != 0 || p.Errors != 0 {
+			t.Fatalf("%s figures %+v", name, p)
+		}
+	}
+	if res.WS.Latency.Max >= res.Poll.Latency.Max+200 {
+		t.Errorf("websocket latency %+v is not below polling's %+v", res.WS.Latency, res.Poll.Latency)
+	}
+	if res.Poll.PollsPerSecond <= 0 {
+		t.Errorf("no polls counted: %+v", res.Poll)
+	}
+	table := res.Markdown()
+	for _, want := range []string{"| callback → browser p50 / p95 / p99 / max (ms) |", "| lost notifications | 0 | 0 | yes |", "n/a (reduced run)"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("the table has no %q:\n%s", want, table)
+		}
+	}
+	var back Result
+	b, _ := json.Marshal(res)
+	if err := json.Unmarshal(b, &back); err != nil || back.WS.Latency != res.WS.Latency {
+		t.Fatalf("the JSON does not read back: %v", err)
+	}
+	for _, profile := range []string{"ws-heap.pprof"} {
+		if _, err := os.Stat(cfg.PprofDir + "/" + profile); err != nil {
+			t.Errorf("profile %s was not saved: %v", profile, err)
+		}
+	}
+}

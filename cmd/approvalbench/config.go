@@ -1,0 +1,151 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// config is one run's parameters (flags).
+type config struct {
+	Approvald   string // the approvald binary the bench starts
+	DatabaseURL string // a PostgreSQL server; the bench creates (and drops) a database of its own there
+	RedisURL    string
+
+	Waiting   int           // N: browsers waiting all along
+	Rate      float64       // approvals/s in the ws phase
+	Duration  time.Duration // each phase's decision window
+	Idle      time.Duration // each phase's idle window (CPU of waiting alone)
+	PollRate  float64       // approvals/s in the poll phase
+	PollEvery time.Duration // the classic poll interval
+	Floor     time.Duration // how long the Redis floor is sampled (at Rate)
+	Argon     time.Duration // how long the raw Argon2id rate is sampled
+	Settle    time.Duration // pause before each memory reading
+
+	ServerEnv   []string // extra NAME=value for approvald (GOGC, GODEBUG, … for experiments)
+	Seed        string   // "db" (bench-only fast path) or "api"
+	Concurrency int      // requests in flight while seeding and logging in
+	Modes       []string
+	JSONPath    string
+	PprofDir    string
+	ServerLog   string // approvald's stderr is appended here too
+	Timeout     time.Duration
+}
+
+var allModes = []string{"floor", "login", "memory", "ws", "poll"}
+
+func (c *config) has(mode string) bool { return slices.Contains(c.Modes, mode) }
+
+// decided is how many approvals a phase decides: rate × duration.
+func decided(rate float64, d time.Duration) int { return int(rate * d.Seconds()) }
+
+func parseFlags(args []string, getenv func(string) string) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("approvalbench", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&c.Approvald, "approvald", "bin/approvald", "the approvald `binary` to start (make build)")
+	fs.StringVar(&c.DatabaseURL, "database-url", firstOf(getenv("BENCH_DATABASE_URL"), getenv("TEST_DATABASE_URL")),
+		"PostgreSQL server `URL` (default $BENCH_DATABASE_URL, else $TEST_DATABASE_URL); a fresh database is created on it")
+	fs.StringVar(&c.RedisURL, "redis-url", firstOf(getenv("BENCH_REDIS_URL"), getenv("TEST_REDIS_URL")),
+		"Redis `URL` (default $BENCH_REDIS_URL, else $TEST_REDIS_URL)")
+	fs.IntVar(&c.Waiting, "waiting", 10000, "browsers waiting throughout each phase (N)")
+	fs.Float64Var(&c.Rate, "rate", 500, "approvals per second in the ws phase")
+	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "decision window of each phase")
+	fs.DurationVar(&c.Idle, "idle", 10*time.Second, "idle window of each phase, for the CPU of waiting alone")
+	pollRate := fs.Float64("poll-rate", 0, "approvals per second in the poll phase (default: -rate)")
+	fs.DurationVar(&c.PollEvery, "poll-every", 2*time.Second, "poll interval of the poll phase")
+	fs.DurationVar(&c.Floor, "floor", 5*time.Second, "how long to sample the Redis floor (at -rate)")
+	fs.DurationVar(&c.Argon, "argon", 3*time.Second, "how long to sample the raw Argon2id hash rate")
+	fs.DurationVar(&c.Settle, "settle", 2*time.Second, "pause before each reading of the server's memory")
+	fs.Func("server-env", "extra `NAME=value` in approvald's environment (repeatable), e.g. GOGC=50", func(v string) error {
+		if !strings.Contains(v, "=") {
+			return errors.New("want NAME=value")
+		}
+		c.ServerEnv = append(c.ServerEnv, v)
+		return nil
+	})
+	fs.StringVar(&c.Seed, "seed", "db", `how users and devices are made: "db" (bench-only fast path through internal/store) or "api"`)
+	fs.IntVar(&c.Concurrency, "concurrency", 8, "requests in flight while seeding and logging in")
+	modes := fs.String("modes", strings.Join(allModes, ","), "comma-separated phases to run")
+	fs.StringVar(&c.JSONPath, "json", "", "write the figures as JSON to this `file`")
+	fs.StringVar(&c.ServerLog, "server-log", "", "append approvald's log (stderr) to this `file`")
+	fs.StringVar(&c.PprofDir, "pprof-dir", "", "save server CPU and heap profiles of each phase in this `directory`")
+	fs.DurationVar(&c.Timeout, "timeout", 15*time.Minute, "stop the whole run after this long")
+	if err := fs.Parse(args); err != nil {
+		var b strings.Builder
+		fs.SetOutput(&b)
+		fs.PrintDefaults()
+		return nil, fmt.Errorf("%w\n\nusage: approvalbench [flags]\n%s", err, b.String())
+	}
+	c.PollRate = *pollRate
+	if c.PollRate == 0 {
+		c.PollRate = c.Rate
+	}
+	for _, m := range strings.Split(*modes, ",") {
+		if m = strings.TrimSpace(m); m == "" {
+			continue
+		}
+		if !slices.Contains(allModes, m) {
+			return nil, fmt.Errorf("-modes: unknown phase %q (have %s)", m, strings.Join(allModes, ","))
+		}
+		c.Modes = append(c.Modes, m)
+	}
+	return c, c.check()
+}
+
+func (c *config) check() error {
+	switch {
+	case c.DatabaseURL == "":
+		return errors.New("-database-url (or TEST_DATABASE_URL) is required: a PostgreSQL server")
+	case c.RedisURL == "":
+		return errors.New("-redis-url (or TEST_REDIS_URL) is required")
+	case c.Waiting < 1 || c.Rate <= 0 || c.PollRate <= 0 || c.Duration <= 0 || c.Idle <= 0 || c.PollEvery <= 0:
+		return errors.New("-waiting, -rate, -poll-rate, -duration, -idle and -poll-every must be positive")
+	case c.Seed != "db" && c.Seed != "api":
+		return errors.New(`-seed must be "db" or "api"`)
+	case c.Concurrency < 1:
+		return errors.New("-concurrency must be at least 1")
+	case c.Timeout <= 0:
+		return errors.New("-timeout must be positive")
+	}
+	for name, raw := range map[string]string{"-database-url": c.DatabaseURL, "-redis-url": c.RedisURL} {
+		if err := mustBeLoopback(raw); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func firstOf(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// mustBeLoopback refuses a URL whose host is not a loopback address: the
+// bench is a load generator and only ever points at this machine.
+func mustBeLoopback(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Hostname() == "" {
+		return errors.New("not a URL with a host")
+	}
+	ips, err := net.LookupIP(u.Hostname())
+	if err != nil || len(ips) == 0 {
+		return fmt.Errorf("host %q does not resolve", u.Hostname())
+	}
+	for _, ip := range ips {
+		if !ip.IsLoopback() {
+			return fmt.Errorf("host %q is not loopback: the bench only loads this machine", u.Hostname())
+		}
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+// Command approvalbench measures approvald on one machine, every figure in
+// one run: it starts approvald itself (from a built binary) on PostgreSQL and
+// Redis, prepares users with enrolled devices, logs them all in, and then
+//
+//   - floor: times bare Redis PUBLISH → SUBSCRIBE round trips on the same Redis;
+//   - login: compares password logins/s with the raw Argon2id hash rate;
+//   - memory: reads the server's RSS before and after opening the websockets;
+//   - ws: keeps N browsers waiting on websockets and sends signed approve
+//     callbacks at a fixed rate, timing callback sent → websocket frame;
+//   - poll: the same browsers polling GET /api/v1/approvals/{id} every 2 s.
+//
+// It prints one Markdown table and writes the figures as JSON. Targets are
+// loopback only; the run stops by itself within -timeout. BENCHMARKS.md has
+// the method and the commands.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:], os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "approvalbench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := run(ctx, cfg, os.Stderr)
+	if res != nil {
+		fmt.Print(res.Markdown())
+		if cfg.JSONPath != "" {
+			if werr := writeJSON(cfg.JSONPath, res); werr != nil && err == nil {
+				err = werr
+			}
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "approvalbench:", err)
+		os.Exit(1)
+	}
+}
+
+func writeJSON(path string, res *Result) error {
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The targets, for a 2-core machine with PostgreSQL, Redis and the
+// harness on loopback.
+const (
+	targetWaiting     = 10000
+	targetRate        = 500
+	targetMemoryKiB   = 16
+	targetP50         = 1.0 // ms
+	targetP99         = 5.0 // ms
+	targetFloorFactor = 10
+	targetPollLatency = 100
+	targetPollCPU     = 10
+	targetLoginRatio  = 0.90
+)
+
+func targets(cfg *config, r *Result) []Target {
+	var out []Target
+	add := func(name, goal, measured string, holds, applies bool) {
+		out = append(out, Target{Name: name, Goal: goal, Measured: measured, Holds: holds && applies, Applies: applies})
+	}
+	full := cfg.Waiting >= targetWaiting && cfg.Rate >= targetRate
+	if r.WS != nil {
+		open := r.WS.Waiting + r.WS.Decided
+		add("waiting websockets on one instance", count(targetWaiting),
+			fmt.Sprintf("%s open at once, %d errors", count(open), r.WS.Errors), r.WS.Errors == 0, open >= targetWaiting)
+	}
+	if r.Memory != nil {
+		add("server memory per idle websocket (RSS Δ / N)", fmt.Sprintf("≤ %d KiB", targetMemoryKiB),
+			fmt.Sprintf("%.1f KiB", r.Memory.PerWebsocketKiB), r.Memory.PerWebsocketKiB <= targetMemoryKiB, r.Memory.Websockets >= 1000)
+	}
+	if r.WS != nil {
+		setting := fmt.Sprintf(" at %s/s with %s waiting", count(targetRate), count(targetWaiting))
+		add("callback → browser p50"+setting, fmt.Sprintf("≤ %.0f ms", targetP50),
+			fmt.Sprintf("%.2f ms", r.WS.Latency.P50), r.WS.Latency.P50 <= targetP50, full)
+		add("callback → browser p99"+setting, fmt.Sprintf("≤ %.0f ms", targetP99),
+			fmt.Sprintf("%.2f ms", r.WS.Latency.P99), r.WS.Latency.P99 <= targetP99, full)
+		add("lost notifications", "0", fmt.Sprintf("%d", r.WS.Lost), r.WS.Lost == 0 && r.WS.Latency.Count > 0, true)
+	}
+	if r.WS != nil && r.Floor != nil && r.Floor.P50 > 0 {
+		f := r.WS.Latency.P50 / r.Floor.P50
+		add("end-to-end p50 / bare Redis round trip p50", fmt.Sprintf("≤ %d×", targetFloorFactor),
+			fmt.Sprintf("%.1f× (%.2f / %.3f ms)", f, r.WS.Latency.P50, r.Floor.P50), f <= targetFloorFactor, true)
+	}
+	if r.WS != nil && r.Poll != nil && r.WS.Latency.Mean > 0 {
+		f := r.Poll.Latency.Mean / r.WS.Latency.Mean
+		add("mean latency, poll / ws", fmt.Sprintf("≥ %d×", targetPollLatency),
+			fmt.Sprintf("%.0f× (%.0f / %.2f ms)", f, r.Poll.Latency.Mean, r.WS.Latency.Mean), f >= targetPollLatency, true)
+	}
+	if r.WS != nil && r.Poll != nil {
+		ws, poll := r.WS.IdleCPUPerBrowser, r.Poll.IdleCPUPerBrowser
+		measured := fmt.Sprintf("%s (%.3f / %.3f CPU ms per browser-minute)", ratio(poll, ws), poll, ws)
+		add("server CPU per waiting browser, poll / ws", fmt.Sprintf("≥ %d×", targetPollCPU), measured,
+			ws == 0 && poll > 0 || ws > 0 && poll/ws >= targetPollCPU, true)
+	}
+	if r.Login != nil && r.Login.ArgonPerSecond > 0 {
+		add("password logins/s / raw Argon2id hashes/s", fmt.Sprintf("≥ %.0f %%", targetLoginRatio*100),
+			fmt.Sprintf("%.0f %% (%.1f / %.1f per s)", r.Login.Ratio*100, r.Login.PerSecond, r.Login.ArgonPerSecond),
+			r.Login.Ratio >= targetLoginRatio, true)
+	}
+	return out
+}
+
+// ratio prints a/b, or "more than a/resolution" when b measured as zero.
+func ratio(a, b float64) string {
+	if b == 0 {
+		if a == 0 {
+			return "–"
+		}
+		return "∞ (ws used no measurable CPU)"
+	}
+	return fmt.Sprintf("%.0f×", a/b)
+}
+
+// count writes n with thousands separators.
+func count(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// Markdown is the run as tables: the two designs side by side, the other
+// figures, and the targets.
+func (r *Result) Markdown() string {
+	var b strings.Builder
+	m := r.Machine
+	fmt.Fprintf(&b, "\n### approvalbench, %s — %s, %d CPUs, %.1f GiB, %s\n\n",
+		r.StartedAt.Format("2006-01-02 15:04 MST"), m.CPUModel, m.CPUs, float64(m.MemoryMiB)/1024, m.Go)
+	row := func(cells ...string) { fmt.Fprintf(&b, "| %s |\n", strings.Join(cells, " | ")) }
+	if r.WS != nil || r.Poll != nil {
+		row("figure", "ws", "poll")
+		row("---", "---:", "---:")
+		both := func(name string, f func(p *PhaseResult) string) {
+			cells := []string{name, "–", "–"}
+			if r.WS != nil {
+				cells[1] = f(r.WS)
+			}
+			if r.Poll != nil {
+				cells[2] = f(r.Poll)
+			}
+			row(cells...)
+		}
+		both("browsers waiting throughout", func(p *PhaseResult) string { return count(p.Waiting) })
+		both("decided on top, at rate", func(p *PhaseResult) string { return fmt.Sprintf("%s at %.0f/s", count(p.Decided), p.Rate) })
+		both("callback → browser p50 / p95 / p99 / max (ms)", func(p *PhaseResult) string {
+			l := p.Latency
+			return fmt.Sprintf("%s / %s / %s / %s", msf(l.P50), msf(l.P95), msf(l.P99), msf(l.Max))
+		})
+		both("callback → browser mean (ms)", func(p *PhaseResult) string { return msf(p.Latency.Mean) })
+		both("server side, p50 / p99 at most (ms): callback handled; publish → websocket write", func(p *PhaseResult) string {
+			s := fmt.Sprintf("%s / %s", msf(p.ServerCallbackP50), msf(p.ServerCallbackP99))
+			if p.ServerDecisionP50 > 0 {
+				s += fmt.Sprintf("; %s / %s", msf(p.ServerDecisionP50), msf(p.ServerDecisionP99))
+			}
+			return s
+		})
+		both("lost / errors", func(p *PhaseResult) string { return fmt.Sprintf("%d / %d", p.Lost, p.Errors) })
+		both("server CPU per waiting browser-minute, idle (ms)", func(p *PhaseResult) string { return fmt.Sprintf("%.3f", p.IdleCPUPerBrowser) })
+		both("… with PostgreSQL + Redis (ms)", func(p *PhaseResult) string { return fmt.Sprintf("%.3f", p.IdleTotalPerBrowser) })
+		both("server CPU s in the decision window (+ PostgreSQL and Redis; Redis alone)", func(p *PhaseResult) string {
+			return fmt.Sprintf("%.2f (+ %.2f; %.2f)", p.DecideCPUSeconds, p.DecideDepsSeconds, p.DecideRedisCPUSeconds)
+		})
+		both("other processes on the machine, idle / decision window (cores)", func(p *PhaseResult) string {
+			return fmt.Sprintf("%.2f / %.2f", p.IdleOtherCores, p.DecideOtherCores)
+		})
+		both("polls per second", func(p *PhaseResult) string {
+			if p.PollsPerSecond == 0 {
+				return "–"
+			}
+			return fmt.Sprintf("%.0f", p.PollsPerSecond)
+		})
+		b.WriteString("\n")
+	}
+	row("figure", "value")
+	row("---", "---:")
+	if r.Floor != nil {
+		row("bare Redis PUBLISH → SUBSCRIBE p50 / p99 / max (ms)", fmt.Sprintf("%.3f / %.3f / %.3f", r.Floor.P50, r.Floor.P99, r.Floor.Max))
+	}
+	if r.Login != nil {
+		row("password logins/s (logins)", fmt.Sprintf("%.1f (%s)", r.Login.PerSecond, count(r.Login.Logins)))
+		if r.Login.ArgonPerSecond > 0 {
+			row("raw Argon2id hashes/s, every core", fmt.Sprintf("%.1f", r.Login.ArgonPerSecond))
+			row("other processes on the machine, Argon2id / logins (cores)", fmt.Sprintf("%.2f / %.2f", r.Login.OtherCoresArgon, r.Login.OtherCoresLogin))
+		}
+	}
+	if mm := r.Memory; mm != nil {
+		row(fmt.Sprintf("server RSS before → after %s websockets (MiB)", count(mm.Websockets)), fmt.Sprintf("%.1f → %.1f", mm.RSSBeforeMiB, mm.RSSAfterMiB))
+		row("per websocket: RSS / Go heap / stacks (KiB), goroutines",
+			fmt.Sprintf("%.1f / %.1f / %.1f, %.2f", mm.PerWebsocketKiB, mm.HeapPerWebsocket, mm.StackPerWebsocket, mm.GoroutinesPerWS))
+	}
+	row("run", fmt.Sprintf("%.0f s, seed %s, %d source address(es), fd limit %d", r.Seconds, r.Config.Seed, r.Config.SourceAddresses, r.Config.FileLimit))
+	if len(r.Targets) > 0 {
+		b.WriteString("\n")
+		row("target", "goal", "measured", "holds")
+		row("---", "---", "---", "---")
+		for _, t := range r.Targets {
+			holds := "no"
+			switch {
+			case !t.Applies:
+				holds = "n/a (reduced run)"
+			case t.Holds:
+				holds = "yes"
+			}
+			row(t.Name, t.Goal, t.Measured, holds)
+		}
+	}
+	return b.String()
+}
+
+func msf(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
+	}
+}

@@ -64,7 +64,13 @@ func TestMetricsMoveWithALoginAndItsDecision(t *testing.T) {
 		}
 		ws.expectFrame(t, map[string]any{"type": "status", "status": "approved"})
 
-		after := scrape(t, s.URL)
+		// The push is counted when the server has read the device's answer,
+		// which can come after the device handed the push on: wait for it.
+		var after string
+		eventually(t, "the push being counted", func() bool {
+			after = scrape(t, s.URL)
+			return seriesValue(t, after, `approvald_pushes_total{result="sent"}`)-seriesValue(t, before, `approvald_pushes_total{result="sent"}`) >= 1
+		})
 		moved := map[string]float64{
 			`approvald_approvals_started_total{channel="push"}`:                                                          1,
 			`approvald_approvals_started_total{channel="sms"}`:                                                           1, // the SMS login before enrolling

@@ -23,9 +23,9 @@ lint: vet
 	@test -z "$$(gofmt -l cmd internal web migrations)" || { gofmt -l cmd internal web migrations; exit 1; }
 	$(GO) run $(STATICCHECK) ./...
 
-## fuzz: run every fuzz target for FUZZTIME each (default 60s)
+## fuzz: run every fuzz target for FUZZEXECS executions each (default 1000000x)
 fuzz:
-	@FUZZTIME=$${FUZZTIME:-60s} bash .ci/fuzz
+	@FUZZEXECS=$${FUZZEXECS:-1000000x} bash .ci/fuzz
 
 ## bench: a reduced load run (1,000 waiting, 200 approvals/s, 10 s) that prints the table; see BENCHMARKS.md
 bench:

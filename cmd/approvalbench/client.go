@@ -10,15 +10,17 @@ import (
 	"time"
 )
 
-// newHTTPClient is the bench's one HTTP client: keep-alive connections
-// from the bench's source addresses, as many idle ones as idle allows.
-func newHTTPClient(src *sourceAddrs, idle int) *http.Client {
+// newHTTPClient is an HTTP client with keep-alive connections from the
+// bench's source addresses: at most conns at once (more requests queue in
+// the client), all of them kept idle between requests.
+func newHTTPClient(src *sourceAddrs, conns int) *http.Client {
 	return &http.Client{
 		Timeout: 30 * time.Second,
 		Transport: &http.Transport{
 			DialContext:         src.DialContext,
-			MaxIdleConns:        idle,
-			MaxIdleConnsPerHost: idle,
+			MaxConnsPerHost:     conns,
+			MaxIdleConns:        conns,
+			MaxIdleConnsPerHost: conns,
 			// Below approvald's 10 s read timeout, which also ends idle
 			// keep-alive connections (with an unsolicited 400).
 			IdleConnTimeout:    5 * time.Second,

@@ -87,7 +87,7 @@ x_bucket{code="500",le="0.001"} 99
 		t.Fatalf("buckets %v", b1)
 	}
 	// 100 new samples: 50 ≤ 1 ms, 49 more ≤ 5 ms, 1 above.
-	for q, want := range map[float64]float64{0.5: 1, 0.9: 5, 0.99: 5} {
+	for q, want := range map[float64]float64{0.5: 1, 0.9: 5, 0.99: 5, 1: -1} {
 		if got := quantileBound(b0, b1, q); got != want {
 			t.Errorf("quantile %v = %v ms, want %v", q, got, want)
 		}

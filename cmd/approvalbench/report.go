@@ -176,6 +176,8 @@ func (r *Result) Markdown() string {
 
 func msf(v float64) string {
 	switch {
+	case v < 0:
+		return "> 10000"
 	case v >= 100:
 		return fmt.Sprintf("%.0f", v)
 	case v >= 10:

@@ -269,10 +269,12 @@ func (b *bench) pollPhase(ctx context.Context, idle, toDecide []*user) (*PhaseRe
 	all := slices.Concat(idle, toDecide)
 	r := &PhaseResult{Waiting: len(idle), Decided: len(toDecide), Rate: b.cfg.PollRate}
 	b.say("poll: %d browsers polling every %s", len(all), b.cfg.PollEvery)
-	// A pool of its own, as large as the crowd: when answers slow down,
+	// A pool of its own, keeping every connection: when answers slow down,
 	// more polls are in flight at once, and a connection closed for want of
-	// room in the pool would be one more port in TIME_WAIT.
-	pollHTTP := newHTTPClient(b.src, len(all))
+	// room in the pool would be one more port in TIME_WAIT. Capped, so an
+	// overloaded server does not also run out of file descriptors (polls
+	// then wait in the client, which counts in their latency).
+	pollHTTP := newHTTPClient(b.src, min(len(all), pollConns))
 	defer pollHTTP.CloseIdleConnections()
 	p := startPollers(ctx, &api{base: b.api.base, http: pollHTTP}, all, b.cfg.PollEvery)
 	defer p.Stop()
@@ -315,6 +317,10 @@ func (b *bench) pollPhase(ctx context.Context, idle, toDecide []*user) (*PhaseRe
 	b.say("poll: p50 %.0f ms, mean %.0f ms, %.0f polls/s, %d lost, %d errors", r.Latency.P50, r.Latency.Mean, r.PollsPerSecond, r.Lost, r.Errors)
 	return r, b.srv.alive()
 }
+
+// pollConns bounds the poll phase's connections (browsers would each hold
+// one; the server's descriptors are the limit).
+const pollConns = 8192
 
 // warmUp reads a few approvals in parallel, so the server's database pool
 // and Redis connections exist before the memory baseline.

@@ -91,8 +91,9 @@ func histogram(text, name, labels string) []bucket {
 }
 
 // quantileBound is the upper bound (ms) of the bucket holding the q-th
-// quantile of the samples added between two readings; 0 without samples.
-// Histograms say no more than that: "at most".
+// quantile of the samples added between two readings; 0 without samples,
+// -1 beyond the largest bucket (10 s). Histograms say no more than that:
+// "at most".
 func quantileBound(before, after []bucket, q float64) float64 {
 	if len(before) == 0 { // the series did not exist yet
 		before = make([]bucket, len(after))
@@ -106,10 +107,13 @@ func quantileBound(before, after []bucket, q float64) float64 {
 	}
 	for i := range after {
 		if after[i].count-before[i].count >= q*total {
+			if math.IsInf(after[i].le, 1) {
+				return -1
+			}
 			return after[i].le * 1000
 		}
 	}
-	return math.Inf(1)
+	return -1
 }
 
 // serverSide is what approvald's own histograms say about a window.

@@ -17,16 +17,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// raiseFileLimit lifts RLIMIT_NOFILE to at least need (the hard limit too,
-// which root may do); approvald, started by the bench, inherits the hard
-// limit and raises its own soft limit to it. It returns the soft limit.
+// raiseFileLimit lifts RLIMIT_NOFILE to at least need, and where root may
+// raise the hard limit, to four times need: an overloaded phase (polling
+// that falls behind, callbacks piling up) opens connections beyond the
+// plan, and approvald, which inherits the hard limit and raises its own
+// soft limit to it, stops serving when accept runs out of descriptors.
+// It returns the soft limit.
 func raiseFileLimit(need uint64) (uint64, error) {
 	var l syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
 		return 0, err
 	}
 	want := l
-	want.Max = max(l.Max, need)
+	want.Max = max(l.Max, min(4*need, nrOpen()))
 	want.Cur = want.Max
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want); err != nil {
 		// Not root: the soft limit can still go up to the hard one.
@@ -39,6 +42,17 @@ func raiseFileLimit(need uint64) (uint64, error) {
 		return want.Cur, fmt.Errorf("the file-descriptor limit is %d, the run needs %d: raise the hard limit (ulimit -Hn) or run as root", want.Cur, need)
 	}
 	return want.Cur, nil
+}
+
+// nrOpen is the kernel's ceiling for RLIMIT_NOFILE.
+func nrOpen() uint64 {
+	b, err := os.ReadFile("/proc/sys/fs/nr_open")
+	if err == nil {
+		if n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64); err == nil {
+			return n
+		}
+	}
+	return 1 << 20
 }
 
 // sourceAddrs dials from several loopback addresses when one address's

@@ -3,6 +3,7 @@ package approval
 import (
 	"context"
 	"crypto/ed25519"
+	"sync"
 	"time"
 
 	"github.com/approvald/approvald/internal/core"
@@ -33,52 +34,74 @@ var errBadSignature = core.Errorf(core.EInvalidSignature, "the request signature
 // a device's nonces.
 func (s *Service) AuthenticateDevice(ctx context.Context, r SignedRequest, wantDeviceID string) (*core.Device, error) {
 	// Failures are counted per claimed device and client IP: enough to stop
-	// guessing, without letting a stranger lock a real device out.
+	// guessing, without letting a stranger lock a real device out. The
+	// count is read while the device is looked up and the signature
+	// checked (neither has an effect), so it costs no round trip of its own.
 	failKey := "cbfail:" + r.Header(signing.HeaderDeviceID) + ":" + core.ClientFrom(ctx).IP
 	now := s.Clock.Now()
-	d, err := s.Limiter.Check(ctx, failKey, s.Config.CallbackFailures, s.Config.CallbackFailureWindow, now)
-	if err != nil {
-		return nil, err
+	var (
+		limit    core.Decision
+		limitErr error
+		checked  sync.WaitGroup
+	)
+	checked.Go(func() {
+		limit, limitErr = s.Limiter.Check(ctx, failKey, s.Config.CallbackFailures, s.Config.CallbackFailureWindow, now)
+	})
+	dev, nonce, err := s.verifySignature(ctx, r, wantDeviceID)
+	checked.Wait()
+	switch {
+	case limitErr != nil:
+		return nil, limitErr
+	case !limit.Allowed:
+		return nil, core.RateLimited(limit.RetryAfter)
+	case err == nil:
+		err = s.spendNonce(ctx, dev.ID, nonce)
 	}
-	if !d.Allowed {
-		return nil, core.RateLimited(d.RetryAfter)
-	}
-	dev, err := s.authenticateDevice(ctx, r, wantDeviceID)
 	if core.IsCode(err, core.EInvalidSignature) {
 		if _, herr := s.Limiter.Hit(ctx, failKey, s.Config.CallbackFailures, s.Config.CallbackFailureWindow, now); herr != nil {
 			return nil, herr
 		}
 	}
-	return dev, err
+	if err != nil {
+		return nil, err
+	}
+	return dev, nil
 }
 
-func (s *Service) authenticateDevice(ctx context.Context, r SignedRequest, wantDeviceID string) (*core.Device, error) {
+// verifySignature checks everything of a signed request but its nonce,
+// which it returns.
+func (s *Service) verifySignature(ctx context.Context, r SignedRequest, wantDeviceID string) (*core.Device, string, error) {
 	h, err := signing.ParseHeaders(r.Header)
 	if err != nil {
-		return nil, errBadSignature
+		return nil, "", errBadSignature
 	}
 	if err := signing.CheckTimestamp(h.Timestamp, s.Clock.Now(), SignatureSkew); err != nil {
-		return nil, errBadSignature
+		return nil, "", errBadSignature
 	}
 	if h.DeviceID == "" || h.DeviceID != wantDeviceID || !core.HasPrefix(h.DeviceID, core.PrefixDevice) {
-		return nil, errBadSignature
+		return nil, "", errBadSignature
 	}
 	dev, err := s.Devices.Device(ctx, h.DeviceID)
 	if core.IsCode(err, core.ENotFound) {
-		return nil, errBadSignature
+		return nil, "", errBadSignature
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if err := signing.Verify(ed25519.PublicKey(dev.PublicKey), r.Method, r.PathWithQuery, h, r.Body); err != nil {
-		return nil, errBadSignature
+		return nil, "", errBadSignature
 	}
-	fresh, err := s.KV.SetNX(ctx, "nonce:"+dev.ID+":"+h.Nonce, "1", NonceTTL)
+	return dev, h.Nonce, nil
+}
+
+// spendNonce records a device's nonce; a nonce seen before is a replay.
+func (s *Service) spendNonce(ctx context.Context, deviceID, nonce string) error {
+	fresh, err := s.KV.SetNX(ctx, "nonce:"+deviceID+":"+nonce, "1", NonceTTL)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if !fresh {
-		return nil, errBadSignature
+		return errBadSignature
 	}
-	return dev, nil
+	return nil
 }

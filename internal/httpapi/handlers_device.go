@@ -131,22 +131,24 @@ func handleCallback(approvals *approval.Service, pathPrefix string) fiber.Handle
 		Report      bool   `json:"report"`
 	}
 	return func(c *fiber.Ctx) error {
-		// The signature covers the exact bytes; read the claimed device
-		// from them first, decode strictly after authentication.
-		var claimed struct {
-			DeviceID string `json:"device_id"`
-		}
-		_ = json.Unmarshal(c.Body(), &claimed)
-		dev, err := approvals.AuthenticateDevice(c.UserContext(), signedRequest(c, pathPrefix), claimed.DeviceID)
-		if err != nil {
-			return err
-		}
+		// The signature covers the exact bytes: the claimed device is read
+		// from them leniently, and a malformed body is reported only to a
+		// device that authenticated.
 		var req request
-		if err := decodeJSON(c, &req); err != nil {
-			return err
+		invalid := decodeJSON(c, &req)
+		deviceID := req.DeviceID
+		if invalid != nil {
+			var claimed struct {
+				DeviceID string `json:"device_id"`
+			}
+			_ = json.Unmarshal(c.Body(), &claimed)
+			deviceID = claimed.DeviceID
 		}
-		status, err := approvals.HandleCallback(c.UserContext(), dev, approval.Callback{
-			ApprovalID: req.ApprovalID, Decision: req.Decision, MatchNumber: req.MatchNumber, Report: req.Report,
+		status, err := approvals.HandleSignedCallback(c.UserContext(), approval.SignedCallback{
+			Request:  signedRequest(c, pathPrefix),
+			DeviceID: deviceID,
+			Callback: approval.Callback{ApprovalID: req.ApprovalID, Decision: req.Decision, MatchNumber: req.MatchNumber, Report: req.Report},
+			Invalid:  invalid,
 		})
 		if err != nil {
 			return err

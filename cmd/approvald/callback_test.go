@@ -101,6 +101,21 @@ func TestCallbackSignatures(t *testing.T) {
 			expect(t, r, http.StatusUnauthorized, "invalid_signature")
 		})
 
+		t.Run("a refused request does not spend its nonce", func(t *testing.T) {
+			l3 := s.startLogin(t, other)
+			b := []byte(`{"approval_id":"` + l3.ID + `","device_id":"` + otherDev.State.DeviceID + `","decision":"approve","match_number":` + strconv.Itoa(l3.Number) + `}`)
+			h := signing.Sign(otherDev.State.PrivateKey, "POST", path, otherDev.State.DeviceID, b, time.Now())
+			hdr := http.Header{}
+			h.Apply(hdr)
+			headers := map[string]string{
+				signing.HeaderDeviceID: hdr.Get(signing.HeaderDeviceID), signing.HeaderTimestamp: hdr.Get(signing.HeaderTimestamp),
+				signing.HeaderNonce: hdr.Get(signing.HeaderNonce), signing.HeaderSignature: hdr.Get(signing.HeaderSignature)}
+			forged := bytes.Replace(b, []byte(`"approve"`), []byte(`"deny"`), 1)
+			expect(t, s.do(t, request{method: "POST", path: path, body: forged, headers: headers}), http.StatusUnauthorized, "invalid_signature")
+			expect(t, s.do(t, request{method: "POST", path: path, body: b, headers: headers}), http.StatusOK)
+			expect(t, s.do(t, request{method: "POST", path: path, body: b, headers: headers}), http.StatusUnauthorized, "invalid_signature")
+		})
+
 		// After all the refusals the approval is still pending and the
 		// real device can decide it.
 		if st, err := dev.decide(t, l.ID, false, 0, false); err != nil || st != "denied" {

@@ -30,78 +30,98 @@ var errBadSignature = core.Errorf(core.EInvalidSignature, "the request signature
 // fresh timestamp, a known device that is the one the request speaks for
 // (wantDeviceID: the body's device_id or the path's {id}), a valid Ed25519
 // signature, and a nonce not seen from that device in the last 10 minutes.
-// The nonce is recorded only after the signature holds, so nobody can burn
-// a device's nonces.
+//
+// The failure count and the nonce are settled in Redis while the device is
+// read and the signature checked: on the path from the phone's answer to the
+// browser, every round trip counts. A nonce spent by a request that then
+// fails is given back, so only accepted requests use nonces up; guessing a
+// device's next nonce (128 random bits or more) to spend it first is hopeless.
 func (s *Service) AuthenticateDevice(ctx context.Context, r SignedRequest, wantDeviceID string) (*core.Device, error) {
 	// Failures are counted per claimed device and client IP: enough to stop
-	// guessing, without letting a stranger lock a real device out. The
-	// count is read while the device is looked up and the signature
-	// checked (neither has an effect), so it costs no round trip of its own.
+	// guessing, without letting a stranger lock a real device out.
 	failKey := "cbfail:" + r.Header(signing.HeaderDeviceID) + ":" + core.ClientFrom(ctx).IP
 	now := s.Clock.Now()
 	var (
-		limit    core.Decision
-		limitErr error
-		checked  sync.WaitGroup
+		limit          core.Decision
+		limitErr       error
+		nonceKey       string
+		fresh          bool
+		nonceErr       error
+		redisAnswering sync.WaitGroup
 	)
-	checked.Go(func() {
+	redisAnswering.Go(func() {
 		limit, limitErr = s.Limiter.Check(ctx, failKey, s.Config.CallbackFailures, s.Config.CallbackFailureWindow, now)
 	})
-	dev, nonce, err := s.verifySignature(ctx, r, wantDeviceID)
-	checked.Wait()
+	h, err := s.checkHeaders(r, wantDeviceID)
+	if err == nil {
+		nonceKey = "nonce:" + h.DeviceID + ":" + h.Nonce
+		redisAnswering.Go(func() { fresh, nonceErr = s.KV.SetNX(ctx, nonceKey, "1", NonceTTL) })
+	}
+	var dev *core.Device
+	if err == nil {
+		dev, err = s.verifySignature(ctx, r, h)
+	}
+	redisAnswering.Wait()
 	switch {
 	case limitErr != nil:
-		return nil, limitErr
+		err = limitErr
 	case !limit.Allowed:
-		return nil, core.RateLimited(limit.RetryAfter)
-	case err == nil:
-		err = s.spendNonce(ctx, dev.ID, nonce)
+		err = core.RateLimited(limit.RetryAfter)
+	case err == nil && nonceErr != nil:
+		err = nonceErr
+	case err == nil && !fresh:
+		return nil, s.countFailure(ctx, failKey, now, errBadSignature)
 	}
-	if core.IsCode(err, core.EInvalidSignature) {
-		if _, herr := s.Limiter.Hit(ctx, failKey, s.Config.CallbackFailures, s.Config.CallbackFailureWindow, now); herr != nil {
-			return nil, herr
+	if err == nil {
+		return dev, nil
+	}
+	if fresh {
+		if derr := s.KV.Del(ctx, nonceKey); derr != nil {
+			s.Log.WarnContext(ctx, "nonce of a refused request not given back", "err", derr)
 		}
+	}
+	return nil, s.countFailure(ctx, failKey, now, err)
+}
+
+// countFailure counts a refused signature against the failure limit and
+// returns err (or the limiter's own error).
+func (s *Service) countFailure(ctx context.Context, failKey string, now time.Time, err error) error {
+	if !core.IsCode(err, core.EInvalidSignature) {
+		return err
+	}
+	if _, herr := s.Limiter.Hit(ctx, failKey, s.Config.CallbackFailures, s.Config.CallbackFailureWindow, now); herr != nil {
+		return herr
+	}
+	return err
+}
+
+// checkHeaders checks what needs no lookup: well-formed headers, a fresh
+// timestamp, and the device the request speaks for.
+func (s *Service) checkHeaders(r SignedRequest, wantDeviceID string) (signing.Headers, error) {
+	h, err := signing.ParseHeaders(r.Header)
+	if err != nil {
+		return h, errBadSignature
+	}
+	if err := signing.CheckTimestamp(h.Timestamp, s.Clock.Now(), SignatureSkew); err != nil {
+		return h, errBadSignature
+	}
+	if h.DeviceID == "" || h.DeviceID != wantDeviceID || !core.HasPrefix(h.DeviceID, core.PrefixDevice) {
+		return h, errBadSignature
+	}
+	return h, nil
+}
+
+// verifySignature finds the device and checks its signature.
+func (s *Service) verifySignature(ctx context.Context, r SignedRequest, h signing.Headers) (*core.Device, error) {
+	dev, err := s.Devices.Device(ctx, h.DeviceID)
+	if core.IsCode(err, core.ENotFound) {
+		return nil, errBadSignature
 	}
 	if err != nil {
 		return nil, err
 	}
-	return dev, nil
-}
-
-// verifySignature checks everything of a signed request but its nonce,
-// which it returns.
-func (s *Service) verifySignature(ctx context.Context, r SignedRequest, wantDeviceID string) (*core.Device, string, error) {
-	h, err := signing.ParseHeaders(r.Header)
-	if err != nil {
-		return nil, "", errBadSignature
-	}
-	if err := signing.CheckTimestamp(h.Timestamp, s.Clock.Now(), SignatureSkew); err != nil {
-		return nil, "", errBadSignature
-	}
-	if h.DeviceID == "" || h.DeviceID != wantDeviceID || !core.HasPrefix(h.DeviceID, core.PrefixDevice) {
-		return nil, "", errBadSignature
-	}
-	dev, err := s.Devices.Device(ctx, h.DeviceID)
-	if core.IsCode(err, core.ENotFound) {
-		return nil, "", errBadSignature
-	}
-	if err != nil {
-		return nil, "", err
-	}
 	if err := signing.Verify(ed25519.PublicKey(dev.PublicKey), r.Method, r.PathWithQuery, h, r.Body); err != nil {
-		return nil, "", errBadSignature
+		return nil, errBadSignature
 	}
-	return dev, h.Nonce, nil
-}
-
-// spendNonce records a device's nonce; a nonce seen before is a replay.
-func (s *Service) spendNonce(ctx context.Context, deviceID, nonce string) error {
-	fresh, err := s.KV.SetNX(ctx, "nonce:"+deviceID+":"+nonce, "1", NonceTTL)
-	if err != nil {
-		return err
-	}
-	if !fresh {
-		return errBadSignature
-	}
-	return nil
+	return dev, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,6 +121,35 @@ func TestCallbackSignatures(t *testing.T) {
 		// real device can decide it.
 		if st, err := dev.decide(t, l.ID, false, 0, false); err != nil || st != "denied" {
 			t.Fatalf("decide: %q %v", st, err)
+		}
+	})
+}
+
+// The server remembers a device's key from the moment it pushes to it, so
+// that its answer needs no database read before the decision; a device
+// removed meanwhile must still decide nothing.
+func TestRemovedDeviceDecidesNothing(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		s := startServer(t, b, nil)
+		u := s.signupVerified(t)
+		at := s.loginSMS(t, u).str("access_token")
+		dev := s.enrollDevice(t, at, false)
+		spare := s.enrollDevice(t, at, false) // so logins still go to push
+
+		l := s.startLogin(t, u) // the server remembers both keys here
+		expect(t, s.do(t, request{method: "DELETE", path: "/api/v1/devices/" + dev.State.DeviceID, headers: pairs(bearer(at))}), http.StatusNoContent)
+		for _, approve := range []bool{true, false} {
+			st, err := dev.decide(t, l.ID, approve, l.Number, false)
+			if err == nil || !strings.Contains(err.Error(), "invalid_signature") {
+				t.Fatalf("removed device (approve %v): %q %v", approve, st, err)
+			}
+		}
+		r := s.get(t, "/api/v1/approvals/"+l.ID, ticketHeader(l.Ticket)...)
+		if r.str("status") != "pending" {
+			t.Fatalf("after the removed device answered: %s", r.Raw)
+		}
+		if st, err := spare.decide(t, l.ID, true, l.Number, false); err != nil || st != "approved" {
+			t.Fatalf("remaining device: %q %v", st, err)
 		}
 	})
 }

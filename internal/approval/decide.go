@@ -2,7 +2,6 @@ package approval
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/approvald/approvald/internal/core"
@@ -17,8 +16,14 @@ func (s *Service) decide(ctx context.Context, a *core.Approval, now time.Time, o
 	if err := s.update(ctx, a, now, fields...); err != nil {
 		return err
 	}
-	// Announce first: the decision is committed, and the waiting browser
-	// should not wait for the audit trail's insert as well.
+	s.announceDecision(ctx, a)
+	return nil
+}
+
+// announceDecision tells the waiting browsers about a decision just
+// committed, then writes it to the log and the audit trail: the browser
+// should not wait for the audit trail's insert as well.
+func (s *Service) announceDecision(ctx context.Context, a *core.Approval) {
 	s.publish(ctx, a.ID, StatusFrame(a))
 	s.Log.InfoContext(ctx, "approval decided", "approval_id", a.ID, "status", a.Status, "reason", a.Reason, "method", a.Method)
 	switch {
@@ -29,7 +34,6 @@ func (s *Service) decide(ctx context.Context, a *core.Approval, now time.Time, o
 	default:
 		s.Audit.Record(ctx, a.UserID, core.EventDenied, a.Reason)
 	}
-	return nil
 }
 
 // Callback is a device's answer to a push.
@@ -68,38 +72,71 @@ type SignedCallback struct {
 	Invalid error
 }
 
-// HandleSignedCallback authenticates a device's callback and decides. The
-// approval is read while the device is authenticated (the read has no
-// effect and nothing is decided before the signature and the nonce hold):
-// on the path from the phone's answer to the browser, every round trip
-// saved is latency saved.
+// HandleSignedCallback authenticates a device's callback and decides.
+//
+// On the path from the phone's answer to the browser every round trip is
+// latency, so the usual answer (the right number, or a deny) takes two: the
+// device's key comes from memory when the device is known (deviceKeys), the
+// nonce and failure count are settled in Redis meanwhile, and one guarded
+// update both checks the approval (pending, this user's, this number, the
+// device still enrolled) and decides it. Anything else, a wrong number, a
+// decided or expired approval, someone else's, a removed device, is sorted
+// out the long way, from what the database says.
 func (s *Service) HandleSignedCallback(ctx context.Context, sc SignedCallback) (core.ApprovalStatus, error) {
-	var (
-		a    *core.Approval
-		aErr error
-		read sync.WaitGroup
-	)
-	if core.HasPrefix(sc.Callback.ApprovalID, core.PrefixApproval) {
-		read.Go(func() { a, aErr = s.Approvals.Approval(ctx, sc.Callback.ApprovalID) })
-	}
-	dev, err := s.AuthenticateDevice(ctx, sc.Request, sc.DeviceID)
-	read.Wait()
+	dev, fromMemory, err := s.authenticate(ctx, sc.Request, sc.DeviceID, true)
 	switch {
 	case err != nil:
 		return "", err
 	case sc.Invalid != nil:
 		return "", sc.Invalid
 	}
-	if err := checkCallback(sc.Callback); err != nil {
+	cb := sc.Callback
+	if err := checkCallback(cb); err != nil {
 		return "", err
 	}
-	if a == nil && aErr == nil {
+	if !core.HasPrefix(cb.ApprovalID, core.PrefixApproval) {
 		return "", core.Errorf(core.ENotFound, "no such approval")
 	}
-	if aErr != nil {
-		return "", aErr
+	now := s.Clock.Now()
+	o := callbackOutcome(cb, dev)
+	a := &core.Approval{ID: cb.ApprovalID}
+	g := core.ApprovalGuard{UserID: dev.UserID, DeviceID: dev.ID}
+	if o.Approve {
+		g.MatchNumber = cb.MatchNumber
 	}
-	return s.decideCallback(ctx, dev, sc.Callback, a)
+	decided, err := s.Approvals.UpdatePendingGuarded(ctx, a, now, g, DecideUnread(a, now, o)...)
+	if err != nil {
+		return "", err
+	}
+	if decided {
+		return s.callbackDecided(ctx, dev, a, o, now)
+	}
+	if fromMemory {
+		// Was it removed? The database says.
+		if dev, err = s.Devices.Device(ctx, dev.ID); core.IsCode(err, core.ENotFound) {
+			return "", errBadSignature
+		} else if err != nil {
+			return "", err
+		}
+	}
+	if a, err = s.Approvals.Approval(ctx, cb.ApprovalID); err != nil {
+		return "", err
+	}
+	return s.decideCallback(ctx, dev, cb, a)
+}
+
+// callbackOutcome is what a device's valid callback asks for, before the
+// approval is seen: a wrong number turns an approve into a deny, which
+// only the approval can tell.
+func callbackOutcome(cb Callback, dev *core.Device) Outcome {
+	switch {
+	case cb.Decision == "deny" && cb.Report:
+		return Outcome{Reason: core.ReasonReported, By: dev.ID}
+	case cb.Decision == "deny":
+		return Outcome{Reason: core.ReasonUserDenied, By: dev.ID}
+	default:
+		return Outcome{Approve: true, Method: core.MethodPush, By: dev.ID}
+	}
 }
 
 // checkCallback validates what a callback asks for.
@@ -118,24 +155,29 @@ func checkCallback(cb Callback) error {
 
 // decideCallback decides a for an authenticated device's valid callback.
 func (s *Service) decideCallback(ctx context.Context, dev *core.Device, cb Callback, a *core.Approval) (core.ApprovalStatus, error) {
-	var o Outcome
 	if a.UserID != dev.UserID {
 		return "", core.Errorf(core.ENotFound, "no such approval")
 	}
 	now := s.Clock.Now()
-	switch {
-	case cb.Decision == "deny" && cb.Report:
-		o = Outcome{Reason: core.ReasonReported, By: dev.ID}
-	case cb.Decision == "deny":
-		o = Outcome{Reason: core.ReasonUserDenied, By: dev.ID}
-	case a.MatchNumber == 0 || *cb.MatchNumber != a.MatchNumber:
+	o := callbackOutcome(cb, dev)
+	if o.Approve && (a.MatchNumber == 0 || *cb.MatchNumber != a.MatchNumber) {
 		o = Outcome{Reason: core.ReasonNumberMismatch, By: dev.ID}
-	default:
-		o = Outcome{Approve: true, Method: core.MethodPush, By: dev.ID}
 	}
 	if err := s.decide(ctx, a, now, o); err != nil {
 		return "", err
 	}
+	return s.afterCallback(ctx, dev, a, o, now)
+}
+
+// callbackDecided finishes a callback whose guarded update decided a.
+func (s *Service) callbackDecided(ctx context.Context, dev *core.Device, a *core.Approval, o Outcome, now time.Time) (core.ApprovalStatus, error) {
+	s.announceDecision(ctx, a)
+	return s.afterCallback(ctx, dev, a, o, now)
+}
+
+// afterCallback does what follows a device's decision: a report pauses the
+// user's pushes, and the device was used.
+func (s *Service) afterCallback(ctx context.Context, dev *core.Device, a *core.Approval, o Outcome, now time.Time) (core.ApprovalStatus, error) {
 	if o.Reason == core.ReasonReported {
 		// Only a report that decided a pending login pauses pushes, so a
 		// stale report cannot switch a user's pushes off.

@@ -37,6 +37,14 @@ var errBadSignature = core.Errorf(core.EInvalidSignature, "the request signature
 // fails is given back, so only accepted requests use nonces up; guessing a
 // device's next nonce (128 random bits or more) to spend it first is hopeless.
 func (s *Service) AuthenticateDevice(ctx context.Context, r SignedRequest, wantDeviceID string) (*core.Device, error) {
+	dev, _, err := s.authenticate(ctx, r, wantDeviceID, false)
+	return dev, err
+}
+
+// authenticate is AuthenticateDevice; with remembered, a device whose key is
+// remembered (deviceKeys) is not read from the database, and the answer says
+// whether it was: such a device may have been removed since.
+func (s *Service) authenticate(ctx context.Context, r SignedRequest, wantDeviceID string, remembered bool) (dev *core.Device, fromMemory bool, err error) {
 	// Failures are counted per claimed device and client IP: enough to stop
 	// guessing, without letting a stranger lock a real device out.
 	failKey := "cbfail:" + r.Header(signing.HeaderDeviceID) + ":" + core.ClientFrom(ctx).IP
@@ -57,9 +65,8 @@ func (s *Service) AuthenticateDevice(ctx context.Context, r SignedRequest, wantD
 		nonceKey = "nonce:" + h.DeviceID + ":" + h.Nonce
 		redisAnswering.Go(func() { fresh, nonceErr = s.KV.SetNX(ctx, nonceKey, "1", NonceTTL) })
 	}
-	var dev *core.Device
 	if err == nil {
-		dev, err = s.verifySignature(ctx, r, h)
+		dev, fromMemory, err = s.verifySignature(ctx, r, h, remembered)
 	}
 	redisAnswering.Wait()
 	switch {
@@ -70,17 +77,17 @@ func (s *Service) AuthenticateDevice(ctx context.Context, r SignedRequest, wantD
 	case err == nil && nonceErr != nil:
 		err = nonceErr
 	case err == nil && !fresh:
-		return nil, s.countFailure(ctx, failKey, now, errBadSignature)
+		return nil, false, s.countFailure(ctx, failKey, now, errBadSignature)
 	}
 	if err == nil {
-		return dev, nil
+		return dev, fromMemory, nil
 	}
 	if fresh {
 		if derr := s.KV.Del(ctx, nonceKey); derr != nil {
 			s.Log.WarnContext(ctx, "nonce of a refused request not given back", "err", derr)
 		}
 	}
-	return nil, s.countFailure(ctx, failKey, now, err)
+	return nil, false, s.countFailure(ctx, failKey, now, err)
 }
 
 // countFailure counts a refused signature against the failure limit and
@@ -111,17 +118,26 @@ func (s *Service) checkHeaders(r SignedRequest, wantDeviceID string) (signing.He
 	return h, nil
 }
 
-// verifySignature finds the device and checks its signature.
-func (s *Service) verifySignature(ctx context.Context, r SignedRequest, h signing.Headers) (*core.Device, error) {
-	dev, err := s.Devices.Device(ctx, h.DeviceID)
-	if core.IsCode(err, core.ENotFound) {
-		return nil, errBadSignature
+// verifySignature finds the device (remembered, when allowed and known;
+// else from the database) and checks its signature.
+func (s *Service) verifySignature(ctx context.Context, r SignedRequest, h signing.Headers, remembered bool) (*core.Device, bool, error) {
+	dev, fromMemory := (*core.Device)(nil), false
+	if remembered {
+		dev, fromMemory = s.keys.lookup(h.DeviceID)
 	}
-	if err != nil {
-		return nil, err
+	if !fromMemory {
+		var err error
+		dev, err = s.Devices.Device(ctx, h.DeviceID)
+		if core.IsCode(err, core.ENotFound) {
+			return nil, false, errBadSignature
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		s.keys.remember(dev)
 	}
 	if err := signing.Verify(ed25519.PublicKey(dev.PublicKey), r.Method, r.PathWithQuery, h, r.Body); err != nil {
-		return nil, errBadSignature
+		return nil, false, errBadSignature
 	}
-	return dev, nil
+	return dev, fromMemory, nil
 }

@@ -78,6 +78,8 @@ type Service struct {
 	// ServerKey signs what the server sends to devices; its public half is
 	// the server_public_key a device receives when it enrolls.
 	ServerKey ed25519.PrivateKey
+
+	keys deviceKeys
 }
 
 // publish announces a change; a failure is logged, not returned, because the

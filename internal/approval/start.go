@@ -36,6 +36,8 @@ func (s *Service) Start(ctx context.Context, u *core.User, ip, userAgent string)
 	if err != nil {
 		return nil, err
 	}
+	// Their answers will come soon: their keys are at hand then.
+	s.keys.remember(devices...)
 	ticket := core.NewSecret(32)
 	a := &core.Approval{
 		ID: core.NewID(core.PrefixApproval), UserID: u.ID, Status: core.ApprovalPending,

@@ -40,13 +40,20 @@ func Decide(a *core.Approval, now time.Time, o Outcome) ([]string, error) {
 	if err := CheckPending(a, now); err != nil {
 		return nil, err
 	}
+	return DecideUnread(a, now, o), nil
+}
+
+// DecideUnread is Decide for an approval not read first: the fields it
+// returns must be written by an update that requires the approval to be
+// pending and unexpired (core.ApprovalStore.UpdatePendingGuarded).
+func DecideUnread(a *core.Approval, now time.Time, o Outcome) []string {
 	if o.Approve {
 		a.Status, a.Reason, a.Method = core.ApprovalApproved, "", o.Method
 	} else {
 		a.Status, a.Reason, a.Method = core.ApprovalDenied, o.Reason, ""
 	}
 	a.DecidedAt, a.DecidedBy = &now, o.By
-	return []string{"Status", "Reason", "Method", "DecidedAt", "DecidedBy"}, nil
+	return []string{"Status", "Reason", "Method", "DecidedAt", "DecidedBy"}
 }
 
 // FallBack moves a pending approval to the SMS channel. Its life becomes

@@ -91,6 +91,10 @@ type ApprovalStore interface {
 	// "Status", "Reason") when the stored approval is still pending and
 	// unexpired at now; false when it was not.
 	UpdatePending(ctx context.Context, a *Approval, now time.Time, fields ...string) (bool, error)
+	// UpdatePendingGuarded is UpdatePending for an approval not read first:
+	// it writes only when g holds as well, and then fills a with the stored
+	// approval as updated.
+	UpdatePendingGuarded(ctx context.Context, a *Approval, now time.Time, g ApprovalGuard, fields ...string) (bool, error)
 	// AddApprovalFailure counts one wrong code on a pending approval and
 	// returns the new count.
 	AddApprovalFailure(ctx context.Context, id string, now time.Time) (attempts int, err error)
@@ -113,4 +117,13 @@ type ApprovalStore interface {
 // Pinger answers whether a dependency is reachable (for /readyz).
 type Pinger interface {
 	Ping(ctx context.Context) error
+}
+
+// ApprovalGuard is what a guarded update also requires of an approval: its
+// user, its match number (when set), and that its user still has the device
+// (when DeviceID is set).
+type ApprovalGuard struct {
+	UserID      string
+	MatchNumber *int
+	DeviceID    string
 }

@@ -45,6 +45,14 @@ func (c *countedApprovals) UpdatePending(ctx context.Context, a *core.Approval, 
 	return ok, err
 }
 
+func (c *countedApprovals) UpdatePendingGuarded(ctx context.Context, a *core.Approval, now time.Time, g core.ApprovalGuard, fields ...string) (bool, error) {
+	ok, err := c.ApprovalStore.UpdatePendingGuarded(ctx, a, now, g, fields...)
+	if ok && err == nil && slices.Contains(fields, "Status") && a.Status != core.ApprovalPending {
+		c.m.approvalsDecidedAdd(string(a.Channel), string(a.Status), 1)
+	}
+	return ok, err
+}
+
 func (c *countedApprovals) SupersedePending(ctx context.Context, userID string, now time.Time) ([]string, error) {
 	ids, err := c.ApprovalStore.SupersedePending(ctx, userID, now)
 	if err == nil {

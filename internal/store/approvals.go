@@ -139,16 +139,9 @@ func wherePending(q *bun.UpdateQuery, now time.Time) *bun.UpdateQuery {
 // UpdatePending writes the named fields of a when the stored approval is
 // still pending and unexpired at now.
 func (db *DB) UpdatePending(ctx context.Context, a *core.Approval, now time.Time, fields ...string) (bool, error) {
-	if len(fields) == 0 {
-		return false, fmt.Errorf("store: UpdatePending without fields")
-	}
-	columns := make([]string, len(fields))
-	for i, f := range fields {
-		c, ok := approvalColumns[f]
-		if !ok {
-			return false, fmt.Errorf("store: UpdatePending: unknown field %q", f)
-		}
-		columns[i] = c
+	columns, err := approvalColumnsOf(fields)
+	if err != nil {
+		return false, err
 	}
 	q := db.bun.NewUpdate().Model(newApprovalRow(a)).Column(columns...).Where("id = ?", a.ID)
 	res, err := wherePending(q, now).Exec(ctx)
@@ -157,6 +150,50 @@ func (db *DB) UpdatePending(ctx context.Context, a *core.Approval, now time.Time
 	}
 	n, err := rowsAffected(res)
 	return n == 1, err
+}
+
+// UpdatePendingGuarded writes the named fields of a when the stored
+// approval is still pending and unexpired at now and g holds, and reads the
+// updated approval back into a, in one statement.
+func (db *DB) UpdatePendingGuarded(ctx context.Context, a *core.Approval, now time.Time, g core.ApprovalGuard, fields ...string) (bool, error) {
+	columns, err := approvalColumnsOf(fields)
+	if err != nil {
+		return false, err
+	}
+	row := newApprovalRow(a)
+	q := db.bun.NewUpdate().Model(row).Column(columns...).
+		Where("id = ?", a.ID).
+		Where("user_id = ?", g.UserID)
+	if g.MatchNumber != nil {
+		q = q.Where("match_number = ?", *g.MatchNumber)
+	}
+	if g.DeviceID != "" {
+		q = q.Where("EXISTS (SELECT 1 FROM devices WHERE devices.id = ? AND devices.user_id = ?TableAlias.user_id)", g.DeviceID)
+	}
+	if err := wherePending(q, now).Returning("*").Scan(ctx); err != nil {
+		if isNoRows(err) {
+			return false, nil
+		}
+		return false, dbErr(err)
+	}
+	*a = *row.approval()
+	return true, nil
+}
+
+// approvalColumnsOf maps Go field names to columns (approvalColumns).
+func approvalColumnsOf(fields []string) ([]string, error) {
+	if len(fields) == 0 {
+		return nil, fmt.Errorf("store: update of an approval without fields")
+	}
+	columns := make([]string, len(fields))
+	for i, f := range fields {
+		c, ok := approvalColumns[f]
+		if !ok {
+			return nil, fmt.Errorf("store: update of an approval: unknown field %q", f)
+		}
+		columns[i] = c
+	}
+	return columns, nil
 }
 
 // AddApprovalFailure counts one wrong code. ENotFound, EExpired or

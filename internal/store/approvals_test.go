@@ -96,6 +96,66 @@ func TestUpdatePending(t *testing.T) {
 	})
 }
 
+// A guarded update writes only when the approval is pending and unexpired,
+// belongs to the user, carries the number (when given) and the user still
+// has the device (when given); then it reads the whole approval back.
+func TestUpdatePendingGuarded(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		u := verifiedUser(t, db, "")
+		stranger := verifiedUser(t, db, "")
+		dev := newDevice(u.ID)
+		must(t, db.CreateDevice(ctx, dev))
+		strangersDev := newDevice(stranger.ID)
+		must(t, db.CreateDevice(ctx, strangersDev))
+		stored := createApproval(t, db, newApproval(u.ID, core.ChannelPush, t0.Add(2*time.Minute)))
+
+		decide := func(now time.Time, g core.ApprovalGuard) (bool, *core.Approval) {
+			t.Helper()
+			a := &core.Approval{ID: stored.ID, Status: core.ApprovalApproved, Method: core.MethodPush, DecidedBy: g.DeviceID, DecidedAt: ptr(now)}
+			ok, err := db.UpdatePendingGuarded(ctx, a, now, g, "Status", "Method", "DecidedBy", "DecidedAt")
+			must(t, err)
+			return ok, a
+		}
+		right, wrong := 42, 43
+		refused := []struct {
+			name string
+			now  time.Time
+			g    core.ApprovalGuard
+		}{
+			{"another user", t0, core.ApprovalGuard{UserID: stranger.ID, MatchNumber: &right}},
+			{"wrong number", t0, core.ApprovalGuard{UserID: u.ID, MatchNumber: &wrong, DeviceID: dev.ID}},
+			{"another user's device", t0, core.ApprovalGuard{UserID: u.ID, MatchNumber: &right, DeviceID: strangersDev.ID}},
+			{"unknown device", t0, core.ApprovalGuard{UserID: u.ID, MatchNumber: &right, DeviceID: core.NewID(core.PrefixDevice)}},
+			{"expired", t0.Add(2 * time.Minute), core.ApprovalGuard{UserID: u.ID, MatchNumber: &right, DeviceID: dev.ID}},
+		}
+		for _, r := range refused {
+			if ok, _ := decide(r.now, r.g); ok {
+				t.Fatalf("%s: guarded update wrote", r.name)
+			}
+		}
+		if got, _ := db.Approval(ctx, stored.ID); got.Status != core.ApprovalPending {
+			t.Fatalf("after refusals: %+v", got)
+		}
+
+		ok, a := decide(t0.Add(time.Second), core.ApprovalGuard{UserID: u.ID, MatchNumber: &right, DeviceID: dev.ID})
+		if !ok {
+			t.Fatal("guarded update with every condition met did not write")
+		}
+		// a is the stored approval, not only the fields written.
+		if a.Status != core.ApprovalApproved || a.UserID != u.ID || a.Channel != core.ChannelPush || a.MatchNumber != 42 ||
+			a.TicketHash != stored.TicketHash || !a.ExpiresAt.Equal(stored.ExpiresAt) || a.DecidedBy != dev.ID {
+			t.Fatalf("read back: %+v", a)
+		}
+		if ok, _ := decide(t0.Add(2*time.Second), core.ApprovalGuard{UserID: u.ID, DeviceID: dev.ID}); ok {
+			t.Fatal("guarded update changed a decided approval")
+		}
+		if _, err := db.UpdatePendingGuarded(ctx, a, t0, core.ApprovalGuard{UserID: u.ID}); err == nil {
+			t.Fatal("no fields accepted")
+		}
+	})
+}
+
 // Many deciders at once: exactly one conditional update wins, and the stored
 // decision is the winner's.
 func TestUpdatePendingOneWinner(t *testing.T) {

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/approvald/approvald/internal/testenv"
 )
 
 // bench is one run's moving parts.
@@ -139,9 +141,9 @@ func run(ctx context.Context, cfg *config, progress io.Writer) (*Result, error) 
 }
 
 func (b *bench) startServer(ctx context.Context) error {
-	dbURL, drop, err := createDatabase(ctx, b.cfg.DatabaseURL)
+	dbURL, drop, err := testenv.CreateDatabase(ctx, b.cfg.DatabaseURL, "approvalbench_")
 	if err != nil {
-		return err
+		return fmt.Errorf("creating the bench database: %w", err)
 	}
 	b.dropDatabase, b.databaseURL = drop, dbURL
 	if b.inbox, err = startInbox(); err != nil {

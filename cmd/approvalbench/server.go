@@ -3,13 +3,11 @@ package main
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -17,34 +15,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/uptrace/bun/driver/pgdriver"
-
 	"github.com/approvald/approvald/internal/core"
 )
-
-// createDatabase makes a fresh database on the PostgreSQL server of baseURL
-// and returns its URL and what drops it again.
-func createDatabase(ctx context.Context, baseURL string) (string, func(), error) {
-	u, err := url.Parse(baseURL)
-	if err != nil {
-		return "", nil, err
-	}
-	name := "approvalbench_" + strings.ToLower(core.NewID(""))[:12]
-	admin := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(baseURL)))
-	defer admin.Close()
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", nil, fmt.Errorf("creating the bench database: %w", err)
-	}
-	drop := func() {
-		admin := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(baseURL)))
-		defer admin.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_, _ = admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	}
-	u.Path = "/" + name
-	return u.String(), drop, nil
-}
 
 // serverEnv is the environment the bench runs approvald with. Besides the
 // wiring, it moves what a real deployment keeps: per-IP limits off (every

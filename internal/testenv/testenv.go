@@ -12,7 +12,6 @@ import (
 	"math/big"
 	"net/url"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -37,30 +36,42 @@ func PostgresURL(t testing.TB) string {
 	if base == "" {
 		Missing(t, "PostgreSQL (TEST_DATABASE_URL)")
 	}
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("TEST_DATABASE_URL: %v", err)
-	}
-	name := "t_" + strings.ToLower(randomString(12))
-	admin := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(base)))
-	defer admin.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+	dbURL, drop, err := CreateDatabase(ctx, base, "t_")
+	if err != nil {
 		if os.Getenv("CI") != "true" {
 			t.Skipf("PostgreSQL at TEST_DATABASE_URL does not answer: %v", err)
 		}
 		t.Fatalf("create database: %v", err)
 	}
-	t.Cleanup(func() {
-		admin := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(base)))
+	t.Cleanup(drop)
+	return dbURL
+}
+
+// CreateDatabase makes a database with a random name starting with prefix
+// on the PostgreSQL server of baseURL, and returns its URL and what drops it
+// again (forcing out whoever is still connected).
+func CreateDatabase(ctx context.Context, baseURL, prefix string) (string, func(), error) {
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return "", nil, err
+	}
+	name := prefix + randomString(12)
+	admin := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(baseURL)))
+	defer admin.Close()
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", nil, err
+	}
+	drop := func() {
+		admin := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(baseURL)))
 		defer admin.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		_, _ = admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	})
+	}
 	u.Path = "/" + name
-	return u.String()
+	return u.String(), drop, nil
 }
 
 // RedisURL returns TEST_REDIS_URL. Tests share the server, so they use random

@@ -44,21 +44,12 @@ type Callback struct {
 	Report      bool
 }
 
-// HandleCallback decides an approval for an authenticated device. An approve
-// with the wrong number denies (number_mismatch): a guess must not get a
-// second try. A deny with report pauses pushes for the user.
+// HandleCallback decides an approval for an authenticated device (read from
+// the database). An approve with the wrong number denies (number_mismatch):
+// a guess must not get a second try. A deny with report pauses pushes for
+// the user.
 func (s *Service) HandleCallback(ctx context.Context, dev *core.Device, cb Callback) (core.ApprovalStatus, error) {
-	if err := checkCallback(cb); err != nil {
-		return "", err
-	}
-	if !core.HasPrefix(cb.ApprovalID, core.PrefixApproval) {
-		return "", core.Errorf(core.ENotFound, "no such approval")
-	}
-	a, err := s.Approvals.Approval(ctx, cb.ApprovalID)
-	if err != nil {
-		return "", err
-	}
-	return s.decideCallback(ctx, dev, cb, a)
+	return s.handleCallback(ctx, dev, false, cb)
 }
 
 // SignedCallback is a device's callback as it arrived: the signed request,
@@ -90,7 +81,14 @@ func (s *Service) HandleSignedCallback(ctx context.Context, sc SignedCallback) (
 	case sc.Invalid != nil:
 		return "", sc.Invalid
 	}
-	cb := sc.Callback
+	return s.handleCallback(ctx, dev, fromMemory, sc.Callback)
+}
+
+// handleCallback decides for an authenticated device: one guarded update
+// when the answer is the usual one, else from what the database says.
+// fromMemory says the device is remembered (deviceKeys), not read: it may
+// have been removed since.
+func (s *Service) handleCallback(ctx context.Context, dev *core.Device, fromMemory bool, cb Callback) (core.ApprovalStatus, error) {
 	if err := checkCallback(cb); err != nil {
 		return "", err
 	}
@@ -109,7 +107,8 @@ func (s *Service) HandleSignedCallback(ctx context.Context, sc SignedCallback) (
 		return "", err
 	}
 	if decided {
-		return s.callbackDecided(ctx, dev, a, o, now)
+		s.announceDecision(ctx, a)
+		return s.afterCallback(ctx, dev, a, o, now)
 	}
 	if fromMemory {
 		// Was it removed? The database says.
@@ -166,12 +165,6 @@ func (s *Service) decideCallback(ctx context.Context, dev *core.Device, cb Callb
 	if err := s.decide(ctx, a, now, o); err != nil {
 		return "", err
 	}
-	return s.afterCallback(ctx, dev, a, o, now)
-}
-
-// callbackDecided finishes a callback whose guarded update decided a.
-func (s *Service) callbackDecided(ctx context.Context, dev *core.Device, a *core.Approval, o Outcome, now time.Time) (core.ApprovalStatus, error) {
-	s.announceDecision(ctx, a)
 	return s.afterCallback(ctx, dev, a, o, now)
 }
 

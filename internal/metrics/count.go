@@ -39,18 +39,21 @@ func (c *countedApprovals) CreateApproval(ctx context.Context, a *core.Approval)
 
 func (c *countedApprovals) UpdatePending(ctx context.Context, a *core.Approval, now time.Time, fields ...string) (bool, error) {
 	ok, err := c.ApprovalStore.UpdatePending(ctx, a, now, fields...)
-	if ok && err == nil && slices.Contains(fields, "Status") && a.Status != core.ApprovalPending {
-		c.m.approvalsDecidedAdd(string(a.Channel), string(a.Status), 1)
-	}
+	c.countDecided(ok && err == nil, a, fields)
 	return ok, err
 }
 
 func (c *countedApprovals) UpdatePendingGuarded(ctx context.Context, a *core.Approval, now time.Time, g core.ApprovalGuard, fields ...string) (bool, error) {
 	ok, err := c.ApprovalStore.UpdatePendingGuarded(ctx, a, now, g, fields...)
-	if ok && err == nil && slices.Contains(fields, "Status") && a.Status != core.ApprovalPending {
+	c.countDecided(ok && err == nil, a, fields)
+	return ok, err
+}
+
+// countDecided counts a written update of fields that decided a.
+func (c *countedApprovals) countDecided(written bool, a *core.Approval, fields []string) {
+	if written && slices.Contains(fields, "Status") && a.Status != core.ApprovalPending {
 		c.m.approvalsDecidedAdd(string(a.Channel), string(a.Status), 1)
 	}
-	return ok, err
 }
 
 func (c *countedApprovals) SupersedePending(ctx context.Context, userID string, now time.Time) ([]string, error) {

@@ -150,6 +150,7 @@ func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, std
 		cleanup()
 		return nil, nil, fmt.Errorf("broker: %w", err)
 	}
+	approvals.Local = h
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	go approvals.RunSweeper(sweepCtx, cfg.SweepInterval)
 	go h.Watch(sweepCtx, eph, time.Second)

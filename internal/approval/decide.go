@@ -17,22 +17,27 @@ func (s *Service) decide(ctx context.Context, a *core.Approval, now time.Time, o
 		return err
 	}
 	s.announceDecision(ctx, a)
+	kind, detail := decisionEvent(a.Status, a.Reason, a.Method)
+	s.Audit.Record(ctx, a.UserID, kind, detail)
 	return nil
 }
 
 // announceDecision tells the waiting browsers about a decision just
-// committed, then writes it to the log and the audit trail: the browser
-// should not wait for the audit trail's insert as well.
+// committed, then writes it to the log.
 func (s *Service) announceDecision(ctx context.Context, a *core.Approval) {
 	s.publish(ctx, a.ID, StatusFrame(a))
 	s.Log.InfoContext(ctx, "approval decided", "approval_id", a.ID, "status", a.Status, "reason", a.Reason, "method", a.Method)
+}
+
+// decisionEvent is how the security trail tells of a decision.
+func decisionEvent(status core.ApprovalStatus, reason, method string) (kind, detail string) {
 	switch {
-	case a.Status == core.ApprovalApproved:
-		s.Audit.Record(ctx, a.UserID, core.EventApproved, "by "+a.Method)
-	case a.Reason == core.ReasonReported:
-		s.Audit.Record(ctx, a.UserID, core.EventReported, "a login was reported as not the user; pushes paused")
+	case status == core.ApprovalApproved:
+		return core.EventApproved, "by " + method
+	case reason == core.ReasonReported:
+		return core.EventReported, "a login was reported as not the user; pushes paused"
 	default:
-		s.Audit.Record(ctx, a.UserID, core.EventDenied, a.Reason)
+		return core.EventDenied, reason
 	}
 }
 
@@ -98,17 +103,22 @@ func (s *Service) handleCallback(ctx context.Context, dev *core.Device, fromMemo
 	now := s.Clock.Now()
 	o := callbackOutcome(cb, dev)
 	a := &core.Approval{ID: cb.ApprovalID}
-	g := core.ApprovalGuard{UserID: dev.UserID, DeviceID: dev.ID}
+	// The decision, its entry in the trail and the device's last use are
+	// written at once: the browser waits for this one statement.
+	g := core.ApprovalGuard{UserID: dev.UserID, DeviceID: dev.ID, Touch: true}
+	status := core.ApprovalDenied
 	if o.Approve {
-		g.MatchNumber = cb.MatchNumber
+		g.MatchNumber, status = cb.MatchNumber, core.ApprovalApproved
 	}
+	kind, detail := decisionEvent(status, o.Reason, o.Method)
+	g.Record = core.NewEvent(ctx, dev.UserID, kind, detail, now)
 	decided, err := s.Approvals.UpdatePendingGuarded(ctx, a, now, g, DecideUnread(a, now, o)...)
 	if err != nil {
 		return "", err
 	}
 	if decided {
 		s.announceDecision(ctx, a)
-		return s.afterCallback(ctx, dev, a, o, now)
+		return s.afterCallback(ctx, dev, a, o, now, true)
 	}
 	if fromMemory {
 		// Was it removed? The database says.
@@ -165,12 +175,12 @@ func (s *Service) decideCallback(ctx context.Context, dev *core.Device, cb Callb
 	if err := s.decide(ctx, a, now, o); err != nil {
 		return "", err
 	}
-	return s.afterCallback(ctx, dev, a, o, now)
+	return s.afterCallback(ctx, dev, a, o, now, false)
 }
 
 // afterCallback does what follows a device's decision: a report pauses the
-// user's pushes, and the device was used.
-func (s *Service) afterCallback(ctx context.Context, dev *core.Device, a *core.Approval, o Outcome, now time.Time) (core.ApprovalStatus, error) {
+// user's pushes, and the device was used (unless touched already).
+func (s *Service) afterCallback(ctx context.Context, dev *core.Device, a *core.Approval, o Outcome, now time.Time, touched bool) (core.ApprovalStatus, error) {
 	if o.Reason == core.ReasonReported {
 		// Only a report that decided a pending login pauses pushes, so a
 		// stale report cannot switch a user's pushes off.
@@ -178,6 +188,9 @@ func (s *Service) afterCallback(ctx context.Context, dev *core.Device, a *core.A
 			return "", err
 		}
 		s.Log.WarnContext(ctx, "login reported as not me; pushes paused", "user_id", dev.UserID, "approval_id", a.ID, "device_id", dev.ID)
+	}
+	if touched {
+		return a.Status, nil
 	}
 	if err := s.Devices.TouchDevice(ctx, dev.ID, now); err != nil {
 		s.Log.WarnContext(ctx, "device last-used not recorded", "device_id", dev.ID, "err", err)

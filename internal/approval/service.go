@@ -78,8 +78,17 @@ type Service struct {
 	// ServerKey signs what the server sends to devices; its public half is
 	// the server_public_key a device receives when it enrolls.
 	ServerKey ed25519.PrivateKey
+	// Local, when set, hands each message to this process's waiting
+	// browsers before it is published (hub.Hub.Deliver); it may be nil.
+	Local Deliverer
 
 	keys deviceKeys
+}
+
+// Deliverer hands a message to this process's waiters ahead of the broker,
+// which then must be given the very same bytes.
+type Deliverer interface {
+	Deliver(channel string, payload []byte)
 }
 
 // publish announces a change; a failure is logged, not returned, because the
@@ -87,7 +96,11 @@ type Service struct {
 // on resubscribe, so nothing is lost.
 func (s *Service) publish(ctx context.Context, id string, f Frame) {
 	// The wall clock, not s.Clock: the time only measures delivery latency.
-	if err := s.Broker.Publish(ctx, Channel(id), encodeEvent(f, time.Now())); err != nil {
+	payload, channel := encodeEvent(f, time.Now()), Channel(id)
+	if s.Local != nil {
+		s.Local.Deliver(channel, payload)
+	}
+	if err := s.Broker.Publish(ctx, channel, payload); err != nil {
 		s.Log.WarnContext(ctx, "publish failed", "approval_id", id, "err", err)
 	}
 }

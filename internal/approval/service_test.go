@@ -1,6 +1,7 @@
 package approval_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
@@ -819,4 +820,100 @@ func TestCallbackWithTheWrongNumberDenies(t *testing.T) {
 	f.wantFrames(t, published{st.Approval.ID, statusFrame(core.ApprovalDenied, core.ReasonNumberMismatch)})
 	_, err = f.svc.HandleCallback(ctx, d, approval.Callback{ApprovalID: st.Approval.ID, Decision: "approve", MatchNumber: &st.Approval.MatchNumber})
 	wantCode(t, err, core.EAlreadyDecided) // no second guess
+}
+
+// TestDeviceDecisionsAreInTheTrail: whichever way a device's answer is
+// decided (the one guarded update, or from the stored approval when the
+// number is wrong), the trail gets one entry for it, from the device's
+// address, and the device's last use is now.
+func TestDeviceDecisionsAreInTheTrail(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := core.WithClient(context.Background(), core.Client{IP: "198.51.100.9", UserAgent: "authenticator/1"})
+	cases := []struct {
+		name         string
+		cb           func(a *core.Approval) approval.Callback
+		kind, detail string
+	}{
+		{"approve", func(a *core.Approval) approval.Callback {
+			return approval.Callback{ApprovalID: a.ID, Decision: "approve", MatchNumber: &a.MatchNumber}
+		}, core.EventApproved, "by push"},
+		{"deny", func(a *core.Approval) approval.Callback {
+			return approval.Callback{ApprovalID: a.ID, Decision: "deny"}
+		}, core.EventDenied, core.ReasonUserDenied},
+		{"report", func(a *core.Approval) approval.Callback {
+			return approval.Callback{ApprovalID: a.ID, Decision: "deny", Report: true}
+		}, core.EventReported, "a login was reported as not the user; pushes paused"},
+		{"wrong number", func(a *core.Approval) approval.Callback {
+			guess := a.MatchNumber%90 + 10
+			return approval.Callback{ApprovalID: a.ID, Decision: "approve", MatchNumber: &guess}
+		}, core.EventDenied, core.ReasonNumberMismatch},
+	}
+	for _, c := range cases {
+		u := f.user(t)
+		d, _ := f.device(t, u, "https://push.example/1")
+		st := f.start(t, u)
+		f.clock.Advance(time.Second)
+		_, err := f.svc.HandleCallback(ctx, d, c.cb(st.Approval))
+		ok(t, err)
+		evs, err := f.db.EventsByUser(context.Background(), u.ID, 50)
+		ok(t, err)
+		var decisions []*core.Event
+		for _, e := range evs {
+			switch e.Kind {
+			case core.EventApproved, core.EventDenied, core.EventReported:
+				decisions = append(decisions, e)
+			}
+		}
+		if len(decisions) != 1 {
+			t.Fatalf("%s: %d decision entries in the trail; want 1: %+v", c.name, len(decisions), decisions)
+		}
+		if e := decisions[0]; e.Kind != c.kind || e.Detail != c.detail || e.IP != "198.51.100.9" || e.UserAgent != "authenticator/1" || !e.CreatedAt.Equal(f.clock.Now()) {
+			t.Fatalf("%s: trail entry %+v; want %s %q from the device's client at now", c.name, e, c.kind, c.detail)
+		}
+		stored, err := f.db.Device(context.Background(), d.ID)
+		ok(t, err)
+		if stored.LastUsedAt == nil || !stored.LastUsedAt.Equal(f.clock.Now()) {
+			t.Fatalf("%s: device last used %v; want now", c.name, stored.LastUsedAt)
+		}
+	}
+}
+
+// deliveries is a Deliverer that writes down what it is handed.
+type deliveries struct {
+	mu  sync.Mutex
+	got []core.BrokerEvent
+}
+
+func (d *deliveries) Deliver(channel string, payload []byte) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.got = append(d.got, core.BrokerEvent{Channel: channel, Payload: payload})
+}
+
+// TestLocalDeliveryGetsWhatIsPublished: the waiters here are handed the
+// decision byte for byte as the broker is, so the hub can tell the
+// broker's copy for a repeat.
+func TestLocalDeliveryGetsWhatIsPublished(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	local := &deliveries{}
+	f.svc.Local = local
+	u := f.user(t)
+	d, _ := f.device(t, u, "https://push.example/1")
+	st := f.start(t, u)
+	f.follow(t, st.Approval.ID)
+	_, err := f.svc.HandleCallback(context.Background(), d, approval.Callback{ApprovalID: st.Approval.ID, Decision: "approve", MatchNumber: &st.Approval.MatchNumber})
+	ok(t, err)
+	var ev core.BrokerEvent
+	select {
+	case ev = <-f.sub.Events():
+	default:
+		t.Fatal("nothing published")
+	}
+	local.mu.Lock()
+	defer local.mu.Unlock()
+	if len(local.got) != 1 || local.got[0].Channel != ev.Channel || !bytes.Equal(local.got[0].Payload, ev.Payload) {
+		t.Fatalf("delivered here %+v; published %s %q", local.got, ev.Channel, ev.Payload)
+	}
 }

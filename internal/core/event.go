@@ -42,6 +42,20 @@ type EventStore interface {
 	EventsByUser(ctx context.Context, userID string, limit int) ([]*Event, error)
 }
 
+// maxUserAgent bounds the user agent an event keeps.
+const maxUserAgent = 256
+
+// NewEvent is an event of the user's trail at now, from the client that ctx
+// carries.
+func NewEvent(ctx context.Context, userID, kind, detail string, now time.Time) *Event {
+	c := ClientFrom(ctx)
+	ua := c.UserAgent
+	if len(ua) > maxUserAgent {
+		ua = ua[:maxUserAgent]
+	}
+	return &Event{ID: NewID(PrefixEvent), UserID: userID, Kind: kind, Detail: detail, IP: c.IP, UserAgent: ua, CreatedAt: now}
+}
+
 // Auditor records security events. Recording never fails the action it
 // records: an implementation logs its own failures.
 type Auditor interface {

@@ -121,9 +121,15 @@ type Pinger interface {
 
 // ApprovalGuard is what a guarded update also requires of an approval: its
 // user, its match number (when set), and that its user still has the device
-// (when DeviceID is set).
+// (when DeviceID is set); and what the update does besides, in the same
+// transaction, when it is made.
 type ApprovalGuard struct {
 	UserID      string
 	MatchNumber *int
 	DeviceID    string
+
+	// Record, when set, is appended to the security trail.
+	Record *Event
+	// Touch sets the device's (DeviceID's) last use to now.
+	Touch bool
 }

@@ -4,9 +4,11 @@
 package hub
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,7 +36,14 @@ type channel struct {
 	// unsubscribed is set while the last waiter unsubscribes; a new Wait
 	// waits for it, so an UNSUBSCRIBE never overtakes a newer SUBSCRIBE.
 	unsubscribed chan struct{}
+	// echoes are payloads Deliver handed out here whose copy from the
+	// broker is still to come; that copy is not handed out again.
+	echoes [][]byte
 }
+
+// maxEchoes bounds the echoes a channel waits for: a publish that failed
+// never comes back, and an approval publishes a few messages at most.
+const maxEchoes = 8
 
 // Waiter receives the messages of one channel. When its buffer overflows
 // or the subscription was restored after a loss, Resync fires instead: the
@@ -60,8 +69,9 @@ type Waiter struct {
 // Listener takes a channel's events by call instead of on Go channels, for
 // a reader with no goroutine to spare for a select: at ten thousand waiting
 // browsers, a goroutine each is most of their memory. The hub calls it from
-// its one fan-out goroutine (Broken from its broker watch), one call at a
-// time per listener and in the broker's order; a call must not block.
+// its one fan-out goroutine in the broker's order, from Deliver's caller,
+// and (Broken) from its broker watch; calls may come concurrently and must
+// not block.
 type Listener interface {
 	Message(payload []byte) // as Waiter.C
 	Resync()                // as Waiter.Resync
@@ -264,6 +274,30 @@ func (h *Hub) Waiting() int {
 // connection was lost and restored (one per channel per reconnect).
 func (h *Hub) Resubscribed() uint64 { return h.resubscribed.Load() }
 
+// Deliver hands payload to this process's waiters on name at once, ahead
+// of the broker, and drops the broker's copy of it when that arrives. The
+// caller still publishes payload (byte for byte) for the other instances:
+// a change made here then reaches the browsers waiting here without a
+// round trip through the broker. A delivered message may overtake one from
+// the broker still in flight; readers of approvals tolerate that, since a
+// final state ends the stream.
+func (h *Hub) Deliver(name string, payload []byte) {
+	h.mu.Lock()
+	ch := h.channels[name]
+	var ws []*Waiter
+	if ch != nil && len(ch.waiters) > 0 {
+		ws = ch.waitersLocked()
+		if len(ch.echoes) == maxEchoes {
+			ch.echoes = ch.echoes[1:]
+		}
+		ch.echoes = append(ch.echoes, payload)
+	}
+	h.mu.Unlock()
+	for _, w := range ws {
+		w.message(payload)
+	}
+}
+
 // fanOut delivers broker events to the waiters of their channel.
 func (h *Hub) fanOut() {
 	for ev := range h.sub.Events() {
@@ -273,33 +307,61 @@ func (h *Hub) fanOut() {
 		h.mu.Lock()
 		ch := h.channels[ev.Channel]
 		var ws []*Waiter
-		if ch != nil {
-			ws = make([]*Waiter, 0, len(ch.waiters))
-			for w := range ch.waiters {
-				ws = append(ws, w)
-			}
+		if ch != nil && (ev.Resubscribed || !ch.echoed(ev.Payload)) {
+			ws = ch.waitersLocked()
 		}
 		h.mu.Unlock()
 		for _, w := range ws {
-			if w.l != nil {
-				if ev.Resubscribed {
-					w.l.Resync()
-				} else {
-					w.l.Message(ev.Payload)
-				}
-				continue
-			}
 			if ev.Resubscribed {
-				w.signalResync()
-				continue
-			}
-			select {
-			case w.c <- ev.Payload:
-			default:
-				w.signalResync()
+				w.resyncNow()
+			} else {
+				w.message(ev.Payload)
 			}
 		}
 	}
+}
+
+// waitersLocked is a copy of the channel's waiters; h.mu is held.
+func (ch *channel) waitersLocked() []*Waiter {
+	ws := make([]*Waiter, 0, len(ch.waiters))
+	for w := range ch.waiters {
+		ws = append(ws, w)
+	}
+	return ws
+}
+
+// echoed reports (and forgets) whether payload is the broker's copy of one
+// Deliver handed out; h.mu is held.
+func (ch *channel) echoed(payload []byte) bool {
+	for i, e := range ch.echoes {
+		if bytes.Equal(e, payload) {
+			ch.echoes = slices.Delete(ch.echoes, i, i+1)
+			return true
+		}
+	}
+	return false
+}
+
+// message hands one payload to the waiter.
+func (w *Waiter) message(payload []byte) {
+	if w.l != nil {
+		w.l.Message(payload)
+		return
+	}
+	select {
+	case w.c <- payload:
+	default:
+		w.signalResync()
+	}
+}
+
+// resyncNow tells the waiter messages may be missing.
+func (w *Waiter) resyncNow() {
+	if w.l != nil {
+		w.l.Resync()
+		return
+	}
+	w.signalResync()
 }
 
 func (w *Waiter) signalResync() {

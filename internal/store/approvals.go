@@ -154,23 +154,42 @@ func (db *DB) UpdatePending(ctx context.Context, a *core.Approval, now time.Time
 
 // UpdatePendingGuarded writes the named fields of a when the stored
 // approval is still pending and unexpired at now and g holds, and reads the
-// updated approval back into a, in one statement.
+// updated approval back into a; g's event and the device's last use are
+// written with it. On PostgreSQL that is one statement (data-modifying
+// CTEs), since this is the path a device's answer waits on; SQLite, in
+// process, runs the three in one transaction.
 func (db *DB) UpdatePendingGuarded(ctx context.Context, a *core.Approval, now time.Time, g core.ApprovalGuard, fields ...string) (bool, error) {
 	columns, err := approvalColumnsOf(fields)
 	if err != nil {
 		return false, err
 	}
+	if g.Touch && g.DeviceID == "" {
+		return false, fmt.Errorf("store: a guarded update touches a device without one")
+	}
 	row := newApprovalRow(a)
-	q := db.bun.NewUpdate().Model(row).Column(columns...).
-		Where("id = ?", a.ID).
-		Where("user_id = ?", g.UserID)
-	if g.MatchNumber != nil {
-		q = q.Where("match_number = ?", *g.MatchNumber)
+	update := func(idb bun.IDB) *bun.UpdateQuery {
+		q := idb.NewUpdate().Model(row).Column(columns...).
+			Where("id = ?", a.ID).
+			Where("user_id = ?", g.UserID)
+		if g.MatchNumber != nil {
+			q = q.Where("match_number = ?", *g.MatchNumber)
+		}
+		if g.DeviceID != "" {
+			q = q.Where("EXISTS (SELECT 1 FROM devices WHERE devices.id = ? AND devices.user_id = ?TableAlias.user_id)", g.DeviceID)
+		}
+		return wherePending(q, now).Returning("*")
 	}
-	if g.DeviceID != "" {
-		q = q.Where("EXISTS (SELECT 1 FROM devices WHERE devices.id = ? AND devices.user_id = ?TableAlias.user_id)", g.DeviceID)
+	if db.isPostgres() {
+		err = db.updateGuardedPostgres(ctx, update(db.bun), row, now, g)
+	} else {
+		err = db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			if err := update(tx).Scan(ctx); err != nil {
+				return err
+			}
+			return decidedWith(ctx, tx, now, g)
+		})
 	}
-	if err := wherePending(q, now).Returning("*").Scan(ctx); err != nil {
+	if err != nil {
 		if isNoRows(err) {
 			return false, nil
 		}
@@ -178,6 +197,39 @@ func (db *DB) UpdatePendingGuarded(ctx context.Context, a *core.Approval, now ti
 	}
 	*a = *row.approval()
 	return true, nil
+}
+
+// updateGuardedPostgres runs the guarded update, g's event and the
+// device's last use as one statement: the event and the touch happen only
+// when the update returns the approval.
+func (db *DB) updateGuardedPostgres(ctx context.Context, update *bun.UpdateQuery, row *approvalRow, now time.Time, g core.ApprovalGuard) error {
+	q := db.bun.NewSelect().With("decided", update)
+	if e := g.Record; e != nil {
+		q = q.With("recorded", db.bun.NewRaw(
+			"INSERT INTO security_events (id, user_id, kind, detail, ip, user_agent, created_at) SELECT ?, user_id, ?, ?, ?, ?, ? FROM decided",
+			e.ID, e.Kind, e.Detail, e.IP, e.UserAgent, ts(e.CreatedAt)))
+	}
+	if g.Touch {
+		q = q.With("touched", db.bun.NewRaw(
+			"UPDATE devices SET last_used_at = ? WHERE id = ? AND EXISTS (SELECT 1 FROM decided)", ts(now), g.DeviceID))
+	}
+	return q.Model(row).ModelTableExpr("decided AS ?TableAlias").Scan(ctx)
+}
+
+// decidedWith writes what a guarded update does besides, in its transaction.
+func decidedWith(ctx context.Context, tx bun.Tx, now time.Time, g core.ApprovalGuard) error {
+	if e := g.Record; e != nil {
+		row := &eventRow{ID: e.ID, UserID: g.UserID, Kind: e.Kind, Detail: e.Detail, IP: e.IP, UserAgent: e.UserAgent, CreatedAt: ts(e.CreatedAt)}
+		if _, err := tx.NewInsert().Model(row).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	if g.Touch {
+		if _, err := tx.NewUpdate().Model((*deviceRow)(nil)).Set("last_used_at = ?", ts(now)).Where("id = ?", g.DeviceID).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // approvalColumnsOf maps Go field names to columns (approvalColumns).

@@ -110,8 +110,12 @@ func TestUpdatePendingGuarded(t *testing.T) {
 		must(t, db.CreateDevice(ctx, strangersDev))
 		stored := createApproval(t, db, newApproval(u.ID, core.ChannelPush, t0.Add(2*time.Minute)))
 
+		// Every try asks for an event and (with a device) its touch, which
+		// only the one that decides may write.
 		decide := func(now time.Time, g core.ApprovalGuard) (bool, *core.Approval) {
 			t.Helper()
+			g.Record = &core.Event{ID: core.NewID(core.PrefixEvent), UserID: g.UserID, Kind: core.EventApproved, Detail: "by push", IP: "192.0.2.7", UserAgent: "app", CreatedAt: now}
+			g.Touch = g.DeviceID != ""
 			a := &core.Approval{ID: stored.ID, Status: core.ApprovalApproved, Method: core.MethodPush, DecidedBy: g.DeviceID, DecidedAt: ptr(now)}
 			ok, err := db.UpdatePendingGuarded(ctx, a, now, g, "Status", "Method", "DecidedBy", "DecidedAt")
 			must(t, err)
@@ -137,6 +141,16 @@ func TestUpdatePendingGuarded(t *testing.T) {
 		if got, _ := db.Approval(ctx, stored.ID); got.Status != core.ApprovalPending {
 			t.Fatalf("after refusals: %+v", got)
 		}
+		for _, user := range []string{u.ID, stranger.ID} {
+			if evs, err := db.EventsByUser(ctx, user, 10); err != nil || len(evs) != 0 {
+				t.Fatalf("refused updates recorded events: %v, %v", evs, err)
+			}
+		}
+		for _, d := range []*core.Device{dev, strangersDev} {
+			if got, err := db.Device(ctx, d.ID); err != nil || got.LastUsedAt != nil {
+				t.Fatalf("a refused update touched a device: %+v, %v", got, err)
+			}
+		}
 
 		ok, a := decide(t0.Add(time.Second), core.ApprovalGuard{UserID: u.ID, MatchNumber: &right, DeviceID: dev.ID})
 		if !ok {
@@ -147,8 +161,20 @@ func TestUpdatePendingGuarded(t *testing.T) {
 			a.TicketHash != stored.TicketHash || !a.ExpiresAt.Equal(stored.ExpiresAt) || a.DecidedBy != dev.ID {
 			t.Fatalf("read back: %+v", a)
 		}
+		evs, err := db.EventsByUser(ctx, u.ID, 10)
+		must(t, err)
+		if len(evs) != 1 || evs[0].UserID != u.ID || evs[0].Kind != core.EventApproved || evs[0].Detail != "by push" ||
+			evs[0].IP != "192.0.2.7" || evs[0].UserAgent != "app" || !evs[0].CreatedAt.Equal(t0.Add(time.Second)) {
+			t.Fatalf("events after the decision: %+v", evs)
+		}
+		if got, err := db.Device(ctx, dev.ID); err != nil || got.LastUsedAt == nil || !got.LastUsedAt.Equal(t0.Add(time.Second)) {
+			t.Fatalf("the deciding device's last use: %+v, %v", got, err)
+		}
 		if ok, _ := decide(t0.Add(2*time.Second), core.ApprovalGuard{UserID: u.ID, DeviceID: dev.ID}); ok {
 			t.Fatal("guarded update changed a decided approval")
+		}
+		if evs, _ := db.EventsByUser(ctx, u.ID, 10); len(evs) != 1 {
+			t.Fatalf("a refused update after the decision recorded: %+v", evs)
 		}
 		if _, err := db.UpdatePendingGuarded(ctx, a, t0, core.ApprovalGuard{UserID: u.ID}); err == nil {
 			t.Fatal("no fields accepted")

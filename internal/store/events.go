@@ -58,12 +58,7 @@ func (a *Auditor) Record(ctx context.Context, userID, kind, detail string) {
 	if userID == "" {
 		return
 	}
-	c := core.ClientFrom(ctx)
-	ua := c.UserAgent
-	if len(ua) > 256 {
-		ua = ua[:256]
-	}
-	e := &core.Event{ID: core.NewID(core.PrefixEvent), UserID: userID, Kind: kind, Detail: detail, IP: c.IP, UserAgent: ua, CreatedAt: a.Clock.Now()}
+	e := core.NewEvent(ctx, userID, kind, detail, a.Clock.Now())
 	if err := a.Events.AddEvent(ctx, e); err != nil {
 		a.Log.WarnContext(ctx, "security event not recorded", "kind", kind, "user_id", userID, "err", err)
 	}

@@ -31,9 +31,9 @@ var errBadSignature = core.Errorf(core.EInvalidSignature, "the request signature
 // (wantDeviceID: the body's device_id or the path's {id}), a valid Ed25519
 // signature, and a nonce not seen from that device in the last 10 minutes.
 //
-// The failure count and the nonce are settled in Redis while the device is
-// read and the signature checked: on the path from the phone's answer to the
-// browser, every round trip counts. A nonce spent by a request that then
+// The failure count and the nonce are settled in Redis, in one round trip,
+// while the device is read and the signature checked: on the path from the
+// phone's answer to the browser, every round trip counts. A nonce spent by a request that then
 // fails is given back, so only accepted requests use nonces up; guessing a
 // device's next nonce (128 random bits or more) to spend it first is hopeless.
 func (s *Service) AuthenticateDevice(ctx context.Context, r SignedRequest, wantDeviceID string) (*core.Device, error) {
@@ -46,36 +46,35 @@ func (s *Service) AuthenticateDevice(ctx context.Context, r SignedRequest, wantD
 // whether it was: such a device may have been removed since.
 func (s *Service) authenticate(ctx context.Context, r SignedRequest, wantDeviceID string, remembered bool) (dev *core.Device, fromMemory bool, err error) {
 	// Failures are counted per claimed device and client IP: enough to stop
-	// guessing, without letting a stranger lock a real device out.
-	failKey := "cbfail:" + r.Header(signing.HeaderDeviceID) + ":" + core.ClientFrom(ctx).IP
+	// guessing, without letting a stranger lock a real device out. The
+	// device id is the keys' hash tag, so on Redis Cluster a device's
+	// failure count and nonces share a slot (one script settles both).
+	failKey := "cbfail:{" + r.Header(signing.HeaderDeviceID) + "}:" + core.ClientFrom(ctx).IP
 	now := s.Clock.Now()
 	var (
-		limit          core.Decision
-		limitErr       error
-		nonceKey       string
-		fresh          bool
-		nonceErr       error
-		redisAnswering sync.WaitGroup
+		limit    core.Decision
+		limitErr error
+		nonceKey string
+		fresh    bool
 	)
-	redisAnswering.Go(func() {
-		limit, limitErr = s.Limiter.Check(ctx, failKey, s.Config.CallbackFailures, s.Config.CallbackFailureWindow, now)
-	})
 	h, err := s.checkHeaders(r, wantDeviceID)
-	if err == nil {
-		nonceKey = "nonce:" + h.DeviceID + ":" + h.Nonce
-		redisAnswering.Go(func() { fresh, nonceErr = s.KV.SetNX(ctx, nonceKey, "1", NonceTTL) })
-	}
-	if err == nil {
+	if err != nil {
+		// A locked client hears so, even when its headers are wrong too.
+		limit, limitErr = s.Limiter.Check(ctx, failKey, s.Config.CallbackFailures, s.Config.CallbackFailureWindow, now)
+	} else {
+		nonceKey = "nonce:{" + h.DeviceID + "}:" + h.Nonce
+		var redisAnswered sync.WaitGroup
+		redisAnswered.Go(func() {
+			limit, fresh, limitErr = s.Limiter.CheckAndClaim(ctx, failKey, s.Config.CallbackFailures, s.Config.CallbackFailureWindow, now, nonceKey, NonceTTL)
+		})
 		dev, fromMemory, err = s.verifySignature(ctx, r, h, remembered)
+		redisAnswered.Wait()
 	}
-	redisAnswering.Wait()
 	switch {
 	case limitErr != nil:
 		err = limitErr
 	case !limit.Allowed:
 		err = core.RateLimited(limit.RetryAfter)
-	case err == nil && nonceErr != nil:
-		err = nonceErr
 	case err == nil && !fresh:
 		return nil, false, s.countFailure(ctx, failKey, now, errBadSignature)
 	}

@@ -37,6 +37,12 @@ type Limiter interface {
 	Check(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (Decision, error)
 	// Reset forgets every event of key.
 	Reset(ctx context.Context, key string) error
+	// CheckAndClaim answers as Check and, only when allowed, stores claim
+	// (value "1") for ttl unless it exists, as KV.SetNX would (claimed says whether it
+	// did), in one step: a device's request settles its failure count and
+	// its nonce in one round trip. On Redis Cluster key and claim must
+	// share a hash slot (a {hash tag}).
+	CheckAndClaim(ctx context.Context, key string, limit int, window time.Duration, now time.Time, claim string, ttl time.Duration) (d Decision, claimed bool, err error)
 }
 
 // Broker carries state-change events between instances.

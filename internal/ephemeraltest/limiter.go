@@ -147,6 +147,50 @@ func TestLimiter(t *testing.T, newLimiter NewLimiter) {
 		want(t, d, core.Decision{Count: limit, RetryAfter: window})
 	})
 
+	t.Run("CheckAndClaim", func(t *testing.T) {
+		t.Parallel()
+		l, ctx, key := newLimiter(t), Context(t), Name("rl")
+		kv, ok := l.(core.KV)
+		if !ok {
+			t.Fatalf("%T is not a core.KV: the claim cannot be looked at", l)
+		}
+		const limit, window, ttl = 2, 10 * time.Second, time.Minute
+		claim := func(name string) (core.Decision, bool) {
+			t.Helper()
+			d, claimed, err := l.CheckAndClaim(ctx, key, limit, window, t0, name, ttl)
+			if err != nil {
+				t.Fatalf("CheckAndClaim: %v", err)
+			}
+			return d, claimed
+		}
+		first := Name("nonce")
+		if d, claimed := claim(first); !claimed || d != (core.Decision{Allowed: true, Count: 1}) {
+			t.Fatalf("first claim: %+v, claimed %v; want allowed (nothing recorded) and claimed", d, claimed)
+		}
+		if v, ok, err := kv.Get(ctx, first); err != nil || !ok || v != "1" {
+			t.Fatalf("the claim holds %q, %v, %v; want \"1\"", v, ok, err)
+		}
+		if left, err := kv.TTL(ctx, first); err != nil || left <= 0 || left > ttl {
+			t.Fatalf("the claim lives %v (%v); want up to %v", left, err, ttl)
+		}
+		if d, claimed := claim(first); claimed || !d.Allowed {
+			t.Fatalf("second claim of one key: %+v, claimed %v; want allowed, not claimed", d, claimed)
+		}
+		// Over the limit: refused as Check would be, and nothing claimed.
+		hit(t, l, key, limit, window, t0.Add(-2*time.Second))
+		hit(t, l, key, limit, window, t0.Add(-time.Second))
+		refusedClaim := Name("nonce")
+		if d, claimed := claim(refusedClaim); claimed || d != (core.Decision{Count: 2, RetryAfter: 8 * time.Second}) {
+			t.Fatalf("claim over the limit: %+v, claimed %v; want refused for 8s, not claimed", d, claimed)
+		}
+		if _, ok, _ := kv.Get(ctx, refusedClaim); ok {
+			t.Fatal("a refused check claimed its key")
+		}
+		if _, _, err := l.CheckAndClaim(ctx, key, limit, window, t0, Name("nonce"), 0); err == nil {
+			t.Fatal("CheckAndClaim with ttl 0: no error")
+		}
+	})
+
 	t.Run("RejectsNonsense", func(t *testing.T) {
 		t.Parallel()
 		l, ctx, key := newLimiter(t), Context(t), Name("rl")

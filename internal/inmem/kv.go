@@ -19,14 +19,19 @@ func (s *Store) SetNX(_ context.Context, key, value string, ttl time.Duration) (
 		// A key without expiry would live forever; that is a caller's bug.
 		return false, fmt.Errorf("inmem: SetNX needs a positive ttl, got %v", ttl)
 	}
-	now := s.clock.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.setNXLocked(key, value, ttl), nil
+}
+
+// setNXLocked is SetNX with s.mu held.
+func (s *Store) setNXLocked(key, value string, ttl time.Duration) bool {
+	now := s.clock.Now()
 	if _, ok := s.live(key, now); ok {
-		return false, nil
+		return false
 	}
 	s.kv[key] = entry{value: value, expires: now.Add(ttl)}
-	return true, nil
+	return true
 }
 
 func (s *Store) Get(_ context.Context, key string) (string, bool, error) {

@@ -26,6 +26,20 @@ func (s *Store) Check(_ context.Context, key string, limit int, window time.Dura
 	return s.slide(key, limit, window, now, false)
 }
 
+// CheckAndClaim is Check and, when allowed, SetNX(claim, "1", ttl), at once.
+func (s *Store) CheckAndClaim(_ context.Context, key string, limit int, window time.Duration, now time.Time, claim string, ttl time.Duration) (core.Decision, bool, error) {
+	if ttl <= 0 {
+		return core.Decision{}, false, fmt.Errorf("inmem: CheckAndClaim needs a positive ttl, got %v", ttl)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, err := s.slideLocked(key, limit, window, now, false)
+	if err != nil || !d.Allowed {
+		return d, false, err
+	}
+	return d, s.setNXLocked(claim, "1", ttl), nil
+}
+
 func (s *Store) Reset(_ context.Context, key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -36,15 +50,19 @@ func (s *Store) Reset(_ context.Context, key string) error {
 // slide is the exact sliding window of the Redis script: drop events at or
 // before now-window, count the rest, record now when below limit.
 func (s *Store) slide(key string, limit int, window time.Duration, now time.Time, record bool) (core.Decision, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.slideLocked(key, limit, window, now, record)
+}
+
+// slideLocked is slide with s.mu held.
+func (s *Store) slideLocked(key string, limit int, window time.Duration, now time.Time, record bool) (core.Decision, error) {
 	if limit < 1 || window < time.Microsecond {
 		return core.Decision{}, fmt.Errorf("inmem: limiter needs limit >= 1 and window >= 1µs, got %d and %v", limit, window)
 	}
 	nowUS := now.UnixMicro()
 	windowUS := window.Microseconds()
 	storeNow := s.clock.Now()
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	l := s.logs[key]
 	if l != nil && l.expired(storeNow) {
 		l = nil

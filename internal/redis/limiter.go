@@ -31,11 +31,21 @@ var (
 )
 
 func (c *Client) Hit(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (core.Decision, error) {
-	return c.slide(ctx, key, limit, window, now, true)
+	d, _, err := c.slide(ctx, key, limit, window, now, true, "", 0)
+	return d, err
 }
 
 func (c *Client) Check(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (core.Decision, error) {
-	return c.slide(ctx, key, limit, window, now, false)
+	d, _, err := c.slide(ctx, key, limit, window, now, false, "", 0)
+	return d, err
+}
+
+// CheckAndClaim is Check and, when allowed, SetNX(claim, ttl), by one script.
+func (c *Client) CheckAndClaim(ctx context.Context, key string, limit int, window time.Duration, now time.Time, claim string, ttl time.Duration) (core.Decision, bool, error) {
+	if ttl <= 0 {
+		return core.Decision{}, false, fmt.Errorf("redis: CheckAndClaim needs a positive ttl, got %v", ttl)
+	}
+	return c.slide(ctx, key, limit, window, now, false, claim, ttl)
 }
 
 func (c *Client) Reset(ctx context.Context, key string) error {
@@ -45,9 +55,10 @@ func (c *Client) Reset(ctx context.Context, key string) error {
 	return nil
 }
 
-func (c *Client) slide(ctx context.Context, key string, limit int, window time.Duration, now time.Time, record bool) (core.Decision, error) {
+// slide runs the script; with a claim key, it also claims that for ttl.
+func (c *Client) slide(ctx context.Context, key string, limit int, window time.Duration, now time.Time, record bool, claim string, ttl time.Duration) (core.Decision, bool, error) {
 	if limit < 1 || window < time.Microsecond {
-		return core.Decision{}, fmt.Errorf("redis: limiter needs limit >= 1 and window >= 1µs, got %d and %v", limit, window)
+		return core.Decision{}, false, fmt.Errorf("redis: limiter needs limit >= 1 and window >= 1µs, got %d and %v", limit, window)
 	}
 	nowUS := now.UnixMicro()
 	windowUS := window.Microseconds()
@@ -57,30 +68,37 @@ func (c *Client) slide(ctx context.Context, key string, limit int, window time.D
 	if record {
 		flag = "1"
 	}
-	res, err := slidingWindow.Run(ctx, c.rdb, []string{c.key(limiterNamespace + key)},
-		nowUS, nowUS-windowUS, limit, expireMS, member, flag).Slice()
+	keys := []string{c.key(limiterNamespace + key)}
+	args := []any{nowUS, nowUS - windowUS, limit, expireMS, member, flag}
+	if claim != "" {
+		keys = append(keys, c.key(claim))
+		args = append(args, int64((ttl+time.Millisecond-1)/time.Millisecond))
+	}
+	res, err := slidingWindow.Run(ctx, c.rdb, keys, args...).Slice()
 	if err != nil {
-		return core.Decision{}, core.Unavailable("redis", err)
+		return core.Decision{}, false, core.Unavailable("redis", err)
 	}
 	return decode(res, nowUS, windowUS)
 }
 
-// decode turns the script's {allowed, count, blocking score} into a Decision.
-func decode(res []any, nowUS, windowUS int64) (core.Decision, error) {
-	if len(res) != 3 {
-		return core.Decision{}, fmt.Errorf("redis: limiter script returned %d values", len(res))
+// decode turns the script's {allowed, count, blocking score, claimed} into
+// a Decision and whether the claim was made.
+func decode(res []any, nowUS, windowUS int64) (core.Decision, bool, error) {
+	if len(res) != 4 {
+		return core.Decision{}, false, fmt.Errorf("redis: limiter script returned %d values", len(res))
 	}
 	allowed, _ := res[0].(int64)
 	count, _ := res[1].(int64)
+	claimed, _ := res[3].(int64)
 	d := core.Decision{Allowed: allowed == 1, Count: int(count)}
 	if d.Allowed {
-		return d, nil
+		return d, claimed == 1, nil
 	}
 	score, _ := res[2].(string)
 	blockingUS, err := strconv.ParseFloat(score, 64)
 	if err != nil {
-		return core.Decision{}, fmt.Errorf("redis: limiter script returned score %q", score)
+		return core.Decision{}, false, fmt.Errorf("redis: limiter script returned score %q", score)
 	}
 	d.RetryAfter = time.Duration(int64(blockingUS)+windowUS-nowUS) * time.Microsecond
-	return d, nil
+	return d, false, nil
 }

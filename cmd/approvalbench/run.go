@@ -94,7 +94,8 @@ func run(ctx context.Context, cfg *config, progress io.Writer) (*Result, error) 
 	}
 	if cfg.has("floor") {
 		b.say("Redis floor: PUBLISH → SUBSCRIBE at %.0f/s for %s", cfg.Rate, cfg.Floor)
-		fl, err := floor(ctx, cfg.RedisURL, cfg.Rate, cfg.Floor)
+		var fl Latency
+		withoutGC(func() { fl, err = floor(ctx, cfg.RedisURL, cfg.Rate, cfg.Floor) })
 		if err != nil {
 			return finish(err)
 		}
@@ -235,15 +236,20 @@ func (b *bench) wsPhase(ctx context.Context, idle, toDecide []*user) (*MemoryRes
 	r.IdleOtherCores, r.IdleRedisCPUSeconds = cpu.otherCores, cpu.redis.Seconds()
 
 	b.say("ws: approving %d at %.0f/s", len(toDecide), b.cfg.Rate)
+	// The allocations of the decision window: pprof -base ws-allocs-before.
+	b.saveProfile(ctx, "ws-allocs-before", "allocs?gc=1", 0)
 	stopProfile := b.profile(ctx, "ws-decide-cpu", int(b.cfg.Duration.Seconds()))
 	var d *decisions
 	decidedBrowsers := browsers[len(idle):]
 	reading := b.readServerSide(ctx)
 	cpu = b.measureCPU(func() {
-		d = decideAtRate(ctx, toDecide, b.cfg.Rate)
-		awaitFrames(ctx, d, decidedBrowsers, 5*time.Second)
+		withoutGC(func() {
+			d = decideAtRate(ctx, toDecide, b.cfg.Rate)
+			awaitFrames(ctx, d, decidedBrowsers, 5*time.Second)
+		})
 	})
 	stopProfile()
+	b.saveProfile(ctx, "ws-allocs-after", "allocs?gc=1", 0)
 	serverQuantiles(r, reading, b.readServerSide(ctx))
 	r.DecideRedisCPUSeconds = cpu.redis.Seconds()
 	r.DecideCPUSeconds, r.DecideDepsSeconds = cpu.server.Seconds(), cpu.deps.Seconds()

@@ -236,8 +236,10 @@ func (b *bench) wsPhase(ctx context.Context, idle, toDecide []*user) (*MemoryRes
 	r.IdleOtherCores, r.IdleRedisCPUSeconds = cpu.otherCores, cpu.redis.Seconds()
 
 	b.say("ws: approving %d at %.0f/s", len(toDecide), b.cfg.Rate)
-	// The allocations of the decision window: pprof -base ws-allocs-before.
-	b.saveProfile(ctx, "ws-allocs-before", "allocs?gc=1", 0)
+	// The allocations of the decision window: pprof -sample_index=alloc_space
+	// -base ws-allocs-before. (A heap profile: only that one can be asked
+	// to collect first, and only after a collection is it up to date.)
+	b.saveProfile(ctx, "ws-allocs-before", "heap?gc=1", 0)
 	stopProfile := b.profile(ctx, "ws-decide-cpu", int(b.cfg.Duration.Seconds()))
 	var d *decisions
 	decidedBrowsers := browsers[len(idle):]
@@ -249,7 +251,7 @@ func (b *bench) wsPhase(ctx context.Context, idle, toDecide []*user) (*MemoryRes
 		})
 	})
 	stopProfile()
-	b.saveProfile(ctx, "ws-allocs-after", "allocs?gc=1", 0)
+	b.saveProfile(ctx, "ws-allocs-after", "heap?gc=1", 0)
 	serverQuantiles(r, reading, b.readServerSide(ctx))
 	r.DecideRedisCPUSeconds = cpu.redis.Seconds()
 	r.DecideCPUSeconds, r.DecideDepsSeconds = cpu.server.Seconds(), cpu.deps.Seconds()

@@ -105,14 +105,15 @@ func (s *Service) handleCallback(ctx context.Context, dev *core.Device, fromMemo
 	a := &core.Approval{ID: cb.ApprovalID}
 	// The decision, its entry in the trail and the device's last use are
 	// written at once: the browser waits for this one statement.
-	g := core.ApprovalGuard{UserID: dev.UserID, DeviceID: dev.ID, Touch: true}
+	d := core.DeviceDecision{UserID: dev.UserID, DeviceID: dev.ID}
 	status := core.ApprovalDenied
 	if o.Approve {
-		g.MatchNumber, status = cb.MatchNumber, core.ApprovalApproved
+		d.MatchNumber, status = cb.MatchNumber, core.ApprovalApproved
 	}
 	kind, detail := decisionEvent(status, o.Reason, o.Method)
-	g.Record = core.NewEvent(ctx, dev.UserID, kind, detail, now)
-	decided, err := s.Approvals.UpdatePendingGuarded(ctx, a, now, g, DecideUnread(a, now, o)...)
+	d.Event = core.NewEvent(ctx, dev.UserID, kind, detail, now)
+	DecideUnread(a, now, o)
+	decided, err := s.Approvals.DecideByDevice(ctx, a, now, d)
 	if err != nil {
 		return "", err
 	}

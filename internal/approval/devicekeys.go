@@ -13,7 +13,7 @@ const maxDeviceKeys = 1 << 16
 // public key, so that a callback's signature is checked without a database
 // read first. It never says whether the device still exists: a decision
 // taken on a remembered key is written by an update that requires the
-// device (core.ApprovalGuard), so a removed device decides nothing. The
+// device (core.DeviceDecision), so a removed device decides nothing. The
 // zero value is ready to use.
 type deviceKeys struct {
 	mu   sync.RWMutex

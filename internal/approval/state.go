@@ -45,7 +45,7 @@ func Decide(a *core.Approval, now time.Time, o Outcome) ([]string, error) {
 
 // DecideUnread is Decide for an approval not read first: the fields it
 // returns must be written by an update that requires the approval to be
-// pending and unexpired (core.ApprovalStore.UpdatePendingGuarded).
+// pending and unexpired (core.ApprovalStore.DecideByDevice writes these).
 func DecideUnread(a *core.Approval, now time.Time, o Outcome) []string {
 	if o.Approve {
 		a.Status, a.Reason, a.Method = core.ApprovalApproved, "", o.Method

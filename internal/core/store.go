@@ -91,10 +91,12 @@ type ApprovalStore interface {
 	// "Status", "Reason") when the stored approval is still pending and
 	// unexpired at now; false when it was not.
 	UpdatePending(ctx context.Context, a *Approval, now time.Time, fields ...string) (bool, error)
-	// UpdatePendingGuarded is UpdatePending for an approval not read first:
-	// it writes only when g holds as well, and then fills a with the stored
-	// approval as updated.
-	UpdatePendingGuarded(ctx context.Context, a *Approval, now time.Time, g ApprovalGuard, fields ...string) (bool, error)
+	// DecideByDevice writes a device's decision, a's Status, Reason,
+	// Method, DecidedAt and DecidedBy, to an approval not read first: only
+	// when it is pending and unexpired at now and d holds. With it, all or
+	// nothing, d.Event goes to the trail and the device's last use becomes
+	// now. It then fills a with the stored approval as decided.
+	DecideByDevice(ctx context.Context, a *Approval, now time.Time, d DeviceDecision) (bool, error)
 	// AddApprovalFailure counts one wrong code on a pending approval and
 	// returns the new count.
 	AddApprovalFailure(ctx context.Context, id string, now time.Time) (attempts int, err error)
@@ -119,17 +121,12 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// ApprovalGuard is what a guarded update also requires of an approval: its
-// user, its match number (when set), and that its user still has the device
-// (when DeviceID is set); and what the update does besides, in the same
-// transaction, when it is made.
-type ApprovalGuard struct {
+// DeviceDecision is what DecideByDevice requires of the approval (its
+// user, its match number when set, and that the user still has the device)
+// and what it records with the decision.
+type DeviceDecision struct {
 	UserID      string
-	MatchNumber *int
 	DeviceID    string
-
-	// Record, when set, is appended to the security trail.
-	Record *Event
-	// Touch sets the device's (DeviceID's) last use to now.
-	Touch bool
+	MatchNumber *int
+	Event       *Event // appended to UserID's trail
 }

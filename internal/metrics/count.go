@@ -43,9 +43,9 @@ func (c *countedApprovals) UpdatePending(ctx context.Context, a *core.Approval, 
 	return ok, err
 }
 
-func (c *countedApprovals) UpdatePendingGuarded(ctx context.Context, a *core.Approval, now time.Time, g core.ApprovalGuard, fields ...string) (bool, error) {
-	ok, err := c.ApprovalStore.UpdatePendingGuarded(ctx, a, now, g, fields...)
-	c.countDecided(ok && err == nil, a, fields)
+func (c *countedApprovals) DecideByDevice(ctx context.Context, a *core.Approval, now time.Time, d core.DeviceDecision) (bool, error) {
+	ok, err := c.ApprovalStore.DecideByDevice(ctx, a, now, d)
+	c.countDecided(ok && err == nil, a, []string{"Status"})
 	return ok, err
 }
 

@@ -99,7 +99,7 @@ func TestUpdatePending(t *testing.T) {
 // A guarded update writes only when the approval is pending and unexpired,
 // belongs to the user, carries the number (when given) and the user still
 // has the device (when given); then it reads the whole approval back.
-func TestUpdatePendingGuarded(t *testing.T) {
+func TestDecideByDevice(t *testing.T) {
 	eachDialect(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
 		u := verifiedUser(t, db, "")
@@ -110,14 +110,13 @@ func TestUpdatePendingGuarded(t *testing.T) {
 		must(t, db.CreateDevice(ctx, strangersDev))
 		stored := createApproval(t, db, newApproval(u.ID, core.ChannelPush, t0.Add(2*time.Minute)))
 
-		// Every try asks for an event and (with a device) its touch, which
-		// only the one that decides may write.
-		decide := func(now time.Time, g core.ApprovalGuard) (bool, *core.Approval) {
+		// Every try carries an event, which only the one that decides may
+		// write, with the device's last use.
+		decide := func(now time.Time, d core.DeviceDecision) (bool, *core.Approval) {
 			t.Helper()
-			g.Record = &core.Event{ID: core.NewID(core.PrefixEvent), UserID: g.UserID, Kind: core.EventApproved, Detail: "by push", IP: "192.0.2.7", UserAgent: "app", CreatedAt: now}
-			g.Touch = g.DeviceID != ""
-			a := &core.Approval{ID: stored.ID, Status: core.ApprovalApproved, Method: core.MethodPush, DecidedBy: g.DeviceID, DecidedAt: ptr(now)}
-			ok, err := db.UpdatePendingGuarded(ctx, a, now, g, "Status", "Method", "DecidedBy", "DecidedAt")
+			d.Event = &core.Event{ID: core.NewID(core.PrefixEvent), UserID: d.UserID, Kind: core.EventApproved, Detail: "by push", IP: "192.0.2.7", UserAgent: "app", CreatedAt: now}
+			a := &core.Approval{ID: stored.ID, Status: core.ApprovalApproved, Method: core.MethodPush, DecidedBy: d.DeviceID, DecidedAt: ptr(now)}
+			ok, err := db.DecideByDevice(ctx, a, now, d)
 			must(t, err)
 			return ok, a
 		}
@@ -125,17 +124,17 @@ func TestUpdatePendingGuarded(t *testing.T) {
 		refused := []struct {
 			name string
 			now  time.Time
-			g    core.ApprovalGuard
+			d    core.DeviceDecision
 		}{
-			{"another user", t0, core.ApprovalGuard{UserID: stranger.ID, MatchNumber: &right}},
-			{"wrong number", t0, core.ApprovalGuard{UserID: u.ID, MatchNumber: &wrong, DeviceID: dev.ID}},
-			{"another user's device", t0, core.ApprovalGuard{UserID: u.ID, MatchNumber: &right, DeviceID: strangersDev.ID}},
-			{"unknown device", t0, core.ApprovalGuard{UserID: u.ID, MatchNumber: &right, DeviceID: core.NewID(core.PrefixDevice)}},
-			{"expired", t0.Add(2 * time.Minute), core.ApprovalGuard{UserID: u.ID, MatchNumber: &right, DeviceID: dev.ID}},
+			{"another user", t0, core.DeviceDecision{UserID: stranger.ID, MatchNumber: &right, DeviceID: strangersDev.ID}},
+			{"wrong number", t0, core.DeviceDecision{UserID: u.ID, MatchNumber: &wrong, DeviceID: dev.ID}},
+			{"another user's device", t0, core.DeviceDecision{UserID: u.ID, MatchNumber: &right, DeviceID: strangersDev.ID}},
+			{"unknown device", t0, core.DeviceDecision{UserID: u.ID, MatchNumber: &right, DeviceID: core.NewID(core.PrefixDevice)}},
+			{"expired", t0.Add(2 * time.Minute), core.DeviceDecision{UserID: u.ID, MatchNumber: &right, DeviceID: dev.ID}},
 		}
 		for _, r := range refused {
-			if ok, _ := decide(r.now, r.g); ok {
-				t.Fatalf("%s: guarded update wrote", r.name)
+			if ok, _ := decide(r.now, r.d); ok {
+				t.Fatalf("%s: the decision was written", r.name)
 			}
 		}
 		if got, _ := db.Approval(ctx, stored.ID); got.Status != core.ApprovalPending {
@@ -143,23 +142,27 @@ func TestUpdatePendingGuarded(t *testing.T) {
 		}
 		for _, user := range []string{u.ID, stranger.ID} {
 			if evs, err := db.EventsByUser(ctx, user, 10); err != nil || len(evs) != 0 {
-				t.Fatalf("refused updates recorded events: %v, %v", evs, err)
+				t.Fatalf("refused decisions recorded events: %v, %v", evs, err)
 			}
 		}
 		for _, d := range []*core.Device{dev, strangersDev} {
 			if got, err := db.Device(ctx, d.ID); err != nil || got.LastUsedAt != nil {
-				t.Fatalf("a refused update touched a device: %+v, %v", got, err)
+				t.Fatalf("a refused decision touched a device: %+v, %v", got, err)
 			}
 		}
 
-		ok, a := decide(t0.Add(time.Second), core.ApprovalGuard{UserID: u.ID, MatchNumber: &right, DeviceID: dev.ID})
+		ok, a := decide(t0.Add(time.Second), core.DeviceDecision{UserID: u.ID, MatchNumber: &right, DeviceID: dev.ID})
 		if !ok {
-			t.Fatal("guarded update with every condition met did not write")
+			t.Fatal("a decision with every condition met was not written")
 		}
 		// a is the stored approval, not only the fields written.
 		if a.Status != core.ApprovalApproved || a.UserID != u.ID || a.Channel != core.ChannelPush || a.MatchNumber != 42 ||
-			a.TicketHash != stored.TicketHash || !a.ExpiresAt.Equal(stored.ExpiresAt) || a.DecidedBy != dev.ID {
+			a.TicketHash != stored.TicketHash || !a.ExpiresAt.Equal(stored.ExpiresAt) || a.DecidedBy != dev.ID ||
+			a.Method != core.MethodPush || a.DecidedAt == nil || !a.DecidedAt.Equal(t0.Add(time.Second)) {
 			t.Fatalf("read back: %+v", a)
+		}
+		if got, _ := db.Approval(ctx, stored.ID); got.Status != core.ApprovalApproved || got.DecidedBy != dev.ID {
+			t.Fatalf("stored: %+v", got)
 		}
 		evs, err := db.EventsByUser(ctx, u.ID, 10)
 		must(t, err)
@@ -170,14 +173,34 @@ func TestUpdatePendingGuarded(t *testing.T) {
 		if got, err := db.Device(ctx, dev.ID); err != nil || got.LastUsedAt == nil || !got.LastUsedAt.Equal(t0.Add(time.Second)) {
 			t.Fatalf("the deciding device's last use: %+v, %v", got, err)
 		}
-		if ok, _ := decide(t0.Add(2*time.Second), core.ApprovalGuard{UserID: u.ID, DeviceID: dev.ID}); ok {
-			t.Fatal("guarded update changed a decided approval")
+		// A deny (no number) of the decided approval changes nothing.
+		if ok, _ := decide(t0.Add(2*time.Second), core.DeviceDecision{UserID: u.ID, DeviceID: dev.ID}); ok {
+			t.Fatal("a decided approval was decided again")
 		}
 		if evs, _ := db.EventsByUser(ctx, u.ID, 10); len(evs) != 1 {
-			t.Fatalf("a refused update after the decision recorded: %+v", evs)
+			t.Fatalf("a refused decision after the decision recorded: %+v", evs)
 		}
-		if _, err := db.UpdatePendingGuarded(ctx, a, t0, core.ApprovalGuard{UserID: u.ID}); err == nil {
-			t.Fatal("no fields accepted")
+		if _, err := db.DecideByDevice(ctx, a, t0, core.DeviceDecision{UserID: u.ID, DeviceID: dev.ID}); err == nil {
+			t.Fatal("a decision without its event accepted")
+		}
+	})
+}
+
+// A deny carries no number: any match number passes.
+func TestDecideByDeviceDeny(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		u := verifiedUser(t, db, "")
+		dev := newDevice(u.ID)
+		must(t, db.CreateDevice(ctx, dev))
+		stored := createApproval(t, db, newApproval(u.ID, core.ChannelPush, t0.Add(2*time.Minute)))
+		now := t0.Add(time.Second)
+		a := &core.Approval{ID: stored.ID, Status: core.ApprovalDenied, Reason: core.ReasonUserDenied, DecidedBy: dev.ID, DecidedAt: ptr(now)}
+		e := &core.Event{ID: core.NewID(core.PrefixEvent), UserID: u.ID, Kind: core.EventDenied, Detail: core.ReasonUserDenied, CreatedAt: now}
+		ok, err := db.DecideByDevice(ctx, a, now, core.DeviceDecision{UserID: u.ID, DeviceID: dev.ID, Event: e})
+		must(t, err)
+		if !ok || a.Status != core.ApprovalDenied || a.Reason != core.ReasonUserDenied || a.Method != "" || a.MatchNumber != stored.MatchNumber {
+			t.Fatalf("deny: %v, %+v", ok, a)
 		}
 	})
 }

@@ -32,6 +32,8 @@ const (
 type DB struct {
 	bun     *bun.DB
 	dialect string
+
+	decideStmt preparedStmt // PostgreSQL's DecideByDevice
 }
 
 var (
@@ -85,7 +87,7 @@ func openPostgres(databaseURL string) (db *DB, err error) {
 	sqldb.SetMaxIdleConns(conns)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
 	sqldb.SetConnMaxLifetime(time.Hour)
-	return &DB{bun: bun.NewDB(sqldb, pgdialect.New()), dialect: DialectPostgres}, nil
+	return &DB{bun: bun.NewDB(sqldb, pgdialect.New()), dialect: DialectPostgres, decideStmt: preparedStmt{query: decideByDeviceSQL}}, nil
 }
 
 // sqliteParams make every connection wait for locks instead of failing
@@ -145,7 +147,9 @@ func (db *DB) Ping(ctx context.Context) error {
 }
 
 // Close closes every connection.
-func (db *DB) Close() error { return db.bun.Close() }
+func (db *DB) Close() error {
+	return errors.Join(db.decideStmt.close(), db.bun.Close())
+}
 
 // inTx runs fn in one transaction (IMMEDIATE on SQLite), committing when fn
 // returns nil. fn's *core.Error passes through; other failures are wrapped

@@ -18,11 +18,18 @@ type LoginResult struct {
 	Logins         int     `json:"logins"`
 	Seconds        float64 `json:"seconds"`
 	PerSecond      float64 `json:"per_second"`
-	ArgonPerSecond float64 `json:"argon2id_per_second"` // raw, GOMAXPROCS hashes at a time, same parameters
+	ArgonPerSecond float64 `json:"argon2id_per_second"` // raw, GOMAXPROCS hashes at a time, same parameters: the mean of
+	ArgonBefore    float64 `json:"argon2id_before"`     // before approvald starts and
+	ArgonAfter     float64 `json:"argon2id_after"`      // after the logins
 	Ratio          float64 `json:"ratio"`               // PerSecond / ArgonPerSecond
 	// Cores used by other processes on the machine meanwhile.
 	OtherCoresArgon float64 `json:"other_cores_argon"`
 	OtherCoresLogin float64 `json:"other_cores_login"`
+	// Cores used during the logins by approvald, by PostgreSQL and Redis,
+	// and by the harness itself: where the CPU that is not Argon2id went.
+	ServerCores  float64 `json:"server_cores"`
+	DepsCores    float64 `json:"deps_cores"`
+	HarnessCores float64 `json:"harness_cores"`
 }
 
 // argonRate hashes with approvald's parameters on every core for d and

@@ -146,8 +146,9 @@ func (r *Result) Markdown() string {
 	if r.Login != nil {
 		row("password logins/s (logins)", fmt.Sprintf("%.1f (%s)", r.Login.PerSecond, count(r.Login.Logins)))
 		if r.Login.ArgonPerSecond > 0 {
-			row("raw Argon2id hashes/s, every core", fmt.Sprintf("%.1f", r.Login.ArgonPerSecond))
+			row("raw Argon2id hashes/s, every core (before / after the logins)", fmt.Sprintf("%.1f (%.1f / %.1f)", r.Login.ArgonPerSecond, r.Login.ArgonBefore, r.Login.ArgonAfter))
 			row("other processes on the machine, Argon2id / logins (cores)", fmt.Sprintf("%.2f / %.2f", r.Login.OtherCoresArgon, r.Login.OtherCoresLogin))
+			row("cores during the logins: approvald / PostgreSQL + Redis / harness", fmt.Sprintf("%.2f / %.2f / %.2f", r.Login.ServerCores, r.Login.DepsCores, r.Login.HarnessCores))
 		}
 	}
 	if mm := r.Memory; mm != nil {

@@ -114,14 +114,28 @@ func run(ctx context.Context, cfg *config, progress io.Writer) (*Result, error) 
 	}
 	b.say("logging %d users in (%d at a time)", n, cfg.Concurrency)
 	stopProfile := b.profile(ctx, "login-cpu", min(30, max(1, int(float64(n)/60))))
-	o := watchOthers(b.srv.PID)
-	took, err := loginAll(ctx, b.api, users, cfg.Concurrency)
+	var took time.Duration
+	harness0, _ := cpuTime(os.Getpid())
+	cpu := b.measureCPU(func() { took, err = loginAll(ctx, b.api, users, cfg.Concurrency) })
+	harness1, _ := cpuTime(os.Getpid())
 	stopProfile()
 	if err != nil {
 		return finish(err)
 	}
-	res.Login = &LoginResult{Logins: n, Seconds: took.Seconds(), PerSecond: float64(n) / took.Seconds(), ArgonPerSecond: argon,
-		OtherCoresArgon: argonOthers, OtherCoresLogin: o.Cores()}
+	// Again after the logins (approvald idle), since the machine's speed
+	// drifts over minutes: the logins are held against the mean of both.
+	var argonAfter float64
+	if cfg.has("login") {
+		b.say("raw Argon2id hash rate again, %s on every core", cfg.Argon)
+		if argonAfter, err = argonRate(ctx, cfg.Argon); err != nil {
+			return finish(err)
+		}
+	}
+	res.Login = &LoginResult{Logins: n, Seconds: took.Seconds(), PerSecond: float64(n) / took.Seconds(),
+		ArgonPerSecond: (argon + argonAfter) / 2, ArgonBefore: argon, ArgonAfter: argonAfter,
+		OtherCoresArgon: argonOthers, OtherCoresLogin: cpu.otherCores,
+		ServerCores: cpu.server.Seconds() / cpu.wall.Seconds(), DepsCores: cpu.deps.Seconds() / cpu.wall.Seconds(),
+		HarnessCores: (harness1 - harness0).Seconds() / cpu.wall.Seconds()}
 	if argon > 0 {
 		res.Login.Ratio = res.Login.PerSecond / argon
 	}

@@ -60,13 +60,17 @@ func run(ctx context.Context, cfg *config, progress io.Writer) (*Result, error) 
 	if cfg.has("poll") {
 		kPoll = decided(cfg.PollRate, cfg.Duration)
 	}
-	open := cfg.Waiting + kWS // websockets open at once
-	const spare = 4096        // HTTP connections, files, the runtime
-	limit, err := raiseFileLimit(uint64(open + spare))
+	open := cfg.Waiting + kWS // browsers waiting at once
+	held := 0                 // connections they hold: none for the login phase alone
+	if cfg.has("memory") || cfg.has("ws") || cfg.has("poll") {
+		held = open
+	}
+	const spare = 4096 // HTTP connections, files, the runtime
+	limit, err := raiseFileLimit(uint64(held + spare))
 	if err != nil {
 		return nil, err
 	}
-	b.src = newSourceAddrs(open + spare)
+	b.src = newSourceAddrs(held + spare)
 	b.http = newHTTPClient(b.src, 1024)
 	res := &Result{
 		StartedAt: began.UTC(), Machine: describeMachine(),

@@ -93,7 +93,13 @@ func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, std
 		return nil, nil, err
 	}
 
-	jwtKeys, err := session.LoadKeyring(ctx, db, core.KeyJWT, clock)
+	keyBox, err := sealingBox(secret, cfg.PreviousSecretKeys, "signing-keys")
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	keys := session.SealedKeys{Store: db, Box: keyBox}
+	jwtKeys, err := session.LoadKeyring(ctx, keys, core.KeyJWT, clock)
 	if err != nil {
 		cleanup()
 		return nil, nil, fmt.Errorf("signing key: %w", err)
@@ -105,11 +111,7 @@ func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, std
 	}
 	hasher := password.New(password.Params{}, runtime.GOMAXPROCS(0))
 	codes := otp.NewCodeHasher(subkey(secret, "sms-codes"))
-	var previous [][]byte
-	for _, k := range cfg.PreviousSecretKeys {
-		previous = append(previous, subkey(k, "totp-secrets"))
-	}
-	box, err := secretbox.New(subkey(secret, "totp-secrets"), previous...)
+	box, err := sealingBox(secret, cfg.PreviousSecretKeys, "totp-secrets")
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -121,7 +123,7 @@ func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, std
 		Audit: audit, Limits: cfg.Limits.Account, Clock: clock, Log: log, CodeTTL: cfg.CodeTTL,
 	}
 
-	pushKeys, err := session.LoadKeyring(ctx, db, core.KeyPush, clock)
+	pushKeys, err := session.LoadKeyring(ctx, keys, core.KeyPush, clock)
 	if err != nil {
 		cleanup()
 		return nil, nil, fmt.Errorf("push key: %w", err)
@@ -194,6 +196,16 @@ func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, std
 }
 
 // subkey derives an independent key for one use from the server secret.
+// sealingBox seals with SECRET_KEY's subkey for purpose and opens with
+// those of SECRET_KEYS_PREVIOUS too.
+func sealingBox(secret []byte, previousSecrets [][]byte, purpose string) (*secretbox.Box, error) {
+	var previous [][]byte
+	for _, k := range previousSecrets {
+		previous = append(previous, subkey(k, purpose))
+	}
+	return secretbox.New(subkey(secret, purpose), previous...)
+}
+
 func subkey(secret []byte, purpose string) []byte {
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte("approvald/" + purpose))

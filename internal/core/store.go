@@ -60,6 +60,10 @@ type KeyStore interface {
 	// so two instances starting together agree on one key. It returns the
 	// active key either way.
 	InsertKeyIfNone(ctx context.Context, k *SigningKey) (*SigningKey, error)
+	// ReplacePrivateKey stores private as kid's private key when the stored
+	// one is still old (a key sealed anew); when another instance replaced
+	// it first, nothing changes and there is no error.
+	ReplacePrivateKey(ctx context.Context, kid string, old, private []byte) error
 }
 
 // DeviceStore keeps authenticator devices and enrollment codes.

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"context"
 	"slices"
 	"sync"
@@ -138,6 +139,17 @@ func (m *memStore) InsertKeyIfNone(_ context.Context, k *core.SigningKey) (*core
 	c := *k
 	m.keys = append(m.keys, &c)
 	return k, nil
+}
+
+func (m *memStore) ReplacePrivateKey(_ context.Context, kid string, old, private []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, k := range m.keys {
+		if k.KID == kid && bytes.Equal(k.PrivateKey, old) {
+			k.PrivateKey = slices.Clone(private)
+		}
+	}
+	return nil
 }
 
 // addKey stores a key directly, e.g. a retired one.

@@ -71,3 +71,11 @@ func (db *DB) InsertKeyIfNone(ctx context.Context, k *core.SigningKey) (*core.Si
 	}
 	return active.key(), nil
 }
+
+// ReplacePrivateKey implements core.KeyStore: the stored value is compared,
+// so of two instances sealing one key anew, the second changes nothing.
+func (db *DB) ReplacePrivateKey(ctx context.Context, kid string, old, private []byte) error {
+	_, err := db.bun.NewUpdate().Model((*signingKeyRow)(nil)).
+		Set("private_key = ?", private).Where("kid = ?", kid).Where("private_key = ?", old).Exec(ctx)
+	return dbErr(err)
+}

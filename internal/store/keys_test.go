@@ -83,3 +83,21 @@ func kids(keys []*core.SigningKey) string {
 	}
 	return s
 }
+
+// Two instances sealing one key anew: the first replaces it, the second
+// (holding the value as it was) changes nothing.
+func TestReplacePrivateKeyOnlyWhileUnchanged(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		k, err := db.InsertKeyIfNone(ctx, newKey(core.KeyPush, t0))
+		must(t, err)
+		first, second := core.RandomBytes(97), core.RandomBytes(97)
+		must(t, db.ReplacePrivateKey(ctx, k.KID, k.PrivateKey, first))
+		must(t, db.ReplacePrivateKey(ctx, k.KID, k.PrivateKey, second))
+		keys, err := db.Keys(ctx, core.KeyPush)
+		must(t, err)
+		if len(keys) != 1 || !bytes.Equal(keys[0].PrivateKey, first) {
+			t.Fatalf("stored %x; want the first replacement", keys[0].PrivateKey)
+		}
+	})
+}

@@ -19,6 +19,17 @@ func (b *browser) logIn(u *authtest.User) {
 	b.click("#login-submit")
 }
 
+// logInWithSMS logs in a user without an authenticator app: the password,
+// then the code texted at once.
+func (b *browser) logInWithSMS(e *authtest.Env, u *authtest.User) {
+	b.t.Helper()
+	b.logIn(u)
+	b.waitStatus("fallback")
+	b.fill("#code", e.SMS.NextCode(b.t, u.Phone))
+	b.click("#code-submit")
+	b.expectAccount(u)
+}
+
 // matchNumber reads the number the page shows for the user to type.
 func (b *browser) matchNumber() int {
 	b.t.Helper()

@@ -14,11 +14,7 @@ func TestReauthBanner(t *testing.T) {
 	b := openBrowser(t, e.Server.URL)
 
 	// Log in with the SMS code, turn two-factor off, log out.
-	b.logIn(u)
-	b.waitStatus("fallback")
-	b.fill("#code", e.SMS.NextCode(t, u.Phone))
-	b.click("#code-submit")
-	b.expectAccount(u)
+	b.logInWithSMS(e, u)
 	b.click("#two-factor")
 	b.waitText("#account-status", "Two-factor login is off")
 	b.click("#logout")
@@ -54,11 +50,7 @@ func TestReauthBanner(t *testing.T) {
 	if phone != u.Phone {
 		t.Errorf("login page phone %q; want %q", phone, u.Phone)
 	}
-	b.logIn(u)
-	b.waitStatus("fallback")
-	b.fill("#code", e.SMS.NextCode(t, u.Phone))
-	b.click("#code-submit")
-	b.expectAccount(u)
+	b.logInWithSMS(e, u)
 	b.click("#add-device")
 	b.waitJS(`document.getElementById("enrollment-code").textContent.length >= 22`, "the enrollment code")
 	b.eval(`!document.getElementById("reauth").hidden`, &bannerShown)

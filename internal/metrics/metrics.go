@@ -57,8 +57,8 @@ func New() *Metrics {
 		}, []string{"channel", "outcome"}),
 		decisionToWS: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: Namespace, Name: "decision_to_websocket_seconds",
-			Help: "From the publish of a final state (after its commit) to its write on a waiting websocket, " +
-				"broker round trip included. Across instances it includes their clock difference.",
+			Help: "From the publish of a final state (after its commit) to its write on a waiting websocket: " +
+				"handed over directly on the deciding instance, through the broker on the others (their clock difference included).",
 			Buckets: latencyBuckets,
 		}),
 		websocketsOpen: prometheus.NewGauge(prometheus.GaugeOpts{

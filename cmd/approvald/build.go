@@ -93,12 +93,11 @@ func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, std
 		return nil, nil, err
 	}
 
-	keyBox, err := sealingBox(secret, cfg.PreviousSecretKeys, "signing-keys")
+	keys, err := signingKeys(cfg, secret, db)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
-	keys := session.SealedKeys{Store: db, Box: keyBox}
 	jwtKeys, err := session.LoadKeyring(ctx, keys, core.KeyJWT, clock)
 	if err != nil {
 		cleanup()
@@ -156,6 +155,7 @@ func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, std
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	go approvals.RunSweeper(sweepCtx, cfg.SweepInterval)
 	go h.Watch(sweepCtx, eph, time.Second)
+	go jwtKeys.ReloadEvery(sweepCtx, cfg.KeyReloadInterval, log)
 	m.WatchHub(h.Resubscribed, h.Waiting)
 	stopMetrics, err := serveMetrics(cfg, m, log)
 	if err != nil {
@@ -195,7 +195,15 @@ func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, std
 	return app, cleanup, nil
 }
 
-// subkey derives an independent key for one use from the server secret.
+// signingKeys is the database's signing keys, sealed under SECRET_KEY.
+func signingKeys(cfg *config, secret []byte, db *store.DB) (session.SealedKeys, error) {
+	box, err := sealingBox(secret, cfg.PreviousSecretKeys, "signing-keys")
+	if err != nil {
+		return session.SealedKeys{}, err
+	}
+	return session.SealedKeys{Store: db, Box: box}, nil
+}
+
 // sealingBox seals with SECRET_KEY's subkey for purpose and opens with
 // those of SECRET_KEYS_PREVIOUS too.
 func sealingBox(secret []byte, previousSecrets [][]byte, purpose string) (*secretbox.Box, error) {
@@ -206,6 +214,7 @@ func sealingBox(secret []byte, previousSecrets [][]byte, purpose string) (*secre
 	return secretbox.New(subkey(secret, purpose), previous...)
 }
 
+// subkey derives an independent key for one use from the server secret.
 func subkey(secret []byte, purpose string) []byte {
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte("approvald/" + purpose))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/approvald/approvald/internal/secretbox"
+	"github.com/approvald/approvald/internal/session"
 )
 
 // config is everything approvald reads from its environment. The names of
@@ -26,8 +27,12 @@ type config struct {
 	// sealed before a rotation.
 	PreviousSecretKeys [][]byte
 	SweepInterval      time.Duration
-	Limits             *limits
-	TrustedProxies     []string
+	// KeyReloadInterval is how often the token keys are read again, so a
+	// key rotated in (approvald rotate-key) verifies everywhere before it
+	// signs anywhere; rotate-key activates it after 4 intervals.
+	KeyReloadInterval time.Duration
+	Limits            *limits
+	TrustedProxies    []string
 	// PushAllowPrivate lets pushes reach private addresses (PUSH_ALLOW_PRIVATE=true):
 	// for a test network only, never in production.
 	PushAllowPrivate bool
@@ -111,6 +116,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		{"CODE_TTL", &c.CodeTTL, 10 * time.Minute},
 		{"SMS_TIMEOUT", &c.SMSTimeout, 10 * time.Second},
 		{"SWEEP_INTERVAL", &c.SweepInterval, time.Second},
+		{"KEY_RELOAD_INTERVAL", &c.KeyReloadInterval, session.KeyReloadEvery},
 	}
 	for _, d := range durations {
 		if *d.dst, err = parseDuration(d.name, getenv(d.name), d.def); err != nil {

@@ -23,8 +23,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 1 {
 		command = args[1]
 	}
-	if command != "serve" && command != "migrate" && command != "healthcheck" {
-		return fmt.Errorf("unknown command %q (use serve, migrate or healthcheck)", command)
+	if command != "serve" && command != "migrate" && command != "healthcheck" && command != "rotate-key" {
+		return fmt.Errorf("unknown command %q (use serve, migrate, rotate-key or healthcheck)", command)
 	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
@@ -43,6 +43,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if command == "migrate" {
 		fmt.Fprintln(stdout, "migrations applied")
 		return nil
+	}
+	if command == "rotate-key" {
+		return rotateKey(ctx, cfg, db, stdout)
 	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)

@@ -64,6 +64,9 @@ type KeyStore interface {
 	// one is still old (a key sealed anew); when another instance replaced
 	// it first, nothing changes and there is no error.
 	ReplacePrivateKey(ctx context.Context, kid string, old, private []byte) error
+	// RotateKey retires the unretired key of k's purpose at k.CreatedAt and
+	// stores k, which signs from then on, in one transaction.
+	RotateKey(ctx context.Context, k *SigningKey) error
 }
 
 // DeviceStore keeps authenticator devices and enrollment codes.

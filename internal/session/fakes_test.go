@@ -152,6 +152,20 @@ func (m *memStore) ReplacePrivateKey(_ context.Context, kid string, old, private
 	return nil
 }
 
+func (m *memStore) RotateKey(_ context.Context, k *core.SigningKey) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, existing := range m.keys {
+		if existing.Purpose == k.Purpose && existing.RetiredAt == nil {
+			at := k.CreatedAt
+			existing.RetiredAt = &at
+		}
+	}
+	c := *k
+	m.keys = append(m.keys, &c)
+	return nil
+}
+
 // addKey stores a key directly, e.g. a retired one.
 func (m *memStore) addKey(k *core.SigningKey) {
 	m.mu.Lock()

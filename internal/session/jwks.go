@@ -21,12 +21,13 @@ type jwkSet struct {
 }
 
 // JWKS returns the body of /.well-known/jwks.json: every key that verifies
-// now, the active one first.
+// now (a rotated-in key before it signs), the active one first.
 func (r *Keyring) JWKS() []byte {
 	now := r.clock.Now()
-	set := jwkSet{Keys: []jwk{toJWK(r.active)}}
-	for _, k := range r.keys {
-		if k != r.active && k.verifiesAt(now) {
+	active := r.active(now)
+	set := jwkSet{Keys: []jwk{toJWK(active)}}
+	for _, k := range *r.keys.Load() {
+		if k != active && k.verifiesAt(now) {
 			set.Keys = append(set.Keys, toJWK(k))
 		}
 	}

@@ -7,6 +7,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
+	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/approvald/approvald/internal/core"
@@ -17,14 +20,14 @@ import (
 // and every client had time to fetch the new key set.
 const RetiredKeyGrace = 2 * DefaultAccessTTL
 
-// Keyring holds the server's Ed25519 keys of one purpose: the active one that
-// signs, and those that still verify. It is read-only after LoadKeyring and
-// safe for concurrent use.
+// Keyring holds the server's Ed25519 keys of one purpose: the one that signs
+// now, and those that still verify. It is safe for concurrent use; Reload
+// replaces its keys with what the store holds.
 type Keyring struct {
 	purpose core.KeyPurpose
 	clock   core.Clock
-	active  *ringKey
-	keys    []*ringKey // newest first, the active one included
+	store   core.KeyStore
+	keys    atomic.Pointer[[]*ringKey] // newest first, never empty
 }
 
 // ringKey is a decoded core.SigningKey.
@@ -32,6 +35,7 @@ type ringKey struct {
 	kid       string
 	private   ed25519.PrivateKey
 	public    ed25519.PublicKey
+	createdAt time.Time
 	retiredAt *time.Time
 }
 
@@ -39,40 +43,105 @@ type ringKey struct {
 // generates one and stores it with InsertKeyIfNone, whose answer is used, so
 // instances starting together end up signing with the same key.
 func LoadKeyring(ctx context.Context, ks core.KeyStore, purpose core.KeyPurpose, clock core.Clock) (*Keyring, error) {
-	stored, err := ks.Keys(ctx, purpose)
+	ring := &Keyring{purpose: purpose, clock: clock, store: ks}
+	keys, err := ring.read(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ring := &Keyring{purpose: purpose, clock: clock}
+	if !slices.ContainsFunc(keys, func(k *ringKey) bool { return k.retiredAt == nil }) {
+		fresh, err := GenerateKey(purpose, clock.Now())
+		if err != nil {
+			return nil, err
+		}
+		if _, err := ks.InsertKeyIfNone(ctx, fresh); err != nil {
+			return nil, err
+		}
+		if keys, err = ring.read(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("session: no %s key after storing one", purpose)
+	}
+	ring.keys.Store(&keys)
+	return ring, nil
+}
+
+// read decodes the stored keys of the ring's purpose, newest first.
+func (r *Keyring) read(ctx context.Context) ([]*ringKey, error) {
+	stored, err := r.store.Keys(ctx, r.purpose)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]*ringKey, 0, len(stored))
 	for _, sk := range stored {
 		k, err := decodeKey(sk)
 		if err != nil {
 			return nil, err
 		}
-		ring.keys = append(ring.keys, k)
-		if ring.active == nil && k.retiredAt == nil {
-			ring.active = k
-		}
+		keys = append(keys, k)
 	}
-	if ring.active != nil {
-		return ring, nil
-	}
+	return keys, nil
+}
 
-	fresh, err := GenerateKey(purpose, clock.Now())
+// Reload reads the keys again, so a key rotated in by another process (see
+// RotateKey) verifies here before it signs anywhere. On an error the keys
+// stay as they were.
+func (r *Keyring) Reload(ctx context.Context) error {
+	keys, err := r.read(ctx)
+	if err != nil {
+		return err
+	}
+	if len(keys) == 0 {
+		return fmt.Errorf("session: no %s key in the store", r.purpose)
+	}
+	r.keys.Store(&keys)
+	return nil
+}
+
+// ReloadEvery reloads the keys every interval until ctx ends; a failure is
+// logged and the keys in hand kept.
+func (r *Keyring) ReloadEvery(ctx context.Context, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		rctx, cancel := context.WithTimeout(ctx, interval)
+		if err := r.Reload(rctx); err != nil {
+			log.Warn("signing keys not reloaded", "purpose", r.purpose, "err", err)
+		}
+		cancel()
+	}
+}
+
+// KeyReloadEvery is how often a serving instance rereads its token keys;
+// KeyActivationDelay is how long after RotateKey the new key starts to
+// sign, long enough for every instance to have read it and to verify it.
+const (
+	KeyReloadEvery     = 30 * time.Second
+	KeyActivationDelay = 4 * KeyReloadEvery
+)
+
+// RotateKey stores a new key of purpose that signs from now+delay on; the
+// one signing until then is retired at that moment and keeps verifying for
+// RetiredKeyGrace after. Only token keys rotate: devices pin the push key
+// they were given at enrollment.
+func RotateKey(ctx context.Context, ks core.KeyStore, purpose core.KeyPurpose, now time.Time, delay time.Duration) (*core.SigningKey, error) {
+	if purpose != core.KeyJWT {
+		return nil, core.Errorf(core.EInvalidRequest, "only the token key rotates: devices pin the push key")
+	}
+	fresh, err := GenerateKey(purpose, now.Add(delay))
 	if err != nil {
 		return nil, err
 	}
-	winner, err := ks.InsertKeyIfNone(ctx, fresh)
-	if err != nil {
+	if err := ks.RotateKey(ctx, fresh); err != nil {
 		return nil, err
 	}
-	active, err := decodeKey(winner)
-	if err != nil {
-		return nil, err
-	}
-	ring.active = active
-	ring.keys = append([]*ringKey{active}, ring.keys...)
-	return ring, nil
+	return fresh, nil
 }
 
 // GenerateKey returns a new Ed25519 signing key of purpose, not yet stored.
@@ -105,6 +174,7 @@ func decodeKey(sk *core.SigningKey) (*ringKey, error) {
 		kid:       sk.KID,
 		private:   private,
 		public:    private.Public().(ed25519.PublicKey),
+		createdAt: sk.CreatedAt,
 		retiredAt: sk.RetiredAt,
 	}, nil
 }
@@ -112,16 +182,37 @@ func decodeKey(sk *core.SigningKey) (*ringKey, error) {
 // Purpose is what the keys of this ring sign.
 func (r *Keyring) Purpose() core.KeyPurpose { return r.purpose }
 
-// Active returns the key that signs now and its kid.
+// Active returns the key that signs now and its kid: the newest one created
+// by now and not yet retired.
 func (r *Keyring) Active() (kid string, key ed25519.PrivateKey) {
-	return r.active.kid, r.active.private
+	k := r.active(r.clock.Now())
+	return k.kid, k.private
+}
+
+// active is the key that signs at now. Should none qualify (a key made by
+// an instance whose clock runs ahead of this one's), the newest unretired
+// key signs.
+func (r *Keyring) active(now time.Time) *ringKey {
+	keys := *r.keys.Load()
+	for _, k := range keys {
+		if !k.createdAt.After(now) && (k.retiredAt == nil || now.Before(*k.retiredAt)) {
+			return k
+		}
+	}
+	for _, k := range keys {
+		if k.retiredAt == nil {
+			return k
+		}
+	}
+	return keys[0]
 }
 
 // Public returns the public key named kid when it may still verify: it is
-// unretired, or was retired less than RetiredKeyGrace ago.
+// unretired (or published ahead of its turn), or was retired less than
+// RetiredKeyGrace ago.
 func (r *Keyring) Public(kid string) (ed25519.PublicKey, bool) {
 	now := r.clock.Now()
-	for _, k := range r.keys {
+	for _, k := range *r.keys.Load() {
 		if k.kid == kid {
 			if !k.verifiesAt(now) {
 				return nil, false

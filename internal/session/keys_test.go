@@ -165,3 +165,58 @@ func decodeJWKS(t *testing.T, body []byte) []map[string]string {
 	}
 	return set.Keys
 }
+
+// TestRotateKey: a rotated-in key verifies at once wherever the ring was
+// reloaded, signs only from its activation, and the old key keeps verifying
+// for the grace after it.
+func TestRotateKey(t *testing.T) {
+	ctx := context.Background()
+	store, clock := newMemStore(), newFakeClock()
+	here, err := LoadKeyring(ctx, store, core.KeyJWT, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	elsewhere, err := LoadKeyring(ctx, store, core.KeyJWT, clock) // another instance, not reloaded
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldKID, _ := here.Active()
+
+	const delay = 2 * time.Minute
+	fresh, err := RotateKey(ctx, store, core.KeyJWT, clock.Now(), delay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := here.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if kid, _ := here.Active(); kid != oldKID {
+		t.Fatal("the new key signs before its activation")
+	}
+	if _, ok := here.Public(fresh.KID); !ok {
+		t.Fatal("the new key does not verify after a reload")
+	}
+	if set := decodeJWKS(t, here.JWKS()); len(set) != 2 || set[0]["kid"] != oldKID || set[1]["kid"] != fresh.KID {
+		t.Fatalf("jwks before the activation = %v; want the signing key, then the published one", set)
+	}
+	if _, ok := elsewhere.Public(fresh.KID); ok {
+		t.Fatal("an instance that did not reload knows the new key")
+	}
+
+	clock.Advance(delay)
+	if kid, key := here.Active(); kid != fresh.KID || !key.Equal(ed25519.PrivateKey(fresh.PrivateKey)) {
+		t.Fatalf("after the activation %s signs; want %s", kid, fresh.KID)
+	}
+	if _, ok := here.Public(oldKID); !ok {
+		t.Fatal("the old key stopped verifying at the rotation")
+	}
+	clock.Advance(RetiredKeyGrace)
+	if _, ok := here.Public(oldKID); ok {
+		t.Fatal("the old key still verifies after its grace")
+	}
+
+	// The push key is pinned by devices: it does not rotate.
+	if _, err := RotateKey(ctx, store, core.KeyPush, clock.Now(), delay); !core.IsCode(err, core.EInvalidRequest) {
+		t.Fatalf("rotating the push key: %v; want invalid_request", err)
+	}
+}

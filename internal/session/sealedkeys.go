@@ -62,6 +62,13 @@ func (s SealedKeys) InsertKeyIfNone(ctx context.Context, k *core.SigningKey) (*c
 	return winner, nil
 }
 
+// RotateKey implements core.KeyStore, sealing k.
+func (s SealedKeys) RotateKey(ctx context.Context, k *core.SigningKey) error {
+	sealed := *k
+	sealed.PrivateKey = s.Box.Seal(k.PrivateKey, keyAAD(k))
+	return s.Store.RotateKey(ctx, &sealed)
+}
+
 // ReplacePrivateKey implements core.KeyStore; the values are as stored.
 func (s SealedKeys) ReplacePrivateKey(ctx context.Context, kid string, old, private []byte) error {
 	return s.Store.ReplacePrivateKey(ctx, kid, old, private)

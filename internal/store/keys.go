@@ -19,6 +19,16 @@ type signingKeyRow struct {
 	RetiredAt  *dbTime         `bun:"retired_at"`
 }
 
+func newSigningKeyRow(k *core.SigningKey) *signingKeyRow {
+	return &signingKeyRow{
+		KID:        k.KID,
+		Purpose:    k.Purpose,
+		PrivateKey: k.PrivateKey,
+		CreatedAt:  ts(k.CreatedAt),
+		RetiredAt:  tsPtr(k.RetiredAt),
+	}
+}
+
 func (r *signingKeyRow) key() *core.SigningKey {
 	return &core.SigningKey{
 		KID:        r.KID,
@@ -49,13 +59,7 @@ func (db *DB) Keys(ctx context.Context, purpose core.KeyPurpose) ([]*core.Signin
 // PostgreSQL makes a concurrent insert wait for the first to commit, so both
 // callers read the same winner.
 func (db *DB) InsertKeyIfNone(ctx context.Context, k *core.SigningKey) (*core.SigningKey, error) {
-	row := &signingKeyRow{
-		KID:        k.KID,
-		Purpose:    k.Purpose,
-		PrivateKey: k.PrivateKey,
-		CreatedAt:  ts(k.CreatedAt),
-		RetiredAt:  tsPtr(k.RetiredAt),
-	}
+	row := newSigningKeyRow(k)
 	if _, err := db.bun.NewInsert().Model(row).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
 		return nil, dbErr(err)
 	}
@@ -78,4 +82,19 @@ func (db *DB) ReplacePrivateKey(ctx context.Context, kid string, old, private []
 	_, err := db.bun.NewUpdate().Model((*signingKeyRow)(nil)).
 		Set("private_key = ?", private).Where("kid = ?", kid).Where("private_key = ?", old).Exec(ctx)
 	return dbErr(err)
+}
+
+// RotateKey implements core.KeyStore.
+func (db *DB) RotateKey(ctx context.Context, k *core.SigningKey) error {
+	if k.RetiredAt != nil {
+		return fmt.Errorf("store: a key rotated in is not retired")
+	}
+	return db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewUpdate().Model((*signingKeyRow)(nil)).Set("retired_at = ?", ts(k.CreatedAt)).
+			Where("purpose = ?", k.Purpose).Where("retired_at IS NULL").Exec(ctx); err != nil {
+			return err
+		}
+		_, err := tx.NewInsert().Model(newSigningKeyRow(k)).Exec(ctx)
+		return err
+	})
 }

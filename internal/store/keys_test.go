@@ -101,3 +101,33 @@ func TestReplacePrivateKeyOnlyWhileUnchanged(t *testing.T) {
 		}
 	})
 }
+
+// RotateKey retires the active key at the new key's activation, in one step
+// that keeps one unretired key per purpose.
+func TestRotateKey(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		old, err := db.InsertKeyIfNone(ctx, newKey(core.KeyJWT, t0))
+		must(t, err)
+		at := t0.Add(time.Hour)
+		fresh := newKey(core.KeyJWT, at)
+		must(t, db.RotateKey(ctx, fresh))
+		keys, err := db.Keys(ctx, core.KeyJWT)
+		must(t, err)
+		if len(keys) != 2 || keys[0].KID != fresh.KID || keys[0].RetiredAt != nil || keys[1].KID != old.KID ||
+			keys[1].RetiredAt == nil || !keys[1].RetiredAt.Equal(at) || !keys[0].CreatedAt.Equal(at) {
+			t.Fatalf("after the rotation: %+v, %+v", keys[0], keys[1])
+		}
+		// The other purpose is untouched; a retired key cannot be rotated in.
+		push, err := db.InsertKeyIfNone(ctx, newKey(core.KeyPush, t0))
+		must(t, err)
+		if keys, _ := db.Keys(ctx, core.KeyPush); len(keys) != 1 || keys[0].KID != push.KID || keys[0].RetiredAt != nil {
+			t.Fatalf("push keys: %+v", keys)
+		}
+		retired := newKey(core.KeyJWT, at)
+		retired.RetiredAt = &at
+		if err := db.RotateKey(ctx, retired); err == nil {
+			t.Fatal("a retired key was rotated in")
+		}
+	})
+}

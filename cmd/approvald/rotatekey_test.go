@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"testing"
+	"time"
+)
+
+var rotatedLine = regexp.MustCompile(`new token key (\S+): published now`)
+
+// TestRotateKey: `approvald rotate-key` beside a running instance. The new
+// key shows in the instance's JWKS before it signs, then signs its tokens,
+// while tokens of the old key keep working.
+func TestRotateKey(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		s := startServer(t, b, map[string]string{"KEY_RELOAD_INTERVAL": "200ms"})
+		u := s.signupVerified(t)
+		pair := s.loginSMS(t, u)
+		oldAccess, refresh := pair.str("access_token"), pair.str("refresh_token")
+		oldHeader, _ := jwtParts(t, oldAccess)
+
+		var out, errOut syncBuffer
+		if err := run(context.Background(), []string{"approvald", "rotate-key"}, func(k string) string { return s.env[k] }, &out, &errOut); err != nil {
+			t.Fatalf("rotate-key: %v\n%s", err, errOut.String())
+		}
+		m := rotatedLine.FindStringSubmatch(out.String())
+		if m == nil {
+			t.Fatalf("rotate-key said %q", out.String())
+		}
+		newKID := m[1]
+		if newKID == oldHeader["kid"] {
+			t.Fatal("rotate-key named the old key")
+		}
+
+		// Published first: in the JWKS (after a reload), beside the old key.
+		deadline := time.Now().Add(10 * time.Second)
+		for !jwksHas(t, s, newKID) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the new key %s is not in the JWKS after 10 s", newKID)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if !jwksHas(t, s, oldHeader["kid"].(string)) {
+			t.Fatal("the old key left the JWKS at the rotation")
+		}
+
+		// Then it signs: refreshed tokens carry it (four reloads later).
+		for {
+			r := s.post(t, "/api/v1/token/refresh", map[string]any{"refresh_token": refresh})
+			expect(t, r, http.StatusOK)
+			refresh = r.str("refresh_token")
+			h, _ := jwtParts(t, r.str("access_token"))
+			if h["kid"] == newKID {
+				expect(t, s.get(t, "/api/v1/me", bearer(r.str("access_token"))...), http.StatusOK)
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("tokens are still signed by %v after 10 s", h["kid"])
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		// The old key's token still works.
+		expect(t, s.get(t, "/api/v1/me", bearer(oldAccess)...), http.StatusOK)
+	})
+}
+
+func jwksHas(t *testing.T, s *testServer, kid string) bool {
+	t.Helper()
+	r := s.get(t, "/.well-known/jwks.json")
+	expect(t, r, http.StatusOK)
+	keys, _ := r.Body["keys"].([]any)
+	for _, k := range keys {
+		if k.(map[string]any)["kid"] == kid {
+			return true
+		}
+	}
+	return false
+}

@@ -24,7 +24,7 @@ var decideByDeviceSQL = `WITH decided AS (
 	UPDATE approvals AS a
 	SET status = $2, reason = $3, method = $4, decided_at = $5, decided_by = $6
 	WHERE a.id = $1 AND a.user_id = $7
-		AND a.status = 'pending' AND a.expires_at > $5
+		AND a.status = 'pending' AND a.expires_at > $16
 		AND ($8::integer IS NULL OR a.match_number = $8)
 		AND EXISTS (SELECT 1 FROM devices WHERE devices.id = $9 AND devices.user_id = a.user_id)
 	RETURNING ` + approvalReturning + `
@@ -32,7 +32,7 @@ var decideByDeviceSQL = `WITH decided AS (
 	INSERT INTO security_events (id, user_id, kind, detail, ip, user_agent, created_at)
 	SELECT $10, user_id, $11, $12, $13, $14, $15 FROM decided
 ), touched AS (
-	UPDATE devices SET last_used_at = $5 WHERE id = $9 AND EXISTS (SELECT 1 FROM decided)
+	UPDATE devices SET last_used_at = $16 WHERE id = $9 AND EXISTS (SELECT 1 FROM decided)
 )
 SELECT * FROM decided`
 
@@ -110,12 +110,17 @@ func (db *DB) decideByDevicePostgres(ctx context.Context, a *core.Approval, now 
 	if err != nil {
 		return err
 	}
-	at := ts(now).Time
+	var decidedAt *time.Time
+	if a.DecidedAt != nil {
+		t := ts(*a.DecidedAt).Time
+		decidedAt = &t
+	}
 	e := d.Event
 	rows, err := stmt.QueryContext(ctx,
-		a.ID, string(a.Status), a.Reason, a.Method, at, a.DecidedBy,
+		a.ID, string(a.Status), a.Reason, a.Method, decidedAt, a.DecidedBy,
 		d.UserID, d.MatchNumber, d.DeviceID,
-		e.ID, e.Kind, e.Detail, e.IP, e.UserAgent, ts(e.CreatedAt).Time)
+		e.ID, e.Kind, e.Detail, e.IP, e.UserAgent, ts(e.CreatedAt).Time,
+		ts(now).Time)
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,17 @@ type LoginResult struct {
 	HarnessCores float64 `json:"harness_cores"`
 }
 
+// newLoginResult holds n logins in took against the mean of the raw rates
+// measured before and after them (0 when the login phase was not run).
+func newLoginResult(n int, took time.Duration, argonBefore, argonAfter float64) *LoginResult {
+	r := &LoginResult{Logins: n, Seconds: took.Seconds(), PerSecond: float64(n) / took.Seconds(),
+		ArgonPerSecond: (argonBefore + argonAfter) / 2, ArgonBefore: argonBefore, ArgonAfter: argonAfter}
+	if r.ArgonPerSecond > 0 {
+		r.Ratio = r.PerSecond / r.ArgonPerSecond
+	}
+	return r
+}
+
 // argonRate hashes with approvald's parameters on every core for d and
 // returns hashes per second: what the machine can do at best.
 func argonRate(ctx context.Context, d time.Duration) (float64, error) {

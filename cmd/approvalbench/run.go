@@ -135,14 +135,11 @@ func run(ctx context.Context, cfg *config, progress io.Writer) (*Result, error) 
 			return finish(err)
 		}
 	}
-	res.Login = &LoginResult{Logins: n, Seconds: took.Seconds(), PerSecond: float64(n) / took.Seconds(),
-		ArgonPerSecond: (argon + argonAfter) / 2, ArgonBefore: argon, ArgonAfter: argonAfter,
-		OtherCoresArgon: argonOthers, OtherCoresLogin: cpu.otherCores,
-		ServerCores: cpu.server.Seconds() / cpu.wall.Seconds(), DepsCores: cpu.deps.Seconds() / cpu.wall.Seconds(),
-		HarnessCores: (harness1 - harness0).Seconds() / cpu.wall.Seconds()}
-	if argon > 0 {
-		res.Login.Ratio = res.Login.PerSecond / argon
-	}
+	res.Login = newLoginResult(n, took, argon, argonAfter)
+	res.Login.OtherCoresArgon, res.Login.OtherCoresLogin = argonOthers, cpu.otherCores
+	res.Login.ServerCores = cpu.server.Seconds() / cpu.wall.Seconds()
+	res.Login.DepsCores = cpu.deps.Seconds() / cpu.wall.Seconds()
+	res.Login.HarnessCores = (harness1 - harness0).Seconds() / cpu.wall.Seconds()
 
 	idle, wsDecided, pollDecided := users[:cfg.Waiting], users[cfg.Waiting:open], users[open:]
 	if cfg.has("memory") || cfg.has("ws") {

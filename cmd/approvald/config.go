@@ -29,7 +29,8 @@ type config struct {
 	SweepInterval      time.Duration
 	// KeyReloadInterval is how often the token keys are read again, so a
 	// key rotated in (approvald rotate-key) verifies everywhere before it
-	// signs anywhere; rotate-key activates it after 4 intervals.
+	// signs anywhere; rotate-key activates it after session.ActivationReloads
+	// intervals.
 	KeyReloadInterval time.Duration
 	Limits            *limits
 	TrustedProxies    []string

@@ -12,8 +12,8 @@ import (
 
 // rotateKey is `approvald rotate-key`: a new access-token key, published at
 // once (every instance reads it within KEY_RELOAD_INTERVAL and verifies its
-// tokens) and signing after four intervals; the old key is retired then and
-// verifies the tokens it signed for twice their lifetime.
+// tokens) and signing after session.ActivationReloads intervals; the old key
+// is retired then and verifies the tokens it signed for twice their lifetime.
 func rotateKey(ctx context.Context, cfg *config, db *store.DB, stdout io.Writer) error {
 	secret, err := loadSecretKey(cfg, db.Dialect())
 	if err != nil {
@@ -28,7 +28,7 @@ func rotateKey(ctx context.Context, cfg *config, db *store.DB, stdout io.Writer)
 	if _, err := session.LoadKeyring(ctx, keys, core.KeyJWT, core.SystemClock{}); err != nil {
 		return err
 	}
-	fresh, err := session.RotateKey(ctx, keys, core.KeyJWT, core.SystemClock{}.Now(), 4*cfg.KeyReloadInterval)
+	fresh, err := session.RotateKey(ctx, keys, core.KeyJWT, core.SystemClock{}.Now(), session.ActivationReloads*cfg.KeyReloadInterval)
 	if err != nil {
 		return err
 	}

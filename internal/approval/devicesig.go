@@ -33,9 +33,11 @@ var errBadSignature = core.Errorf(core.EInvalidSignature, "the request signature
 //
 // The failure count and the nonce are settled in Redis, in one round trip,
 // while the device is read and the signature checked: on the path from the
-// phone's answer to the browser, every round trip counts. A nonce spent by a request that then
-// fails is given back, so only accepted requests use nonces up; guessing a
-// device's next nonce (128 random bits or more) to spend it first is hopeless.
+// phone's answer to the browser, every round trip counts. The nonce is
+// spent only when the client is not locked, and a nonce spent by a request
+// that then fails is given back, so only accepted requests use nonces up;
+// guessing a device's next nonce (128 random bits or more) to spend it
+// first is hopeless.
 func (s *Service) AuthenticateDevice(ctx context.Context, r SignedRequest, wantDeviceID string) (*core.Device, error) {
 	dev, _, err := s.authenticate(ctx, r, wantDeviceID, false)
 	return dev, err

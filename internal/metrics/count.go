@@ -39,19 +39,23 @@ func (c *countedApprovals) CreateApproval(ctx context.Context, a *core.Approval)
 
 func (c *countedApprovals) UpdatePending(ctx context.Context, a *core.Approval, now time.Time, fields ...string) (bool, error) {
 	ok, err := c.ApprovalStore.UpdatePending(ctx, a, now, fields...)
-	c.countDecided(ok && err == nil, a, fields)
+	if ok && err == nil && slices.Contains(fields, "Status") {
+		c.countDecided(a)
+	}
 	return ok, err
 }
 
 func (c *countedApprovals) DecideByDevice(ctx context.Context, a *core.Approval, now time.Time, d core.DeviceDecision) (bool, error) {
 	ok, err := c.ApprovalStore.DecideByDevice(ctx, a, now, d)
-	c.countDecided(ok && err == nil, a, []string{"Status"})
+	if ok && err == nil {
+		c.countDecided(a)
+	}
 	return ok, err
 }
 
-// countDecided counts a written update of fields that decided a.
-func (c *countedApprovals) countDecided(written bool, a *core.Approval, fields []string) {
-	if written && slices.Contains(fields, "Status") && a.Status != core.ApprovalPending {
+// countDecided counts a, just written, when it left pending.
+func (c *countedApprovals) countDecided(a *core.Approval) {
+	if a.Status != core.ApprovalPending {
 		c.m.approvalsDecidedAdd(string(a.Channel), string(a.Status), 1)
 	}
 }

@@ -118,12 +118,12 @@ func (r *Keyring) ReloadEvery(ctx context.Context, interval time.Duration, log *
 	}
 }
 
-// KeyReloadEvery is how often a serving instance rereads its token keys;
-// KeyActivationDelay is how long after RotateKey the new key starts to
-// sign, long enough for every instance to have read it and to verify it.
+// KeyReloadEvery is how often a serving instance rereads its token keys by
+// default; a rotated-in key starts to sign ActivationReloads reload
+// intervals later, when every instance has read it and verifies it.
 const (
-	KeyReloadEvery     = 30 * time.Second
-	KeyActivationDelay = 4 * KeyReloadEvery
+	KeyReloadEvery    = 30 * time.Second
+	ActivationReloads = 4
 )
 
 // RotateKey stores a new key of purpose that signs from now+delay on; the

@@ -50,9 +50,7 @@ func (s SealedKeys) Keys(ctx context.Context, purpose core.KeyPurpose) ([]*core.
 
 // InsertKeyIfNone implements core.KeyStore, sealing k.
 func (s SealedKeys) InsertKeyIfNone(ctx context.Context, k *core.SigningKey) (*core.SigningKey, error) {
-	sealed := *k
-	sealed.PrivateKey = s.Box.Seal(k.PrivateKey, keyAAD(k))
-	winner, err := s.Store.InsertKeyIfNone(ctx, &sealed)
+	winner, err := s.Store.InsertKeyIfNone(ctx, s.seal(k))
 	if err != nil {
 		return nil, err
 	}
@@ -64,9 +62,14 @@ func (s SealedKeys) InsertKeyIfNone(ctx context.Context, k *core.SigningKey) (*c
 
 // RotateKey implements core.KeyStore, sealing k.
 func (s SealedKeys) RotateKey(ctx context.Context, k *core.SigningKey) error {
+	return s.Store.RotateKey(ctx, s.seal(k))
+}
+
+// seal is a copy of k with its private key sealed.
+func (s SealedKeys) seal(k *core.SigningKey) *core.SigningKey {
 	sealed := *k
 	sealed.PrivateKey = s.Box.Seal(k.PrivateKey, keyAAD(k))
-	return s.Store.RotateKey(ctx, &sealed)
+	return &sealed
 }
 
 // ReplacePrivateKey implements core.KeyStore; the values are as stored.

@@ -37,7 +37,7 @@ func loginIPKey(ip string) string      { return "loginfail:ip:" + ip }
 // loginGate refuses a login attempt that a limit forbids, before any hashing.
 func (s *Service) loginGate(ctx context.Context, ident string) error {
 	now := s.Clock.Now()
-	if ip := core.ClientFrom(ctx).IP; ip != "" {
+	if ip := core.ClientFrom(ctx).LimitKey(); ip != "" {
 		d, err := s.Limiter.Check(ctx, loginIPKey(ip), s.Limits.LoginFailuresPerIP, s.Limits.LoginWindow, now)
 		if err != nil {
 			return err
@@ -67,7 +67,7 @@ func (s *Service) loginGate(ctx context.Context, ident string) error {
 // must wait, twice as long after each further failure.
 func (s *Service) loginFailed(ctx context.Context, ident string) error {
 	now := s.Clock.Now()
-	if ip := core.ClientFrom(ctx).IP; ip != "" {
+	if ip := core.ClientFrom(ctx).LimitKey(); ip != "" {
 		if _, err := s.Limiter.Hit(ctx, loginIPKey(ip), s.Limits.LoginFailuresPerIP, s.Limits.LoginWindow, now); err != nil {
 			return err
 		}
@@ -99,7 +99,7 @@ func (s *Service) loginSucceeded(ctx context.Context, ident string) error {
 // signupGate limits signups per client IP: signup is the one place that
 // tells whether a phone has an account.
 func (s *Service) signupGate(ctx context.Context) error {
-	ip := core.ClientFrom(ctx).IP
+	ip := core.ClientFrom(ctx).LimitKey()
 	if ip == "" {
 		return nil
 	}

@@ -51,7 +51,7 @@ func (s *Service) authenticate(ctx context.Context, r SignedRequest, wantDeviceI
 	// guessing, without letting a stranger lock a real device out. The
 	// device id is the keys' hash tag, so on Redis Cluster a device's
 	// failure count and nonces share a slot (one script settles both).
-	failKey := "cbfail:{" + r.Header(signing.HeaderDeviceID) + "}:" + core.ClientFrom(ctx).IP
+	failKey := "cbfail:{" + r.Header(signing.HeaderDeviceID) + "}:" + core.ClientFrom(ctx).LimitKey()
 	now := s.Clock.Now()
 	var (
 		limit    core.Decision

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"net/netip"
 	"time"
 )
 
@@ -65,8 +66,24 @@ type Auditor interface {
 // Client is who is on the other end of a request, as far as the HTTP layer
 // can tell; the audit trail and per-IP limits read it from the context.
 type Client struct {
-	IP        string
+	IP        string // a parsed address (netip), never header text; "" when unknown
 	UserAgent string
+}
+
+// LimitKey is the part of the client's address that per-IP limits count
+// by: an IPv4 address, or an IPv6 address's /64, since one subscriber is
+// usually handed a whole /64 and could otherwise take a fresh address per
+// request. "" when the address is unknown.
+func (c Client) LimitKey() string {
+	addr, err := netip.ParseAddr(c.IP)
+	if err != nil {
+		return ""
+	}
+	addr = addr.Unmap().WithZone("")
+	if addr.Is6() {
+		return netip.PrefixFrom(addr, 64).Masked().String()
+	}
+	return addr.String()
 }
 
 type clientKey struct{}

@@ -115,7 +115,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Registered, er
 		}
 	}
 	now := s.Clock.Now()
-	failKey := "enrollfail:ip:" + core.ClientFrom(ctx).IP
+	failKey := "enrollfail:ip:" + core.ClientFrom(ctx).LimitKey()
 	gate, err := s.Limiter.Check(ctx, failKey, s.Limits.EnrollFailuresPerIP, s.Limits.EnrollFailureWindow, now)
 	if err != nil {
 		return nil, err

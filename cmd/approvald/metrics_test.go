@@ -7,7 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/fasthttp/websocket"
 )
 
 const testMetricsToken = "scrape-token-for-tests"
@@ -63,6 +64,9 @@ func TestMetricsMoveWithALoginAndItsDecision(t *testing.T) {
 			t.Fatalf("decide: %q %v", status, err)
 		}
 		ws.expectFrame(t, map[string]any{"type": "status", "status": "approved"})
+		// The server observes the decision's latency after writing the frame
+		// and before closing: the close is the event that says it is counted.
+		ws.expectClose(t, websocket.CloseNormalClosure)
 
 		// The push is counted when the server has read the device's answer,
 		// which can come after the device handed the push on: wait for it.
@@ -100,14 +104,11 @@ func TestMetricsMoveWithALoginAndItsDecision(t *testing.T) {
 		if strings.Contains(after, "apr_") || strings.Contains(after, l.Ticket) {
 			t.Error("an approval id or ticket leaked into /metrics")
 		}
-		// The server closes the websocket after the final state.
-		deadline := time.Now().Add(5 * time.Second)
-		for seriesValue(t, scrape(t, s.URL), "approvald_websockets_open") != 0 {
-			if time.Now().After(deadline) {
-				t.Fatal("websockets_open did not return to 0 after the close")
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		// The server closed the websocket after the final state; the gauge
+		// falls when its handler returns, just after.
+		eventually(t, "websockets_open back to 0", func() bool {
+			return seriesValue(t, scrape(t, s.URL), "approvald_websockets_open") == 0
+		})
 	})
 }
 

@@ -128,7 +128,8 @@ func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, std
 		return nil, nil, fmt.Errorf("push key: %w", err)
 	}
 	_, serverKey := pushKeys.Active()
-	pusher, err := push.New(push.Config{ServerKey: serverKey, AllowPrivate: cfg.PushAllowPrivate})
+	pushPolicy := cfg.pushPolicy()
+	pusher, err := push.New(push.Config{ServerKey: serverKey, Policy: pushPolicy})
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -136,7 +137,7 @@ func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, std
 	devices := &device.Service{
 		Devices: db, Users: db, Secrets: box, Notices: texts, ServerKey: serverKey.Public().(ed25519.PublicKey),
 		Limiter: eph, Audit: audit, Limits: cfg.Limits.Device,
-		Clock: clock, Log: log, ValidatePushURL: push.ValidatePushURL,
+		Clock: clock, Log: log, ValidatePushURL: pushPolicy.ValidatePushURL,
 	}
 	acfg := cfg.Limits.Approval
 	acfg.ApprovalTTL, acfg.PushTimeout, acfg.CodeTTL = cfg.ApprovalTTL, cfg.PushTimeout, cfg.CodeTTL

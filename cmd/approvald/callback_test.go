@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fasthttp/websocket"
+
 	"github.com/approvald/approvald/internal/signing"
 )
 
@@ -151,5 +153,170 @@ func TestRemovedDeviceDecidesNothing(t *testing.T) {
 		if st, err := spare.decide(t, l.ID, true, l.Number, false); err != nil || st != "approved" {
 			t.Fatalf("remaining device: %q %v", st, err)
 		}
+	})
+}
+
+// callbackBody is a callback's JSON; number < 0 leaves match_number out.
+func callbackBody(approvalID string, d *testDevice, decision string, number int) string {
+	b := `{"approval_id":"` + approvalID + `","device_id":"` + d.State.DeviceID + `","decision":"` + decision + `"`
+	if number >= 0 {
+		b += `,"match_number":` + strconv.Itoa(number)
+	}
+	return b + `}`
+}
+
+// expectField checks a validation error's field.
+func expectField(t *testing.T, r *response, field string) {
+	t.Helper()
+	e, _ := r.Body["error"].(map[string]any)
+	if e["field"] != field {
+		t.Fatalf("error field %v, want %q; body %s", e["field"], field, r.Raw)
+	}
+}
+
+// A device decides only a login whose number the browser showed and that
+// was offered to it (pushed, the device enrolled by then); the one guarded
+// update and the decision from the stored approval agree.
+func TestDeviceDecidesOnlyWhatItWasOffered(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		s := startServer(t, b, nil)
+		const path = "/api/v1/callbacks/approval"
+		status := func(t *testing.T, l pushLogin) string {
+			t.Helper()
+			g := s.get(t, "/api/v1/approvals/"+l.ID, ticketHeader(l.Ticket)...)
+			expect(t, g, http.StatusOK)
+			return g.str("status")
+		}
+
+		t.Run("match_number outside 10-99 is invalid", func(t *testing.T) {
+			u, dev := s.userWithDevice(t, true)
+			l := s.startLogin(t, u)
+			dev.nextPush(t)
+			for _, n := range []int{0, 9, 100} {
+				for _, decision := range []string{"approve", "deny"} {
+					r := s.signed(t, dev, "POST", path, callbackBody(l.ID, dev, decision, n), nil)
+					expect(t, r, http.StatusBadRequest, "invalid_request")
+					expectField(t, r, "match_number")
+				}
+			}
+			if st := status(t, l); st != "pending" {
+				t.Fatalf("after invalid numbers: %s", st)
+			}
+			if st, err := dev.decide(t, l.ID, true, l.Number, false); err != nil || st != "approved" {
+				t.Fatalf("the right number: %q %v", st, err)
+			}
+		})
+
+		// The attack: after "this was not me" the next login goes to SMS
+		// with no number (0 in the database); the device answered it with 0.
+		t.Run("a login that began on SMS after a report", func(t *testing.T) {
+			u, dev := s.userWithDevice(t, true)
+			reported := s.startLogin(t, u)
+			dev.nextPush(t)
+			if st, err := dev.decide(t, reported.ID, false, 0, true); err != nil || st != "denied" {
+				t.Fatalf("report: %q %v", st, err)
+			}
+			l := s.startLogin(t, u) // the server remembers the device's key here: the guarded update runs first
+			if l.Channel != "sms" || l.Number != 0 {
+				t.Fatalf("login after a report: %+v; want sms without a number", l)
+			}
+			ws := s.mustWS(t, l)
+			ws.expectFrame(t, map[string]any{"status": "pending", "channel": "sms"})
+
+			r := s.signed(t, dev, "POST", path, callbackBody(l.ID, dev, "approve", 0), nil)
+			expect(t, r, http.StatusBadRequest, "invalid_request")
+			expectField(t, r, "match_number")
+			for _, body := range []string{callbackBody(l.ID, dev, "approve", 42), callbackBody(l.ID, dev, "deny", -1)} {
+				expect(t, s.signed(t, dev, "POST", path, body, nil), http.StatusNotFound, "not_found")
+			}
+			if list, err := dev.Client.Pending(t.Context()); err != nil || len(list) != 0 {
+				t.Fatalf("pull: %+v %v; want nothing", list, err)
+			}
+			if st := status(t, l); st != "pending" {
+				t.Fatalf("after the device's answers: %s", st)
+			}
+			expect(t, s.post(t, "/api/v1/approvals/"+l.ID+"/verify", map[string]any{"code": s.SMS.lastCode(t, u.Phone)}, ticketHeader(l.Ticket)...), http.StatusOK)
+			ws.expectFrame(t, map[string]any{"status": "approved"})
+		})
+
+		t.Run("a device enrolled after the push", func(t *testing.T) {
+			u := s.signupVerified(t)
+			at := s.loginSMS(t, u).str("access_token")
+			early := s.enrollDevice(t, at, true)
+			l := s.startLogin(t, u)
+			early.nextPush(t)
+			ws := s.mustWS(t, l)
+			ws.expectFrame(t, map[string]any{"status": "pending", "channel": "push"})
+			late := s.enrollDevice(t, at, false) // not remembered: read from the database
+
+			if list, err := late.Client.Pending(t.Context()); err != nil || len(list) != 0 {
+				t.Fatalf("the late device pulls %+v %v; want nothing", list, err)
+			}
+			wrong := l.Number%89 + 10
+			if wrong == l.Number {
+				wrong++
+			}
+			for _, body := range []string{
+				callbackBody(l.ID, late, "approve", l.Number), // refused by the guarded update, then by the rule in Go
+				callbackBody(l.ID, late, "approve", wrong),    // would deny number_mismatch if it were offered
+				callbackBody(l.ID, late, "deny", -1),
+			} {
+				expect(t, s.signed(t, late, "POST", path, body, nil), http.StatusNotFound, "not_found")
+			}
+			if st := status(t, l); st != "pending" {
+				t.Fatalf("after the late device's answers: %s", st)
+			}
+			if list, err := early.Client.Pending(t.Context()); err != nil || len(list) != 1 || list[0].ApprovalID != l.ID {
+				t.Fatalf("the early device pulls %+v %v; want the login", list, err)
+			}
+			if st, err := early.decide(t, l.ID, true, l.Number, false); err != nil || st != "approved" {
+				t.Fatalf("the early device: %q %v", st, err)
+			}
+			ws.expectFrame(t, map[string]any{"status": "approved"})
+		})
+	})
+}
+
+// A pushed login that fell back to SMS can still be approved by a device
+// (until its new expires_at), so the next push supersedes it, whatever its
+// channel: the device can approve only the newest login.
+func TestNewPushSupersedesALoginThatFellBack(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		t.Run("requested", func(t *testing.T) {
+			s := startServer(t, b, nil)
+			u, dev := s.userWithDevice(t, true)
+			first := s.startLogin(t, u)
+			dev.nextPush(t)
+			ws := s.mustWS(t, first)
+			ws.expectFrame(t, map[string]any{"status": "pending", "channel": "push"})
+			expect(t, s.post(t, "/api/v1/approvals/"+first.ID+"/sms", nil, ticketHeader(first.Ticket)...), http.StatusAccepted)
+			ws.expectFrame(t, map[string]any{"type": "fallback", "channel": "sms", "reason": "requested"})
+
+			second := s.startLogin(t, u)
+			dev.nextPush(t)
+			ws.expectFrame(t, map[string]any{"type": "status", "status": "denied", "reason": "superseded"})
+			ws.expectClose(t, websocket.CloseNormalClosure)
+			if _, err := dev.decide(t, first.ID, true, first.Number, false); !isAPIError(err, 409, "already_decided") {
+				t.Fatalf("approving the superseded login: %v", err)
+			}
+			if st, err := dev.decide(t, second.ID, true, second.Number, false); err != nil || st != "approved" {
+				t.Fatalf("the new login: %q %v", st, err)
+			}
+		})
+
+		t.Run("push_timeout", func(t *testing.T) {
+			s := startServer(t, b, map[string]string{"PUSH_TIMEOUT": "300ms"})
+			u, dev := s.userWithDevice(t, false)
+			first := s.startLogin(t, u)
+			ws := s.mustWS(t, first)
+			ws.expectFrame(t, map[string]any{"status": "pending", "channel": "push"})
+			ws.expectFrame(t, map[string]any{"type": "fallback", "channel": "sms", "reason": "push_timeout"})
+
+			s.startLogin(t, u)
+			ws.expectFrame(t, map[string]any{"type": "status", "status": "denied", "reason": "superseded"})
+			if _, err := dev.decide(t, first.ID, true, first.Number, false); !isAPIError(err, 409, "already_decided") {
+				t.Fatalf("approving the superseded login: %v", err)
+			}
+		})
 	})
 }

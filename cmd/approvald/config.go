@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/approvald/approvald/internal/push"
 	"github.com/approvald/approvald/internal/secretbox"
 	"github.com/approvald/approvald/internal/session"
 )
@@ -34,8 +35,8 @@ type config struct {
 	KeyReloadInterval time.Duration
 	Limits            *limits
 	TrustedProxies    []string
-	// PushAllowPrivate lets pushes reach private addresses (PUSH_ALLOW_PRIVATE=true):
-	// for a test network only, never in production.
+	// PushAllowPrivate lets pushes reach private and loopback addresses
+	// (PUSH_ALLOW_PRIVATE=true): for a test network only, never in production.
 	PushAllowPrivate bool
 	LogLevel         string
 	// Metrics: METRICS_ADDR is a listener of its own for /metrics (and
@@ -179,6 +180,19 @@ func (c *config) setPublicURL(listenAddr string) {
 	if len(c.AllowedOrigins) == 0 {
 		u, _ := url.Parse(c.PublicURL) // checked by loadConfig
 		c.AllowedOrigins = []string{u.Scheme + "://" + u.Host}
+	}
+}
+
+// pushPolicy is where pushes may go, decided once (after setPublicURL) for
+// both the push_url validator and the push client: loopback only when
+// PUBLIC_URL's host is loopback itself, i.e. development on one machine; a
+// server with a real name would otherwise POST to its own local services
+// for any user who enrolls a device.
+func (c *config) pushPolicy() push.Policy {
+	u, err := url.Parse(c.PublicURL)
+	return push.Policy{
+		AllowLoopback: err == nil && push.IsLoopbackHost(u.Hostname()),
+		AllowPrivate:  c.PushAllowPrivate,
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/approvald/approvald/internal/push"
 	"github.com/approvald/approvald/internal/testenv"
 )
 
@@ -31,6 +32,37 @@ func TestConfigOriginDefaultsToPublicURLOrigin(t *testing.T) {
 	c.setPublicURL("127.0.0.1:8080")
 	if c.PublicURL != "https://login.example.com/auth" || c.AllowedOrigins[0] != "https://login.example.com" {
 		t.Fatalf("public URL %q, origins %v", c.PublicURL, c.AllowedOrigins)
+	}
+}
+
+// Loopback push targets are for development only: a server whose
+// PUBLIC_URL is itself on loopback (as it is by default).
+func TestConfigPushPolicy(t *testing.T) {
+	for _, c := range []struct {
+		publicURL, allowPrivate string
+		want                    push.Policy
+	}{
+		{"", "", push.Policy{AllowLoopback: true}}, // derived from ADDR 127.0.0.1:8080
+		{"http://localhost:8080", "", push.Policy{AllowLoopback: true}},
+		{"http://[::1]:8080/auth", "", push.Policy{AllowLoopback: true}},
+		{"http://127.0.0.2", "", push.Policy{AllowLoopback: true}},
+		{"https://login.example.com", "", push.Policy{}},
+		{"http://approvald.test", "", push.Policy{}},
+		{"http://localhost.example.com", "", push.Policy{}},
+		{"https://10.0.0.5", "", push.Policy{}},
+		{"https://login.example.com", "true", push.Policy{AllowPrivate: true}},
+		{"http://127.0.0.1:8080", "true", push.Policy{AllowLoopback: true, AllowPrivate: true}},
+	} {
+		cfg, err := loadConfig(func(k string) string {
+			return map[string]string{"PUBLIC_URL": c.publicURL, "PUSH_ALLOW_PRIVATE": c.allowPrivate}[k]
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.setPublicURL("127.0.0.1:8080")
+		if got := cfg.pushPolicy(); got != c.want {
+			t.Errorf("PUBLIC_URL=%q PUSH_ALLOW_PRIVATE=%q: %+v, want %+v", c.publicURL, c.allowPrivate, got, c.want)
+		}
 	}
 }
 

@@ -98,6 +98,54 @@ func TestDevices(t *testing.T) {
 	})
 }
 
+// A server with a real PUBLIC_URL refuses push URLs that would make it POST
+// to its own loopback (every login would, and /me/events would tell which
+// ports answer); PUSH_ALLOW_PRIVATE=true lets them through, for a test
+// network. The server itself still listens on 127.0.0.1 here.
+func TestLoopbackPushURLsOnlyInDevelopment(t *testing.T) {
+	loopbacks := []string{
+		"http://127.0.0.1:2375/containers/create",
+		"https://127.0.0.1:9000/push",
+		"http://[::1]:15000/quitquitquit",
+		"http://localhost:8080/actuator/shutdown",
+	}
+	forEachBackend(t, func(t *testing.T, b backend) {
+		for _, c := range []struct {
+			name string
+			env  map[string]string
+			want int
+		}{
+			{"production", map[string]string{"PUBLIC_URL": "https://login.example.com"}, http.StatusBadRequest},
+			{"allow private", map[string]string{"PUBLIC_URL": "https://login.example.com", "PUSH_ALLOW_PRIVATE": "true"}, http.StatusCreated},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				env := map[string]string{"LIMIT_ENROLLMENTS_PER_USER_PER_HOUR": "100"}
+				for k, v := range c.env {
+					env[k] = v
+				}
+				s := startServer(t, b, env)
+				u := s.signupVerified(t)
+				at := s.loginSMS(t, u).str("access_token")
+				for _, pushURL := range loopbacks {
+					enr := s.post(t, "/api/v1/devices/enrollments", nil, bearer(at)...)
+					expect(t, enr, http.StatusCreated)
+					pub, _, _ := ed25519.GenerateKey(rand.Reader)
+					r := s.post(t, "/api/v1/devices", map[string]any{"enrollment_code": enr.str("enrollment_code"), "name": "phone",
+						"public_key": base64.RawURLEncoding.EncodeToString(pub), "push_url": pushURL})
+					if c.want == http.StatusCreated {
+						expect(t, r, http.StatusCreated)
+						continue
+					}
+					expect(t, r, http.StatusBadRequest, "invalid_push_url")
+					if f, _ := r.Body["error"].(map[string]any)["field"].(string); f != "push_url" {
+						t.Fatalf("%s: field %q, want push_url; body %s", pushURL, f, r.Raw)
+					}
+				}
+			})
+		}
+	})
+}
+
 // An enrollment code is good only on the server that issued it (expiry
 // is tested in internal/store with the clock moved).
 func TestForeignEnrollmentCode(t *testing.T) {

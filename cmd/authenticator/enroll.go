@@ -19,8 +19,9 @@ func (c *command) enroll(args []string) error {
 			"enrollment code from your account page (it is asked for on stdin when --code is\n"+
 			"left out, which keeps it out of your shell history).\n\n"+
 			"With --listen ADDR the server pushes logins to http://ADDR/push, which\n"+
-			"\"authenticator listen\" serves (http is allowed only on a loopback address; use\n"+
-			"--push-url for an https URL that reaches ADDR). With neither, the device pulls:\n"+
+			"\"authenticator listen\" serves (only a server that itself runs on loopback, for\n"+
+			"development, pushes to a loopback address; use --push-url for a public https URL\n"+
+			"that reaches ADDR). With neither, the device pulls:\n"+
 			"\"authenticator listen\" polls, and \"authenticator pending\" lists.")
 	server := fs.String("server", "", "the approvald base `URL`, e.g. https://login.example.com")
 	code := fs.String("code", "", "the one-time enrollment `code`")

@@ -74,10 +74,11 @@ type SignedCallback struct {
 // latency, so the usual answer (the right number, or a deny) takes two: the
 // device's key comes from memory when the device is known (deviceKeys), the
 // nonce and failure count are settled in Redis meanwhile, and one guarded
-// update both checks the approval (pending, this user's, this number, the
-// device still enrolled) and decides it. Anything else, a wrong number, a
-// decided or expired approval, someone else's, a removed device, is sorted
-// out the long way, from what the database says.
+// update both checks the approval (pending, offered to this device as
+// offeredTo says, this number, the device still enrolled) and decides it.
+// Anything else, a wrong number, a decided or expired approval, one not
+// offered to this device, a removed device, is sorted out the long way,
+// from what the database says, by the same rules.
 func (s *Service) HandleSignedCallback(ctx context.Context, sc SignedCallback) (core.ApprovalStatus, error) {
 	dev, fromMemory, err := s.authenticate(ctx, sc.Request, sc.DeviceID, true)
 	switch {
@@ -149,8 +150,13 @@ func callbackOutcome(cb Callback, dev *core.Device) Outcome {
 	}
 }
 
-// checkCallback validates what a callback asks for.
+// checkCallback validates what a callback asks for. A number outside
+// 10–99 was never shown to anyone: in particular 0, which an approval that
+// began on SMS holds, must not reach the comparison with it.
 func checkCallback(cb Callback) error {
+	if cb.MatchNumber != nil && !core.IsMatchNumber(*cb.MatchNumber) {
+		return core.FieldError(core.EInvalidRequest, "match_number", "match_number must be the two-digit number the browser shows (10–99)")
+	}
 	switch cb.Decision {
 	case "approve":
 		if cb.MatchNumber == nil {
@@ -165,12 +171,15 @@ func checkCallback(cb Callback) error {
 
 // decideCallback decides a for an authenticated device's valid callback.
 func (s *Service) decideCallback(ctx context.Context, dev *core.Device, cb Callback, a *core.Approval) (core.ApprovalStatus, error) {
-	if a.UserID != dev.UserID {
+	if !offeredTo(a, dev) {
+		// Another user's, one that began on SMS, one pushed before this
+		// device was enrolled: none is the device's to decide, and the
+		// answer does not tell them apart.
 		return "", core.Errorf(core.ENotFound, "no such approval")
 	}
 	now := s.Clock.Now()
 	o := callbackOutcome(cb, dev)
-	if o.Approve && (a.MatchNumber == 0 || *cb.MatchNumber != a.MatchNumber) {
+	if o.Approve && (!core.IsMatchNumber(a.MatchNumber) || *cb.MatchNumber != a.MatchNumber) {
 		o = Outcome{Reason: core.ReasonNumberMismatch, By: dev.ID}
 	}
 	if err := s.decide(ctx, a, now, o); err != nil {

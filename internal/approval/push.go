@@ -77,7 +77,8 @@ func (s *Service) Deliver(ctx context.Context, st *Started) {
 	}
 }
 
-// Pending lists the pending approvals a device may decide (pull mode).
+// Pending lists the pending approvals a device may decide (pull mode):
+// those offered to it, as a callback requires.
 func (s *Service) Pending(ctx context.Context, dev *core.Device) ([]PushRequest, error) {
 	list, err := s.Approvals.PendingForUser(ctx, dev.UserID, s.Clock.Now())
 	if err != nil {
@@ -85,7 +86,7 @@ func (s *Service) Pending(ctx context.Context, dev *core.Device) ([]PushRequest,
 	}
 	out := make([]PushRequest, 0, len(list))
 	for _, a := range list {
-		if a.MatchNumber == 0 { // began on SMS: there is nothing to match
+		if !offeredTo(a, dev) {
 			continue
 		}
 		out = append(out, s.pushRequest(a, dev.ID))

@@ -21,7 +21,8 @@ type Started struct {
 
 // Start opens the second factor for a user whose password was right: a push
 // approval when the user has a device and may be pushed to, else an SMS code
-// at once. A new push approval supersedes the user's pending one.
+// at once. A new push approval supersedes the user's pending ones that were
+// pushed, whatever their channel now, so a device can approve only the newest.
 func (s *Service) Start(ctx context.Context, u *core.User, ip, userAgent string) (*Started, error) {
 	now := s.Clock.Now()
 	d, err := s.Limiter.Check(ctx, wrongCodesKey(u.ID), s.Config.WrongCodesPerHour, time.Hour, now)
@@ -54,8 +55,8 @@ func (s *Service) Start(ctx context.Context, u *core.User, ip, userAgent string)
 		if err != nil {
 			return nil, err
 		}
-		for _, id := range superseded {
-			s.publish(ctx, id, Frame{Type: "status", Status: string(core.ApprovalDenied), Reason: core.ReasonSuperseded})
+		for _, old := range superseded {
+			s.publish(ctx, old.ID, Frame{Type: "status", Status: string(core.ApprovalDenied), Reason: core.ReasonSuperseded})
 		}
 	} else {
 		a.Channel, a.Reason, a.ExpiresAt = core.ChannelSMS, reason, now.Add(s.Config.CodeTTL)
@@ -102,11 +103,11 @@ func HashTicket(ticket string) string {
 
 // matchNumber is two digits, 10–99, from crypto/rand.
 func matchNumber() int {
-	n, err := rand.Int(rand.Reader, big.NewInt(90))
+	n, err := rand.Int(rand.Reader, big.NewInt(core.MaxMatchNumber-core.MinMatchNumber+1))
 	if err != nil {
 		panic(err)
 	}
-	return 10 + int(n.Int64())
+	return core.MinMatchNumber + int(n.Int64())
 }
 
 func truncate(s string, n int) string {

@@ -43,6 +43,17 @@ const (
 	MethodOTP  = "otp"
 )
 
+// A match number is two digits that the browser shows for a push login and
+// the user types into the app. An approval that never had one (it began on
+// SMS) has 0, which no device answer may carry.
+const (
+	MinMatchNumber = 10
+	MaxMatchNumber = 99
+)
+
+// IsMatchNumber says whether n is a number a browser can have shown.
+func IsMatchNumber(n int) bool { return n >= MinMatchNumber && n <= MaxMatchNumber }
+
 // Approval is a persisted, expiring second-factor flow started by a password login.
 type Approval struct {
 	ID          string
@@ -50,7 +61,7 @@ type Approval struct {
 	Status      ApprovalStatus
 	Channel     Channel
 	Reason      string // fallback reason while pending on sms; denial reason once denied
-	MatchNumber int    // 10–99, for push
+	MatchNumber int    // MinMatchNumber–MaxMatchNumber for push, 0 when it began on SMS
 	TicketHash  string
 	CodeHash    string // SMS code, once one was sent
 	CodeSentAt  *time.Time

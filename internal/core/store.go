@@ -107,9 +107,10 @@ type ApprovalStore interface {
 	// AddApprovalFailure counts one wrong code on a pending approval and
 	// returns the new count.
 	AddApprovalFailure(ctx context.Context, id string, now time.Time) (attempts int, err error)
-	// SupersedePending denies the user's pending push approvals with reason
-	// superseded and returns their ids.
-	SupersedePending(ctx context.Context, userID string, now time.Time) ([]string, error)
+	// SupersedePending denies the user's pending approvals that were
+	// pushed (push_sent_at set, whatever their channel now) with reason
+	// superseded and returns them (their channel is the one they were on).
+	SupersedePending(ctx context.Context, userID string, now time.Time) ([]*Approval, error)
 	// ExpireDue marks pending approvals whose expires_at <= now expired and
 	// returns them; each is returned by exactly one caller.
 	ExpireDue(ctx context.Context, now time.Time, limit int) ([]*Approval, error)
@@ -129,11 +130,12 @@ type Pinger interface {
 }
 
 // DeviceDecision is what DecideByDevice requires of the approval (its
-// user, its match number when set, and that the user still has the device)
+// user, its match number when set, and that it was offered to the device,
+// which the user still has: pushed no earlier than the device's enrollment)
 // and what it records with the decision.
 type DeviceDecision struct {
 	UserID      string
 	DeviceID    string
-	MatchNumber *int
+	MatchNumber *int   // nil for a deny; else IsMatchNumber
 	Event       *Event // appended to UserID's trail
 }

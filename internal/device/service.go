@@ -42,7 +42,9 @@ type Service struct {
 	Limits    Limits
 	Clock     core.Clock
 	Log       *slog.Logger
-	// ValidatePushURL checks a push_url (https, or http to loopback).
+	// ValidatePushURL checks a push_url: the push client's own
+	// push.Policy.ValidatePushURL, so enrollment accepts only where pushes
+	// may go.
 	ValidatePushURL func(string) error
 }
 

@@ -60,13 +60,15 @@ func (c *countedApprovals) countDecided(a *core.Approval) {
 	}
 }
 
-func (c *countedApprovals) SupersedePending(ctx context.Context, userID string, now time.Time) ([]string, error) {
-	ids, err := c.ApprovalStore.SupersedePending(ctx, userID, now)
+func (c *countedApprovals) SupersedePending(ctx context.Context, userID string, now time.Time) ([]*core.Approval, error) {
+	superseded, err := c.ApprovalStore.SupersedePending(ctx, userID, now)
 	if err == nil {
-		// Only pending push approvals are superseded.
-		c.m.approvalsDecidedAdd(string(core.ChannelPush), OutcomeDenied, len(ids))
+		// Pushed ones, some of them fallen back to sms since.
+		for _, a := range superseded {
+			c.countDecided(a)
+		}
 	}
-	return ids, err
+	return superseded, err
 }
 
 func (c *countedApprovals) ExpireDue(ctx context.Context, now time.Time, limit int) ([]*core.Approval, error) {

@@ -174,7 +174,7 @@ func TestPushesCountSentAndFailed(t *testing.T) {
 	}))
 	defer device.Close()
 	_, key, _ := ed25519.GenerateKey(nil)
-	client, err := push.New(push.Config{ServerKey: key, AllowPrivate: true, Attempts: 1})
+	client, err := push.New(push.Config{ServerKey: key, Policy: push.Policy{AllowPrivate: true}, Attempts: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,6 +220,9 @@ func TestApprovalsCountCommittedChanges(t *testing.T) {
 	newApproval := func(ch core.Channel, ttl time.Duration) *core.Approval {
 		a := &core.Approval{ID: core.NewID(core.PrefixApproval), UserID: u.ID, Status: core.ApprovalPending, Channel: ch,
 			MatchNumber: 42, TicketHash: "h", ExpiresAt: now.Add(ttl), CreatedAt: now}
+		if ch == core.ChannelPush {
+			a.PushSentAt = &now
+		}
 		if err := approvals.CreateApproval(ctx, a); err != nil {
 			t.Fatal(err)
 		}
@@ -241,12 +244,13 @@ func TestApprovalsCountCommittedChanges(t *testing.T) {
 	if ok, err := approvals.UpdatePending(ctx, fallback, now, "Channel"); !ok || err != nil {
 		t.Fatalf("fall back: %v %v", ok, err)
 	}
-	if ids, err := approvals.SupersedePending(ctx, u.ID, now); err != nil || len(ids) != 0 {
-		t.Fatalf("supersede found %v, %v; the sms approval is not a push", ids, err)
+	newApproval(core.ChannelSMS, time.Hour) // never pushed: never superseded
+	if got, err := approvals.SupersedePending(ctx, u.ID, now); err != nil || len(got) != 1 || got[0].ID != fallback.ID {
+		t.Fatalf("supersede: %v, %v; want the pushed one that fell back to sms", got, err)
 	}
 	newApproval(core.ChannelPush, time.Hour)
-	if ids, err := approvals.SupersedePending(ctx, u.ID, now); err != nil || len(ids) != 1 {
-		t.Fatalf("supersede: %v, %v", ids, err)
+	if got, err := approvals.SupersedePending(ctx, u.ID, now); err != nil || len(got) != 1 {
+		t.Fatalf("supersede: %v, %v", got, err)
 	}
 	if expired, err := approvals.ExpireDue(ctx, now.Add(2*time.Hour), 10); err != nil || len(expired) != 1 {
 		t.Fatalf("expire: %d, %v (want the sms one)", len(expired), err)
@@ -260,6 +264,7 @@ func TestApprovalsCountCommittedChanges(t *testing.T) {
 		{"approvald_approvals_started_total", map[string]string{"channel": "push"}, 3},
 		{"approvald_approvals_decided_total", map[string]string{"channel": "push", "outcome": "approved"}, 1},
 		{"approvald_approvals_decided_total", map[string]string{"channel": "push", "outcome": "denied"}, 1},
+		{"approvald_approvals_decided_total", map[string]string{"channel": "sms", "outcome": "denied"}, 1},
 		{"approvald_approvals_decided_total", map[string]string{"channel": "sms", "outcome": "expired"}, 1},
 	}
 	for _, w := range want {

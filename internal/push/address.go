@@ -7,16 +7,17 @@ import (
 	"syscall"
 )
 
-// errRefusedAddress is the dial error for a non-public destination. It is
-// final: a push to it is not retried.
+// errRefusedAddress is the dial error for a destination the Policy does not
+// allow. It is final: a push to it is not retried.
 var errRefusedAddress = errors.New("push: destination address is not public")
 
 // refusedPrefixes are the IPv4 ranges that are not public unicast (RFC 6890
-// and friends). Loopback is absent: it is allowed, for development.
+// and friends).
 var refusedPrefixes = mustPrefixes(
-	"0.0.0.0/8",       // "this network", incl. the unspecified address
+	"0.0.0.0/8",       // "this network", incl. the unspecified address (which reaches this host)
 	"10.0.0.0/8",      // private (RFC 1918)
 	"100.64.0.0/10",   // carrier-grade NAT (RFC 6598)
+	"127.0.0.0/8",     // loopback: the server's own services (allowed only by Policy.AllowLoopback)
 	"169.254.0.0/16",  // link-local, incl. cloud metadata 169.254.169.254
 	"172.16.0.0/12",   // private (RFC 1918)
 	"192.0.0.0/24",    // IETF protocol assignments
@@ -32,8 +33,9 @@ var refusedPrefixes = mustPrefixes(
 
 var (
 	// globalUnicast6 is the only IPv6 block with public unicast addresses;
-	// everything outside it (unspecified, ULA fc00::/7, link-local
-	// fe80::/10, multicast, discard, IPv4-compatible …) is refused.
+	// everything outside it (loopback, unspecified, ULA fc00::/7,
+	// link-local fe80::/10, multicast, discard, IPv4-compatible …) is
+	// refused.
 	globalUnicast6 = netip.MustParsePrefix("2000::/3")
 	// refusedGlobal6 are the non-public parts of 2000::/3.
 	refusedGlobal6 = mustPrefixes(
@@ -47,15 +49,23 @@ var (
 	nat64 = netip.MustParsePrefix("64:ff9b::/96")
 )
 
-// checkAddress returns errRefusedAddress unless addr is public unicast or
-// loopback.
-func checkAddress(addr netip.Addr) error {
+// checkAddress returns errRefusedAddress unless p lets a push reach addr.
+func (p Policy) checkAddress(addr netip.Addr) error {
+	if p.AllowPrivate {
+		return nil
+	}
+	addr = addr.WithZone("").Unmap()
+	if p.AllowLoopback && addr.IsLoopback() {
+		return nil
+	}
+	return checkPublic(addr)
+}
+
+// checkPublic returns errRefusedAddress unless addr is public unicast.
+func checkPublic(addr netip.Addr) error {
 	addr = addr.WithZone("").Unmap()
 	if !addr.IsValid() {
 		return errRefusedAddress
-	}
-	if addr.IsLoopback() {
-		return nil
 	}
 	if addr.Is4() {
 		for _, p := range refusedPrefixes {
@@ -66,12 +76,10 @@ func checkAddress(addr netip.Addr) error {
 		return nil
 	}
 	if nat64.Contains(addr) {
+		// Its loopback is the translator's, never this server's: refused
+		// even in development, with the rest of the non-public IPv4.
 		b := addr.As16()
-		v4 := netip.AddrFrom4([4]byte(b[12:]))
-		if v4.IsLoopback() {
-			return errRefusedAddress // not the server's own loopback
-		}
-		return checkAddress(v4)
+		return checkPublic(netip.AddrFrom4([4]byte(b[12:])))
 	}
 	if !globalUnicast6.Contains(addr) {
 		return errRefusedAddress
@@ -86,20 +94,20 @@ func checkAddress(addr netip.Addr) error {
 
 // dialControl runs after DNS resolution and socket creation but before
 // connect(2), for every address the dialer tries, so neither DNS rebinding
-// nor a name with several addresses can reach a refused one.
-func dialControl(allowPrivate bool) func(network, address string, _ syscall.RawConn) error {
+// nor a name with several addresses can reach one that p refuses.
+func dialControl(p Policy) func(network, address string, _ syscall.RawConn) error {
 	return func(network, address string, _ syscall.RawConn) error {
 		if network != "tcp4" && network != "tcp6" {
 			return fmt.Errorf("push: refusing network %q", network)
 		}
-		if allowPrivate {
+		if p.AllowPrivate {
 			return nil
 		}
 		ap, err := netip.ParseAddrPort(address)
 		if err != nil {
 			return errRefusedAddress
 		}
-		return checkAddress(ap.Addr())
+		return p.checkAddress(ap.Addr())
 	}
 }
 

@@ -6,11 +6,15 @@ import (
 	"testing"
 )
 
+// loopbacks are the addresses that only development (Policy.AllowLoopback)
+// may reach.
+var loopbacks = []string{"127.0.0.1", "127.255.255.254", "::1", "::ffff:127.0.0.1"}
+
 func TestCheckAddress(t *testing.T) {
 	allowed := []string{
 		"8.8.8.8", "1.1.1.1", "11.0.0.0", "100.63.255.255", "100.128.0.0",
 		"169.253.255.255", "172.15.255.255", "172.32.0.0", "192.169.0.0", "223.255.255.255",
-		"127.0.0.1", "127.255.255.254", "::1", "::ffff:127.0.0.1", // loopback: development
+		"126.255.255.255", "128.0.0.0", // either side of loopback
 		"::ffff:8.8.8.8", "64:ff9b::808:808", // public IPv4 behind mapping and NAT64
 		"2606:4700:4700::1111", "2a00:1450:4001::1", "2001:4860:4860::8888",
 	}
@@ -32,39 +36,62 @@ func TestCheckAddress(t *testing.T) {
 		"64:ff9b::a00:1", "64:ff9b::a9fe:a9fe", "64:ff9b::7f00:1", "64:ff9b:1::1", // NAT64 to non-public
 		"2001::1", "2001:db8::1", "2002:a00:1::1", "3fff::1", // Teredo, documentation, 6to4
 	}
-	for _, s := range allowed {
-		if err := checkAddress(netip.MustParseAddr(s)); err != nil {
-			t.Errorf("checkAddress(%s) = %v, want allowed", s, err)
+	production, development, private := Policy{}, Policy{AllowLoopback: true}, Policy{AllowPrivate: true}
+	check := func(p Policy, s string, ok bool) {
+		t.Helper()
+		err := p.checkAddress(netip.MustParseAddr(s))
+		if ok && err != nil {
+			t.Errorf("%+v.checkAddress(%s) = %v, want allowed", p, s, err)
 		}
+		if !ok && !errors.Is(err, errRefusedAddress) {
+			t.Errorf("%+v.checkAddress(%s) = %v, want refused", p, s, err)
+		}
+	}
+	for _, s := range allowed {
+		check(production, s, true)
+		check(development, s, true)
+		check(private, s, true)
+	}
+	for _, s := range loopbacks {
+		check(production, s, false)
+		check(development, s, true)
+		check(private, s, true)
 	}
 	for _, s := range refused {
-		if err := checkAddress(netip.MustParseAddr(s)); !errors.Is(err, errRefusedAddress) {
-			t.Errorf("checkAddress(%s) = %v, want refused", s, err)
-		}
+		check(production, s, false)
+		check(development, s, false) // loopback only, not the rest
+		check(private, s, true)
 	}
-	if err := checkAddress(netip.Addr{}); !errors.Is(err, errRefusedAddress) {
+	if err := (Policy{}).checkAddress(netip.Addr{}); !errors.Is(err, errRefusedAddress) {
 		t.Errorf("checkAddress(zero) = %v, want refused", err)
 	}
 }
 
 func TestDialControl(t *testing.T) {
-	guard, lax := dialControl(false), dialControl(true)
+	guard, dev, lax := dialControl(Policy{}), dialControl(Policy{AllowLoopback: true}), dialControl(Policy{AllowPrivate: true})
 	cases := []struct {
-		network, address string
-		guardOK, laxOK   bool
+		network, address      string
+		guardOK, devOK, laxOK bool
 	}{
-		{"tcp4", "8.8.8.8:443", true, true},
-		{"tcp4", "127.0.0.1:8080", true, true},
-		{"tcp6", "[::1]:8080", true, true},
-		{"tcp4", "10.0.0.1:443", false, true},
-		{"tcp6", "[fe80::1%eth0]:443", false, true},
-		{"tcp4", "169.254.169.254:80", false, true},
-		{"tcp4", "not-an-address", false, true},
-		{"udp4", "8.8.8.8:53", false, false},
+		{"tcp4", "8.8.8.8:443", true, true, true},
+		{"tcp4", "127.0.0.1:8080", false, true, true},
+		{"tcp4", "127.0.0.53:53", false, true, true},
+		{"tcp6", "[::1]:8080", false, true, true},
+		{"tcp6", "[::ffff:127.0.0.1]:8080", false, true, true},
+		{"tcp4", "0.0.0.0:8080", false, false, true}, // reaches this host, but is not loopback
+		{"tcp6", "[::]:8080", false, false, true},
+		{"tcp4", "10.0.0.1:443", false, false, true},
+		{"tcp6", "[fe80::1%eth0]:443", false, false, true},
+		{"tcp4", "169.254.169.254:80", false, false, true},
+		{"tcp4", "not-an-address", false, false, true},
+		{"udp4", "8.8.8.8:53", false, false, false},
 	}
 	for _, c := range cases {
 		if err := guard(c.network, c.address, nil); (err == nil) != c.guardOK {
-			t.Errorf("guard(%s %s) = %v, want ok=%v", c.network, c.address, err, c.guardOK)
+			t.Errorf("production(%s %s) = %v, want ok=%v", c.network, c.address, err, c.guardOK)
+		}
+		if err := dev(c.network, c.address, nil); (err == nil) != c.devOK {
+			t.Errorf("AllowLoopback(%s %s) = %v, want ok=%v", c.network, c.address, err, c.devOK)
 		}
 		if err := lax(c.network, c.address, nil); (err == nil) != c.laxOK {
 			t.Errorf("AllowPrivate(%s %s) = %v, want ok=%v", c.network, c.address, err, c.laxOK)

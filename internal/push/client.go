@@ -41,8 +41,9 @@ type Config struct {
 	Backoff time.Duration
 	// RootCAs replaces the system roots (tests).
 	RootCAs *x509.CertPool
-	// AllowPrivate lets pushes reach non-public addresses. Tests only.
-	AllowPrivate bool
+	// Policy is which non-public destinations pushes may reach; give the
+	// same Policy that validated the push URLs.
+	Policy Policy
 	// Clock stamps the signatures; SystemClock when nil.
 	Clock core.Clock
 }
@@ -54,6 +55,7 @@ type Client struct {
 	attempts int
 	backoff  time.Duration
 	clock    core.Clock
+	policy   Policy
 	dialer   *net.Dialer
 	http     *http.Client
 }
@@ -69,6 +71,7 @@ func New(cfg Config) (*Client, error) {
 		attempts: cfg.Attempts,
 		backoff:  orDefault(cfg.Backoff, DefaultBackoff),
 		clock:    cfg.Clock,
+		policy:   cfg.Policy,
 	}
 	if c.attempts <= 0 {
 		c.attempts = DefaultAttempts
@@ -79,7 +82,7 @@ func New(cfg Config) (*Client, error) {
 	c.dialer = &net.Dialer{
 		Timeout:   c.timeout,
 		KeepAlive: 30 * time.Second,
-		Control:   dialControl(cfg.AllowPrivate),
+		Control:   dialControl(cfg.Policy),
 	}
 	transport := &http.Transport{
 		// Never a proxy: it would connect on our behalf, past dialControl.
@@ -108,9 +111,10 @@ func New(cfg Config) (*Client, error) {
 // pause, up to Attempts tries within Timeout; any other answer fails at
 // once. Errors are core.Unavailable("push endpoint", …) with a cause that
 // never contains the URL (it may hold a device's token), or
-// EInvalidPushURL for a URL that ValidatePushURL refuses.
+// EInvalidPushURL for a URL that the Client's Policy refuses (one enrolled
+// under a laxer Policy, say).
 func (c *Client) Send(ctx context.Context, pushURL string, payload []byte) error {
-	if err := ValidatePushURL(pushURL); err != nil {
+	if err := c.policy.ValidatePushURL(pushURL); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)

@@ -102,9 +102,15 @@ func newClient(t *testing.T, cfg Config) *Client {
 	return c
 }
 
-// tlsDevice starts an https device on loopback and a client that trusts it.
+// development is the Policy of a server on loopback: the test devices
+// listen there too.
+var development = Policy{AllowLoopback: true}
+
+// tlsDevice starts an https device on loopback and a client that trusts it
+// (and may reach loopback).
 func tlsDevice(t *testing.T, cfg Config, statuses ...int) (*device, *httptest.Server, *Client) {
 	t.Helper()
+	cfg.Policy = development
 	pub, priv := newKey(t)
 	d := &device{t: t, pub: pub, statuses: statuses}
 	srv := httptest.NewTLSServer(d)
@@ -138,7 +144,7 @@ func TestSendOverHTTPToLoopback(t *testing.T) {
 	d := &device{t: t, pub: pub, statuses: []int{http.StatusOK}}
 	srv := httptest.NewServer(d)
 	t.Cleanup(srv.Close)
-	c := newClient(t, Config{ServerKey: priv})
+	c := newClient(t, Config{ServerKey: priv, Policy: development})
 	if err := c.Send(context.Background(), srv.URL+"/push", payload); err != nil {
 		t.Fatalf("Send(127.0.0.1) = %v", err)
 	}
@@ -200,7 +206,7 @@ func TestSendRetriesTransportErrors(t *testing.T) {
 	}
 	closed := l.Addr().String()
 	_ = l.Close() // now nothing listens there: every dial is refused
-	c := newClient(t, Config{Attempts: 3})
+	c := newClient(t, Config{Attempts: 3, Policy: development})
 	var dials atomic.Int32
 	guard := c.dialer.Control
 	c.dialer.Control = func(network, address string, rc syscall.RawConn) error {
@@ -231,7 +237,7 @@ func TestSendDoesNotFollowRedirects(t *testing.T) {
 	pool := x509.NewCertPool()
 	pool.AddCert(redirector.Certificate())
 	pool.AddCert(target.Certificate())
-	c := newClient(t, Config{RootCAs: pool, Attempts: 3})
+	c := newClient(t, Config{RootCAs: pool, Attempts: 3, Policy: development})
 
 	if err := c.Send(context.Background(), redirector.URL+"/push", payload); !core.IsCode(err, core.EUnavailable) {
 		t.Fatalf("Send = %v, want unavailable", err)
@@ -257,7 +263,7 @@ func TestSendGivesUpOnAHangingDeviceWithinTheBudget(t *testing.T) {
 	pool := x509.NewCertPool()
 	pool.AddCert(srv.Certificate())
 	const budget = 300 * time.Millisecond
-	c := newClient(t, Config{RootCAs: pool, Timeout: budget, Attempts: 3})
+	c := newClient(t, Config{RootCAs: pool, Timeout: budget, Attempts: 3, Policy: development})
 
 	start := time.Now()
 	err := c.Send(context.Background(), srv.URL+"/push", payload)
@@ -295,7 +301,7 @@ func TestSendReadsAtMost64KiBOfTheAnswer(t *testing.T) {
 		written <- n
 	}))
 	t.Cleanup(srv.Close)
-	c := newClient(t, Config{})
+	c := newClient(t, Config{Policy: development})
 
 	var before, after runtime.MemStats
 	runtime.GC()
@@ -323,7 +329,8 @@ func TestSendRejectsInvalidURLsWithoutDialing(t *testing.T) {
 		t.Error("dialed")
 		return errors.New("no dialing in this test")
 	}
-	for _, u := range []string{"http://push.example.com/p", "https://10.0.0.1/p", "https://u:p@push.example.com/"} {
+	for _, u := range []string{"http://push.example.com/p", "https://10.0.0.1/p", "https://u:p@push.example.com/",
+		"https://127.0.0.1:9000/push", "http://localhost:8080/push"} {
 		if err := c.Send(context.Background(), u, payload); !core.IsCode(err, core.EInvalidPushURL) {
 			t.Errorf("Send(%q) = %v, want invalid_push_url", u, err)
 		}
@@ -372,7 +379,7 @@ func TestSendDoesNotTrustUnknownCertificates(t *testing.T) {
 	var hits atomic.Int32
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
 	t.Cleanup(srv.Close)
-	c := newClient(t, Config{Attempts: 3}) // system roots only
+	c := newClient(t, Config{Attempts: 3, Policy: development}) // system roots only
 	var dials atomic.Int32
 	guard := c.dialer.Control
 	c.dialer.Control = func(network, address string, rc syscall.RawConn) error {

@@ -18,11 +18,32 @@ import (
 // MaxURLLength is the longest push_url the contract accepts.
 const MaxURLLength = 2048
 
+// Policy is which destinations pushes may reach besides public addresses
+// over https. The zero Policy is production's. The server decides it once,
+// from its configuration, and gives the same Policy to the validator of
+// push URLs and to the Client, so what enrollment accepts is what a push
+// may connect to.
+type Policy struct {
+	// AllowLoopback lets pushes reach loopback addresses, over http too:
+	// development, where PUBLIC_URL's host is itself loopback, so the
+	// server and its test devices share one machine. Anywhere else a
+	// loopback push_url would make the server POST to its own services.
+	AllowLoopback bool
+	// AllowPrivate lets pushes reach any address (PUSH_ALLOW_PRIVATE=true):
+	// a test network, never production.
+	AllowPrivate bool
+}
+
+// loopback says whether p lets pushes reach loopback.
+func (p Policy) loopback() bool { return p.AllowLoopback || p.AllowPrivate }
+
 // ValidatePushURL accepts an absolute https URL of at most MaxURLLength
 // characters, with a host and without userinfo; http only to a loopback
-// host, for development. An IP-literal host that the dialer would refuse is
-// rejected here too, so the device learns at enrollment, not at login.
-func ValidatePushURL(raw string) error {
+// host, and only when p allows loopback. A host p would refuse to connect
+// to is rejected here already when the URL shows it (an IP literal, or the
+// name localhost), so the device learns at enrollment, not at login; a
+// name that resolves to such an address is refused at connect time.
+func (p Policy) ValidatePushURL(raw string) error {
 	if raw == "" {
 		return invalidURL("push_url must be an absolute https URL")
 	}
@@ -47,25 +68,37 @@ func ValidatePushURL(raw string) error {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !isLoopbackHost(host) {
-			return invalidURL("push_url must use https (http only to a loopback host)")
+		if !p.loopback() || !IsLoopbackHost(host) {
+			return invalidURL("push_url must use https")
 		}
 	default:
 		return invalidURL("push_url must be an absolute https URL")
 	}
-	if addr, err := netip.ParseAddr(host); err == nil && checkAddress(addr) != nil {
+	if addr, err := netip.ParseAddr(host); err == nil {
+		if p.checkAddress(addr) != nil {
+			return invalidURL("push_url must point to a public address")
+		}
+	} else if isLoopbackName(host) && !p.loopback() {
 		return invalidURL("push_url must point to a public address")
 	}
 	return nil
 }
 
-// isLoopbackHost: the name localhost, 127.0.0.0/8 or ::1.
-func isLoopbackHost(host string) bool {
+// IsLoopbackHost says whether a URL's host (without port or brackets) is
+// this machine's loopback: the name localhost, 127.0.0.0/8 or ::1.
+func IsLoopbackHost(host string) bool {
 	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
 		return true
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// isLoopbackName: localhost and its subdomains, which resolvers answer
+// with loopback (RFC 6761) without asking DNS.
+func isLoopbackName(host string) bool {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	return h == "localhost" || strings.HasSuffix(h, ".localhost")
 }
 
 func invalidURL(message string) *core.Error {

@@ -9,65 +9,109 @@ import (
 
 func TestValidatePushURL(t *testing.T) {
 	long := "https://push.example.com/" + strings.Repeat("a", MaxURLLength-len("https://push.example.com/"))
+	const (
+		none = iota
+		dev  // development (loopback) and PUSH_ALLOW_PRIVATE
+		priv // PUSH_ALLOW_PRIVATE only
+		all
+	)
 	cases := []struct {
 		url string
-		ok  bool
+		ok  int // under which policies the URL is accepted
 	}{
-		{"https://push.example.com/v1/devices/abc?token=x", true},
-		{"https://push.example.com", true},
-		{"https://push.example.com:8443/p", true},
-		{"HTTPS://Push.Example.com/p", true},
-		{"https://1.1.1.1/p", true},
-		{"https://[2606:4700:4700::1111]/p", true},
-		{"https://localhost/p", true},
-		{"http://localhost:8080/push", true},
-		{"http://LOCALHOST/push", true},
-		{"http://127.0.0.1:9000/push", true},
-		{"http://127.5.6.7/", true},
-		{"http://[::1]:8080/push", true},
-		{long, true},
+		{"https://push.example.com/v1/devices/abc?token=x", all},
+		{"https://push.example.com", all},
+		{"https://push.example.com:8443/p", all},
+		{"HTTPS://Push.Example.com/p", all},
+		{"https://1.1.1.1/p", all},
+		{"https://[2606:4700:4700::1111]/p", all},
+		{"https://localhost.example.com/p", all},
+		{long, all},
 
-		{"", false},
-		{long + "a", false},
-		{"push.example.com/p", false},
-		{"/relative/path", false},
-		{"//push.example.com/p", false},
-		{"https:opaque", false},
-		{"https://", false},
-		{"https:///path-only", false},
-		{"ftp://push.example.com/p", false},
-		{"javascript:alert(1)", false},
-		{"ws://push.example.com/p", false},
-		{"http://push.example.com/p", false},
-		{"http://localhost.example.com/p", false},
-		{"http://10.0.0.1/p", false},
-		{"https://user:secret@push.example.com/p", false},
-		{"https://user@push.example.com/p", false},
-		{"https://push.example.com:0/p", false},
-		{"https://push.example.com:70000/p", false},
-		{"https://push.example.com:/p", false},
-		{"https://push.example.com:https/p", false},
-		{"https://push example.com/p", false},
-		{"https://push.example.com/\n", false},
-		{"https://10.0.0.1/p", false},
-		{"https://169.254.169.254/latest/meta-data", false},
-		{"https://100.64.0.1/p", false},
-		{"https://0.0.0.0/p", false},
-		{"https://[fc00::1]/p", false},
-		{"https://[fe80::1%25eth0]/p", false},
-		{"https://[::ffff:192.168.0.1]/p", false},
+		// Loopback, http or https: only where the server itself is on
+		// loopback, or PUSH_ALLOW_PRIVATE.
+		{"https://localhost/p", dev},
+		{"https://LOCALHOST./p", dev},
+		{"https://device.localhost/p", dev},
+		{"http://localhost:8080/push", dev},
+		{"http://LOCALHOST/push", dev},
+		{"http://127.0.0.1:2375/containers/create", dev},
+		{"https://127.0.0.1:9000/push", dev},
+		{"http://[::1]:15000/quitquitquit", dev},
+		{"http://localhost:8080/actuator/shutdown", dev},
+		{"http://127.5.6.7/", dev},
+		{"http://[::1]:8080/push", dev},
+		{"https://[::ffff:127.0.0.1]/p", dev},
+
+		// Other non-public addresses: only PUSH_ALLOW_PRIVATE, over https.
+		{"https://10.0.0.1/p", priv},
+		{"https://169.254.169.254/latest/meta-data", priv},
+		{"https://100.64.0.1/p", priv},
+		{"https://0.0.0.0/p", priv},
+		{"https://[::]/p", priv},
+		{"https://[fc00::1]/p", priv},
+		{"https://[fe80::1%25eth0]/p", priv},
+		{"https://[::ffff:192.168.0.1]/p", priv},
+		{"https://[64:ff9b::7f00:1]/p", priv},
+
+		{"", none},
+		{long + "a", none},
+		{"push.example.com/p", none},
+		{"/relative/path", none},
+		{"//push.example.com/p", none},
+		{"https:opaque", none},
+		{"https://", none},
+		{"https:///path-only", none},
+		{"ftp://push.example.com/p", none},
+		{"javascript:alert(1)", none},
+		{"ws://push.example.com/p", none},
+		{"http://push.example.com/p", none},
+		{"http://localhost.example.com/p", none},
+		{"http://10.0.0.1/p", none},
+		{"http://0.0.0.0/p", none},
+		{"https://user:secret@push.example.com/p", none},
+		{"https://user@push.example.com/p", none},
+		{"https://push.example.com:0/p", none},
+		{"https://push.example.com:70000/p", none},
+		{"https://push.example.com:/p", none},
+		{"https://push.example.com:https/p", none},
+		{"https://push example.com/p", none},
+		{"https://push.example.com/\n", none},
 	}
-	for _, c := range cases {
-		err := ValidatePushURL(c.url)
-		if c.ok {
-			if err != nil {
-				t.Errorf("ValidatePushURL(%q) = %v, want nil", c.url, err)
+	policies := []struct {
+		name string
+		p    Policy
+		ok   func(int) bool
+	}{
+		{"production", Policy{}, func(ok int) bool { return ok == all }},
+		{"development", Policy{AllowLoopback: true}, func(ok int) bool { return ok == all || ok == dev }},
+		{"allow private", Policy{AllowPrivate: true}, func(ok int) bool { return ok != none }},
+		{"development, allow private", Policy{AllowLoopback: true, AllowPrivate: true}, func(ok int) bool { return ok != none }},
+	}
+	for _, p := range policies {
+		for _, c := range cases {
+			err := p.p.ValidatePushURL(c.url)
+			if p.ok(c.ok) {
+				if err != nil {
+					t.Errorf("%s: ValidatePushURL(%q) = %v, want nil", p.name, c.url, err)
+				}
+				continue
 			}
-			continue
+			var e *core.Error
+			if !core.IsCode(err, core.EInvalidPushURL) || !asError(err, &e) || e.Field != "push_url" {
+				t.Errorf("%s: ValidatePushURL(%q) = %v, want invalid_push_url on push_url", p.name, c.url, err)
+			}
 		}
-		var e *core.Error
-		if !core.IsCode(err, core.EInvalidPushURL) || !asError(err, &e) || e.Field != "push_url" {
-			t.Errorf("ValidatePushURL(%q) = %v, want invalid_push_url on push_url", c.url, err)
+	}
+}
+
+func TestIsLoopbackHost(t *testing.T) {
+	for host, want := range map[string]bool{
+		"localhost": true, "LocalHost.": true, "127.0.0.1": true, "127.1.2.3": true, "::1": true,
+		"login.example.com": false, "localhost.example.com": false, "10.0.0.1": false, "0.0.0.0": false, "": false,
+	} {
+		if got := IsLoopbackHost(host); got != want {
+			t.Errorf("IsLoopbackHost(%q) = %v, want %v", host, got, want)
 		}
 	}
 }

@@ -191,21 +191,23 @@ func (db *DB) AddApprovalFailure(ctx context.Context, id string, now time.Time) 
 	return 0, core.Errorf(core.EAlreadyDecided, "this approval was already decided")
 }
 
-// SupersedePending denies the user's pending, unexpired push approvals with
-// reason superseded.
-func (db *DB) SupersedePending(ctx context.Context, userID string, now time.Time) ([]string, error) {
-	var ids []string
+// SupersedePending denies the user's pending, unexpired approvals that were
+// pushed, with reason superseded, and returns them as denied. Pushed, not on the push channel: one that
+// fell back to SMS can still be decided by a device, and a new push must
+// leave a device only the newest login to approve.
+func (db *DB) SupersedePending(ctx context.Context, userID string, now time.Time) ([]*core.Approval, error) {
+	var rows []approvalRow
 	q := db.bun.NewUpdate().Model((*approvalRow)(nil)).
 		Set("status = ?", core.ApprovalDenied).
 		Set("reason = ?", core.ReasonSuperseded).
 		Set("decided_at = ?", ts(now)).
 		Where("user_id = ?", userID).
-		Where("channel = ?", core.ChannelPush)
-	err := wherePending(q, now).Returning("id").Scan(ctx, &ids)
+		Where("push_sent_at IS NOT NULL")
+	err := wherePending(q, now).Returning("*").Scan(ctx, &rows)
 	if err != nil && !isNoRows(err) {
 		return nil, dbErr(err)
 	}
-	return ids, nil
+	return approvals(rows), nil
 }
 
 // ExpireDue marks up to limit pending approvals with expires_at <= now

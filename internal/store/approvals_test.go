@@ -108,7 +108,7 @@ func TestDecideByDevice(t *testing.T) {
 		must(t, db.CreateDevice(ctx, dev))
 		strangersDev := newDevice(stranger.ID)
 		must(t, db.CreateDevice(ctx, strangersDev))
-		stored := createApproval(t, db, newApproval(u.ID, core.ChannelPush, t0.Add(2*time.Minute)))
+		stored := createApproval(t, db, pushed(newApproval(u.ID, core.ChannelPush, t0.Add(2*time.Minute))))
 
 		// Every try carries an event, which only the one that decides may
 		// write, with the device's last use.
@@ -193,7 +193,7 @@ func TestDecideByDeviceDeny(t *testing.T) {
 		u := verifiedUser(t, db, "")
 		dev := newDevice(u.ID)
 		must(t, db.CreateDevice(ctx, dev))
-		stored := createApproval(t, db, newApproval(u.ID, core.ChannelPush, t0.Add(2*time.Minute)))
+		stored := createApproval(t, db, pushed(newApproval(u.ID, core.ChannelPush, t0.Add(2*time.Minute))))
 		now := t0.Add(time.Second)
 		a := &core.Approval{ID: stored.ID, Status: core.ApprovalDenied, Reason: core.ReasonUserDenied, DecidedBy: dev.ID, DecidedAt: ptr(now)}
 		e := &core.Event{ID: core.NewID(core.PrefixEvent), UserID: u.ID, Kind: core.EventDenied, Detail: core.ReasonUserDenied, CreatedAt: now}
@@ -201,6 +201,84 @@ func TestDecideByDeviceDeny(t *testing.T) {
 		must(t, err)
 		if !ok || a.Status != core.ApprovalDenied || a.Reason != core.ReasonUserDenied || a.Method != "" || a.MatchNumber != stored.MatchNumber {
 			t.Fatalf("deny: %v, %+v", ok, a)
+		}
+	})
+}
+
+// pushed marks a as pushed at t0, when newDevice's devices were enrolled.
+func pushed(a *core.Approval) *core.Approval {
+	a.PushSentAt = ptr(t0)
+	return a
+}
+
+// A device decides only an approval offered to it: pushed, to its user,
+// no earlier than the device's enrollment (approval.offeredTo; the table
+// that holds the Go rule and this SQL to each other is there).
+func TestDecideByDeviceOnlyWhenOffered(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		u := verifiedUser(t, db, "")
+		cases := []struct {
+			name       string
+			pushSentAt *time.Time
+			enrolledAt time.Time
+			offered    bool
+		}{
+			{"began on SMS", nil, t0, false},
+			{"enrolled before the push", ptr(t0.Add(time.Microsecond)), t0, true},
+			{"enrolled at the push", ptr(t0), t0, true},
+			{"enrolled 1 µs after the push", ptr(t0), t0.Add(time.Microsecond), false},
+			{"enrolled long after the push", ptr(t0), t0.Add(time.Minute), false},
+		}
+		for _, c := range cases {
+			for _, approve := range []bool{false, true} {
+				a := newApproval(u.ID, core.ChannelSMS, t0.Add(10*time.Minute))
+				a.PushSentAt = c.pushSentAt
+				createApproval(t, db, a)
+				dev := newDevice(u.ID)
+				dev.CreatedAt = c.enrolledAt
+				must(t, db.CreateDevice(ctx, dev))
+				now := t0.Add(2 * time.Minute)
+				d := core.DeviceDecision{UserID: u.ID, DeviceID: dev.ID,
+					Event: &core.Event{ID: core.NewID(core.PrefixEvent), UserID: u.ID, Kind: core.EventDenied, CreatedAt: now}}
+				decision := &core.Approval{ID: a.ID, Status: core.ApprovalDenied, Reason: core.ReasonUserDenied, DecidedBy: dev.ID, DecidedAt: ptr(now)}
+				if approve {
+					d.MatchNumber = &a.MatchNumber
+					decision = &core.Approval{ID: a.ID, Status: core.ApprovalApproved, Method: core.MethodPush, DecidedBy: dev.ID, DecidedAt: ptr(now)}
+				}
+				ok, err := db.DecideByDevice(ctx, decision, now, d)
+				must(t, err)
+				if ok != c.offered {
+					t.Errorf("%s (approve %v): decided %v, want %v", c.name, approve, ok, c.offered)
+				}
+				if got, _ := db.Approval(ctx, a.ID); (got.Status == core.ApprovalPending) == c.offered {
+					t.Errorf("%s (approve %v): stored status %s", c.name, approve, got.Status)
+				}
+			}
+		}
+	})
+}
+
+// A number no browser shows never reaches the comparison: 0 is what an
+// approval that began on SMS holds.
+func TestDecideByDeviceRefusesNumbersNeverShown(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		u := verifiedUser(t, db, "")
+		dev := newDevice(u.ID)
+		must(t, db.CreateDevice(ctx, dev))
+		a := newApproval(u.ID, core.ChannelPush, t0.Add(2*time.Minute))
+		a.MatchNumber = 0
+		createApproval(t, db, pushed(a))
+		for _, n := range []int{0, 9, 100, -1} {
+			e := &core.Event{ID: core.NewID(core.PrefixEvent), UserID: u.ID, Kind: core.EventApproved, CreatedAt: t0}
+			decision := &core.Approval{ID: a.ID, Status: core.ApprovalApproved, Method: core.MethodPush, DecidedBy: dev.ID, DecidedAt: ptr(t0)}
+			if ok, err := db.DecideByDevice(ctx, decision, t0, core.DeviceDecision{UserID: u.ID, DeviceID: dev.ID, MatchNumber: &n, Event: e}); ok || err == nil {
+				t.Fatalf("match number %d: decided %v, error %v; want an error", n, ok, err)
+			}
+		}
+		if got, _ := db.Approval(ctx, a.ID); got.Status != core.ApprovalPending {
+			t.Fatalf("status %s, want pending", got.Status)
 		}
 	})
 }
@@ -279,23 +357,24 @@ func TestSupersedePending(t *testing.T) {
 		u := verifiedUser(t, db, "")
 		other := verifiedUser(t, db, "")
 		exp := t0.Add(2 * time.Minute)
-		p1 := createApproval(t, db, newApproval(u.ID, core.ChannelPush, exp))
-		p2 := createApproval(t, db, newApproval(u.ID, core.ChannelPush, exp))
-		sms := createApproval(t, db, newApproval(u.ID, core.ChannelSMS, exp))
-		foreign := createApproval(t, db, newApproval(other.ID, core.ChannelPush, exp))
+		p1 := createApproval(t, db, pushed(newApproval(u.ID, core.ChannelPush, exp)))
+		p2 := createApproval(t, db, pushed(newApproval(u.ID, core.ChannelPush, exp)))
+		// Pushed, then fallen back to SMS: a device may still approve it.
+		fellBack := createApproval(t, db, pushed(newApproval(u.ID, core.ChannelSMS, exp)))
+		sms := createApproval(t, db, newApproval(u.ID, core.ChannelSMS, exp)) // never pushed
+		foreign := createApproval(t, db, pushed(newApproval(other.ID, core.ChannelPush, exp)))
 
-		ids, err := db.SupersedePending(ctx, u.ID, t0)
+		superseded, err := db.SupersedePending(ctx, u.ID, t0)
 		must(t, err)
-		sort.Strings(ids)
-		want := []string{p1.ID, p2.ID}
+		want := []string{p1.ID, p2.ID, fellBack.ID}
 		sort.Strings(want)
-		if !reflect.DeepEqual(ids, want) {
+		if ids := approvalIDs(superseded); !reflect.DeepEqual(ids, want) {
 			t.Fatalf("superseded %v, want %v", ids, want)
 		}
-		for _, id := range want {
-			got, _ := db.Approval(ctx, id)
-			if got.Status != core.ApprovalDenied || got.Reason != core.ReasonSuperseded || got.DecidedAt == nil {
-				t.Fatalf("superseded approval: %+v", got)
+		for _, a := range superseded {
+			got, _ := db.Approval(ctx, a.ID)
+			if got.Status != core.ApprovalDenied || got.Reason != core.ReasonSuperseded || got.DecidedAt == nil || !reflect.DeepEqual(got, a) {
+				t.Fatalf("superseded approval: %+v, returned %+v", got, a)
 			}
 		}
 		for _, a := range []*core.Approval{sms, foreign} {
@@ -303,10 +382,10 @@ func TestSupersedePending(t *testing.T) {
 				t.Fatalf("%s is %s, want pending", a.ID, got.Status)
 			}
 		}
-		ids, err = db.SupersedePending(ctx, u.ID, t0)
+		superseded, err = db.SupersedePending(ctx, u.ID, t0)
 		must(t, err)
-		if len(ids) != 0 {
-			t.Fatalf("second SupersedePending = %v", ids)
+		if len(superseded) != 0 {
+			t.Fatalf("second SupersedePending = %v", approvalIDs(superseded))
 		}
 	})
 }

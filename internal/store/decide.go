@@ -26,7 +26,7 @@ var decideByDeviceSQL = `WITH decided AS (
 	WHERE a.id = $1 AND a.user_id = $7
 		AND a.status = 'pending' AND a.expires_at > $16
 		AND ($8::integer IS NULL OR a.match_number = $8)
-		AND EXISTS (SELECT 1 FROM devices WHERE devices.id = $9 AND devices.user_id = a.user_id)
+		AND ` + offeredSQL("a", "$9") + `
 	RETURNING ` + approvalReturning + `
 ), recorded AS (
 	INSERT INTO security_events (id, user_id, kind, detail, ip, user_agent, created_at)
@@ -35,6 +35,21 @@ var decideByDeviceSQL = `WITH decided AS (
 	UPDATE devices SET last_used_at = $16 WHERE id = $9 AND EXISTS (SELECT 1 FROM decided)
 )
 SELECT * FROM decided`
+
+// offeredSQL is approval.offeredTo (internal/approval/offer.go) as an SQL
+// condition, for both dialects: the approval (table alias approval) was
+// offered to the device whose id is the parameter deviceID, that is the
+// device is its user's and was enrolled at or before the push. Times
+// compare as the Go rule's do: both columns hold microseconds, and
+// SQLite's fixed-width text orders as the instants (see dbTime). The
+// approval package's TestOfferedToAgreesWithTheStore runs one table of
+// cases through this and through offeredTo.
+func offeredSQL(approval, deviceID string) string {
+	return "EXISTS (SELECT 1 FROM devices WHERE devices.id = " + deviceID +
+		" AND devices.user_id = " + approval + ".user_id" +
+		" AND " + approval + ".push_sent_at IS NOT NULL" +
+		" AND devices.created_at <= " + approval + ".push_sent_at)"
+}
 
 // approvalReturning names every column approvalRow reads, never a.*: a
 // prepared statement's result must keep its shape when a later migration
@@ -83,10 +98,14 @@ func (p *preparedStmt) close() error {
 
 // DecideByDevice implements core.ApprovalStore: on PostgreSQL in one
 // prepared statement, on SQLite (in process, nothing to save) in one
-// transaction of three.
+// transaction of three. Both guard the decision with offeredSQL.
 func (db *DB) DecideByDevice(ctx context.Context, a *core.Approval, now time.Time, d core.DeviceDecision) (bool, error) {
 	if d.UserID == "" || d.DeviceID == "" || d.Event == nil {
 		return false, errors.New("store: a device's decision needs its user, its device and its event")
+	}
+	if d.MatchNumber != nil && !core.IsMatchNumber(*d.MatchNumber) {
+		// 0 would match an approval that never showed a number.
+		return false, errors.New("store: a device's decision carries a match number no browser shows")
 	}
 	row := &approvalRow{}
 	var err error
@@ -143,7 +162,7 @@ func (db *DB) decideByDeviceSQLite(ctx context.Context, a *core.Approval, now ti
 		q := tx.NewUpdate().Model(row).Column("status", "reason", "method", "decided_at", "decided_by").
 			Where("id = ?", a.ID).
 			Where("user_id = ?", d.UserID).
-			Where("EXISTS (SELECT 1 FROM devices WHERE devices.id = ? AND devices.user_id = ?TableAlias.user_id)", d.DeviceID)
+			Where(offeredSQL("?TableAlias", "?"), d.DeviceID)
 		if d.MatchNumber != nil {
 			q = q.Where("match_number = ?", *d.MatchNumber)
 		}

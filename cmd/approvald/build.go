@@ -116,7 +116,10 @@ func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, std
 		return nil, nil, err
 	}
 	audit := &store.Auditor{Events: db, Clock: clock, Log: log}
-	texts := &account.Texter{SMS: m.SMS(sender), Limiter: eph, Clock: clock, Limits: cfg.Limits.SMS, Log: log}
+	texts := &account.Texter{
+		SMS: m.SMS(sender), Limiter: eph, Audit: audit, Clock: clock, Limits: cfg.Limits.SMS,
+		Phones: cfg.SMSPolicy, Count: m.SMSCode, Log: log,
+	}
 	accounts := &account.Service{
 		Users: db, Devices: db, Hasher: hasher, Codes: codes, Texts: texts, KV: eph, Limiter: eph,
 		Audit: audit, Limits: cfg.Limits.Account, Clock: clock, Log: log, CodeTTL: cfg.CodeTTL,

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/approvald/approvald/internal/phone"
 	"github.com/approvald/approvald/internal/push"
 	"github.com/approvald/approvald/internal/secretbox"
 	"github.com/approvald/approvald/internal/session"
@@ -46,7 +47,12 @@ type config struct {
 	MetricsToken string
 	MetricsPprof bool
 
-	SMSProvider      string
+	// SMSProvider is "" only on PostgreSQL without SMS_PROVIDER, which
+	// serve refuses (requireSMSProvider).
+	SMSProvider string
+	// SMSPolicy is which numbers are texted (SMS_COUNTRIES, and never
+	// premium-rate and similar numbers).
+	SMSPolicy        *phone.SMSPolicy
 	SMSWebhookURL    string
 	SMSTimeout       time.Duration
 	TwilioAccountSID string
@@ -71,7 +77,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		LogLevel:         orDefault(getenv("LOG_LEVEL"), "info"),
 		MetricsAddr:      getenv("METRICS_ADDR"),
 		MetricsToken:     getenv("METRICS_TOKEN"),
-		SMSProvider:      orDefault(getenv("SMS_PROVIDER"), "console"),
+		SMSProvider:      getenv("SMS_PROVIDER"),
 		SMSWebhookURL:    getenv("SMS_WEBHOOK_URL"),
 		TwilioAccountSID: getenv("TWILIO_ACCOUNT_SID"),
 		TwilioAuthToken:  getenv("TWILIO_AUTH_TOKEN"),
@@ -125,10 +131,19 @@ func loadConfig(getenv func(string) string) (*config, error) {
 			return nil, err
 		}
 	}
+	// console prints codes instead of sending them: a fine default for the
+	// embedded try-out, a silent outage (or a leak into logs) in a real
+	// deployment, which must choose.
+	if c.SMSProvider == "" && strings.HasPrefix(c.DatabaseURL, "sqlite:") {
+		c.SMSProvider = "console"
+	}
 	switch c.SMSProvider {
-	case "console", "webhook", "twilio", "yunpian":
+	case "", "console", "webhook", "twilio", "yunpian":
 	default:
 		return nil, &configError{"SMS_PROVIDER", "must be console, webhook, twilio or yunpian"}
+	}
+	if c.SMSPolicy, err = phone.NewSMSPolicy(splitList(getenv("SMS_COUNTRIES"))); err != nil {
+		return nil, &configError{"SMS_COUNTRIES", err.Error() + "; list the countries to text as ISO 3166 alpha-2 codes, e.g. US,CA,GB"}
 	}
 	switch v := getenv("PUSH_ALLOW_PRIVATE"); v {
 	case "", "false":
@@ -169,6 +184,15 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		return nil, &configError{"LOG_LEVEL", "must be debug, info, warn or error"}
 	}
 	return c, nil
+}
+
+// requireSMSProvider refuses to serve on PostgreSQL without SMS_PROVIDER.
+// Only serve texts, so migrate and rotate-key do not need it.
+func (c *config) requireSMSProvider() error {
+	if c.SMSProvider == "" {
+		return &configError{"SMS_PROVIDER", "is required with PostgreSQL: set it to twilio, yunpian or webhook (or console, which only prints the codes: for a trial, never in production)"}
+	}
+	return nil
 }
 
 // setPublicURL fills the defaults that depend on the listening address:

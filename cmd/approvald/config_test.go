@@ -82,6 +82,9 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		"LIMIT_PUSH_WINDOW":                "forever",
 		"SECRET_KEYS_PREVIOUS":             "short",
 		"PUSH_ALLOW_PRIVATE":               "maybe",
+		"SMS_COUNTRIES":                    "US,UK",
+		"SMS_BUDGET_PER_HOUR":              "0",
+		"LIMIT_RESENDS_PER_IP_PER_HOUR":    "-1",
 	} {
 		_, err := loadConfig(func(k string) string {
 			if k == name {
@@ -98,7 +101,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 func TestSecretKeyRequiredWithPostgres(t *testing.T) {
 	db := testenv.PostgresURL(t)
 	err := run(t.Context(), []string{"approvald"}, func(k string) string {
-		return map[string]string{"DATABASE_URL": db, "ADDR": "127.0.0.1:0"}[k]
+		return map[string]string{"DATABASE_URL": db, "ADDR": "127.0.0.1:0", "SMS_PROVIDER": "console"}[k]
 	}, &syncBuffer{}, &syncBuffer{})
 	if err == nil || !strings.HasPrefix(err.Error(), "SECRET_KEY: ") {
 		t.Fatalf("without SECRET_KEY on PostgreSQL: %v", err)

@@ -133,13 +133,16 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// perIPLimitsOff lifts the per-IP limits: every test client is 127.0.0.1 and
-// the test Redis is shared, so they would trip across tests. The limits have
-// tests of their own that set them low.
+// perIPLimitsOff lifts the per-IP limits and the service-wide SMS budget:
+// every test client is 127.0.0.1 and the test Redis is shared (the budget
+// by every test server on it), so they would trip across tests. The limits
+// have tests of their own that set them low.
 var perIPLimitsOff = map[string]string{
 	"LIMIT_SIGNUPS_PER_IP_PER_HOUR": "1000000",
 	"LIMIT_LOGIN_FAILURES_PER_IP":   "1000000",
 	"LIMIT_ENROLL_FAILURES_PER_IP":  "1000000",
+	"LIMIT_RESENDS_PER_IP_PER_HOUR": "1000000",
+	"SMS_BUDGET_PER_HOUR":           "1000000",
 }
 
 type testServer struct {

@@ -36,6 +36,8 @@ func loadLimits(getenv func(string) string) (*limits, error) {
 		{"LIMIT_SIGNUPS_PER_IP_PER_HOUR", &l.Account.SignupsPerIPPerHour},
 		{"LIMIT_SMS_PER_PHONE_PER_HOUR", &l.SMS.PerHour},
 		{"LIMIT_SMS_PER_PHONE_PER_DAY", &l.SMS.PerDay},
+		{"LIMIT_RESENDS_PER_IP_PER_HOUR", &l.SMS.ResendsPerIPPerHour},
+		{"SMS_BUDGET_PER_HOUR", &l.SMS.BudgetPerHour},
 		{"LIMIT_WRONG_CODES_PER_USER_PER_HOUR", &l.Approval.WrongCodesPerHour},
 		{"LIMIT_PUSHES_PER_USER", &l.Approval.PushesPerWindow},
 		{"LIMIT_CALLBACK_FAILURES_PER_DEVICE", &l.Approval.CallbackFailures},

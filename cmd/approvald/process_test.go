@@ -113,6 +113,8 @@ func sharedEnv(t *testing.T, inbox *smsInbox) map[string]string {
 		"SWEEP_INTERVAL":                "100ms",
 		"LIMIT_SIGNUPS_PER_IP_PER_HOUR": perIPLimitsOff["LIMIT_SIGNUPS_PER_IP_PER_HOUR"],
 		"LIMIT_LOGIN_FAILURES_PER_IP":   perIPLimitsOff["LIMIT_LOGIN_FAILURES_PER_IP"],
+		"LIMIT_RESENDS_PER_IP_PER_HOUR": perIPLimitsOff["LIMIT_RESENDS_PER_IP_PER_HOUR"],
+		"SMS_BUDGET_PER_HOUR":           perIPLimitsOff["SMS_BUDGET_PER_HOUR"],
 	}
 }
 

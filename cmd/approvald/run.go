@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -32,6 +33,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if command == "healthcheck" {
 		return healthcheck(ctx, cfg.Addr)
+	}
+	if command == "serve" {
+		// Before connecting to anything: a missing setting is the answer.
+		if err := cfg.requireSMSProvider(); err != nil {
+			return err
+		}
 	}
 	log := newLogger(stderr, cfg.LogLevel)
 
@@ -65,7 +72,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
 	fmt.Fprintf(stdout, "approvald is listening on %s — open %s\n", ln.Addr(), cfg.PublicURL)
-	log.Info("started", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "database", db.Dialect(), "redis", cfg.RedisURL != "")
+	log.Info("started", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "database", db.Dialect(), "redis", cfg.RedisURL != "",
+		"sms_provider", cfg.SMSProvider, "sms_countries", smsCountries(cfg))
 
 	select {
 	case err := <-served:
@@ -80,6 +88,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	return nil
+}
+
+// smsCountries says where codes may be texted, for the start-up line.
+func smsCountries(cfg *config) string {
+	if c := cfg.SMSPolicy.Countries(); c != nil {
+		return strings.Join(c, ",")
+	}
+	return "all (set SMS_COUNTRIES)"
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {

@@ -104,8 +104,12 @@ func TestSignupValidation(t *testing.T) {
 	t.Run("unknown route", func(t *testing.T) {
 		expect(t, s.get(t, "/api/v1/nope"), http.StatusNotFound, "not_found")
 	})
-	t.Run("unknown fields are ignored", func(t *testing.T) {
-		expect(t, s.post(t, "/api/v1/signup", with("favourite_colour", "blue")), http.StatusCreated)
+	t.Run("unknown fields are refused by name", func(t *testing.T) {
+		r := s.post(t, "/api/v1/signup", with("favourite_colour", "blue"))
+		expect(t, r, http.StatusBadRequest, "invalid_request")
+		if e := r.Body["error"].(map[string]any); e["field"] != "favourite_colour" {
+			t.Fatalf("body %s", r.Raw)
+		}
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/approvald/approvald/internal/authenticator"
+	"github.com/approvald/approvald/internal/core"
 )
 
 // maxNameRunes is the server's limit on a device name.
@@ -54,8 +55,16 @@ func (c *command) enroll(args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(path); err == nil && !*force {
-		return fmt.Errorf("%s already exists: this app is enrolled already (use --force to replace it, or --state for another file)", path)
+	st, err := c.pendingState(path, *server, *pushURL, *force)
+	if err != nil {
+		return err
+	}
+	st.ListenAddr = *listenAddr
+	// The key is on disk before the server hears of it: a state file that
+	// cannot be written (no home directory, a missing folder) fails here,
+	// not after a device was registered whose key would then be lost.
+	if err := st.Save(path); err != nil {
+		return fmt.Errorf("%w; nothing was sent to the server (name a file in a folder you can write with --state PATH)", err)
 	}
 	if *code == "" {
 		if *code, err = c.ask("enrollment code: "); err != nil {
@@ -66,13 +75,18 @@ func (c *command) enroll(args []string) error {
 		}
 	}
 
-	st, err := authenticator.Enroll(c.ctx, *server, *code, *name, *pushURL)
-	if err != nil {
-		return fmt.Errorf("enrolling: %w", err)
+	if err := st.Register(c.ctx, *code, *name); err != nil {
+		// The pending key stays in path, so enroll can simply be run again
+		// (with a new code when this one was spent): deleting it could lose
+		// the key of a device the server did register when only its answer
+		// was lost.
+		if core.IsCode(err, core.EKeyTaken) {
+			return fmt.Errorf("enrolling: %w; an earlier attempt registered the key in %s without finishing: remove that device from your device list, then enroll again with --force", err, path)
+		}
+		return fmt.Errorf("enrolling: %w; the new key stays in %s: run enroll again to retry", err, path)
 	}
-	st.ListenAddr = *listenAddr
 	if err := st.Save(path); err != nil {
-		return fmt.Errorf("%w; the server enrolled device %s, whose key is now lost: remove it from your device list and enroll again", err, st.DeviceID)
+		return fmt.Errorf("%w; the server enrolled device %s, but %s still holds it as not registered: remove the device from your device list and enroll again with --force", err, st.DeviceID, path)
 	}
 	fmt.Fprintf(c.stdout, "Enrolled as device %s with %s.\n", st.DeviceID, st.Server)
 	fmt.Fprintf(c.stdout, "Its key and TOTP secret are in %s (mode 0600); keep that file private.\n", path)
@@ -82,6 +96,36 @@ func (c *command) enroll(args []string) error {
 		fmt.Fprintln(c.stdout, `No push URL: run "authenticator listen" (it polls) or "authenticator pending".`)
 	}
 	return nil
+}
+
+// pendingState is the key enroll registers: the pending one a failed enroll
+// left in path (so a retry registers the key already on disk), or a new
+// one. A registered device's file is replaced only with --force.
+func (c *command) pendingState(path, server, pushURL string, force bool) (*authenticator.State, error) {
+	if force {
+		return authenticator.NewPending(server, pushURL)
+	}
+	if _, err := os.Stat(path); err != nil {
+		// Nothing to keep; should path be unusable, saving says why.
+		return authenticator.NewPending(server, pushURL)
+	}
+	old, err := authenticator.ReadState(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w (use --force to replace it)", err)
+	}
+	if !old.Pending {
+		return nil, fmt.Errorf("%s already exists: this app is enrolled already (use --force to replace it, or --state for another file)", path)
+	}
+	norm, err := authenticator.NormalizeServer(server)
+	if err != nil {
+		return nil, err
+	}
+	if old.Server != norm {
+		return nil, fmt.Errorf("%s holds an unfinished enrollment with %s (use --force to replace it, or --state for another file)", path, old.Server)
+	}
+	old.PushURL = pushURL
+	fmt.Fprintf(c.stdout, "Retrying the unfinished enrollment in %s with its key.\n", path)
+	return old, nil
 }
 
 // defaultDeviceName names the device after the machine.

@@ -41,6 +41,11 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (*SignupResult, er
 	if err != nil {
 		return nil, err
 	}
+	// Refused before the account exists: its only use would be texting
+	// a number approvald will not text.
+	if err := s.Texts.Textable(e164); err != nil {
+		return nil, err
+	}
 	if err := checkPassword("password", in.Password); err != nil {
 		return nil, err
 	}
@@ -69,7 +74,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (*SignupResult, er
 	if _, err := s.KV.SetNX(ctx, resendKey(v.ID), "1", ResendCooldown); err != nil {
 		return nil, err
 	}
-	if err := s.Texts.SendCode(ctx, e164, code, s.CodeTTL); err != nil {
+	if err := s.Texts.SendCode(ctx, core.CodeText{Kind: core.SMSSignup, UserID: u.ID, Phone: e164, Code: code, TTL: s.CodeTTL}); err != nil {
 		return nil, err
 	}
 	s.Log.InfoContext(ctx, "signup started", "user_id", u.ID, "verification_id", v.ID)

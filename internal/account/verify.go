@@ -36,7 +36,8 @@ func (s *Service) VerifyPhone(ctx context.Context, verificationID, code string) 
 }
 
 // ResendCode texts a new code for a pending verification. The new code
-// replaces the old one; the count of wrong attempts is kept.
+// replaces the old one; the count of wrong attempts is kept, and so is the
+// expiry set at signup: resends never keep a verification alive longer.
 func (s *Service) ResendCode(ctx context.Context, verificationID string) error {
 	v, err := s.pendingVerification(ctx, verificationID)
 	if err != nil {
@@ -55,10 +56,10 @@ func (s *Service) ResendCode(ctx context.Context, verificationID string) error {
 	}
 	code := otp.NewCode()
 	now := s.Clock.Now()
-	if err := s.Users.ReplaceVerificationCode(ctx, v.ID, s.Codes.Hash(v.ID, code), now, now.Add(s.CodeTTL)); err != nil {
+	if err := s.Users.ReplaceVerificationCode(ctx, v.ID, s.Codes.Hash(v.ID, code), now); err != nil {
 		return err
 	}
-	return s.Texts.SendCode(ctx, v.Phone, code, s.CodeTTL)
+	return s.Texts.SendCode(ctx, core.CodeText{Kind: core.SMSSignupResend, UserID: v.UserID, Phone: v.Phone, Code: code, TTL: v.ExpiresAt.Sub(now)})
 }
 
 // pendingVerification loads a verification that can still take a code.

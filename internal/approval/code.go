@@ -14,12 +14,12 @@ func (s *Service) RequestSMS(ctx context.Context, a *core.Approval) error {
 	if err := CheckPending(a, s.Clock.Now()); err != nil {
 		return err
 	}
-	return s.fallBack(ctx, a.ID, core.ReasonRequested, true)
+	return s.fallBack(ctx, a.ID, core.ReasonRequested, core.SMSLoginRequested)
 }
 
 // fallBack moves an approval to SMS (when it is not there yet), announces
-// it, and sends a code when send is set.
-func (s *Service) fallBack(ctx context.Context, id, reason string, send bool) error {
+// it, and sends a code of kind send unless send is "".
+func (s *Service) fallBack(ctx context.Context, id, reason, send string) error {
 	now := s.Clock.Now()
 	a, err := s.Approvals.Approval(ctx, id)
 	if err != nil {
@@ -28,7 +28,7 @@ func (s *Service) fallBack(ctx context.Context, id, reason string, send bool) er
 	if err := CheckPending(a, now); err != nil {
 		return err
 	}
-	if send {
+	if send != "" {
 		ok, err := s.KV.SetNX(ctx, smsCooldownKey(id), "1", s.Config.SMSCooldown)
 		if err != nil {
 			return err
@@ -52,18 +52,18 @@ func (s *Service) fallBack(ctx context.Context, id, reason string, send bool) er
 		s.Log.InfoContext(ctx, "approval fell back to sms", "approval_id", id, "reason", reason)
 		s.publish(ctx, id, fallbackFrame(reason))
 	}
-	if !send {
+	if send == "" {
 		return nil
 	}
 	u, err := s.Users.UserByID(ctx, a.UserID)
 	if err != nil {
 		return err
 	}
-	return s.sendCode(ctx, a, u.Phone, now)
+	return s.sendCode(ctx, a, u.Phone, now, send)
 }
 
-// sendCode stores a new code's hash, then texts it.
-func (s *Service) sendCode(ctx context.Context, a *core.Approval, phone string, now time.Time) error {
+// sendCode stores a new code's hash, then texts it as a message of kind.
+func (s *Service) sendCode(ctx context.Context, a *core.Approval, phone string, now time.Time, kind string) error {
 	code := otp.NewCode()
 	fields, err := SetCode(a, now, s.Codes.Hash(a.ID, code))
 	if err != nil {
@@ -75,7 +75,7 @@ func (s *Service) sendCode(ctx context.Context, a *core.Approval, phone string, 
 	if _, err := s.KV.SetNX(ctx, smsCooldownKey(a.ID), "1", s.Config.SMSCooldown); err != nil {
 		return err
 	}
-	return s.Texts.SendCode(ctx, phone, code, s.Config.CodeTTL)
+	return s.Texts.SendCode(ctx, core.CodeText{Kind: kind, UserID: a.UserID, Phone: phone, Code: code, TTL: s.Config.CodeTTL})
 }
 
 // VerifyCode decides an approval with an SMS code or a TOTP code of one of

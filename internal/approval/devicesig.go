@@ -18,10 +18,13 @@ type SignedRequest struct {
 	Body          []byte
 }
 
-// SignatureSkew and NonceTTL are the contract's replay bounds.
+// SignatureSkew is the contract's bound on a device's clock. NonceTTL
+// follows from it: a nonce is remembered longer than the whole window of
+// accepted timestamps, so a request replayed at its far edge is still
+// caught (signing.NonceMargin says by how much, and why).
 const (
 	SignatureSkew = 300 * time.Second
-	NonceTTL      = 600 * time.Second
+	NonceTTL      = 2*SignatureSkew + signing.NonceMargin
 )
 
 var errBadSignature = core.Errorf(core.EInvalidSignature, "the request signature is not valid")
@@ -29,7 +32,7 @@ var errBadSignature = core.Errorf(core.EInvalidSignature, "the request signature
 // AuthenticateDevice checks a device-signed request: well-formed headers, a
 // fresh timestamp, a known device that is the one the request speaks for
 // (wantDeviceID: the body's device_id or the path's {id}), a valid Ed25519
-// signature, and a nonce not seen from that device in the last 10 minutes.
+// signature, and a nonce not seen from that device within NonceTTL.
 //
 // The failure count and the nonce are settled in Redis, in one round trip,
 // while the device is read and the signature checked: on the path from the

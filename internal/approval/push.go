@@ -71,7 +71,7 @@ func (s *Service) Deliver(ctx context.Context, st *Started) {
 	if attempts == 0 || failures < attempts || pullers > 0 {
 		return
 	}
-	if err := s.fallBack(ctx, st.Approval.ID, core.ReasonPushFailed, true); err != nil &&
+	if err := s.fallBack(ctx, st.Approval.ID, core.ReasonPushFailed, core.SMSLogin); err != nil &&
 		!core.IsCode(err, core.EAlreadyDecided) && !core.IsCode(err, core.EExpired) {
 		s.Log.WarnContext(ctx, "fallback after failed push", "approval_id", st.Approval.ID, "err", err)
 	}

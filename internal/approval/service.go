@@ -38,9 +38,10 @@ func DefaultConfig() Config {
 	}
 }
 
-// Texter sends code SMS against the phone's budget.
+// Texter sends code SMS against the phone's, the client's and the
+// service's budgets.
 type Texter interface {
-	SendCode(ctx context.Context, phone, code string, ttl time.Duration) error
+	SendCode(ctx context.Context, c core.CodeText) error
 }
 
 // Pusher delivers a signed push to a device's push_url.

@@ -53,6 +53,7 @@ func (c *manualClock) Set(t time.Time) {
 type textedCode struct {
 	Phone, Code string
 	TTL         time.Duration
+	Kind        string
 }
 
 // fakeTexter records codes instead of sending them.
@@ -61,10 +62,10 @@ type fakeTexter struct {
 	sent []textedCode
 }
 
-func (f *fakeTexter) SendCode(_ context.Context, phone, code string, ttl time.Duration) error {
+func (f *fakeTexter) SendCode(_ context.Context, c core.CodeText) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.sent = append(f.sent, textedCode{phone, code, ttl})
+	f.sent = append(f.sent, textedCode{c.Phone, c.Code, c.TTL, c.Kind})
 	return nil
 }
 

@@ -68,7 +68,7 @@ func (s *Service) Start(ctx context.Context, u *core.User, ip, userAgent string)
 	s.Log.InfoContext(ctx, "approval started", "approval_id", a.ID, "user_id", u.ID, "channel", a.Channel, "reason", a.Reason)
 	s.Audit.Record(ctx, u.ID, core.EventLoginStarted, "second factor by "+string(a.Channel))
 	if a.Channel == core.ChannelSMS {
-		if err := s.sendCode(ctx, a, u.Phone, now); err != nil {
+		if err := s.sendCode(ctx, a, u.Phone, now, core.SMSLogin); err != nil {
 			return nil, err
 		}
 	}

@@ -180,6 +180,20 @@ func TestPushHandlerRefusesAReplayedNonce(t *testing.T) {
 	}
 }
 
+// A push signed at T is accepted from T-300 s to T+300 s in whole seconds,
+// so up to 601 s after its earliest use: its nonce must outlive that.
+func TestPushNonceIsRememberedAcrossTheWholeWindow(t *testing.T) {
+	f := newPushFixture(t)
+	h, _, _ := f.receiver()
+	earliest := f.now
+	if !h.firstUse("n1", earliest) {
+		t.Fatal("a new nonce was refused")
+	}
+	if h.firstUse("n1", earliest.Add(2*signing.MaxSkew+time.Second-time.Millisecond)) {
+		t.Fatal("a nonce was forgotten before its push's timestamp left the window")
+	}
+}
+
 func TestPushHandlerForgetsNoncesAfterTheirWindow(t *testing.T) {
 	f := newPushFixture(t)
 	h, _, _ := f.receiver()

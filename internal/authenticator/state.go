@@ -31,7 +31,14 @@ type State struct {
 	// ListenAddr is where the CLI serves PushURL (set by enroll --listen);
 	// not part of the protocol.
 	ListenAddr string
+	// Pending is a key made and kept but not registered yet (NewPending):
+	// it has no device id, TOTP secret or server key, and Load refuses it.
+	Pending bool
 }
+
+// ErrPending is Load's answer for a state whose registration did not
+// finish.
+var ErrPending = errors.New("the device's enrollment did not finish: enroll again")
 
 // stateFile is State on disk: keys in unpadded base64url, like the wire.
 type stateFile struct {
@@ -42,6 +49,9 @@ type stateFile struct {
 	ServerPublicKey string `json:"server_public_key"`
 	PushURL         string `json:"push_url,omitempty"`
 	ListenAddr      string `json:"listen_addr,omitempty"`
+	// Pending marks a key not registered yet; absent in a registered
+	// device's file (and in files written before it existed).
+	Pending bool `json:"pending,omitempty"`
 }
 
 // CallbackURL is where this device's server takes decisions; a push must
@@ -52,20 +62,29 @@ func (s *State) CallbackURL() string {
 
 // Save writes s to path as JSON readable only by its owner. It writes a
 // temporary file beside path and renames it, so a crash never leaves a
-// half-written key file.
+// half-written key file. A pending state is saved too: its key must be on
+// disk before the server knows it.
 func (s *State) Save(path string) error {
-	if err := s.check(); err != nil {
+	check := s.check
+	if s.Pending {
+		check = s.checkPending
+	}
+	if err := check(); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(stateFile{
-		Server:          s.Server,
-		DeviceID:        s.DeviceID,
-		PrivateKey:      base64.RawURLEncoding.EncodeToString(s.PrivateKey.Seed()),
-		TOTPSecret:      s.TOTPSecret,
-		ServerPublicKey: base64.RawURLEncoding.EncodeToString(s.ServerPublicKey),
-		PushURL:         s.PushURL,
-		ListenAddr:      s.ListenAddr,
-	}, "", "  ")
+	sf := stateFile{
+		Server:     s.Server,
+		DeviceID:   s.DeviceID,
+		PrivateKey: base64.RawURLEncoding.EncodeToString(s.PrivateKey.Seed()),
+		TOTPSecret: s.TOTPSecret,
+		PushURL:    s.PushURL,
+		ListenAddr: s.ListenAddr,
+		Pending:    s.Pending,
+	}
+	if s.ServerPublicKey != nil {
+		sf.ServerPublicKey = base64.RawURLEncoding.EncodeToString(s.ServerPublicKey)
+	}
+	b, err := json.MarshalIndent(sf, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -98,10 +117,22 @@ func (s *State) Save(path string) error {
 	return nil
 }
 
-// Load reads a State written by Save. It refuses a file that group or
-// others may read or write: a key anyone else could have copied is not a
-// second factor.
+// Load reads a registered device's State written by Save: a pending one
+// is ErrPending. It refuses a file that group or others may read or write:
+// a key anyone else could have copied is not a second factor.
 func Load(path string) (*State, error) {
+	s, err := ReadState(path)
+	if err != nil {
+		return nil, err
+	}
+	if s.Pending {
+		return nil, fmt.Errorf("%s: %w", path, ErrPending)
+	}
+	return s, nil
+}
+
+// ReadState is Load, which also returns a pending state.
+func ReadState(path string) (*State, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading the authenticator state: %w", err)
@@ -123,23 +154,42 @@ func Load(path string) (*State, error) {
 	if err != nil || len(seed) != ed25519.SeedSize {
 		return nil, fmt.Errorf("%s: private_key is not a base64url Ed25519 seed", path)
 	}
-	pub, err := decodePublicKey(sf.ServerPublicKey)
-	if err != nil {
-		return nil, fmt.Errorf("%s: server_public_key: %w", path, err)
-	}
 	s := &State{
-		Server:          sf.Server,
-		DeviceID:        sf.DeviceID,
-		PrivateKey:      ed25519.NewKeyFromSeed(seed),
-		TOTPSecret:      sf.TOTPSecret,
-		ServerPublicKey: pub,
-		PushURL:         sf.PushURL,
-		ListenAddr:      sf.ListenAddr,
+		Server:     sf.Server,
+		DeviceID:   sf.DeviceID,
+		PrivateKey: ed25519.NewKeyFromSeed(seed),
+		TOTPSecret: sf.TOTPSecret,
+		PushURL:    sf.PushURL,
+		ListenAddr: sf.ListenAddr,
+		Pending:    sf.Pending,
+	}
+	if s.Pending {
+		if err := s.checkPending(); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return s, nil
+	}
+	if s.ServerPublicKey, err = decodePublicKey(sf.ServerPublicKey); err != nil {
+		return nil, fmt.Errorf("%s: server_public_key: %w", path, err)
 	}
 	if err := s.check(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return s, nil
+}
+
+// checkPending reports what a pending state cannot lack, or what it must
+// not have yet.
+func (s *State) checkPending() error {
+	switch {
+	case s.Server == "" || strings.HasSuffix(s.Server, "/"):
+		return errors.New("the state's server URL is empty or ends in a slash")
+	case len(s.PrivateKey) != ed25519.PrivateKeySize:
+		return errors.New("the state's private key is not an Ed25519 key")
+	case s.DeviceID != "" || s.TOTPSecret != "":
+		return errors.New("a pending state has a device id or TOTP secret")
+	}
+	return nil
 }
 
 // check reports the first field of s that a working device cannot lack.

@@ -23,6 +23,9 @@ const (
 	EventDeviceRemoved  = "device_removed"
 	EventPasswordChange = "password_changed"
 	EventTwoFactor      = "two_factor_changed"
+	// EventSMSBudgetExhausted: a code was not sent because the service-wide
+	// SMS budget (SMS_BUDGET_PER_HOUR) is spent.
+	EventSMSBudgetExhausted = "sms_budget_exhausted"
 )
 
 // Event is one entry of a user's security trail.

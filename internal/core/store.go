@@ -29,8 +29,9 @@ type UserStore interface {
 	// AddVerificationFailure counts one wrong code on a pending verification
 	// and returns the new count; at MaxCodeAttempts it becomes locked.
 	AddVerificationFailure(ctx context.Context, id string) (attempts int, err error)
-	// ReplaceVerificationCode swaps the code of a pending verification (resend).
-	ReplaceVerificationCode(ctx context.Context, id, codeHash string, sentAt, expiresAt time.Time) error
+	// ReplaceVerificationCode swaps the code of a pending, unexpired
+	// verification (resend); its expiry stays as set at signup.
+	ReplaceVerificationCode(ctx context.Context, id, codeHash string, sentAt time.Time) error
 	// CompleteVerification marks a pending, unexpired verification verified
 	// and its user's phone verified, in one transaction, and returns the user.
 	// EExpired when it is past expiry or no longer pending for another reason

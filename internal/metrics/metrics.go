@@ -11,6 +11,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/approvald/approvald/internal/account"
+	"github.com/approvald/approvald/internal/core"
 )
 
 // Namespace prefixes every approvald metric.
@@ -39,6 +42,7 @@ type Metrics struct {
 	websocketsOpen   prometheus.Gauge
 	pushes           *prometheus.CounterVec
 	sms              *prometheus.CounterVec
+	smsCodes         *prometheus.CounterVec
 	httpDuration     *prometheus.HistogramVec
 }
 
@@ -73,6 +77,12 @@ func New() *Metrics {
 			Namespace: Namespace, Name: "sms_total",
 			Help: "Text messages handed to the SMS provider, by result (sent or failed).",
 		}, []string{"result"}),
+		smsCodes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "sms_codes_total",
+			Help: "Code messages asked for, by kind (signup, signup_resend, login, login_requested) and result: " +
+				"sent, failed (the provider did not take it), limited (per phone or per client), " +
+				"budget_exhausted (SMS_BUDGET_PER_HOUR, service-wide) or refused_number (not a number approvald texts).",
+		}, []string{"kind", "result"}),
 		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: Namespace, Name: "http_request_duration_seconds",
 			Help:    "HTTP request duration by method, route pattern and status code; a websocket counts until its upgrade.",
@@ -83,7 +93,7 @@ func New() *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.approvalsStarted, m.approvalsDecided, m.decisionToWS, m.websocketsOpen,
-		m.pushes, m.sms, m.httpDuration,
+		m.pushes, m.sms, m.smsCodes, m.httpDuration,
 	)
 	// Both results exist from the start, so a rate over them is defined
 	// before the first failure.
@@ -91,7 +101,22 @@ func New() *Metrics {
 		m.pushes.WithLabelValues(result)
 		m.sms.WithLabelValues(result)
 	}
+	// So is every kind and result of a code message: an alert on
+	// budget_exhausted works before the budget is first spent.
+	for _, kind := range core.SMSKinds {
+		for _, result := range account.SMSResults {
+			m.smsCodes.WithLabelValues(kind, result)
+		}
+	}
 	return m
+}
+
+// SMSCode counts one code message of kind by its result (account.Texter's
+// Count).
+func (m *Metrics) SMSCode(kind, result string) {
+	if m != nil {
+		m.smsCodes.WithLabelValues(kind, result).Inc()
+	}
 }
 
 // Registry is where further collectors go (and what tests gather).

@@ -86,14 +86,16 @@ func (db *DB) AddVerificationFailure(ctx context.Context, id string) (int, error
 	return 0, db.notPendingVerification(ctx, db.bun, id)
 }
 
-// ReplaceVerificationCode swaps the code of a pending verification; the
-// count of wrong attempts is kept.
-func (db *DB) ReplaceVerificationCode(ctx context.Context, id, codeHash string, sentAt, expiresAt time.Time) error {
+// ReplaceVerificationCode swaps the code of a pending verification that
+// has not expired at sentAt. The count of wrong attempts is kept, and so is
+// the expiry: a resend must not extend a verification's life, or resending
+// every few minutes would keep one open (and texting) for ever.
+func (db *DB) ReplaceVerificationCode(ctx context.Context, id, codeHash string, sentAt time.Time) error {
 	res, err := db.bun.NewUpdate().Model((*verificationRow)(nil)).
 		Set("code_hash = ?", codeHash).
 		Set("last_sent_at = ?", ts(sentAt)).
-		Set("expires_at = ?", ts(expiresAt)).
 		Where("id = ?", id).Where("status = ?", core.VerificationPending).
+		Where("expires_at > ?", ts(sentAt)).
 		Exec(ctx)
 	if err != nil {
 		return dbErr(err)

@@ -22,11 +22,11 @@ func TestVerificationFailuresLockAtFive(t *testing.T) {
 			}
 		}
 		// A resend keeps the count.
-		must(t, db.ReplaceVerificationCode(ctx, v.ID, "new-hash", t0.Add(time.Minute), t0.Add(11*time.Minute)))
+		must(t, db.ReplaceVerificationCode(ctx, v.ID, "new-hash", t0.Add(time.Minute)))
 		got, err := db.Verification(ctx, v.ID)
 		must(t, err)
 		if got.Status != core.VerificationPending || got.Attempts != core.MaxCodeAttempts-1 || got.CodeHash != "new-hash" ||
-			!got.LastSentAt.Equal(t0.Add(time.Minute)) || !got.ExpiresAt.Equal(t0.Add(11*time.Minute)) {
+			!got.LastSentAt.Equal(t0.Add(time.Minute)) || !got.ExpiresAt.Equal(v.ExpiresAt) {
 			t.Fatalf("after resend: %+v", got)
 		}
 
@@ -43,7 +43,7 @@ func TestVerificationFailuresLockAtFive(t *testing.T) {
 		wantCode(t, err, core.ELocked)
 		_, err = db.CompleteVerification(ctx, v.ID, t0)
 		wantCode(t, err, core.ELocked)
-		wantCode(t, db.ReplaceVerificationCode(ctx, v.ID, "h", t0, t0.Add(time.Minute)), core.ELocked)
+		wantCode(t, db.ReplaceVerificationCode(ctx, v.ID, "h", t0), core.ELocked)
 	})
 }
 
@@ -102,7 +102,7 @@ func TestCompleteVerification(t *testing.T) {
 		wantCode(t, err, core.ENotFound)
 		_, err = db.AddVerificationFailure(ctx, "ver_missing")
 		wantCode(t, err, core.ENotFound)
-		wantCode(t, db.ReplaceVerificationCode(ctx, "ver_missing", "h", t0, t0), core.ENotFound)
+		wantCode(t, db.ReplaceVerificationCode(ctx, "ver_missing", "h", t0), core.ENotFound)
 	})
 }
 
@@ -125,5 +125,31 @@ func TestCompleteVerificationOnce(t *testing.T) {
 		if ok != 1 {
 			t.Fatalf("%d completions succeeded, want 1", ok)
 		}
+	})
+}
+
+// A resend swaps the code but keeps the expiry set at signup, up to its
+// very end: one resend just before it is refused, the verification having
+// expired in the meantime.
+func TestResendKeepsTheExpiry(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		u, v := newSignup(testenv.RandomPhone(), "")
+		must(t, db.CreateSignup(ctx, u, v))
+		last := v.ExpiresAt.Add(-time.Millisecond)
+		must(t, db.ReplaceVerificationCode(ctx, v.ID, "resent", last))
+		got, err := db.Verification(ctx, v.ID)
+		must(t, err)
+		if !got.ExpiresAt.Equal(v.ExpiresAt) || got.CodeHash != "resent" || !got.LastSentAt.Equal(last) {
+			t.Fatalf("after a resend: expires %v (want %v), code %q, sent %v", got.ExpiresAt, v.ExpiresAt, got.CodeHash, got.LastSentAt)
+		}
+		wantCode(t, db.ReplaceVerificationCode(ctx, v.ID, "late", v.ExpiresAt), core.EExpired)
+		got, err = db.Verification(ctx, v.ID)
+		must(t, err)
+		if got.CodeHash != "resent" {
+			t.Fatalf("a resend after the expiry replaced the code: %q", got.CodeHash)
+		}
+		_, err = db.CompleteVerification(ctx, v.ID, v.ExpiresAt)
+		wantCode(t, err, core.EExpired)
 	})
 }

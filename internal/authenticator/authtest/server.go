@@ -85,10 +85,13 @@ func StartServer(t testing.TB, bin string, env ...string) *Server {
 		"DATABASE_URL=sqlite:" + filepath.Join(t.TempDir(), "approvald.db"),
 		"LOG_LEVEL=warn",
 		// Every test client is 127.0.0.1 and the test Redis is shared:
-		// per-IP limits would trip across tests (they have their own tests).
+		// per-IP limits, and the SMS budget of every server on that Redis,
+		// would trip across tests (they have their own tests).
 		"LIMIT_SIGNUPS_PER_IP_PER_HOUR=1000000",
 		"LIMIT_LOGIN_FAILURES_PER_IP=1000000",
 		"LIMIT_ENROLL_FAILURES_PER_IP=1000000",
+		"LIMIT_RESENDS_PER_IP_PER_HOUR=1000000",
+		"SMS_BUDGET_PER_HOUR=1000000",
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + os.Getenv("HOME"),
 	}

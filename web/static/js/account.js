@@ -137,6 +137,7 @@ const EVENT_WORDS = {
   device_removed: 'Device removed',
   password_changed: 'Password changed',
   two_factor_changed: 'Two-factor login changed',
+  sms_budget_exhausted: 'Code not texted: the service sent too many texts this hour',
 };
 
 async function loadActivity() {

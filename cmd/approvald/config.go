@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/approvald/approvald/internal/clientip"
 	"github.com/approvald/approvald/internal/secretbox"
 	"github.com/approvald/approvald/internal/session"
 )
@@ -33,7 +35,9 @@ type config struct {
 	// intervals.
 	KeyReloadInterval time.Duration
 	Limits            *limits
-	TrustedProxies    []string
+	// TrustedProxies (TRUSTED_PROXIES, IPs or CIDRs) are the reverse
+	// proxies whose X-Forwarded-For tells the client's address.
+	TrustedProxies []netip.Prefix
 	// PushAllowPrivate lets pushes reach private addresses (PUSH_ALLOW_PRIVATE=true):
 	// for a test network only, never in production.
 	PushAllowPrivate bool
@@ -139,7 +143,9 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	if c.Limits, err = loadLimits(getenv); err != nil {
 		return nil, err
 	}
-	c.TrustedProxies = splitList(getenv("TRUSTED_PROXIES"))
+	if c.TrustedProxies, err = clientip.ParsePrefixes(splitList(getenv("TRUSTED_PROXIES"))); err != nil {
+		return nil, &configError{"TRUSTED_PROXIES", "must be a comma-separated list of IPs or CIDRs: " + err.Error()}
+	}
 	for _, k := range splitList(getenv("SECRET_KEYS_PREVIOUS")) {
 		key, err := secretbox.ParseKey(k)
 		if err != nil {

@@ -20,7 +20,8 @@ import (
 
 // serverEnv is the environment the bench runs approvald with. Besides the
 // wiring, it moves what a real deployment keeps: per-IP limits and the SMS
-// budget off (every bench client is on loopback), approvals that outlive the run (the
+// budget off (every bench client is on loopback), no cap on websockets
+// (-waiting may pass MAX_WEBSOCKETS), approvals that outlive the run (the
 // contract's 120 s push life and 30 s push_timeout would end waits the
 // bench wants to keep open), and logs at warn (no line per request).
 func serverEnv(addr, databaseURL, redisURL, smsURL, metricsAddr string) []string {
@@ -42,6 +43,8 @@ func serverEnv(addr, databaseURL, redisURL, smsURL, metricsAddr string) []string
 		"LIMIT_RESENDS_PER_IP_PER_HOUR=100000000",
 		// Seeding texts two codes per user, far past a real budget.
 		"SMS_BUDGET_PER_HOUR=100000000",
+		"LIMIT_WEBSOCKETS_PER_IP=100000000",
+		"MAX_WEBSOCKETS=100000000",
 		"LIMIT_SMS_PER_PHONE_PER_HOUR=1000",
 		"LIMIT_SMS_PER_PHONE_PER_DAY=1000",
 		"PATH=" + os.Getenv("PATH"),

@@ -179,7 +179,7 @@ func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, std
 	}
 	app := httpapi.NewServer(httpapi.Config{
 		PublicURL: cfg.PublicURL, AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies,
-		WebsocketsPerApproval: cfg.Limits.WebsocketsPer, MetricsToken: mainPortMetricsToken(cfg),
+		Websockets: cfg.Limits.Websockets, MetricsToken: mainPortMetricsToken(cfg),
 	}, httpapi.Deps{
 		Accounts:  accounts,
 		Tokens:    tokens,

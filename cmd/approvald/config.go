@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/approvald/approvald/internal/clientip"
 	"github.com/approvald/approvald/internal/phone"
 	"github.com/approvald/approvald/internal/push"
 	"github.com/approvald/approvald/internal/secretbox"
@@ -35,7 +37,9 @@ type config struct {
 	// intervals.
 	KeyReloadInterval time.Duration
 	Limits            *limits
-	TrustedProxies    []string
+	// TrustedProxies (TRUSTED_PROXIES, IPs or CIDRs) are the reverse
+	// proxies whose X-Forwarded-For tells the client's address.
+	TrustedProxies []netip.Prefix
 	// PushAllowPrivate lets pushes reach private and loopback addresses
 	// (PUSH_ALLOW_PRIVATE=true): for a test network only, never in production.
 	PushAllowPrivate bool
@@ -155,7 +159,9 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	if c.Limits, err = loadLimits(getenv); err != nil {
 		return nil, err
 	}
-	c.TrustedProxies = splitList(getenv("TRUSTED_PROXIES"))
+	if c.TrustedProxies, err = clientip.ParsePrefixes(splitList(getenv("TRUSTED_PROXIES"))); err != nil {
+		return nil, &configError{"TRUSTED_PROXIES", "must be a comma-separated list of IPs or CIDRs: " + err.Error()}
+	}
 	for _, k := range splitList(getenv("SECRET_KEYS_PREVIOUS")) {
 		key, err := secretbox.ParseKey(k)
 		if err != nil {

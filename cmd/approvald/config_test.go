@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -85,6 +86,9 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		"SMS_COUNTRIES":                    "US,UK",
 		"SMS_BUDGET_PER_HOUR":              "0",
 		"LIMIT_RESENDS_PER_IP_PER_HOUR":    "-1",
+		"TRUSTED_PROXIES":                  "10.0.0.1, proxy.internal",
+		"MAX_WEBSOCKETS":                   "0",
+		"LIMIT_WEBSOCKETS_PER_IP":          "many",
 	} {
 		_, err := loadConfig(func(k string) string {
 			if k == name {
@@ -95,6 +99,37 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		if err == nil || !strings.HasPrefix(err.Error(), name+": ") {
 			t.Errorf("%s=%q: error %v, want one naming %s", name, value, err, name)
 		}
+	}
+}
+
+func TestConfigTrustedProxies(t *testing.T) {
+	c, err := loadConfig(func(k string) string {
+		return map[string]string{"TRUSTED_PROXIES": " 10.0.0.1, 192.168.0.0/16 ,2001:db8::/32"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(c.TrustedProxies) != "[10.0.0.1/32 192.168.0.0/16 2001:db8::/32]" {
+		t.Fatalf("TRUSTED_PROXIES read as %v", c.TrustedProxies)
+	}
+}
+
+func TestConfigWebsocketLimits(t *testing.T) {
+	c, err := loadConfig(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := c.Limits.Websockets; w.Total != 50000 || w.PerApproval != 4 || w.PerIP != 20 {
+		t.Fatalf("websocket limit defaults: %+v", w)
+	}
+	c, err = loadConfig(func(k string) string {
+		return map[string]string{"MAX_WEBSOCKETS": "7", "LIMIT_WEBSOCKETS_PER_APPROVAL": "2", "LIMIT_WEBSOCKETS_PER_IP": "3"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := c.Limits.Websockets; w.Total != 7 || w.PerApproval != 2 || w.PerIP != 3 {
+		t.Fatalf("websocket limits: %+v", w)
 	}
 }
 

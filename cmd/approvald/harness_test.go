@@ -149,6 +149,7 @@ type testServer struct {
 	URL    string
 	SMS    *smsInbox
 	Logs   *syncBuffer
+	client *http.Client // nil: http.DefaultClient
 	env    map[string]string
 	cancel context.CancelFunc
 	done   chan error
@@ -284,7 +285,11 @@ func (s *testServer) do(t *testing.T, r request) *response {
 	for k, v := range r.headers {
 		req.Header.Set(k, v)
 	}
-	res, err := http.DefaultClient.Do(req)
+	client := http.DefaultClient
+	if s.client != nil {
+		client = s.client
+	}
+	res, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", r.method, r.path, err)
 	}

@@ -9,22 +9,31 @@ import (
 	"github.com/approvald/approvald/internal/account"
 	"github.com/approvald/approvald/internal/approval"
 	"github.com/approvald/approvald/internal/device"
+	"github.com/approvald/approvald/internal/httpapi"
 )
 
 // limits are the abuse limits; each has a documented default (README
 // "Security") and an environment variable to tune it.
 type limits struct {
-	Account       account.Limits
-	SMS           account.SMSLimits
-	Device        device.Limits
-	Approval      approval.Config // only its limit fields are read from here
-	WebsocketsPer int
+	Account    account.Limits
+	SMS        account.SMSLimits
+	Device     device.Limits
+	Approval   approval.Config // only its limit fields are read from here
+	Websockets httpapi.WebsocketLimits
 }
+
+// maxWebsockets is MAX_WEBSOCKETS's default. An idle websocket costs about
+// 15 KiB (BENCHMARKS.md) and a file descriptor: 50,000 is some 750 MiB,
+// room for the load the benchmark runs five times over, while a flood of
+// upgrades stops there instead of at the memory or descriptor limit, where
+// every other request would fail too.
+const maxWebsockets = 50000
 
 func loadLimits(getenv func(string) string) (*limits, error) {
 	l := &limits{
 		Account: account.DefaultLimits(), SMS: account.DefaultSMSLimits, Device: device.DefaultLimits(),
-		Approval: approval.DefaultConfig(), WebsocketsPer: 4,
+		Approval:   approval.DefaultConfig(),
+		Websockets: httpapi.WebsocketLimits{Total: maxWebsockets, PerApproval: 4, PerIP: 20},
 	}
 	counts := []struct {
 		name string
@@ -43,7 +52,9 @@ func loadLimits(getenv func(string) string) (*limits, error) {
 		{"LIMIT_CALLBACK_FAILURES_PER_DEVICE", &l.Approval.CallbackFailures},
 		{"LIMIT_ENROLLMENTS_PER_USER_PER_HOUR", &l.Device.EnrollmentsPerHour},
 		{"LIMIT_ENROLL_FAILURES_PER_IP", &l.Device.EnrollFailuresPerIP},
-		{"LIMIT_WEBSOCKETS_PER_APPROVAL", &l.WebsocketsPer},
+		{"LIMIT_WEBSOCKETS_PER_APPROVAL", &l.Websockets.PerApproval},
+		{"LIMIT_WEBSOCKETS_PER_IP", &l.Websockets.PerIP},
+		{"MAX_WEBSOCKETS", &l.Websockets.Total},
 	}
 	for _, c := range counts {
 		v := getenv(c.name)

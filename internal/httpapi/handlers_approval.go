@@ -60,9 +60,10 @@ func (p passwordLogin) login(c *fiber.Ctx) (pair *session.TokenPair, started *lo
 		pair, err := p.tokens.Issue(c.UserContext(), u.ID, []string{"pwd"}, p.clock.Now())
 		return pair, nil, err
 	}
-	// Copies: the approval outlives this request in the push goroutine.
-	ip, ua := strings.Clone(c.IP()), strings.Clone(c.Get(fiber.HeaderUserAgent))
-	st, err := p.approvals.Start(c.UserContext(), u, ip, ua)
+	// The push shows where the login came from: the resolved address
+	// (the context's copies outlive the request, as the push goroutine does).
+	cl := core.ClientFrom(c.UserContext())
+	st, err := p.approvals.Start(c.UserContext(), u, cl.IP, cl.UserAgent)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -3,12 +3,14 @@ package httpapi
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/approvald/approvald/internal/clientip"
 	"github.com/approvald/approvald/internal/core"
 )
 
@@ -19,8 +21,10 @@ const requestIDKey ctxKey = iota
 var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // withRequestContext gives every request an id (the caller's X-Request-Id
-// when it is sane) and a context that ends with the request's time budget.
-func withRequestContext(budget time.Duration) fiber.Handler {
+// when it is sane), its client (core.Client: the address resolved once here,
+// for limits, audit and logs alike) and a context that ends with the
+// request's time budget.
+func withRequestContext(budget time.Duration, ips *clientip.Resolver) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		id := c.Get("X-Request-Id")
 		if !validRequestID.MatchString(id) {
@@ -31,12 +35,29 @@ func withRequestContext(budget time.Duration) fiber.Handler {
 		c.Set("X-Request-Id", id)
 		ctx := context.WithValue(context.Background(), requestIDKey, id)
 		// Copies: the context may outlive the request (push goroutines).
-		ctx = core.WithClient(ctx, core.Client{IP: strings.Clone(c.IP()), UserAgent: strings.Clone(c.Get(fiber.HeaderUserAgent))})
+		ctx = core.WithClient(ctx, core.Client{IP: clientAddr(c, ips), UserAgent: strings.Clone(c.Get(fiber.HeaderUserAgent))})
 		ctx, cancel := context.WithTimeout(ctx, budget)
 		defer cancel()
 		c.SetUserContext(ctx)
 		return c.Next()
 	}
+}
+
+// clientAddr is the client's address as text, a fresh string; "" only when
+// the connection has no IP address.
+func clientAddr(c *fiber.Ctx, ips *clientip.Resolver) string {
+	peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
+	var forwardedFor []string
+	if ips.Trusts(peer) { // the header is read from trusted proxies only
+		for _, v := range c.Request().Header.PeekAll(fiber.HeaderXForwardedFor) {
+			forwardedFor = append(forwardedFor, string(v))
+		}
+	}
+	a := ips.Client(peer, forwardedFor)
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
 }
 
 // RequestID returns the request id carried by ctx, for log lines.
@@ -77,7 +98,7 @@ func accessLog(log *slog.Logger) fiber.Handler {
 		}
 		log.InfoContext(c.UserContext(), "http",
 			"method", c.Method(), "path", c.Path(), "status", c.Response().StatusCode(),
-			"ms", float64(time.Since(start).Microseconds())/1000, "ip", c.IP())
+			"ms", float64(time.Since(start).Microseconds())/1000, "ip", core.ClientFrom(c.UserContext()).IP)
 		return nil
 	}
 }

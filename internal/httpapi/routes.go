@@ -26,8 +26,10 @@ func addRoutes(app *fiber.App, cfg Config, d Deps) {
 	login := passwordLogin{d.Accounts, d.Tokens, d.Approvals, d.Clock}
 	app.Post("/api/v1/login", handleLogin(login))
 	app.Get("/api/v1/approvals/:id", handleGetApproval(d.Approvals, d.Clock))
-	app.Get("/api/v1/approvals/:id/ws", wsGate(d.Approvals, d.Hub, cfg.AllowedOrigins, cfg.WebsocketsPerApproval),
-		handleApprovalWS(d.Hub, d.Store, d.Clock, cfg.AllowedOrigins, d.Closing, d.Log, d.Metrics))
+	slots := newWSSlots(cfg.Websockets)
+	slots.watch(app.Server())
+	app.Get("/api/v1/approvals/:id/ws", wsGate(d.Approvals, slots, cfg.AllowedOrigins),
+		handleApprovalWS(d.Hub, d.Store, slots, d.Clock, cfg.AllowedOrigins, d.Closing, d.Log, d.Metrics))
 	app.Post("/api/v1/approvals/:id/sms", handleRequestSMS(d.Approvals))
 	app.Post("/api/v1/approvals/:id/verify", handleVerifyApproval(d.Approvals))
 	app.Post("/api/v1/approvals/:id/session", handleExchange(d.Approvals))

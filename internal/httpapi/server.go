@@ -4,6 +4,7 @@ package httpapi
 
 import (
 	"log/slog"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/approvald/approvald/internal/account"
 	"github.com/approvald/approvald/internal/approval"
+	"github.com/approvald/approvald/internal/clientip"
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/device"
 	"github.com/approvald/approvald/internal/hub"
@@ -24,11 +26,11 @@ import (
 type Config struct {
 	PublicURL      string
 	AllowedOrigins []string
-	// TrustedProxies (IPs or CIDRs) may set X-Forwarded-For; the client IP
-	// (per-IP limits, audit trail) is read from it only for them.
-	TrustedProxies []string
-	// WebsocketsPerApproval bounds the websockets open on one approval (4).
-	WebsocketsPerApproval int
+	// TrustedProxies may set X-Forwarded-For; the client IP (per-IP limits,
+	// audit trail, logs) is read from it only for them (clientip).
+	TrustedProxies []netip.Prefix
+	// Websockets bounds the websockets open on this instance.
+	Websockets WebsocketLimits
 	// MetricsToken, when set, serves /metrics on this port to requests with
 	// "Authorization: Bearer <MetricsToken>"; unset, /metrics is 404 here.
 	MetricsToken string
@@ -73,16 +75,16 @@ func NewServer(cfg Config, d Deps) *fiber.App {
 		// read: a websocket would otherwise keep it (8 KiB) for its whole life.
 		ReduceMemoryUsage: true,
 	}
-	if len(cfg.TrustedProxies) > 0 {
-		fcfg.ProxyHeader = fiber.HeaderXForwardedFor
-		fcfg.EnableTrustedProxyCheck = true
-		fcfg.TrustedProxies = cfg.TrustedProxies
-	}
+	// No ProxyHeader: Fiber's c.IP() would then be the header's raw text;
+	// withRequestContext resolves the client address once (clientip). Nor
+	// EnableTrustedProxyCheck: without it c.Protocol() and c.Hostname()
+	// believe X-Forwarded-Proto/Host from anyone, so nothing here reads
+	// them (PUBLIC_URL says both).
 	app := fiber.New(fcfg)
 	https := strings.HasPrefix(cfg.PublicURL, "https://")
 	app.Use(
 		d.Metrics.Middleware(), // first: it reads the final status
-		withRequestContext(15*time.Second),
+		withRequestContext(15*time.Second, clientip.New(cfg.TrustedProxies)),
 		accessLog(d.Log),
 		recover.New(),
 		securityHeaders(https),

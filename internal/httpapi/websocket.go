@@ -21,17 +21,18 @@ import (
 // Websocket timings: a ping every wsPingEvery; a client silent for longer
 // than wsPongWait (no pong) is gone.
 const (
-	wsPingEvery   = 25 * time.Second
-	wsPongWait    = 60 * time.Second
-	wsWriteWait   = 5 * time.Second
-	wsReadLimit   = 4 << 10 // clients send nothing but control frames
-	approvalIDKey = "approval_id"
+	wsPingEvery = 25 * time.Second
+	wsPongWait  = 60 * time.Second
+	wsWriteWait = 5 * time.Second
+	wsReadLimit = 4 << 10 // clients send nothing but control frames
+	wsSlotKey   = "ws_slot"
 )
 
-// wsGate admits a websocket upgrade only from an allowed Origin and with
-// the approval's ticket; it runs before the upgrade so a refusal is a plain
-// HTTP answer in the contract's error body.
-func wsGate(approvals *approval.Service, h *hub.Hub, origins []string, perApproval int) fiber.Handler {
+// wsGate admits a websocket upgrade only from an allowed Origin, with the
+// approval's ticket and within the websocket limits; it runs before the
+// upgrade so a refusal is a plain HTTP answer in the contract's error body.
+// The slot it reserves is the upgrade's until the websocket ends.
+func wsGate(approvals *approval.Service, slots *wsSlots, origins []string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if !websocket.FastHTTPIsWebSocketUpgrade(c.Context()) {
 			return core.Errorf(core.EInvalidRequest, "this endpoint needs a websocket upgrade")
@@ -43,12 +44,13 @@ func wsGate(approvals *approval.Service, h *hub.Hub, origins []string, perApprov
 		if err != nil {
 			return err
 		}
-		// At most perApproval websockets per approval on this instance: a
-		// browser needs one, a reconnecting one briefly two.
-		if h.Listeners(approval.Channel(a.ID)) >= perApproval {
-			return core.RateLimited(5 * time.Second)
+		// Reserved here, not counted from the hub's listeners (registered
+		// only after the upgrade), so simultaneous upgrades cannot overshoot.
+		slot, err := slots.reserve(strings.Clone(a.ID), core.ClientFrom(c.UserContext()).LimitKey())
+		if err != nil {
+			return err
 		}
-		c.Locals(approvalIDKey, strings.Clone(a.ID))
+		c.Locals(wsSlotKey, slot)
 		return c.Next()
 	}
 }
@@ -67,9 +69,9 @@ type approvalReader interface {
 // queue up in the session, whose writes a short-lived goroutine makes in
 // order. A second goroutine per websocket, parked in a select, would cost
 // as much memory again.
-func handleApprovalWS(h *hub.Hub, store approvalReader, clock core.Clock, origins []string, closing <-chan struct{}, log *slog.Logger, m *metrics.Metrics) fiber.Handler {
+func handleApprovalWS(h *hub.Hub, store approvalReader, slots *wsSlots, clock core.Clock, origins []string, closing <-chan struct{}, log *slog.Logger, m *metrics.Metrics) fiber.Handler {
 	shutdown := closedWhen(closing)
-	return upgradeWS(origins, log, func(conn *websocket.Conn, id string) {
+	return upgradeWS(origins, slots, log, func(conn *websocket.Conn, id string) {
 		m.WebsocketOpened()
 		defer m.WebsocketClosed()
 		s := &wsSession{conn: conn, id: id, store: store, clock: clock, log: log, m: m,

@@ -17,13 +17,14 @@ import (
 // buffer of its own would sit idle.
 var wsWriteBuffers = &sync.Pool{}
 
-// upgradeWS upgrades an admitted request (wsGate stored the approval id)
-// and runs serve on the websocket. It uses fasthttp/websocket directly:
+// upgradeWS upgrades an admitted request (wsGate reserved its slot) and
+// runs serve on the websocket; the slot is released when serve returns, or
+// at once when the upgrade fails. It uses fasthttp/websocket directly:
 // gofiber/contrib/websocket copies every header, cookie and query
 // parameter (the ticket among them) into maps that live as long as the
 // connection, and keeps a write buffer per connection; with ten thousand
 // waiting browsers that is most of a megabyte per thousand.
-func upgradeWS(origins []string, log *slog.Logger, serve func(conn *websocket.Conn, approvalID string)) fiber.Handler {
+func upgradeWS(origins []string, slots *wsSlots, log *slog.Logger, serve func(conn *websocket.Conn, approvalID string)) fiber.Handler {
 	upgrader := websocket.FastHTTPUpgrader{
 		HandshakeTimeout: 10 * time.Second,
 		// Browsers send nothing but control frames (at most 125 bytes).
@@ -36,9 +37,12 @@ func upgradeWS(origins []string, log *slog.Logger, serve func(conn *websocket.Co
 		},
 	}
 	return func(c *fiber.Ctx) error {
-		id, _ := c.Locals(approvalIDKey).(string)
+		slot := c.Locals(wsSlotKey).(*wsSlot)
 		fctx := c.Context()
+		netConn := fctx.Conn()
 		err := upgrader.Upgrade(fctx, func(conn *websocket.Conn) {
+			slots.taken(netConn)
+			defer slots.release(slot) // last: after the websocket's own cleanup
 			releaseRequest(fctx)
 			defer func() {
 				if r := recover(); r != nil {
@@ -46,11 +50,14 @@ func upgradeWS(origins []string, log *slog.Logger, serve func(conn *websocket.Co
 					closeWS(conn, websocket.CloseInternalServerErr, "internal error")
 				}
 			}()
-			serve(conn, id)
+			serve(conn, slot.approvalID)
 		})
 		if err != nil {
+			slots.release(slot)
 			return fiber.ErrUpgradeRequired
 		}
+		// The handler runs once fasthttp has written the 101, which may fail.
+		slots.handOver(netConn, slot)
 		return nil
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/testenv"
 )
 
@@ -40,7 +41,7 @@ func TestLoginFailuresLookAlike(t *testing.T) {
 			{"phone": u.Phone, "password": "wrong password"},
 			{"phone": testenv.RandomPhone(), "password": "long enough"},
 			{"phone": unverified, "password": "long enough"},
-			{"email": "nobody@example.com", "password": "long enough"},
+			{"email": "nobody-" + core.NewSecret(6) + "@example.com", "password": "long enough"}, // random: the Redis of make test is shared by every test
 		} {
 			r := s.post(t, "/api/v1/login", body)
 			expect(t, r, http.StatusUnauthorized, "invalid_credentials")

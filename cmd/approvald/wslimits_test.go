@@ -218,11 +218,10 @@ func TestWebsocketSlotOfAFailedUpgrade(t *testing.T) {
 		return res.StatusCode
 	}
 	for range 3 {
-		// No Sec-WebSocket-Key: the gate admits it, the upgrade fails.
-		// (Answered 500 today: upgradeWS returns Fiber's 426, which the
-		// error handler does not know.)
-		if status := raw("Sec-WebSocket-Version: 13\r\n"); status < 400 {
-			t.Fatalf("upgrade without a key: %d", status)
+		// No Sec-WebSocket-Key: the gate admits it, the upgrade fails, and
+		// the answer is the client's fault, not the server's.
+		if status := raw("Sec-WebSocket-Version: 13\r\n"); status != http.StatusBadRequest {
+			t.Fatalf("upgrade without a key: %d, want 400", status)
 		}
 	}
 	s.mustUpgrade(t, l)

@@ -10,6 +10,8 @@ import (
 	"github.com/fasthttp/websocket"
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
+
+	"github.com/approvald/approvald/internal/core"
 )
 
 // wsWriteBuffers lends write buffers to websockets for the time of a write:
@@ -54,7 +56,9 @@ func upgradeWS(origins []string, slots *wsSlots, log *slog.Logger, serve func(co
 		})
 		if err != nil {
 			slots.release(slot)
-			return fiber.ErrUpgradeRequired
+			// A handshake the upgrader refuses (no key, wrong version) is a
+			// malformed request, not a server fault.
+			return core.Errorf(core.EInvalidRequest, "not a valid websocket handshake")
 		}
 		// The handler runs once fasthttp has written the 101, which may fail.
 		slots.handOver(netConn, slot)

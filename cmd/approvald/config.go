@@ -16,7 +16,7 @@ import (
 )
 
 // config is everything approvald reads from its environment. The names of
-// the contract's variables are fixed (shared/api-v1.md, "Configuration").
+// the contract's variables are fixed: deployments set them (README "Configuration").
 type config struct {
 	Addr           string
 	PublicURL      string

@@ -1,5 +1,5 @@
 // Package authenticator is the device side of approvald's push protocol
-// (shared/api-v1.md, "Authenticator devices"): enrolling a key pair,
+// (the device endpoints of the HTTP API): enrolling a key pair,
 // verifying the server's signed pushes, answering them with signed
 // callbacks, listing pending approvals (pull mode) and making TOTP codes.
 // The CLI authenticator, the load harness and the browser tests all use it.

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Error codes of the wire contract (shared/api-v1.md, "Errors"). The HTTP layer
+// Error codes of the wire contract (the error body of every non-2xx answer). The HTTP layer
 // maps each to its status; services and adapters return them through *Error.
 const (
 	EInvalidRequest   = "invalid_request"

@@ -1,5 +1,5 @@
-// Package signing is the request-signing scheme of the contract ("Request
-// signing" in shared/api-v1.md): Ed25519 over a canonical string. The server,
+// Package signing is the request-signing scheme of the HTTP API (the
+// X-Signature headers): Ed25519 over a canonical string. The server,
 // the CLI authenticator and the load harness all use it, so they agree by
 // construction. It does no I/O; nonce replay is checked by the caller.
 package signing

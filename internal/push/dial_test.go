@@ -82,15 +82,7 @@ func TestSendRefusesANameThatResolvesToLoopback(t *testing.T) {
 	pool.AddCert(srv.Certificate())
 	pushURL := "https://example.com:" + srv.URL[strings.LastIndex(srv.URL, ":")+1:] + "/push"
 
-	for _, c := range []struct {
-		name   string
-		policy Policy
-		ok     bool
-	}{
-		{"production", Policy{}, false},
-		{"development", Policy{AllowLoopback: true}, true},
-		{"allow private", Policy{AllowPrivate: true}, true},
-	} {
+	for _, c := range loopbackPolicies {
 		t.Run(c.name, func(t *testing.T) {
 			if err := c.policy.ValidatePushURL(pushURL); err != nil {
 				t.Fatalf("ValidatePushURL = %v: the name must pass validation", err)
@@ -133,15 +125,7 @@ func TestDialRefusesLocalhostOutsideDevelopment(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
 	t.Cleanup(srv.Close)
 	target := "http://localhost:" + srv.URL[strings.LastIndex(srv.URL, ":")+1:] + "/actuator/shutdown"
-	for _, c := range []struct {
-		name   string
-		policy Policy
-		ok     bool
-	}{
-		{"production", Policy{}, false},
-		{"development", Policy{AllowLoopback: true}, true},
-		{"allow private", Policy{AllowPrivate: true}, true},
-	} {
+	for _, c := range loopbackPolicies {
 		t.Run(c.name, func(t *testing.T) {
 			client := newClient(t, Config{Policy: c.policy})
 			before := hits.Load()
@@ -164,4 +148,16 @@ func TestDialRefusesLocalhostOutsideDevelopment(t *testing.T) {
 			}
 		})
 	}
+}
+
+// loopbackPolicies are the three ways a server may be set up, and whether
+// each lets a push reach loopback.
+var loopbackPolicies = []struct {
+	name   string
+	policy Policy
+	ok     bool
+}{
+	{"production", Policy{}, false},
+	{"development", Policy{AllowLoopback: true}, true},
+	{"allow private", Policy{AllowPrivate: true}, true},
 }

@@ -35,6 +35,14 @@ type Limiter interface {
 	Hit(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (Decision, error)
 	// Check answers as Hit would, without recording anything.
 	Check(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (Decision, error)
+	// Reserve is Hit that also returns the recorded event's token, so an
+	// attempt can be counted before the work it limits (a password or a
+	// code compared) and given back with Release when it turns out not to
+	// count. Concurrent reservations never exceed limit.
+	Reserve(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (d Decision, token string, err error)
+	// Release forgets the one event Reserve recorded under token; an unknown
+	// or already released token is no error.
+	Release(ctx context.Context, key, token string) error
 	// Reset forgets every event of key.
 	Reset(ctx context.Context, key string) error
 	// CheckAndClaim answers as Check and, only when allowed, stores claim

@@ -191,6 +191,91 @@ func TestLimiter(t *testing.T, newLimiter NewLimiter) {
 		}
 	})
 
+	t.Run("ReserveAndRelease", func(t *testing.T) {
+		t.Parallel()
+		l, ctx, key := newLimiter(t), Context(t), Name("rl")
+		const limit, window = 2, time.Minute
+		reserve := func(at time.Time) (core.Decision, string) {
+			t.Helper()
+			d, token, err := l.Reserve(ctx, key, limit, window, at)
+			if err != nil {
+				t.Fatalf("Reserve: %v", err)
+			}
+			return d, token
+		}
+		d, first := reserve(t0)
+		want(t, d, core.Decision{Allowed: true, Count: 1})
+		d, second := reserve(t0.Add(time.Second))
+		want(t, d, core.Decision{Allowed: true, Count: 2})
+		if first == "" || second == "" || first == second {
+			t.Fatalf("tokens %q and %q; want two distinct ones", first, second)
+		}
+		// Full: refused as Hit would be, with no token.
+		d, token := reserve(t0.Add(2 * time.Second))
+		want(t, d, core.Decision{Count: 2, RetryAfter: window - 2*time.Second})
+		if token != "" {
+			t.Fatalf("a refused reservation has token %q", token)
+		}
+		// Giving the first back frees its place; the second still counts,
+		// and still leaves the window when its own time comes.
+		if err := l.Release(ctx, key, first); err != nil {
+			t.Fatalf("Release: %v", err)
+		}
+		if err := l.Release(ctx, key, first); err != nil {
+			t.Fatalf("second Release of one token: %v", err)
+		}
+		if err := l.Release(ctx, key, ""); err != nil {
+			t.Fatalf("Release of no token: %v", err)
+		}
+		d, _ = reserve(t0.Add(2 * time.Second))
+		want(t, d, core.Decision{Allowed: true, Count: 2})
+		want(t, hit(t, l, key, limit, window, t0.Add(3*time.Second)),
+			core.Decision{Count: 2, RetryAfter: window - 2*time.Second})
+		if err := l.Release(ctx, Name("rl"), second); err != nil {
+			t.Fatalf("Release under an unknown key: %v", err)
+		}
+	})
+
+	t.Run("ConcurrentReservationsNeverExceedLimit", func(t *testing.T) {
+		t.Parallel()
+		l, ctx, key := newLimiter(t), Context(t), Name("rl")
+		const limit, window = 10, time.Minute
+		var (
+			mu     sync.Mutex
+			tokens []string
+			wg     sync.WaitGroup
+		)
+		for range 40 {
+			wg.Go(func() {
+				d, token, err := l.Reserve(ctx, key, limit, window, t0)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if d.Allowed {
+					mu.Lock()
+					tokens = append(tokens, token)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if len(tokens) != limit {
+			t.Fatalf("%d of 40 concurrent reservations allowed; want %d", len(tokens), limit)
+		}
+		// Every one given back: the key is empty again.
+		for _, tok := range tokens {
+			if err := l.Release(ctx, key, tok); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d, err := l.Check(ctx, key, limit, window, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want(t, d, core.Decision{Allowed: true, Count: 1})
+	})
+
 	t.Run("RejectsNonsense", func(t *testing.T) {
 		t.Parallel()
 		l, ctx, key := newLimiter(t), Context(t), Name("rl")

@@ -4,26 +4,54 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/approvald/approvald/internal/core"
 )
 
-// eventLog is one key's sliding-window log: event times in microseconds,
-// oldest first, like the Redis sorted set it mirrors.
+// eventLog is one key's sliding-window log, oldest first, like the Redis
+// sorted set it mirrors.
 type eventLog struct {
-	times   []int64
+	events  []loggedEvent
 	expires time.Time // by the store's clock, as PEXPIRE would set it
+}
+
+// loggedEvent is one recorded event: its time in microseconds and the token
+// Release knows it by.
+type loggedEvent struct {
+	at    int64
+	token string
 }
 
 func (l *eventLog) expired(now time.Time) bool { return !now.Before(l.expires) }
 
 func (s *Store) Hit(_ context.Context, key string, limit int, window time.Duration, now time.Time) (core.Decision, error) {
-	return s.slide(key, limit, window, now, true)
+	d, _, err := s.slide(key, limit, window, now, true)
+	return d, err
 }
 
 func (s *Store) Check(_ context.Context, key string, limit int, window time.Duration, now time.Time) (core.Decision, error) {
-	return s.slide(key, limit, window, now, false)
+	d, _, err := s.slide(key, limit, window, now, false)
+	return d, err
+}
+
+func (s *Store) Reserve(_ context.Context, key string, limit int, window time.Duration, now time.Time) (core.Decision, string, error) {
+	return s.slide(key, limit, window, now, true)
+}
+
+func (s *Store) Release(_ context.Context, key, token string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.logs[key]
+	if l == nil || token == "" {
+		return nil
+	}
+	l.events = slices.DeleteFunc(l.events, func(e loggedEvent) bool { return e.token == token })
+	if len(l.events) == 0 {
+		delete(s.logs, key)
+	}
+	return nil
 }
 
 // CheckAndClaim is Check and, when allowed, SetNX(claim, "1", ttl), at once.
@@ -33,7 +61,7 @@ func (s *Store) CheckAndClaim(_ context.Context, key string, limit int, window t
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d, err := s.slideLocked(key, limit, window, now, false)
+	d, _, err := s.slideLocked(key, limit, window, now, false)
 	if err != nil || !d.Allowed {
 		return d, false, err
 	}
@@ -48,17 +76,18 @@ func (s *Store) Reset(_ context.Context, key string) error {
 }
 
 // slide is the exact sliding window of the Redis script: drop events at or
-// before now-window, count the rest, record now when below limit.
-func (s *Store) slide(key string, limit int, window time.Duration, now time.Time, record bool) (core.Decision, error) {
+// before now-window, count the rest, record now when below limit. It
+// returns the recorded event's token.
+func (s *Store) slide(key string, limit int, window time.Duration, now time.Time, record bool) (core.Decision, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.slideLocked(key, limit, window, now, record)
 }
 
 // slideLocked is slide with s.mu held.
-func (s *Store) slideLocked(key string, limit int, window time.Duration, now time.Time, record bool) (core.Decision, error) {
+func (s *Store) slideLocked(key string, limit int, window time.Duration, now time.Time, record bool) (core.Decision, string, error) {
 	if limit < 1 || window < time.Microsecond {
-		return core.Decision{}, fmt.Errorf("inmem: limiter needs limit >= 1 and window >= 1µs, got %d and %v", limit, window)
+		return core.Decision{}, "", fmt.Errorf("inmem: limiter needs limit >= 1 and window >= 1µs, got %d and %v", limit, window)
 	}
 	nowUS := now.UnixMicro()
 	windowUS := window.Microseconds()
@@ -69,9 +98,9 @@ func (s *Store) slideLocked(key string, limit int, window time.Duration, now tim
 	}
 	if l != nil {
 		cutoff := nowUS - windowUS
-		gone, _ := slices.BinarySearch(l.times, cutoff+1) // events <= cutoff left the window
-		l.times = l.times[gone:]
-		if len(l.times) == 0 {
+		gone := firstAfter(l.events, cutoff) // events <= cutoff left the window
+		l.events = l.events[gone:]
+		if len(l.events) == 0 {
 			l = nil
 		}
 	}
@@ -81,21 +110,38 @@ func (s *Store) slideLocked(key string, limit int, window time.Duration, now tim
 
 	count := 0
 	if l != nil {
-		count = len(l.times)
+		count = len(l.events)
 	}
 	if count >= limit {
 		// One more fits once the (count-limit+1) oldest events have left.
-		blocking := l.times[count-limit]
-		return core.Decision{Count: count, RetryAfter: time.Duration(blocking+windowUS-nowUS) * time.Microsecond}, nil
+		blocking := l.events[count-limit].at
+		return core.Decision{Count: count, RetryAfter: time.Duration(blocking+windowUS-nowUS) * time.Microsecond}, "", nil
 	}
-	if record {
-		if l == nil {
-			l = &eventLog{}
-			s.logs[key] = l
+	if !record {
+		return core.Decision{Allowed: true, Count: count + 1}, "", nil
+	}
+	if l == nil {
+		l = &eventLog{}
+		s.logs[key] = l
+	}
+	s.seq++
+	token := strconv.FormatUint(s.seq, 36)
+	at := firstAfter(l.events, nowUS) // after equal times, as the clock usually moves forward
+	l.events = slices.Insert(l.events, at, loggedEvent{at: nowUS, token: token})
+	l.expires = storeNow.Add(window)
+	return core.Decision{Allowed: true, Count: count + 1}, token, nil
+}
+
+// firstAfter is the index of the first event later than us.
+func firstAfter(events []loggedEvent, us int64) int {
+	i, _ := slices.BinarySearchFunc(events, us+1, func(e loggedEvent, t int64) int {
+		switch {
+		case e.at < t:
+			return -1
+		case e.at > t:
+			return 1
 		}
-		at, _ := slices.BinarySearch(l.times, nowUS+1) // after equal times, as the clock usually moves forward
-		l.times = slices.Insert(l.times, at, nowUS)
-		l.expires = storeNow.Add(window)
-	}
-	return core.Decision{Allowed: true, Count: count + 1}, nil
+		return 0
+	})
+	return i
 }

@@ -29,6 +29,7 @@ type Store struct {
 	mu   sync.Mutex
 	kv   map[string]entry
 	logs map[string]*eventLog
+	seq  uint64      // the last Reserve token's number
 	sub  *subscriber // the one subscription; nil until asked for
 
 	stop     chan struct{}

@@ -31,12 +31,31 @@ var (
 )
 
 func (c *Client) Hit(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (core.Decision, error) {
-	d, _, err := c.slide(ctx, key, limit, window, now, true, "", 0)
+	d, _, _, err := c.slide(ctx, key, limit, window, now, true, "", 0)
 	return d, err
 }
 
+// Reserve is Hit; the token is the event's member in the sorted set.
+func (c *Client) Reserve(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (core.Decision, string, error) {
+	d, _, member, err := c.slide(ctx, key, limit, window, now, true, "", 0)
+	if err != nil || !d.Allowed {
+		return d, "", err
+	}
+	return d, member, nil
+}
+
+func (c *Client) Release(ctx context.Context, key, token string) error {
+	if token == "" {
+		return nil
+	}
+	if err := c.rdb.ZRem(ctx, c.key(limiterNamespace+key), token).Err(); err != nil {
+		return core.Unavailable("redis", err)
+	}
+	return nil
+}
+
 func (c *Client) Check(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (core.Decision, error) {
-	d, _, err := c.slide(ctx, key, limit, window, now, false, "", 0)
+	d, _, _, err := c.slide(ctx, key, limit, window, now, false, "", 0)
 	return d, err
 }
 
@@ -45,7 +64,8 @@ func (c *Client) CheckAndClaim(ctx context.Context, key string, limit int, windo
 	if ttl <= 0 {
 		return core.Decision{}, false, fmt.Errorf("redis: CheckAndClaim needs a positive ttl, got %v", ttl)
 	}
-	return c.slide(ctx, key, limit, window, now, false, claim, ttl)
+	d, claimed, _, err := c.slide(ctx, key, limit, window, now, false, claim, ttl)
+	return d, claimed, err
 }
 
 func (c *Client) Reset(ctx context.Context, key string) error {
@@ -55,10 +75,11 @@ func (c *Client) Reset(ctx context.Context, key string) error {
 	return nil
 }
 
-// slide runs the script; with a claim key, it also claims that for ttl.
-func (c *Client) slide(ctx context.Context, key string, limit int, window time.Duration, now time.Time, record bool, claim string, ttl time.Duration) (core.Decision, bool, error) {
+// slide runs the script; with a claim key, it also claims that for ttl. It
+// returns the member it would record.
+func (c *Client) slide(ctx context.Context, key string, limit int, window time.Duration, now time.Time, record bool, claim string, ttl time.Duration) (core.Decision, bool, string, error) {
 	if limit < 1 || window < time.Microsecond {
-		return core.Decision{}, false, fmt.Errorf("redis: limiter needs limit >= 1 and window >= 1µs, got %d and %v", limit, window)
+		return core.Decision{}, false, "", fmt.Errorf("redis: limiter needs limit >= 1 and window >= 1µs, got %d and %v", limit, window)
 	}
 	nowUS := now.UnixMicro()
 	windowUS := window.Microseconds()
@@ -76,9 +97,10 @@ func (c *Client) slide(ctx context.Context, key string, limit int, window time.D
 	}
 	res, err := slidingWindow.Run(ctx, c.rdb, keys, args...).Slice()
 	if err != nil {
-		return core.Decision{}, false, core.Unavailable("redis", err)
+		return core.Decision{}, false, "", core.Unavailable("redis", err)
 	}
-	return decode(res, nowUS, windowUS)
+	d, claimed, err := decode(res, nowUS, windowUS)
+	return d, claimed, member, err
 }
 
 // decode turns the script's {allowed, count, blocking score, claimed} into

@@ -116,13 +116,16 @@ func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, std
 		return nil, nil, err
 	}
 	audit := &store.Auditor{Events: db, Clock: clock, Log: log}
+	loginAudit := store.NewAuditQueue(db, clock, log, 4096)
+	closeBefore := cleanup
+	cleanup = func() { loginAudit.Close(); closeBefore() }
 	texts := &account.Texter{
 		SMS: m.SMS(sender), Limiter: eph, Audit: audit, Clock: clock, Limits: cfg.Limits.SMS,
 		Phones: cfg.SMSPolicy, Count: m.SMSCode, Log: log,
 	}
 	accounts := &account.Service{
 		Users: db, Devices: db, Hasher: hasher, Codes: codes, Texts: texts, KV: eph, Limiter: eph,
-		Audit: audit, Limits: cfg.Limits.Account, Clock: clock, Log: log, CodeTTL: cfg.CodeTTL,
+		Audit: audit, LoginAudit: loginAudit, Limits: cfg.Limits.Account, Clock: clock, Log: log, CodeTTL: cfg.CodeTTL,
 	}
 
 	pushKeys, err := session.LoadKeyring(ctx, keys, core.KeyPush, clock)

@@ -140,7 +140,7 @@ func (plainHasher) Hash(_ context.Context, pw string) (string, error) { return "
 func (plainHasher) Verify(_ context.Context, pw, enc string) (bool, bool, error) {
 	return enc == "plain$"+pw, false, nil
 }
-func (plainHasher) Dummy(context.Context, string) {}
+func (plainHasher) Dummy(context.Context, string) error { return nil }
 
 // ephemeralKind is where the limiter and KV live.
 type ephemeralKind string
@@ -227,7 +227,7 @@ func (f *fixture) service(t *testing.T, dialect string, eph limiterStore, texts 
 	}
 	return &account.Service{
 		Users: db, Devices: db, Hasher: plainHasher{}, Codes: otp.NewCodeHasher(core.RandomBytes(32)), Texts: texts,
-		KV: eph, Limiter: eph, Audit: f.audit, Limits: account.DefaultLimits(), Clock: f.clock,
+		KV: eph, Limiter: eph, Audit: f.audit, LoginAudit: f.audit, Limits: account.DefaultLimits(), Clock: f.clock,
 		Log: slog.New(slog.DiscardHandler), CodeTTL: 10 * time.Minute,
 	}, db
 }

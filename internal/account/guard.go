@@ -34,66 +34,94 @@ func loginFailKey(ident string) string { return "loginfail:id:" + ident }
 func loginWaitKey(ident string) string { return "loginwait:" + ident }
 func loginIPKey(ip string) string      { return "loginfail:ip:" + ip }
 
-// loginGate refuses a login attempt that a limit forbids, before any hashing.
-func (s *Service) loginGate(ctx context.Context, ident string) error {
-	now := s.Clock.Now()
-	if ip := core.ClientFrom(ctx).LimitKey(); ip != "" {
-		d, err := s.Limiter.Check(ctx, loginIPKey(ip), s.Limits.LoginFailuresPerIP, s.Limits.LoginWindow, now)
-		if err != nil {
-			return err
-		}
-		if !d.Allowed {
-			return core.RateLimited(d.RetryAfter)
-		}
-	}
-	d, err := s.Limiter.Check(ctx, loginFailKey(ident), s.Limits.LoginFailuresPerAccount, s.Limits.LoginWindow, now)
-	if err != nil {
-		return err
-	}
-	if !d.Allowed {
-		return core.RateLimited(d.RetryAfter)
-	}
+// loginAttempt is one password attempt's places in the failure limits,
+// taken before any hashing: counted first and given back when the attempt
+// did not fail, so a burst sent at once gets no more passwords verified than
+// the limits allow one after another.
+type loginAttempt struct {
+	ident      string
+	ipKey      string // "" when the client address is unknown
+	ipToken    string
+	identToken string
+	failures   int // the identifier's failures in the window, this one included
+}
+
+// reserveLogin takes an attempt's places in the per-IP and per-identifier
+// limits, or refuses it (429) when a limit or the growing delay forbids it.
+func (s *Service) reserveLogin(ctx context.Context, ident string) (*loginAttempt, error) {
 	wait, err := s.KV.TTL(ctx, loginWaitKey(ident))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if wait > 0 {
-		return core.RateLimited(wait)
+		return nil, core.RateLimited(wait)
 	}
-	return nil
-}
-
-// loginFailed counts a failure; from the LoginDelayAfter-th on, the next try
-// must wait, twice as long after each further failure.
-func (s *Service) loginFailed(ctx context.Context, ident string) error {
 	now := s.Clock.Now()
+	at := &loginAttempt{ident: ident}
 	if ip := core.ClientFrom(ctx).LimitKey(); ip != "" {
-		if _, err := s.Limiter.Hit(ctx, loginIPKey(ip), s.Limits.LoginFailuresPerIP, s.Limits.LoginWindow, now); err != nil {
-			return err
+		at.ipKey = loginIPKey(ip)
+		d, token, err := s.Limiter.Reserve(ctx, at.ipKey, s.Limits.LoginFailuresPerIP, s.Limits.LoginWindow, now)
+		if err != nil {
+			return nil, err
 		}
+		if !d.Allowed {
+			return nil, core.RateLimited(d.RetryAfter)
+		}
+		at.ipToken = token
 	}
-	d, err := s.Limiter.Hit(ctx, loginFailKey(ident), s.Limits.LoginFailuresPerAccount, s.Limits.LoginWindow, now)
+	d, token, err := s.Limiter.Reserve(ctx, loginFailKey(ident), s.Limits.LoginFailuresPerAccount, s.Limits.LoginWindow, now)
+	if err == nil && !d.Allowed {
+		err = core.RateLimited(d.RetryAfter)
+	}
 	if err != nil {
-		return err
+		s.giveBack(ctx, at)
+		return nil, err
 	}
-	if d.Count >= s.Limits.LoginDelayAfter {
-		wait := s.Limits.LoginDelayBase << min(d.Count-s.Limits.LoginDelayAfter, 20)
-		if wait > s.Limits.LoginDelayMax {
-			wait = s.Limits.LoginDelayMax
-		}
-		if _, err := s.KV.SetNX(ctx, loginWaitKey(ident), "1", wait); err != nil {
-			return err
-		}
-	}
-	return nil
+	at.identToken, at.failures = token, d.Count
+	return at, nil
 }
 
-// loginSucceeded clears the identifier's failures.
-func (s *Service) loginSucceeded(ctx context.Context, ident string) error {
-	if err := s.Limiter.Reset(ctx, loginFailKey(ident)); err != nil {
+// giveBack returns an attempt's places: it reached no verdict (the database
+// or the hasher failed), so it must not count as a failure.
+func (s *Service) giveBack(ctx context.Context, at *loginAttempt) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if at.ipKey != "" {
+		if err := s.Limiter.Release(ctx, at.ipKey, at.ipToken); err != nil {
+			s.Log.WarnContext(ctx, "login attempt not given back", "limit", "ip", "err", err)
+		}
+	}
+	if at.identToken != "" {
+		if err := s.Limiter.Release(ctx, loginFailKey(at.ident), at.identToken); err != nil {
+			s.Log.WarnContext(ctx, "login attempt not given back", "limit", "account", "err", err)
+		}
+	}
+}
+
+// loginFailed keeps the attempt's places as its failure; from the
+// LoginDelayAfter-th failure on, the next try must wait, twice as long after
+// each further one.
+func (s *Service) loginFailed(ctx context.Context, at *loginAttempt) error {
+	if at.failures < s.Limits.LoginDelayAfter {
+		return nil
+	}
+	wait := min(s.Limits.LoginDelayBase<<min(at.failures-s.Limits.LoginDelayAfter, 20), s.Limits.LoginDelayMax)
+	_, err := s.KV.SetNX(ctx, loginWaitKey(at.ident), "1", wait)
+	return err
+}
+
+// loginSucceeded gives the IP's place back and clears the identifier's
+// failures.
+func (s *Service) loginSucceeded(ctx context.Context, at *loginAttempt) error {
+	if at.ipKey != "" {
+		if err := s.Limiter.Release(ctx, at.ipKey, at.ipToken); err != nil {
+			return err
+		}
+	}
+	if err := s.Limiter.Reset(ctx, loginFailKey(at.ident)); err != nil {
 		return err
 	}
-	return s.KV.Del(ctx, loginWaitKey(ident))
+	return s.KV.Del(ctx, loginWaitKey(at.ident))
 }
 
 // signupGate limits signups per client IP: signup is the one place that

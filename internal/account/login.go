@@ -39,31 +39,49 @@ func (s *Service) CheckPassword(ctx context.Context, in LoginInput) (*core.User,
 	} else {
 		ident = "email:" + strings.ToLower(strings.TrimSpace(in.Email))
 	}
-	if err := s.loginGate(ctx, ident); err != nil {
-		return nil, err
-	}
-	u, err := s.findForLogin(ctx, ident)
+	at, err := s.reserveLogin(ctx, ident)
 	if err != nil {
 		return nil, err
 	}
-	if u == nil {
-		s.Hasher.Dummy(ctx, in.Password)
-		return nil, s.refuseLogin(ctx, ident, nil)
-	}
-	ok, rehash, err := s.Hasher.Verify(ctx, in.Password, u.PasswordHash)
-	if err != nil {
+	u, rehash, err := s.verifyPassword(ctx, ident, in.Password)
+	switch {
+	case err != nil:
+		s.giveBack(ctx, at)
 		return nil, err
+	case u == nil:
+		return nil, s.refuseLogin(ctx, at)
 	}
-	if !ok || !u.PhoneVerified {
-		return nil, s.refuseLogin(ctx, ident, u)
-	}
-	if err := s.loginSucceeded(ctx, ident); err != nil {
+	if err := s.loginSucceeded(ctx, at); err != nil {
 		return nil, err
 	}
 	if rehash {
 		s.upgradeHash(ctx, u.ID, in.Password)
 	}
 	return u, nil
+}
+
+// verifyPassword returns the user of ident when password is theirs and
+// their phone is verified, else nil. Every outcome costs one verification:
+// an unknown identifier is checked against a dummy hash.
+func (s *Service) verifyPassword(ctx context.Context, ident, password string) (u *core.User, rehash bool, err error) {
+	u, err = s.findForLogin(ctx, ident)
+	if err != nil {
+		return nil, false, err
+	}
+	if u == nil {
+		return nil, false, s.Hasher.Dummy(ctx, password)
+	}
+	ok, rehash, err := s.Hasher.Verify(ctx, password, u.PasswordHash)
+	if err != nil {
+		return nil, false, err
+	}
+	if !ok || !u.PhoneVerified {
+		if u.PhoneVerified {
+			s.LoginAudit.Record(ctx, u.ID, core.EventLoginFailed, "wrong password")
+		}
+		return nil, false, nil
+	}
+	return u, rehash, nil
 }
 
 // findForLogin returns the user of ident, or nil when there is none.
@@ -85,12 +103,9 @@ func (s *Service) findForLogin(ctx context.Context, ident string) (*core.User, e
 
 // refuseLogin counts the failure and gives the one answer every failed
 // password login gets.
-func (s *Service) refuseLogin(ctx context.Context, ident string, u *core.User) error {
-	if err := s.loginFailed(ctx, ident); err != nil {
+func (s *Service) refuseLogin(ctx context.Context, at *loginAttempt) error {
+	if err := s.loginFailed(ctx, at); err != nil {
 		return err
-	}
-	if u != nil && u.PhoneVerified {
-		s.Audit.Record(ctx, u.ID, core.EventLoginFailed, "wrong password")
 	}
 	return errInvalidCredentials
 }

@@ -25,10 +25,14 @@ type Service struct {
 	KV      core.KV
 	Limiter core.Limiter
 	Audit   core.Auditor
-	Limits  Limits
-	Clock   core.Clock
-	Log     *slog.Logger
-	CodeTTL time.Duration // lifetime of an SMS code (CODE_TTL)
+	// LoginAudit records refused passwords off the request's path (a
+	// store.AuditQueue): a wrong password must cost what an unknown user
+	// costs, and a database write would tell them apart.
+	LoginAudit core.Auditor
+	Limits     Limits
+	Clock      core.Clock
+	Log        *slog.Logger
+	CodeTTL    time.Duration // lifetime of an SMS code (CODE_TTL)
 }
 
 // Resend cooldown of one verification or approval: one send per 30 s.

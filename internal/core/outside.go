@@ -44,6 +44,7 @@ type PasswordHasher interface {
 	// Verify reports whether password matches encoded, and whether encoded
 	// should be replaced by a fresh hash (its parameters are outdated).
 	Verify(ctx context.Context, password, encoded string) (ok, rehash bool, err error)
-	// Dummy spends the time of one verification, for unknown users.
-	Dummy(ctx context.Context, password string)
+	// Dummy spends the time of one verification, for unknown users; it
+	// fails as Verify would when no verification can be run (overload).
+	Dummy(ctx context.Context, password string) error
 }

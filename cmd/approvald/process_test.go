@@ -133,14 +133,12 @@ func TestTwoInstancesShareDecisions(t *testing.T) {
 
 	// The device talks to instance B.
 	dev.State.Server = b.URL
-	sent := time.Now()
 	if st, err := dev.decide(t, l.ID, true, l.Number, false); err != nil || st != "approved" {
 		t.Fatalf("decide on B: %q %v", st, err)
 	}
+	// A never re-reads a waiting approval on its own (only after a broker
+	// reconnect): the frame can only have come through the broker.
 	ws.expectFrame(t, map[string]any{"status": "approved"})
-	if d := time.Since(sent); d > 500*time.Millisecond {
-		t.Fatalf("instance A heard B's decision after %v, want within 500 ms", d)
-	}
 	// The session can be taken on either instance, once.
 	expect(t, b.post(t, "/api/v1/approvals/"+l.ID+"/session", nil, ticketHeader(l.Ticket)...), http.StatusOK)
 	expect(t, a.post(t, "/api/v1/approvals/"+l.ID+"/session", nil, ticketHeader(l.Ticket)...), http.StatusConflict, "already_exchanged")

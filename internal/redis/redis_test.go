@@ -227,7 +227,7 @@ func TestRedisHangs(t *testing.T) {
 	if !core.IsCode(err, core.EUnavailable) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("Subscribe with a cancelled ctx = %v; want unavailable wrapping context.Canceled", err)
 	}
-	if d := time.Since(start); d > 100*time.Millisecond {
+	if d := time.Since(start); d > time.Second { // it hangs for good otherwise; the error proves the ctx was read
 		t.Fatalf("Subscribe with a cancelled ctx took %v", d)
 	}
 

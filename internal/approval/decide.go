@@ -49,14 +49,6 @@ type Callback struct {
 	Report      bool
 }
 
-// HandleCallback decides an approval for an authenticated device (read from
-// the database). An approve with the wrong number denies (number_mismatch):
-// a guess must not get a second try. A deny with report pauses pushes for
-// the user.
-func (s *Service) HandleCallback(ctx context.Context, dev *core.Device, cb Callback) (core.ApprovalStatus, error) {
-	return s.handleCallback(ctx, dev, false, cb)
-}
-
 // SignedCallback is a device's callback as it arrived: the signed request,
 // the device the body names, and the body decoded (or why it could not be).
 type SignedCallback struct {
@@ -91,7 +83,9 @@ func (s *Service) HandleSignedCallback(ctx context.Context, sc SignedCallback) (
 }
 
 // handleCallback decides for an authenticated device: one guarded update
-// when the answer is the usual one, else from what the database says.
+// when the answer is the usual one, else from what the database says. An
+// approve with the wrong number denies (number_mismatch): a guess must not
+// get a second try. A deny with report pauses pushes for the user.
 // fromMemory says the device is remembered (deviceKeys), not read: it may
 // have been removed since.
 func (s *Service) handleCallback(ctx context.Context, dev *core.Device, fromMemory bool, cb Callback) (core.ApprovalStatus, error) {

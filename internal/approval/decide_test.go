@@ -29,7 +29,7 @@ func TestCallbackNumberOutsideTwoDigitsIsInvalid(t *testing.T) {
 	f.follow(t, st.Approval.ID)
 	for _, n := range []int{0, 9, 100} {
 		for _, decision := range []string{"approve", "deny"} {
-			_, err := f.svc.HandleCallback(ctx, d, approval.Callback{ApprovalID: st.Approval.ID, Decision: decision, MatchNumber: &n})
+			_, err := f.callback(t, ctx, d, approval.Callback{ApprovalID: st.Approval.ID, Decision: decision, MatchNumber: &n})
 			if e := wantCode(t, err, core.EInvalidRequest); e.Field != "match_number" {
 				t.Fatalf("%s with %d: field %q; want match_number", decision, n, e.Field)
 			}
@@ -37,7 +37,7 @@ func TestCallbackNumberOutsideTwoDigitsIsInvalid(t *testing.T) {
 	}
 	f.wantFrames(t)
 	f.wantPending(t, st.Approval.ID)
-	status, err := f.svc.HandleCallback(ctx, d, approval.Callback{ApprovalID: st.Approval.ID, Decision: "approve", MatchNumber: &st.Approval.MatchNumber})
+	status, err := f.callback(t, ctx, d, approval.Callback{ApprovalID: st.Approval.ID, Decision: "approve", MatchNumber: &st.Approval.MatchNumber})
 	if err != nil || status != core.ApprovalApproved {
 		t.Fatalf("the right number: %s, %v", status, err)
 	}
@@ -53,7 +53,7 @@ func TestDeviceCannotDecideALoginThatBeganOnSMS(t *testing.T) {
 	u := f.user(t)
 	d, _ := f.device(t, u, "https://push.example/1")
 	reported := f.start(t, u)
-	_, err := f.svc.HandleCallback(ctx, d, approval.Callback{ApprovalID: reported.Approval.ID, Decision: "deny", Report: true})
+	_, err := f.callback(t, ctx, d, approval.Callback{ApprovalID: reported.Approval.ID, Decision: "deny", Report: true})
 	ok(t, err)
 
 	st := f.start(t, u)
@@ -62,14 +62,14 @@ func TestDeviceCannotDecideALoginThatBeganOnSMS(t *testing.T) {
 	}
 	f.follow(t, st.Approval.ID)
 	zero, some := 0, 42
-	_, err = f.svc.HandleCallback(ctx, d, approval.Callback{ApprovalID: st.Approval.ID, Decision: "approve", MatchNumber: &zero})
+	_, err = f.callback(t, ctx, d, approval.Callback{ApprovalID: st.Approval.ID, Decision: "approve", MatchNumber: &zero})
 	wantCode(t, err, core.EInvalidRequest)
 	for _, cb := range []approval.Callback{
 		{ApprovalID: st.Approval.ID, Decision: "approve", MatchNumber: &some},
 		{ApprovalID: st.Approval.ID, Decision: "deny"},
 		{ApprovalID: st.Approval.ID, Decision: "deny", Report: true},
 	} {
-		_, err := f.svc.HandleCallback(ctx, d, cb)
+		_, err := f.callback(t, ctx, d, cb)
 		wantCode(t, err, core.ENotFound)
 	}
 	f.wantFrames(t)
@@ -106,12 +106,12 @@ func TestDeviceEnrolledAfterThePushCannotDecideIt(t *testing.T) {
 		{ApprovalID: st.Approval.ID, Decision: "approve", MatchNumber: &wrong}, // decided from the stored approval
 		{ApprovalID: st.Approval.ID, Decision: "deny"},
 	} {
-		_, err := f.svc.HandleCallback(ctx, late, cb)
+		_, err := f.callback(t, ctx, late, cb)
 		wantCode(t, err, core.ENotFound)
 	}
 	f.wantFrames(t)
 	f.wantPending(t, st.Approval.ID)
-	if status, err := f.svc.HandleCallback(ctx, early, approval.Callback{ApprovalID: st.Approval.ID, Decision: "approve", MatchNumber: &right}); err != nil || status != core.ApprovalApproved {
+	if status, err := f.callback(t, ctx, early, approval.Callback{ApprovalID: st.Approval.ID, Decision: "approve", MatchNumber: &right}); err != nil || status != core.ApprovalApproved {
 		t.Fatalf("the early device: %s, %v", status, err)
 	}
 
@@ -119,7 +119,7 @@ func TestDeviceEnrolledAfterThePushCannotDecideIt(t *testing.T) {
 	if list, err := f.svc.Pending(ctx, late); err != nil || len(list) != 1 || list[0].ApprovalID != next.Approval.ID {
 		t.Fatalf("the late device pulls %+v, %v; want the next login", list, err)
 	}
-	if status, err := f.svc.HandleCallback(ctx, late, approval.Callback{ApprovalID: next.Approval.ID, Decision: "approve", MatchNumber: &next.Approval.MatchNumber}); err != nil || status != core.ApprovalApproved {
+	if status, err := f.callback(t, ctx, late, approval.Callback{ApprovalID: next.Approval.ID, Decision: "approve", MatchNumber: &next.Approval.MatchNumber}); err != nil || status != core.ApprovalApproved {
 		t.Fatalf("the late device on the next login: %s, %v", status, err)
 	}
 }
@@ -142,6 +142,6 @@ func TestNewPushSupersedesOneThatFellBack(t *testing.T) {
 	if a := f.stored(t, first.Approval.ID); a.Status != core.ApprovalDenied || a.Reason != core.ReasonSuperseded {
 		t.Fatalf("first login: %s/%s; want denied/superseded", a.Status, a.Reason)
 	}
-	_, err := f.svc.HandleCallback(ctx, d, approval.Callback{ApprovalID: first.Approval.ID, Decision: "approve", MatchNumber: &first.Approval.MatchNumber})
+	_, err := f.callback(t, ctx, d, approval.Callback{ApprovalID: first.Approval.ID, Decision: "approve", MatchNumber: &first.Approval.MatchNumber})
 	wantCode(t, err, core.EAlreadyDecided)
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/approvald/approvald/internal/otp"
 	"github.com/approvald/approvald/internal/secretbox"
 	"github.com/approvald/approvald/internal/session"
+	"github.com/approvald/approvald/internal/signing"
 	"github.com/approvald/approvald/internal/store"
 	"github.com/approvald/approvald/internal/testenv"
 )
@@ -95,6 +97,9 @@ type fixture struct {
 	box    *secretbox.Box
 	tokens *session.Service
 	sub    core.Subscriber
+
+	keysMu sync.Mutex
+	keys   map[string]ed25519.PrivateKey // device id → its signing key
 }
 
 var start = time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)
@@ -136,6 +141,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f := &fixture{
 		db: db, clock: clock, texts: &fakeTexter{}, box: box, tokens: tokens, sub: sub,
+		keys:   map[string]ed25519.PrivateKey{},
 		pusher: &fakePusher{send: func(context.Context, string, []byte) error { return nil }},
 	}
 	cfg := approval.DefaultConfig()
@@ -172,19 +178,60 @@ func (f *fixture) user(t *testing.T) *core.User {
 }
 
 // device enrolls a device for u ("" pushURL: it pulls) and returns it with
-// its TOTP secret.
+// its TOTP secret; the fixture keeps its signing key (callback).
 func (f *fixture) device(t *testing.T, u *core.User, pushURL string) (*core.Device, []byte) {
 	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	secret := otp.NewTOTPSecret()
 	d := &core.Device{
-		ID: core.NewID(core.PrefixDevice), UserID: u.ID, Name: "phone", PublicKey: core.RandomBytes(32),
+		ID: core.NewID(core.PrefixDevice), UserID: u.ID, Name: "phone", PublicKey: pub,
 		PushURL: pushURL, CreatedAt: f.clock.Now(),
 	}
 	d.TOTPSecretEnc = f.box.Seal(secret, []byte(d.ID))
 	if err := f.db.CreateDevice(context.Background(), d); err != nil {
 		t.Fatal(err)
 	}
+	f.keysMu.Lock()
+	f.keys[d.ID] = priv
+	f.keysMu.Unlock()
 	return d, secret
+}
+
+// callbackPath is where a device posts its answer (PUBLIC_URL has no path).
+const callbackPath = "/api/v1/callbacks/approval"
+
+// callback answers for device d as its authenticator does: cb as the JSON
+// body, signed with d's key at the clock's now, handed to the service as
+// the HTTP layer hands over /api/v1/callbacks/approval.
+func (f *fixture) callback(t *testing.T, ctx context.Context, d *core.Device, cb approval.Callback) (core.ApprovalStatus, error) {
+	t.Helper()
+	f.keysMu.Lock()
+	priv, known := f.keys[d.ID]
+	f.keysMu.Unlock()
+	if !known {
+		t.Fatalf("device %s was not enrolled by the fixture: no key to sign with", d.ID)
+	}
+	body, err := json.Marshal(struct {
+		ApprovalID  string `json:"approval_id"`
+		DeviceID    string `json:"device_id"`
+		Decision    string `json:"decision"`
+		MatchNumber *int   `json:"match_number,omitempty"`
+		Report      bool   `json:"report"`
+	}{cb.ApprovalID, d.ID, cb.Decision, cb.MatchNumber, cb.Report})
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := http.Header{}
+	h := signing.Sign(priv, http.MethodPost, callbackPath, d.ID, body, f.clock.Now())
+	h.Apply(header)
+	return f.svc.HandleSignedCallback(ctx, approval.SignedCallback{
+		Request:  approval.SignedRequest{Method: http.MethodPost, PathWithQuery: callbackPath, Header: header.Get, Body: body},
+		DeviceID: d.ID,
+		Callback: cb,
+	})
 }
 
 func (f *fixture) start(t *testing.T, u *core.User) *approval.Started {
@@ -397,7 +444,7 @@ func TestReportPausesPushes(t *testing.T) {
 	d, _ := f.device(t, u, "https://push.example/1")
 	st := f.start(t, u)
 	f.follow(t, st.Approval.ID)
-	status, err := f.svc.HandleCallback(ctx, d, approval.Callback{ApprovalID: st.Approval.ID, Decision: "deny", Report: true})
+	status, err := f.callback(t, ctx, d, approval.Callback{ApprovalID: st.Approval.ID, Decision: "deny", Report: true})
 	ok(t, err)
 	if status != core.ApprovalDenied {
 		t.Fatalf("status = %s; want denied", status)
@@ -426,9 +473,9 @@ func TestStaleReportDoesNotPause(t *testing.T) {
 	u := f.user(t)
 	d, _ := f.device(t, u, "https://push.example/1")
 	st := f.start(t, u)
-	_, err := f.svc.HandleCallback(ctx, d, approval.Callback{ApprovalID: st.Approval.ID, Decision: "approve", MatchNumber: &st.Approval.MatchNumber})
+	_, err := f.callback(t, ctx, d, approval.Callback{ApprovalID: st.Approval.ID, Decision: "approve", MatchNumber: &st.Approval.MatchNumber})
 	ok(t, err)
-	_, err = f.svc.HandleCallback(ctx, d, approval.Callback{ApprovalID: st.Approval.ID, Decision: "deny", Report: true})
+	_, err = f.callback(t, ctx, d, approval.Callback{ApprovalID: st.Approval.ID, Decision: "deny", Report: true})
 	wantCode(t, err, core.EAlreadyDecided)
 	if a := f.stored(t, st.Approval.ID); a.Status != core.ApprovalApproved {
 		t.Fatalf("status = %s; want it still approved", a.Status)
@@ -742,7 +789,7 @@ func TestExchange(t *testing.T) {
 	d, _ := f.device(t, u, "https://push.example/1")
 	approve := func(st *approval.Started) *core.Approval {
 		t.Helper()
-		_, err := f.svc.HandleCallback(ctx, d, approval.Callback{ApprovalID: st.Approval.ID, Decision: "approve", MatchNumber: &st.Approval.MatchNumber})
+		_, err := f.callback(t, ctx, d, approval.Callback{ApprovalID: st.Approval.ID, Decision: "approve", MatchNumber: &st.Approval.MatchNumber})
 		ok(t, err)
 		a, err := f.svc.ByTicket(ctx, st.Approval.ID, st.Ticket)
 		ok(t, err)
@@ -791,7 +838,7 @@ func TestCallbackForAnotherUsersApprovalIsNotFound(t *testing.T) {
 		{ApprovalID: st.Approval.ID, Decision: "approve", MatchNumber: &st.Approval.MatchNumber},
 		{ApprovalID: st.Approval.ID, Decision: "deny", Report: true},
 	} {
-		_, err := f.svc.HandleCallback(ctx, stranger, cb)
+		_, err := f.callback(t, ctx, stranger, cb)
 		wantCode(t, err, core.ENotFound)
 	}
 	f.wantFrames(t)
@@ -813,13 +860,13 @@ func TestCallbackWithTheWrongNumberDenies(t *testing.T) {
 	st := f.start(t, u)
 	f.follow(t, st.Approval.ID)
 	guess := st.Approval.MatchNumber%90 + 10 // another two-digit number
-	status, err := f.svc.HandleCallback(ctx, d, approval.Callback{ApprovalID: st.Approval.ID, Decision: "approve", MatchNumber: &guess})
+	status, err := f.callback(t, ctx, d, approval.Callback{ApprovalID: st.Approval.ID, Decision: "approve", MatchNumber: &guess})
 	ok(t, err)
 	if status != core.ApprovalDenied {
 		t.Fatalf("status = %s; want denied", status)
 	}
 	f.wantFrames(t, published{st.Approval.ID, statusFrame(core.ApprovalDenied, core.ReasonNumberMismatch)})
-	_, err = f.svc.HandleCallback(ctx, d, approval.Callback{ApprovalID: st.Approval.ID, Decision: "approve", MatchNumber: &st.Approval.MatchNumber})
+	_, err = f.callback(t, ctx, d, approval.Callback{ApprovalID: st.Approval.ID, Decision: "approve", MatchNumber: &st.Approval.MatchNumber})
 	wantCode(t, err, core.EAlreadyDecided) // no second guess
 }
 
@@ -855,7 +902,7 @@ func TestDeviceDecisionsAreInTheTrail(t *testing.T) {
 		d, _ := f.device(t, u, "https://push.example/1")
 		st := f.start(t, u)
 		f.clock.Advance(time.Second)
-		_, err := f.svc.HandleCallback(ctx, d, c.cb(st.Approval))
+		_, err := f.callback(t, ctx, d, c.cb(st.Approval))
 		ok(t, err)
 		evs, err := f.db.EventsByUser(context.Background(), u.ID, 50)
 		ok(t, err)
@@ -904,7 +951,7 @@ func TestLocalDeliveryGetsWhatIsPublished(t *testing.T) {
 	d, _ := f.device(t, u, "https://push.example/1")
 	st := f.start(t, u)
 	f.follow(t, st.Approval.ID)
-	_, err := f.svc.HandleCallback(context.Background(), d, approval.Callback{ApprovalID: st.Approval.ID, Decision: "approve", MatchNumber: &st.Approval.MatchNumber})
+	_, err := f.callback(t, context.Background(), d, approval.Callback{ApprovalID: st.Approval.ID, Decision: "approve", MatchNumber: &st.Approval.MatchNumber})
 	ok(t, err)
 	var ev core.BrokerEvent
 	select {

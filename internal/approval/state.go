@@ -79,23 +79,6 @@ func SetCode(a *core.Approval, now time.Time, codeHash string) ([]string, error)
 	return []string{"CodeHash", "CodeSentAt"}, nil
 }
 
-// Expire marks an approval whose time is up. An approval expired already
-// answers expired, as every other operation on it does.
-func Expire(a *core.Approval, now time.Time) error {
-	switch a.Status {
-	case core.ApprovalPending:
-	case core.ApprovalExpired:
-		return errExpired
-	default:
-		return errAlreadyDecided
-	}
-	if now.Before(a.ExpiresAt) {
-		return core.Errorf(core.EInvalidRequest, "approval is not due to expire")
-	}
-	a.Status = core.ApprovalExpired
-	return nil
-}
-
 // CanExchange says whether the approval may be swapped for a session now.
 func CanExchange(a *core.Approval) error {
 	switch {

@@ -41,7 +41,6 @@ var stateOps = []stateOp{
 		_, err := approval.SetCode(a, now, "new-hash")
 		return err
 	}},
-	{"Expire", approval.Expire},
 	{"CanExchange", func(a *core.Approval, _ time.Time) error { return approval.CanExchange(a) }},
 }
 
@@ -85,14 +84,14 @@ func TestEveryStateTimesEveryOperation(t *testing.T) {
 		decided = core.EAlreadyDecided
 	)
 	// Columns follow stateOps: CheckPending, Decide approve, Decide deny,
-	// FallBack, SetCode, Expire, CanExchange.
+	// FallBack, SetCode, CanExchange.
 	want := map[string][]string{
-		"pending":                {ok, ok, ok, ok, ok, core.EInvalidRequest, core.ENotApproved},
-		"pending past expiry":    {expired, expired, expired, expired, expired, ok, core.ENotApproved},
-		"approved":               {decided, decided, decided, decided, decided, decided, ok},
-		"approved and exchanged": {decided, decided, decided, decided, decided, decided, core.EAlreadyExchanged},
-		"denied":                 {decided, decided, decided, decided, decided, decided, core.ENotApproved},
-		"expired":                {expired, expired, expired, expired, expired, expired, expired},
+		"pending":                {ok, ok, ok, ok, ok, core.ENotApproved},
+		"pending past expiry":    {expired, expired, expired, expired, expired, core.ENotApproved},
+		"approved":               {decided, decided, decided, decided, decided, ok},
+		"approved and exchanged": {decided, decided, decided, decided, decided, core.EAlreadyExchanged},
+		"denied":                 {decided, decided, decided, decided, decided, core.ENotApproved},
+		"expired":                {expired, expired, expired, expired, expired, expired},
 	}
 	for state, codes := range want {
 		for i, op := range stateOps {
@@ -115,7 +114,7 @@ func TestEveryStateTimesEveryOperation(t *testing.T) {
 // pending 1 ns before, whether or not a sweeper has marked it yet.
 func TestExpiryBoundary(t *testing.T) {
 	for _, op := range stateOps {
-		if op.name == "Expire" || op.name == "CanExchange" {
+		if op.name == "CanExchange" {
 			continue
 		}
 		t.Run(op.name, func(t *testing.T) {
@@ -128,21 +127,6 @@ func TestExpiryBoundary(t *testing.T) {
 			}
 		})
 	}
-	t.Run("Expire", func(t *testing.T) {
-		a := approvalIn("pending")
-		if err := approval.Expire(a, a.ExpiresAt.Add(-time.Nanosecond)); !core.IsCode(err, core.EInvalidRequest) {
-			t.Fatalf("Expire 1 ns early = %v; want invalid_request", err)
-		}
-		if a.Status != core.ApprovalPending {
-			t.Fatalf("status after a refused Expire = %s", a.Status)
-		}
-		if err := approval.Expire(a, a.ExpiresAt); err != nil {
-			t.Fatalf("Expire at expires_at = %v", err)
-		}
-		if a.Status != core.ApprovalExpired {
-			t.Fatalf("status = %s; want expired", a.Status)
-		}
-	})
 }
 
 func TestDecideRecordsTheOutcome(t *testing.T) {

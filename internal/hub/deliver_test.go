@@ -13,53 +13,49 @@ import (
 func TestDeliverAheadOfTheBrokerAndNotTwice(t *testing.T) {
 	eachBroker(t, func(t *testing.T, b broker) {
 		h, ch := newHub(t, b), ephemeraltest.Name("ch")
-		w := wait(t, h, ch)
-		defer w.Close()
-		r := newRecorder()
-		l := listen(t, h, ch, r)
-		defer l.Close()
+		r1, r2 := newRecorder(), newRecorder()
+		defer listen(t, h, ch, r1).Close()
+		defer listen(t, h, ch, r2).Close()
 
 		h.Deliver(ch, []byte("decided"))
 		// Before anything is published, both have it.
-		if m := receive(t, w); m != "decided" {
-			t.Fatalf("waiter received %q; want the delivered message", m)
-		}
-		if e := r.next(t); e != "message decided" {
-			t.Fatalf("listener got %q; want the delivered message", e)
+		for i, r := range []*recorder{r1, r2} {
+			if e := r.next(t); e != "message decided" {
+				t.Fatalf("listener %d got %q; want the delivered message", i, e)
+			}
 		}
 		// The broker's copy is dropped; what else is published is not.
 		publish(t, b, ch, "decided")
 		publish(t, b, ch, "later")
 		flush(t, h, b)
-		if got := unread(w); !slices.Equal(got, []string{"later"}) {
-			t.Fatalf("waiter then received %q; want only [later]", got)
-		}
-		if e := r.next(t); e != "message later" {
-			t.Fatalf("listener then got %q; want the later message only", e)
+		for i, r := range []*recorder{r1, r2} {
+			if got := r.unread(); !slices.Equal(got, []string{"message later"}) {
+				t.Fatalf("listener %d then got %q; want only [message later]", i, got)
+			}
 		}
 		// A second, identical message from the broker is someone else's.
 		publish(t, b, ch, "decided")
-		if m := receive(t, w); m != "decided" {
-			t.Fatalf("waiter received %q; want the repeated message", m)
+		if m := receive(t, r1); m != "decided" {
+			t.Fatalf("received %q; want the repeated message", m)
 		}
 	})
 }
 
-func TestDeliverWithoutWaitersLeavesTheBrokerCopy(t *testing.T) {
+func TestDeliverWithoutListenersLeavesTheBrokerCopy(t *testing.T) {
 	eachBroker(t, func(t *testing.T, b broker) {
 		h, ch := newHub(t, b), ephemeraltest.Name("ch")
 		h.Deliver(ch, []byte("nobody here"))
-		w := wait(t, h, ch)
-		defer w.Close()
+		r := newRecorder()
+		defer listen(t, h, ch, r).Close()
 		publish(t, b, ch, "nobody here")
-		if m := receive(t, w); m != "nobody here" {
+		if m := receive(t, r); m != "nobody here" {
 			t.Fatalf("received %q; want the broker's message, which no one had", m)
 		}
 	})
 }
 
 // TestDeliverReachesOtherInstancesThroughTheBroker: two processes on one
-// Redis; what one delivers and publishes, the other's waiters get once.
+// Redis; what one delivers and publishes, the other's listeners get once.
 func TestDeliverReachesOtherInstancesThroughTheBroker(t *testing.T) {
 	t.Parallel()
 	raw, prefix := testenv.RedisURL(t), ephemeraltest.Name("hubtest")+":"
@@ -74,9 +70,9 @@ func TestDeliverReachesOtherInstancesThroughTheBroker(t *testing.T) {
 		clients[i], hubs[i] = c, newHub(t, c)
 	}
 	ch := ephemeraltest.Name("ch")
-	here, there := wait(t, hubs[0], ch), wait(t, hubs[1], ch)
-	defer here.Close()
-	defer there.Close()
+	here, there := newRecorder(), newRecorder()
+	defer listen(t, hubs[0], ch, here).Close()
+	defer listen(t, hubs[1], ch, there).Close()
 
 	hubs[0].Deliver(ch, []byte("decided"))
 	publish(t, clients[0], ch, "decided")
@@ -88,7 +84,7 @@ func TestDeliverReachesOtherInstancesThroughTheBroker(t *testing.T) {
 	}
 	flush(t, hubs[0], clients[0])
 	flush(t, hubs[1], clients[1])
-	if got := append(unread(here), unread(there)...); len(got) != 0 {
+	if got := append(here.unread(), there.unread()...); len(got) != 0 {
 		t.Fatalf("received again: %q", got)
 	}
 }

@@ -33,7 +33,7 @@ type channel struct {
 	ready   chan struct{} // closed once the broker confirmed (or refused) the subscription
 	err     error
 	waiters map[*Waiter]struct{}
-	// unsubscribed is set while the last waiter unsubscribes; a new Wait
+	// unsubscribed is set while the last waiter unsubscribes; a new Listen
 	// waits for it, so an UNSUBSCRIBE never overtakes a newer SUBSCRIBE.
 	unsubscribed chan struct{}
 	// echoes are payloads Deliver handed out here whose copy from the
@@ -45,45 +45,36 @@ type channel struct {
 // never comes back, and an approval publishes a few messages at most.
 const maxEchoes = 8
 
-// Waiter receives the messages of one channel. When its buffer overflows
-// or the subscription was restored after a loss, Resync fires instead: the
-// reader must re-read the state it follows, since messages may be missing.
+// Waiter is one Listener's place on a channel; Close leaves it.
 type Waiter struct {
-	C      <-chan []byte
-	Resync <-chan struct{}
-	// Broken is closed when the broker stopped answering: messages may be
-	// lost until it is back, so the reader should give up (and its client
-	// reconnect, which re-reads state once the broker answers again).
-	Broken <-chan struct{}
-
-	c       chan []byte
-	resync  chan struct{}
-	broken  chan struct{}
 	breakMu sync.Once
 	hub     *Hub
 	name    string
 	closeMu sync.Once
-	l       Listener // set by Listen, instead of the channels
+	l       Listener
 }
 
-// Listener takes a channel's events by call instead of on Go channels, for
-// a reader with no goroutine to spare for a select: at ten thousand waiting
-// browsers, a goroutine each is most of their memory. The hub calls it from
-// its one fan-out goroutine in the broker's order, from Deliver's caller,
-// and (Broken) from its broker watch; calls may come concurrently and must
-// not block.
+// Listener takes a channel's events by call, for a reader with no goroutine
+// to spare for a select: at ten thousand waiting browsers, a goroutine each
+// is most of their memory. The hub calls it from its one fan-out goroutine
+// in the broker's order, from Deliver's caller, and (Broken) from its broker
+// watch; calls may come concurrently and must not block.
 type Listener interface {
-	Message(payload []byte) // as Waiter.C
-	Resync()                // as Waiter.Resync
-	Broken()                // as Waiter.Broken; called at most once
+	// Message is one payload published on the channel.
+	Message(payload []byte)
+	// Resync says the subscription was restored after the broker's
+	// connection was lost: messages may be missing, so the reader must
+	// re-read the state it follows.
+	Resync()
+	// Broken says the broker stopped answering: messages may be lost until
+	// it is back, so the reader should give up (and its client reconnect,
+	// which re-reads state once the broker answers again). Called at most
+	// once.
+	Broken()
 }
 
-// ErrClosed is returned by Wait after Close.
+// ErrClosed is returned by Listen after Close.
 var ErrClosed = errors.New("hub: closed")
-
-// WaiterBuffer is how many messages a waiter may have unread before it is
-// told to resync. An approval has at most a few.
-const WaiterBuffer = 8
 
 // New starts a hub on the broker's one subscriber.
 func New(ctx context.Context, broker core.Broker, log *slog.Logger) (*Hub, error) {
@@ -96,25 +87,12 @@ func New(ctx context.Context, broker core.Broker, log *slog.Logger) (*Hub, error
 	return h, nil
 }
 
-// Wait subscribes to name (when no local waiter does yet) and returns once
+// Listen subscribes to name (when no local waiter does yet) and returns once
 // the broker confirmed the subscription, so nothing published afterwards is
-// missed. The caller reads state after Wait returns, then follows C.
-func (h *Hub) Wait(ctx context.Context, name string) (*Waiter, error) {
-	w := &Waiter{c: make(chan []byte, WaiterBuffer), resync: make(chan struct{}, 1), broken: make(chan struct{}), hub: h, name: name}
-	w.C, w.Resync, w.Broken = w.c, w.resync, w.broken
-	return h.join(ctx, w)
-}
-
-// Listen is Wait for a Listener: its events arrive as calls, and the
-// returned Waiter's channels are nil. Calls may come before Listen returns.
+// missed: the caller reads state after Listen returns, then follows what l
+// is told. Calls to l may come before Listen returns.
 func (h *Hub) Listen(ctx context.Context, name string, l Listener) (*Waiter, error) {
-	return h.join(ctx, &Waiter{hub: h, name: name, l: l})
-}
-
-// join adds w to its channel, subscribing the channel when w is its first
-// waiter, and returns once the broker confirmed the subscription.
-func (h *Hub) join(ctx context.Context, w *Waiter) (*Waiter, error) {
-	name := w.name
+	w := &Waiter{hub: h, name: name, l: l}
 	var (
 		ch       *channel
 		existing bool
@@ -213,16 +191,6 @@ func (h *Hub) forget(name string, ch *channel) {
 	h.mu.Unlock()
 }
 
-// Listeners is the number of local waiters on one channel.
-func (h *Hub) Listeners(name string) int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if ch := h.channels[name]; ch != nil {
-		return len(ch.waiters)
-	}
-	return 0
-}
-
 // Watch pings the broker every interval until ctx ends; when a ping fails,
 // every current waiter is told its channel is Broken.
 func (h *Hub) Watch(ctx context.Context, broker core.Pinger, interval time.Duration) {
@@ -252,13 +220,7 @@ func (h *Hub) Watch(ctx context.Context, broker core.Pinger, interval time.Durat
 		}
 		h.mu.Unlock()
 		for _, w := range ws {
-			w.breakMu.Do(func() {
-				if w.l != nil {
-					w.l.Broken()
-					return
-				}
-				close(w.broken)
-			})
+			w.breakMu.Do(w.l.Broken)
 		}
 	}
 }
@@ -294,7 +256,7 @@ func (h *Hub) Deliver(name string, payload []byte) {
 	}
 	h.mu.Unlock()
 	for _, w := range ws {
-		w.message(payload)
+		w.l.Message(payload)
 	}
 }
 
@@ -313,9 +275,9 @@ func (h *Hub) fanOut() {
 		h.mu.Unlock()
 		for _, w := range ws {
 			if ev.Resubscribed {
-				w.resyncNow()
+				w.l.Resync()
 			} else {
-				w.message(ev.Payload)
+				w.l.Message(ev.Payload)
 			}
 		}
 	}
@@ -340,35 +302,6 @@ func (ch *channel) echoed(payload []byte) bool {
 		}
 	}
 	return false
-}
-
-// message hands one payload to the waiter.
-func (w *Waiter) message(payload []byte) {
-	if w.l != nil {
-		w.l.Message(payload)
-		return
-	}
-	select {
-	case w.c <- payload:
-	default:
-		w.signalResync()
-	}
-}
-
-// resyncNow tells the waiter messages may be missing.
-func (w *Waiter) resyncNow() {
-	if w.l != nil {
-		w.l.Resync()
-		return
-	}
-	w.signalResync()
-}
-
-func (w *Waiter) signalResync() {
-	select {
-	case w.resync <- struct{}{}:
-	default:
-	}
 }
 
 // Close ends the hub's subscription.

@@ -199,15 +199,6 @@ func newHub(t testing.TB, b core.Broker) *hub.Hub {
 	return h
 }
 
-func wait(t testing.TB, h *hub.Hub, channel string) *hub.Waiter {
-	t.Helper()
-	w, err := h.Wait(ephemeraltest.Context(t), channel)
-	if err != nil {
-		t.Fatalf("Wait(%s): %v", channel, err)
-	}
-	return w
-}
-
 func publish(t testing.TB, b core.Broker, channel, payload string) {
 	t.Helper()
 	if err := b.Publish(ephemeraltest.Context(t), channel, []byte(payload)); err != nil {
@@ -215,63 +206,28 @@ func publish(t testing.TB, b core.Broker, channel, payload string) {
 	}
 }
 
-func receive(t testing.TB, w *hub.Waiter) string {
-	t.Helper()
-	select {
-	case m := <-w.C:
-		return string(m)
-	case <-w.Resync:
-		t.Fatal("Resync instead of a message")
-	case <-time.After(receiveTimeout):
-		t.Fatalf("no message within %v", receiveTimeout)
-	}
-	return ""
-}
-
 // flush returns once the hub has fanned out everything published before:
-// a hub's events arrive in publish order on its one subscription, so when a
-// marker published now has arrived, so has all that came before it.
+// a hub's events arrive in publish order on its one subscription, and its
+// one fan-out goroutine tells each listener in that order, so when a marker
+// published now has been told, so has all that came before it.
 func flush(t testing.TB, h *hub.Hub, b core.Broker) {
 	t.Helper()
-	marker := ephemeraltest.Name("flush")
-	w := wait(t, h, marker)
-	defer w.Close()
+	marker, r := ephemeraltest.Name("flush"), newRecorder()
+	l := listen(t, h, marker, r)
+	defer l.Close()
 	publish(t, b, marker, "marker")
-	if m := receive(t, w); m != "marker" {
+	if m := receive(t, r); m != "marker" {
 		t.Fatalf("flush received %q", m)
 	}
 }
 
-// unread returns what w has buffered, without waiting.
-func unread(w *hub.Waiter) []string {
-	var out []string
-	for {
-		select {
-		case m := <-w.C:
-			out = append(out, string(m))
-		default:
-			return out
-		}
-	}
-}
-
-func resyncSignalled(w *hub.Waiter) bool {
-	select {
-	case <-w.Resync:
-		return true
-	default:
-		return false
-	}
-}
-
-func TestWaiterGetsWhatIsPublishedAfterWait(t *testing.T) {
+func TestListenerGetsWhatIsPublishedAfterListen(t *testing.T) {
 	eachBroker(t, func(t *testing.T, b broker) {
-		h, ch := newHub(t, b), ephemeraltest.Name("ch")
-		w := wait(t, h, ch)
-		defer w.Close()
+		h, ch, r := newHub(t, b), ephemeraltest.Name("ch"), newRecorder()
+		defer listen(t, h, ch, r).Close()
 		publish(t, b, ch, "one")
 		publish(t, b, ch, "two")
-		if m1, m2 := receive(t, w), receive(t, w); m1 != "one" || m2 != "two" {
+		if m1, m2 := receive(t, r), receive(t, r); m1 != "one" || m2 != "two" {
 			t.Fatalf("received %q, %q; want one, two in order", m1, m2)
 		}
 		if n := h.Waiting(); n != 1 {
@@ -280,21 +236,25 @@ func TestWaiterGetsWhatIsPublishedAfterWait(t *testing.T) {
 	})
 }
 
-func TestTwoWaitersShareOneSubscription(t *testing.T) {
+func TestTwoListenersShareOneSubscription(t *testing.T) {
 	eachBroker(t, func(t *testing.T, b broker) {
 		h, ch := newHub(t, b), ephemeraltest.Name("ch")
-		w1, w2 := wait(t, h, ch), wait(t, h, ch)
-		defer w1.Close()
-		defer w2.Close()
+		r1, r2 := newRecorder(), newRecorder()
+		defer listen(t, h, ch, r1).Close()
+		defer listen(t, h, ch, r2).Close()
 		if n := b.subscribeCount(ch); n != 1 {
-			t.Fatalf("the broker was asked to subscribe %d times; want once for both waiters", n)
+			t.Fatalf("the broker was asked to subscribe %d times; want once for both listeners", n)
 		}
 		if n := h.Waiting(); n != 1 {
 			t.Fatalf("Waiting() = %d; want 1 channel", n)
 		}
-		publish(t, b, ch, "both")
-		if m1, m2 := receive(t, w1), receive(t, w2); m1 != "both" || m2 != "both" {
-			t.Fatalf("received %q, %q; want both to get it", m1, m2)
+		for _, m := range []string{"one", "two", "three"} {
+			publish(t, b, ch, m)
+		}
+		for _, m := range []string{"one", "two", "three"} {
+			if m1, m2 := receive(t, r1), receive(t, r2); m1 != m || m2 != m {
+				t.Fatalf("received %q, %q; want both to get %s, in order", m1, m2, m)
+			}
 		}
 	})
 }
@@ -302,19 +262,20 @@ func TestTwoWaitersShareOneSubscription(t *testing.T) {
 func TestClosingOneOfTwoKeepsTheOther(t *testing.T) {
 	eachBroker(t, func(t *testing.T, b broker) {
 		h, ch := newHub(t, b), ephemeraltest.Name("ch")
-		gone, kept := wait(t, h, ch), wait(t, h, ch)
+		goneR, keptR := newRecorder(), newRecorder()
+		gone, kept := listen(t, h, ch, goneR), listen(t, h, ch, keptR)
 		defer kept.Close()
 		gone.Close()
 		if n := h.Waiting(); n != 1 || !b.isSubscribed(ch) {
 			t.Fatalf("after closing one of two: Waiting() = %d, subscribed = %v; want 1, true", n, b.isSubscribed(ch))
 		}
 		publish(t, b, ch, "still here")
-		if m := receive(t, kept); m != "still here" {
-			t.Fatalf("kept waiter received %q", m)
+		if m := receive(t, keptR); m != "still here" {
+			t.Fatalf("kept listener received %q", m)
 		}
 		flush(t, h, b)
-		if got := unread(gone); len(got) != 0 {
-			t.Fatalf("a closed waiter received %q", got)
+		if got := goneR.unread(); len(got) != 0 {
+			t.Fatalf("a closed listener was told %q", got)
 		}
 	})
 }
@@ -322,60 +283,32 @@ func TestClosingOneOfTwoKeepsTheOther(t *testing.T) {
 func TestLastCloseUnsubscribes(t *testing.T) {
 	eachBroker(t, func(t *testing.T, b broker) {
 		h, ch := newHub(t, b), ephemeraltest.Name("ch")
-		w1, w2 := wait(t, h, ch), wait(t, h, ch)
+		r1, r2 := newRecorder(), newRecorder()
+		l1, l2 := listen(t, h, ch, r1), listen(t, h, ch, r2)
 		if b.listeners != nil && b.listeners(ch) != 1 {
-			t.Fatalf("the server counts %d listeners while two waiters wait; want 1 subscription", b.listeners(ch))
+			t.Fatalf("the server counts %d listeners while two listen here; want 1 subscription", b.listeners(ch))
 		}
-		w1.Close()
-		w2.Close()
-		w2.Close() // a second Close does nothing
+		l1.Close()
+		l2.Close()
+		l2.Close() // a second Close does nothing
 		if n := h.Waiting(); n != 0 {
 			t.Fatalf("Waiting() = %d after the last Close; want 0", n)
 		}
 		if b.isSubscribed(ch) {
-			t.Fatal("the channel is still subscribed after its last waiter closed")
+			t.Fatal("the channel is still subscribed after its last listener closed")
 		}
 		if b.listeners != nil && b.listeners(ch) != 0 {
 			t.Fatalf("the server still counts %d listeners after the last Close", b.listeners(ch))
 		}
 		publish(t, b, ch, "nobody")
 		flush(t, h, b)
-		if got := append(unread(w1), unread(w2)...); len(got) != 0 {
-			t.Fatalf("closed waiters received %q", got)
+		if got := append(r1.unread(), r2.unread()...); len(got) != 0 {
+			t.Fatalf("closed listeners were told %q", got)
 		}
 	})
 }
 
-func TestOverflowSignalsResync(t *testing.T) {
-	eachBroker(t, func(t *testing.T, b broker) {
-		h, ch := newHub(t, b), ephemeraltest.Name("ch")
-		w := wait(t, h, ch)
-		defer w.Close()
-		for i := range hub.WaiterBuffer {
-			publish(t, b, ch, fmt.Sprint(i))
-		}
-		flush(t, h, b)
-		if resyncSignalled(w) {
-			t.Fatalf("Resync with %d unread messages; the buffer holds that many", hub.WaiterBuffer)
-		}
-		publish(t, b, ch, "one too many")
-		flush(t, h, b)
-		if !resyncSignalled(w) {
-			t.Fatal("no Resync after the buffer overflowed: a message was lost silently")
-		}
-		got := unread(w)
-		if len(got) != hub.WaiterBuffer || got[0] != "0" || got[len(got)-1] != fmt.Sprint(hub.WaiterBuffer-1) {
-			t.Fatalf("buffered %q; want the first %d messages in order", got, hub.WaiterBuffer)
-		}
-		// Read again, the waiter gets new messages as before.
-		publish(t, b, ch, "after")
-		if m := receive(t, w); m != "after" {
-			t.Fatalf("received %q after the resync", m)
-		}
-	})
-}
-
-func TestWaitAfterCloseIsErrClosed(t *testing.T) {
+func TestListenAfterCloseIsErrClosed(t *testing.T) {
 	eachBroker(t, func(t *testing.T, b broker) {
 		h := newHub(t, b)
 		if err := h.Close(); err != nil {
@@ -384,22 +317,22 @@ func TestWaitAfterCloseIsErrClosed(t *testing.T) {
 		if err := h.Close(); err != nil {
 			t.Fatalf("second Close = %v", err)
 		}
-		if _, err := h.Wait(ephemeraltest.Context(t), ephemeraltest.Name("ch")); !errors.Is(err, hub.ErrClosed) {
-			t.Fatalf("Wait after Close = %v; want ErrClosed", err)
+		if _, err := h.Listen(ephemeraltest.Context(t), ephemeraltest.Name("ch"), newRecorder()); !errors.Is(err, hub.ErrClosed) {
+			t.Fatalf("Listen after Close = %v; want ErrClosed", err)
 		}
 	})
 }
 
-// TestConcurrentWaitAndClose: many waiters come and go on shared and own
-// channels at once; each gets what is published after its Wait (or a
-// Resync when others' messages crowd it out), nothing deadlocks, and at the
-// end nothing is left subscribed.
-func TestConcurrentWaitAndClose(t *testing.T) {
+// TestConcurrentListenAndClose: many listeners come and go on shared and
+// own channels at once; each is told what is published after its Listen
+// (or a Resync, which stands for messages it may have missed), nothing
+// deadlocks, and at the end nothing is left subscribed.
+func TestConcurrentListenAndClose(t *testing.T) {
 	eachBroker(t, func(t *testing.T, b broker) {
 		h := newHub(t, b)
 		workers, rounds := 32, 30
 		if b.listeners != nil {
-			rounds = 10 // every Wait is a round trip to Redis
+			rounds = 10 // every Listen is a round trip to Redis
 		}
 		shared := []string{ephemeraltest.Name("shared"), ephemeraltest.Name("shared"), ephemeraltest.Name("shared")}
 		var wg sync.WaitGroup
@@ -411,19 +344,22 @@ func TestConcurrentWaitAndClose(t *testing.T) {
 					if (i+r)%2 == 0 {
 						ch = shared[(i+r)%len(shared)]
 					}
-					w, err := h.Wait(ephemeraltest.Context(t), ch)
+					mine := fmt.Sprintf("%d/%d", i, r)
+					a := &awaiter{want: mine, got: make(chan struct{})}
+					w, err := h.Listen(ephemeraltest.Context(t), ch, a)
 					if err != nil {
-						t.Errorf("Wait: %v", err)
+						t.Errorf("Listen: %v", err)
 						return
 					}
-					mine := fmt.Sprintf("%d/%d", i, r)
 					if err := b.Publish(ephemeraltest.Context(t), ch, []byte(mine)); err != nil {
 						t.Errorf("Publish: %v", err)
 						w.Close()
 						return
 					}
-					if err := awaitOwn(w, mine); err != nil {
-						t.Errorf("worker %d round %d on %s: %v", i, r, ch, err)
+					select {
+					case <-a.got:
+					case <-time.After(receiveTimeout):
+						t.Errorf("worker %d round %d on %s: %q published after Listen never arrived", i, r, ch, mine)
 					}
 					w.Close()
 				}
@@ -434,13 +370,13 @@ func TestConcurrentWaitAndClose(t *testing.T) {
 		select {
 		case <-done:
 		case <-time.After(30 * time.Second):
-			t.Fatal("concurrent Wait/Close did not finish: deadlock")
+			t.Fatal("concurrent Listen/Close did not finish: deadlock")
 		}
 		if n := h.Waiting(); n != 0 {
-			t.Fatalf("Waiting() = %d after every waiter closed; want 0", n)
+			t.Fatalf("Waiting() = %d after every listener closed; want 0", n)
 		}
 		if held := b.held(); len(held) != 0 {
-			t.Fatalf("still subscribed after every waiter closed: %v", held)
+			t.Fatalf("still subscribed after every listener closed: %v", held)
 		}
 		if twice := b.subscribedTwice(); len(twice) != 0 {
 			t.Fatalf("subscribed again while still subscribed: %v", twice)
@@ -448,28 +384,26 @@ func TestConcurrentWaitAndClose(t *testing.T) {
 	})
 }
 
-// awaitOwn reads w until it sees mine or a Resync (which stands for
-// messages it may have missed).
-func awaitOwn(w *hub.Waiter, mine string) error {
-	timeout := time.After(receiveTimeout)
-	for {
-		select {
-		case m := <-w.C:
-			if string(m) == mine {
-				return nil
-			}
-		case <-w.Resync:
-			return nil
-		case <-timeout:
-			return fmt.Errorf("%q published after Wait never arrived", mine)
-		}
-	}
+// awaiter is a Listener that waits for one message among others': got is
+// closed when want, or a Resync, arrives. It never blocks the fan-out.
+type awaiter struct {
+	want string
+	got  chan struct{}
+	once sync.Once
 }
 
-// TestWaitRacingTheLastClose: a Wait that races with the last Close of the
-// same channel still gets what is published after it returned, so the
-// UNSUBSCRIBE of the leaving waiter never overtakes the new SUBSCRIBE.
-func TestWaitRacingTheLastClose(t *testing.T) {
+func (a *awaiter) Message(p []byte) {
+	if string(p) == a.want {
+		a.once.Do(func() { close(a.got) })
+	}
+}
+func (a *awaiter) Resync() { a.once.Do(func() { close(a.got) }) }
+func (a *awaiter) Broken() {}
+
+// TestListenRacingTheLastClose: a Listen that races with the last Close of
+// the same channel is still told what is published after it returned, so
+// the UNSUBSCRIBE of the leaving listener never overtakes the new SUBSCRIBE.
+func TestListenRacingTheLastClose(t *testing.T) {
 	eachBroker(t, func(t *testing.T, b broker) {
 		h := newHub(t, b)
 		rounds := 1000
@@ -478,23 +412,17 @@ func TestWaitRacingTheLastClose(t *testing.T) {
 		}
 		for r := range rounds {
 			ch := ephemeraltest.Name("race")
-			leaving := wait(t, h, ch)
+			leaving := listen(t, h, ch, newRecorder())
 			closed := make(chan struct{})
 			go func() { leaving.Close(); close(closed) }()
-			w := wait(t, h, ch)
+			rec := newRecorder()
+			l := listen(t, h, ch, rec)
 			publish(t, b, ch, "after")
-			select {
-			case m := <-w.C:
-				if string(m) != "after" {
-					t.Fatalf("round %d: received %q", r, m)
-				}
-			case <-w.Resync:
-				t.Fatalf("round %d: Resync instead of the message", r)
-			case <-time.After(receiveTimeout):
-				t.Fatalf("round %d: the message published after Wait returned was lost", r)
+			if e := rec.next(t); e != "message after" {
+				t.Fatalf("round %d: told %q; want the message published after Listen returned", r, e)
 			}
 			<-closed
-			w.Close()
+			l.Close()
 		}
 		if n := h.Waiting(); n != 0 {
 			t.Fatalf("Waiting() = %d; want 0", n)
@@ -505,10 +433,10 @@ func TestWaitRacingTheLastClose(t *testing.T) {
 	})
 }
 
-// TestWaitWhileTheLastCloseUnsubscribes makes the race of
-// TestWaitRacingTheLastClose certain: the Wait comes while the leaving
-// waiter's UNSUBSCRIBE is on its way (held back 20 ms).
-func TestWaitWhileTheLastCloseUnsubscribes(t *testing.T) {
+// TestListenWhileTheLastCloseUnsubscribes makes the race of
+// TestListenRacingTheLastClose certain: the Listen comes while the leaving
+// listener's UNSUBSCRIBE is on its way (held back 20 ms).
+func TestListenWhileTheLastCloseUnsubscribes(t *testing.T) {
 	eachBroker(t, func(t *testing.T, b broker) {
 		h, ch := newHub(t, b), ephemeraltest.Name("ch")
 		unsubscribing := make(chan struct{})
@@ -522,15 +450,15 @@ func TestWaitWhileTheLastCloseUnsubscribes(t *testing.T) {
 		}
 		b.mu.Unlock()
 
-		leaving := wait(t, h, ch)
+		leaving := listen(t, h, ch, newRecorder())
 		closed := make(chan struct{})
 		go func() { leaving.Close(); close(closed) }()
 		<-unsubscribing
-		w := wait(t, h, ch)
-		defer w.Close()
+		r := newRecorder()
+		defer listen(t, h, ch, r).Close()
 		<-closed
 		publish(t, b, ch, "after")
-		if m := receive(t, w); m != "after" {
+		if m := receive(t, r); m != "after" {
 			t.Fatalf("received %q", m)
 		}
 		if !b.isSubscribed(ch) || h.Waiting() != 1 {
@@ -539,17 +467,18 @@ func TestWaitWhileTheLastCloseUnsubscribes(t *testing.T) {
 	})
 }
 
-// TestRedisConnectionLossSignalsResync kills the hub's pubsub connection:
-// every waiter is told to resync, and messages flow again afterwards.
-func TestRedisConnectionLossSignalsResync(t *testing.T) {
+// TestRedisConnectionLossResyncsEveryListener kills the hub's pubsub
+// connection: every listener, on every channel, is told to resync, and
+// messages flow again afterwards.
+func TestRedisConnectionLossResyncsEveryListener(t *testing.T) {
 	t.Parallel()
 	name := ephemeraltest.Name("approvald-hubtest")
 	b := openRedis(t, name)
 	h := newHub(t, b)
 	a, c := ephemeraltest.Name("ch"), ephemeraltest.Name("ch")
-	waiters := []*hub.Waiter{wait(t, h, a), wait(t, h, a), wait(t, h, c)}
-	for _, w := range waiters {
-		defer w.Close()
+	rs := []*recorder{newRecorder(), newRecorder(), newRecorder()}
+	for i, ch := range []string{a, a, c} {
+		defer listen(t, h, ch, rs[i]).Close()
 	}
 
 	// Kill only our subscription: the server is shared with other tests.
@@ -558,17 +487,13 @@ func TestRedisConnectionLossSignalsResync(t *testing.T) {
 	if err := direct.Do(ephemeraltest.Context(t), "client", "kill", "type", "pubsub", "id", id).Err(); err != nil {
 		t.Fatal(err)
 	}
-	for i, w := range waiters {
-		select {
-		case <-w.Resync:
-		case m := <-w.C:
-			t.Fatalf("waiter %d received %q; want a Resync first", i, m)
-		case <-time.After(10 * time.Second):
-			t.Fatalf("waiter %d got no Resync after its connection was killed", i)
+	for i, r := range rs {
+		if e := r.next(t); e != "resync" {
+			t.Fatalf("listener %d was told %q after its connection was killed; want resync first", i, e)
 		}
 	}
 	publish(t, b, a, "back")
-	if m := receive(t, waiters[0]); m != "back" {
+	if m := receive(t, rs[0]); m != "back" {
 		t.Fatalf("received %q after the reconnect", m)
 	}
 }
@@ -594,30 +519,37 @@ func pubsubClientID(t *testing.T, direct *goredis.Client, name string) string {
 	return ""
 }
 
-// BenchmarkFanOut measures one message from Publish to every waiter of its
-// channel, on the in-process broker.
+// BenchmarkFanOut measures one message from Publish to every listener of
+// its channel, on the in-process broker.
 func BenchmarkFanOut(b *testing.B) {
 	for _, n := range []int{1, 100} {
-		b.Run(fmt.Sprintf("waiters=%d", n), func(b *testing.B) {
+		b.Run(fmt.Sprintf("listeners=%d", n), func(b *testing.B) {
 			br := openInmem(b)
 			h, ch, ctx := newHub(b, br), ephemeraltest.Name("bench"), context.Background()
-			waiters := make([]*hub.Waiter, n)
-			for i := range waiters {
-				waiters[i] = wait(b, h, ch)
+			sinks := make([]sink, n)
+			for i := range sinks {
+				sinks[i] = make(sink, 1)
+				listen(b, h, ch, sinks[i])
 			}
 			payload := []byte(`{"type":"status","status":"approved"}`)
 			for b.Loop() {
 				if err := br.Publish(ctx, ch, payload); err != nil {
 					b.Fatal(err)
 				}
-				for _, w := range waiters {
-					select {
-					case <-w.C:
-					case <-w.Resync:
-						b.Fatal("Resync during the benchmark")
+				for _, s := range sinks {
+					if m := <-s; m == nil {
+						b.Fatal("Resync or Broken during the benchmark")
 					}
 				}
 			}
 		})
 	}
 }
+
+// sink is a Listener that hands each message on, and nil for a Resync or a
+// Broken: the benchmarks' listener, at the cost of one send.
+type sink chan []byte
+
+func (s sink) Message(p []byte) { s <- p }
+func (s sink) Resync()          { s <- nil }
+func (s sink) Broken()          { s <- nil }

@@ -79,7 +79,9 @@ func (s *Service) sendCode(ctx context.Context, a *core.Approval, phone string, 
 }
 
 // VerifyCode decides an approval with an SMS code or a TOTP code of one of
-// the user's devices. The 5th wrong code denies it (423).
+// the user's devices. Each code takes one of the approval's MaxCodeAttempts
+// before it is compared, so no burst of guesses gets more comparisons; the
+// 5th wrong code denies it (423), and no code is compared after that.
 func (s *Service) VerifyCode(ctx context.Context, a *core.Approval, code string) error {
 	now := s.Clock.Now()
 	if err := CheckPending(a, now); err != nil {
@@ -88,16 +90,16 @@ func (s *Service) VerifyCode(ctx context.Context, a *core.Approval, code string)
 	if !isSixDigits(code) {
 		return core.FieldError(core.EInvalidRequest, "code", "code must be 6 digits")
 	}
+	attempts, err := s.Approvals.ReserveApprovalAttempt(ctx, a.ID, now)
+	if err != nil {
+		return err
+	}
 	method, by, err := s.matchCode(ctx, a, code, now)
 	if err != nil {
 		return err
 	}
 	if method != "" {
-		return s.decide(ctx, a, now, Outcome{Approve: true, Method: method, By: by})
-	}
-	attempts, err := s.Approvals.AddApprovalFailure(ctx, a.ID, now)
-	if err != nil {
-		return err
+		return s.decideWith(ctx, s.Approvals.ApproveWithCode, a, now, Outcome{Approve: true, Method: method, By: by})
 	}
 	if _, err := s.Limiter.Hit(ctx, wrongCodesKey(a.UserID), s.Config.WrongCodesPerHour, time.Hour, now); err != nil {
 		return err

@@ -105,9 +105,17 @@ type ApprovalStore interface {
 	// nothing, d.Event goes to the trail and the device's last use becomes
 	// now. It then fills a with the stored approval as decided.
 	DecideByDevice(ctx context.Context, a *Approval, now time.Time, d DeviceDecision) (bool, error)
-	// AddApprovalFailure counts one wrong code on a pending approval and
-	// returns the new count.
-	AddApprovalFailure(ctx context.Context, id string, now time.Time) (attempts int, err error)
+	// ApproveWithCode is UpdatePending for the approval a code decides: it
+	// writes only while the stored count of attempts is within
+	// MaxCodeAttempts as well.
+	ApproveWithCode(ctx context.Context, a *Approval, now time.Time, fields ...string) (bool, error)
+	// ReserveApprovalAttempt counts one code attempt on a pending approval,
+	// unexpired at now, before the code is compared, and returns the new
+	// count: one conditional update that takes an attempt only while fewer
+	// than MaxCodeAttempts are counted, so concurrent attempts never get more
+	// comparisons than that. ELocked when every attempt is taken; ENotFound,
+	// EExpired or EAlreadyDecided when it is not pending and unexpired.
+	ReserveApprovalAttempt(ctx context.Context, id string, now time.Time) (attempts int, err error)
 	// SupersedePending denies the user's pending approvals that were
 	// pushed (push_sent_at set, whatever their channel now) with reason
 	// superseded and returns them (their channel is the one they were on).

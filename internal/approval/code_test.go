@@ -153,3 +153,101 @@ func TestRightCodeDoesNotApprovePastTheLimit(t *testing.T) {
 		t.Fatalf("approved with %d attempts counted", a.Attempts)
 	}
 }
+
+// startSMS starts an SMS login for u and returns its id and its code.
+func (f *fixture) startSMS(t *testing.T, u *core.User) (id, code string) {
+	t.Helper()
+	id = f.start(t, u).Approval.ID
+	return id, f.lastCode(t, u.Phone)
+}
+
+// wrongCodes tries n wrong codes on approval id.
+func (f *fixture) wrongCodes(t *testing.T, id, code string, n int) {
+	t.Helper()
+	for range n {
+		err := f.svc.VerifyCode(context.Background(), f.stored(t, id), otherCode(code))
+		if !core.IsCode(err, core.EInvalidCode) && !core.IsCode(err, core.ELocked) {
+			t.Fatalf("wrong code: %v", err)
+		}
+	}
+}
+
+// TestWrongCodesPerHourRefuseVerify: the user's hourly count of wrong codes
+// holds on /verify itself, for a login started before it was spent: no
+// code is compared then, not even the right one.
+func TestWrongCodesPerHourRefuseVerify(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	u := f.user(t)
+	first, firstCode := f.startSMS(t, u)
+	second, secondCode := f.startSMS(t, u)
+	third, thirdCode := f.startSMS(t, u) // started with no wrong code counted
+	f.wrongCodes(t, first, firstCode, core.MaxCodeAttempts)
+	f.wrongCodes(t, second, secondCode, f.svc.Config.WrongCodesPerHour-core.MaxCodeAttempts)
+
+	f.clock.Advance(time.Minute)
+	e := wantCode(t, f.svc.VerifyCode(ctx, f.stored(t, third), thirdCode), core.ERateLimited)
+	if e.RetryAfter != time.Hour-time.Minute {
+		t.Fatalf("Retry-After %v; want %v", e.RetryAfter, time.Hour-time.Minute)
+	}
+	if a := f.stored(t, third); a.Status != core.ApprovalPending || a.Attempts != 0 {
+		t.Fatalf("a refused code was tried: %s with %d attempts", a.Status, a.Attempts)
+	}
+}
+
+// Only wrong codes count towards the hour: a right one, and one refused
+// before it was compared, give back what they took.
+func TestOnlyWrongCodesCountTowardsTheHour(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	u := f.user(t)
+	first, firstCode := f.startSMS(t, u)
+	second, secondCode := f.startSMS(t, u)
+	third, thirdCode := f.startSMS(t, u)
+	fourth, fourthCode := f.startSMS(t, u)
+	fifth, fifthCode := f.startSMS(t, u)
+	f.wrongCodes(t, first, firstCode, core.MaxCodeAttempts)
+	f.wrongCodes(t, second, secondCode, f.svc.Config.WrongCodesPerHour-core.MaxCodeAttempts-1)
+
+	// The approval has no attempt left (its last one is being compared):
+	// refused, and not counted for the hour.
+	spent := f.stored(t, fourth)
+	spent.Attempts = core.MaxCodeAttempts
+	if done, err := f.db.UpdatePending(ctx, spent, f.clock.Now(), "Attempts"); err != nil || !done {
+		t.Fatalf("spend the attempts: %v %v", done, err)
+	}
+	for range 3 {
+		wantCode(t, f.svc.VerifyCode(ctx, f.stored(t, fourth), otherCode(fourthCode)), core.ELocked)
+	}
+	// The right code approves and is not counted either.
+	ok(t, f.svc.VerifyCode(ctx, f.stored(t, third), thirdCode))
+
+	// So one wrong code is left for the hour, and then none.
+	wantCode(t, f.svc.VerifyCode(ctx, f.stored(t, fifth), otherCode(fifthCode)), core.EInvalidCode)
+	wantCode(t, f.svc.VerifyCode(ctx, f.stored(t, fifth), otherCode(fifthCode)), core.ERateLimited)
+}
+
+// failingLimiter is a limiter that cannot be reached.
+type failingLimiter struct{ core.Limiter }
+
+func (failingLimiter) Reserve(context.Context, string, int, time.Duration, time.Time) (core.Decision, string, error) {
+	return core.Decision{}, "", core.Unavailable("redis", context.DeadlineExceeded)
+}
+
+// While the user's count cannot be kept, no code is compared: 503, and the
+// approval keeps its attempts.
+func TestNoCodeIsComparedWithoutTheHourlyCount(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	u := f.user(t)
+	id, code := f.startSMS(t, u)
+	f.svc.Limiter = failingLimiter{f.svc.Limiter}
+	wantCode(t, f.svc.VerifyCode(ctx, f.stored(t, id), code), core.EUnavailable)
+	wantCode(t, f.svc.VerifyCode(ctx, f.stored(t, id), otherCode(code)), core.EUnavailable)
+	if a := f.stored(t, id); a.Status != core.ApprovalPending || a.Attempts != 0 {
+		t.Fatalf("a code was tried without the hourly count: %s with %d attempts", a.Status, a.Attempts)
+	}
+}

@@ -20,7 +20,7 @@ type Service struct {
 		CountDevices(ctx context.Context, userID string) (int, error)
 	}
 	Hasher  core.PasswordHasher
-	Codes   *otp.CodeHasher
+	Codes   CodeHasher
 	Texts   *Texter
 	KV      core.KV
 	Limiter core.Limiter
@@ -34,6 +34,15 @@ type Service struct {
 	Log        *slog.Logger
 	CodeTTL    time.Duration // lifetime of an SMS code (CODE_TTL)
 }
+
+// CodeHasher keys and compares the codes texted to phones
+// (otp.CodeHasher).
+type CodeHasher interface {
+	Hash(scope, code string) string
+	Equal(hash, scope, code string) bool
+}
+
+var _ CodeHasher = (*otp.CodeHasher)(nil)
 
 // Resend cooldown of one verification or approval: one send per 30 s.
 const ResendCooldown = 30 * time.Second

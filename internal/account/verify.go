@@ -8,24 +8,35 @@ import (
 )
 
 // VerifyPhone completes a verification with the code texted to the phone.
-// The 5th wrong code kills the verification (423 from then on).
+// Each code takes one of the verification's MaxCodeAttempts before it is
+// compared, so no burst of guesses gets more comparisons; the 5th wrong
+// code kills the verification (423 from then on).
 func (s *Service) VerifyPhone(ctx context.Context, verificationID, code string) (*core.User, error) {
 	v, err := s.pendingVerification(ctx, verificationID)
 	if err != nil {
 		return nil, err
 	}
+	attempts, err := s.Users.ReserveVerificationAttempt(ctx, v.ID, s.Clock.Now())
+	if core.IsCode(err, core.ELocked) {
+		return nil, errTooManyCodes
+	}
+	if err != nil {
+		return nil, err
+	}
 	if !s.Codes.Equal(v.CodeHash, v.ID, code) {
-		attempts, err := s.Users.AddVerificationFailure(ctx, v.ID)
-		if err != nil {
-			return nil, err
-		}
 		if attempts >= core.MaxCodeAttempts {
+			if err := s.Users.LockVerification(ctx, v.ID); err != nil {
+				return nil, err
+			}
 			s.Log.InfoContext(ctx, "verification locked", "verification_id", v.ID)
-			return nil, core.Errorf(core.ELocked, "too many wrong codes; sign up again")
+			return nil, errTooManyCodes
 		}
 		return nil, core.WrongCode(core.MaxCodeAttempts - attempts)
 	}
 	u, err := s.Users.CompleteVerification(ctx, v.ID, s.Clock.Now())
+	if core.IsCode(err, core.ELocked) {
+		return nil, errTooManyCodes
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -34,6 +45,8 @@ func (s *Service) VerifyPhone(ctx context.Context, verificationID, code string) 
 	s.Texts.Notify(ctx, u.Phone, "your account was created.")
 	return u, nil
 }
+
+var errTooManyCodes = core.Errorf(core.ELocked, "too many wrong codes; sign up again")
 
 // ResendCode texts a new code for a pending verification. The new code
 // replaces the old one; the count of wrong attempts is kept, and so is the
@@ -73,7 +86,7 @@ func (s *Service) pendingVerification(ctx context.Context, id string) (*core.Ver
 	}
 	switch v.Status {
 	case core.VerificationLocked:
-		return nil, core.Errorf(core.ELocked, "too many wrong codes; sign up again")
+		return nil, errTooManyCodes
 	case core.VerificationPending:
 		if !s.Clock.Now().Before(v.ExpiresAt) {
 			return nil, core.Errorf(core.EExpired, "the code has expired; sign up again")

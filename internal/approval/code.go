@@ -79,7 +79,17 @@ func (s *Service) sendCode(ctx context.Context, a *core.Approval, phone string, 
 }
 
 // VerifyCode decides an approval with an SMS code or a TOTP code of one of
-// the user's devices. The 5th wrong code denies it (423).
+// the user's devices. Before a code is compared it takes one of the user's
+// wrong codes for the hour (WrongCodesPerHour, across approvals; 429 when
+// none is left) and one of the approval's MaxCodeAttempts, so no burst of
+// guesses gets more comparisons than either allows; a right code gives the
+// first back. The 5th wrong code denies the approval (423), and no code is
+// compared after that.
+//
+// The user's count lives in the limiter (Redis): while it cannot be
+// reached, no code is compared (503). Counting there being impossible,
+// comparing anyway would let guesses past the hourly limit, on every
+// approval still pending; logins cannot start then either.
 func (s *Service) VerifyCode(ctx context.Context, a *core.Approval, code string) error {
 	now := s.Clock.Now()
 	if err := CheckPending(a, now); err != nil {
@@ -88,19 +98,25 @@ func (s *Service) VerifyCode(ctx context.Context, a *core.Approval, code string)
 	if !isSixDigits(code) {
 		return core.FieldError(core.EInvalidRequest, "code", "code must be 6 digits")
 	}
+	d, token, err := s.Limiter.Reserve(ctx, wrongCodesKey(a.UserID), s.Config.WrongCodesPerHour, time.Hour, now)
+	if err != nil {
+		return err
+	}
+	if !d.Allowed {
+		return core.RateLimited(d.RetryAfter)
+	}
+	attempts, err := s.Approvals.ReserveApprovalAttempt(ctx, a.ID, now)
+	if err != nil {
+		s.giveBack(ctx, a.UserID, token)
+		return err
+	}
 	method, by, err := s.matchCode(ctx, a, code, now)
 	if err != nil {
-		return err
+		return err // it may have been compared: both counts keep it
 	}
 	if method != "" {
-		return s.decide(ctx, a, now, Outcome{Approve: true, Method: method, By: by})
-	}
-	attempts, err := s.Approvals.AddApprovalFailure(ctx, a.ID, now)
-	if err != nil {
-		return err
-	}
-	if _, err := s.Limiter.Hit(ctx, wrongCodesKey(a.UserID), s.Config.WrongCodesPerHour, time.Hour, now); err != nil {
-		return err
+		s.giveBack(ctx, a.UserID, token) // only wrong codes count
+		return s.decideWith(ctx, s.Approvals.ApproveWithCode, a, now, Outcome{Approve: true, Method: method, By: by})
 	}
 	s.Audit.Record(ctx, a.UserID, core.EventCodeFailed, "")
 	if attempts >= core.MaxCodeAttempts {
@@ -112,6 +128,15 @@ func (s *Service) VerifyCode(ctx context.Context, a *core.Approval, code string)
 		return core.Errorf(core.ELocked, "too many wrong codes; the login was denied")
 	}
 	return core.WrongCode(core.MaxCodeAttempts - attempts)
+}
+
+// giveBack releases a reserved wrong code of the user's hourly count: the
+// code was not compared, or was right. Should that fail, the user is
+// charged one wrong code too many, which the caller need not hear of.
+func (s *Service) giveBack(ctx context.Context, userID, token string) {
+	if err := s.Limiter.Release(ctx, wrongCodesKey(userID), token); err != nil {
+		s.Log.WarnContext(ctx, "a reserved wrong code could not be given back", "user_id", userID, "err", err)
+	}
 }
 
 // matchCode returns how the code matched ("" when it did not).

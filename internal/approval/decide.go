@@ -9,11 +9,16 @@ import (
 
 // decide takes the decision once and announces it.
 func (s *Service) decide(ctx context.Context, a *core.Approval, now time.Time, o Outcome) error {
+	return s.decideWith(ctx, s.Approvals.UpdatePending, a, now, o)
+}
+
+// decideWith is decide writing through w.
+func (s *Service) decideWith(ctx context.Context, w writer, a *core.Approval, now time.Time, o Outcome) error {
 	fields, err := Decide(a, now, o)
 	if err != nil {
 		return err
 	}
-	if err := s.update(ctx, a, now, fields...); err != nil {
+	if err := s.write(ctx, w, a, now, fields...); err != nil {
 		return err
 	}
 	s.announceDecision(ctx, a)

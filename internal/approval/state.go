@@ -95,4 +95,5 @@ func CanExchange(a *core.Approval) error {
 var (
 	errExpired        = core.Errorf(core.EExpired, "the login request has expired; start again")
 	errAlreadyDecided = core.Errorf(core.EAlreadyDecided, "the login request was already decided")
+	errTooManyCodes   = core.Errorf(core.ELocked, "too many codes were tried for this login; start again")
 )

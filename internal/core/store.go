@@ -26,16 +26,26 @@ type UserStore interface {
 	SetTwoFactor(ctx context.Context, userID string, on bool, now time.Time) error
 
 	Verification(ctx context.Context, id string) (*Verification, error)
-	// AddVerificationFailure counts one wrong code on a pending verification
-	// and returns the new count; at MaxCodeAttempts it becomes locked.
-	AddVerificationFailure(ctx context.Context, id string) (attempts int, err error)
+	// ReserveVerificationAttempt counts one code attempt on a pending
+	// verification, unexpired at now, before the code is compared, and
+	// returns the new count: one conditional update that takes an attempt
+	// only while fewer than MaxCodeAttempts are counted, so concurrent
+	// attempts never get more comparisons than that. ELocked when it is
+	// locked or every attempt is taken, EExpired when it is no longer pending
+	// for another reason.
+	ReserveVerificationAttempt(ctx context.Context, id string, now time.Time) (attempts int, err error)
+	// LockVerification locks a pending verification whose attempts are all
+	// taken, after the last one's code turned out wrong.
+	LockVerification(ctx context.Context, id string) error
 	// ReplaceVerificationCode swaps the code of a pending, unexpired
 	// verification (resend); its expiry stays as set at signup.
 	ReplaceVerificationCode(ctx context.Context, id, codeHash string, sentAt time.Time) error
 	// CompleteVerification marks a pending, unexpired verification verified
-	// and its user's phone verified, in one transaction, and returns the user.
-	// EExpired when it is past expiry or no longer pending for another reason
-	// than a lock (ELocked).
+	// and its user's phone verified, in one transaction, and returns the user;
+	// only while its count of attempts is within MaxCodeAttempts (the right
+	// code's attempt was reserved and counted). ELocked when it is locked or
+	// past that count, EExpired when it is past expiry or no longer pending
+	// for another reason.
 	CompleteVerification(ctx context.Context, id string, now time.Time) (*User, error)
 }
 
@@ -105,9 +115,17 @@ type ApprovalStore interface {
 	// nothing, d.Event goes to the trail and the device's last use becomes
 	// now. It then fills a with the stored approval as decided.
 	DecideByDevice(ctx context.Context, a *Approval, now time.Time, d DeviceDecision) (bool, error)
-	// AddApprovalFailure counts one wrong code on a pending approval and
-	// returns the new count.
-	AddApprovalFailure(ctx context.Context, id string, now time.Time) (attempts int, err error)
+	// ApproveWithCode is UpdatePending for the approval a code decides: it
+	// writes only while the stored count of attempts is within
+	// MaxCodeAttempts as well.
+	ApproveWithCode(ctx context.Context, a *Approval, now time.Time, fields ...string) (bool, error)
+	// ReserveApprovalAttempt counts one code attempt on a pending approval,
+	// unexpired at now, before the code is compared, and returns the new
+	// count: one conditional update that takes an attempt only while fewer
+	// than MaxCodeAttempts are counted, so concurrent attempts never get more
+	// comparisons than that. ELocked when every attempt is taken; ENotFound,
+	// EExpired or EAlreadyDecided when it is not pending and unexpired.
+	ReserveApprovalAttempt(ctx context.Context, id string, now time.Time) (attempts int, err error)
 	// SupersedePending denies the user's pending approvals that were
 	// pushed (push_sent_at set, whatever their channel now) with reason
 	// superseded and returns them (their channel is the one they were on).

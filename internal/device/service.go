@@ -117,8 +117,11 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Registered, er
 		}
 	}
 	now := s.Clock.Now()
+	// The code takes one of the client's wrong codes before it is tried,
+	// so a burst of guesses gets no more tries than the limit; a right one
+	// gives it back.
 	failKey := "enrollfail:ip:" + core.ClientFrom(ctx).LimitKey()
-	gate, err := s.Limiter.Check(ctx, failKey, s.Limits.EnrollFailuresPerIP, s.Limits.EnrollFailureWindow, now)
+	gate, token, err := s.Limiter.Reserve(ctx, failKey, s.Limits.EnrollFailuresPerIP, s.Limits.EnrollFailureWindow, now)
 	if err != nil {
 		return nil, err
 	}
@@ -131,13 +134,11 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Registered, er
 	} else {
 		e, err = s.Devices.UseEnrollment(ctx, hashCode(r.EnrollmentCode), now)
 	}
-	if core.IsCode(err, core.EInvalidCode) {
-		if _, herr := s.Limiter.Hit(ctx, failKey, s.Limits.EnrollFailuresPerIP, s.Limits.EnrollFailureWindow, now); herr != nil {
-			return nil, herr
-		}
-	}
 	if err != nil {
 		return nil, err
+	}
+	if rerr := s.Limiter.Release(ctx, failKey, token); rerr != nil {
+		s.Log.WarnContext(ctx, "a reserved enrollment failure could not be given back", "err", rerr)
 	}
 	secret := otp.NewTOTPSecret()
 	d := &core.Device{

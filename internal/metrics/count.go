@@ -13,10 +13,10 @@ import (
 // unchanged on a nil *Metrics.
 
 // Approvals counts approvals where their state is committed: a created
-// approval is a start; a conditional update that wrote Status, a superseded
-// push and a swept expiry are decisions. The store's conditional update lets
-// exactly one writer win, so each approval is counted once even when
-// several instances race to decide it.
+// approval is a start; a conditional update that wrote Status (a code's
+// approval among them), a superseded push and a swept expiry are decisions.
+// The store's conditional update lets exactly one writer win, so each
+// approval is counted once even when several instances race to decide it.
 func (m *Metrics) Approvals(s core.ApprovalStore) core.ApprovalStore {
 	if m == nil {
 		return s
@@ -40,6 +40,14 @@ func (c *countedApprovals) CreateApproval(ctx context.Context, a *core.Approval)
 func (c *countedApprovals) UpdatePending(ctx context.Context, a *core.Approval, now time.Time, fields ...string) (bool, error) {
 	ok, err := c.ApprovalStore.UpdatePending(ctx, a, now, fields...)
 	if ok && err == nil && slices.Contains(fields, "Status") {
+		c.countDecided(a)
+	}
+	return ok, err
+}
+
+func (c *countedApprovals) ApproveWithCode(ctx context.Context, a *core.Approval, now time.Time, fields ...string) (bool, error) {
+	ok, err := c.ApprovalStore.ApproveWithCode(ctx, a, now, fields...)
+	if ok && err == nil {
 		c.countDecided(a)
 	}
 	return ok, err

@@ -139,12 +139,34 @@ func wherePending(q *bun.UpdateQuery, now time.Time) *bun.UpdateQuery {
 // UpdatePending writes the named fields of a when the stored approval is
 // still pending and unexpired at now.
 func (db *DB) UpdatePending(ctx context.Context, a *core.Approval, now time.Time, fields ...string) (bool, error) {
+	return db.updatePending(ctx, a, now, nil, fields)
+}
+
+// ApproveWithCode writes a code's approval, the named fields of a, as
+// UpdatePending does, and only while the stored count of code attempts is
+// within MaxCodeAttempts: an attempt never counted, or counted past the
+// limit, approves nothing.
+func (db *DB) ApproveWithCode(ctx context.Context, a *core.Approval, now time.Time, fields ...string) (bool, error) {
+	if a.Status != core.ApprovalApproved {
+		return false, fmt.Errorf("store: ApproveWithCode of an approval to be %s", a.Status)
+	}
+	return db.updatePending(ctx, a, now, func(q *bun.UpdateQuery) *bun.UpdateQuery {
+		return q.Where("attempts <= ?", core.MaxCodeAttempts)
+	}, fields)
+}
+
+// updatePending writes fields of a, pending and unexpired at now, under
+// the further condition also adds (when not nil).
+func (db *DB) updatePending(ctx context.Context, a *core.Approval, now time.Time, also func(*bun.UpdateQuery) *bun.UpdateQuery, fields []string) (bool, error) {
 	columns, err := approvalColumnsOf(fields)
 	if err != nil {
 		return false, err
 	}
-	q := db.bun.NewUpdate().Model(newApprovalRow(a)).Column(columns...).Where("id = ?", a.ID)
-	res, err := wherePending(q, now).Exec(ctx)
+	q := wherePending(db.bun.NewUpdate().Model(newApprovalRow(a)).Column(columns...).Where("id = ?", a.ID), now)
+	if also != nil {
+		q = also(q)
+	}
+	res, err := q.Exec(ctx)
 	if err != nil {
 		return false, dbErr(err)
 	}
@@ -168,12 +190,18 @@ func approvalColumnsOf(fields []string) ([]string, error) {
 	return columns, nil
 }
 
-// AddApprovalFailure counts one wrong code. ENotFound, EExpired or
+// ReserveApprovalAttempt counts one code attempt before the code is
+// compared and returns the new count. Only a pending approval, unexpired at
+// now, with fewer than MaxCodeAttempts attempts counted takes one, in one
+// conditional update, so concurrent attempts never count past the limit.
+// ELocked when every attempt is spent; ENotFound, EExpired or
 // EAlreadyDecided when the approval is not pending and unexpired.
-func (db *DB) AddApprovalFailure(ctx context.Context, id string, now time.Time) (int, error) {
+func (db *DB) ReserveApprovalAttempt(ctx context.Context, id string, now time.Time) (int, error) {
 	var attempts int
 	q := db.bun.NewUpdate().Model((*approvalRow)(nil)).
-		Set("attempts = attempts + 1").Where("id = ?", id)
+		Set("attempts = attempts + 1").
+		Where("id = ?", id).
+		Where("attempts < ?", core.MaxCodeAttempts)
 	err := wherePending(q, now).Returning("attempts").Scan(ctx, &attempts)
 	if err == nil {
 		return attempts, nil
@@ -185,8 +213,12 @@ func (db *DB) AddApprovalFailure(ctx context.Context, id string, now time.Time) 
 	if err != nil {
 		return 0, err
 	}
-	if a.Status == core.ApprovalExpired || (a.Status == core.ApprovalPending && !now.Before(a.ExpiresAt)) {
+	switch {
+	case a.Status == core.ApprovalExpired || (a.Status == core.ApprovalPending && !now.Before(a.ExpiresAt)):
 		return 0, core.Errorf(core.EExpired, "this approval has expired")
+	case a.Status == core.ApprovalPending:
+		// Every attempt is taken; the last may still be being compared.
+		return 0, core.Errorf(core.ELocked, "too many codes were tried for this login; start again")
 	}
 	return 0, core.Errorf(core.EAlreadyDecided, "this approval was already decided")
 }

@@ -323,19 +323,27 @@ func TestUpdatePendingOneWinner(t *testing.T) {
 	})
 }
 
-func TestAddApprovalFailure(t *testing.T) {
+func TestReserveApprovalAttempt(t *testing.T) {
 	eachDialect(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
 		u := verifiedUser(t, db, "")
 		a := createApproval(t, db, newApproval(u.ID, core.ChannelSMS, t0.Add(10*time.Minute)))
-		for want := 1; want <= 3; want++ {
-			n, err := db.AddApprovalFailure(ctx, a.ID, t0)
+		_, err := db.ReserveApprovalAttempt(ctx, a.ID, a.ExpiresAt)
+		wantCode(t, err, core.EExpired)
+		for want := 1; want <= core.MaxCodeAttempts; want++ {
+			n, err := db.ReserveApprovalAttempt(ctx, a.ID, t0)
 			must(t, err)
 			if n != want {
 				t.Fatalf("attempts = %d, want %d", n, want)
 			}
 		}
-		_, err := db.AddApprovalFailure(ctx, a.ID, a.ExpiresAt)
+		// Every attempt is taken: none more, and the count stays.
+		_, err = db.ReserveApprovalAttempt(ctx, a.ID, t0)
+		wantCode(t, err, core.ELocked)
+		if got, _ := db.Approval(ctx, a.ID); got.Attempts != core.MaxCodeAttempts || got.Status != core.ApprovalPending {
+			t.Fatalf("after a refused attempt: %s with %d attempts", got.Status, got.Attempts)
+		}
+		_, err = db.ReserveApprovalAttempt(ctx, a.ID, a.ExpiresAt)
 		wantCode(t, err, core.EExpired)
 
 		a.Status = core.ApprovalDenied
@@ -344,10 +352,88 @@ func TestAddApprovalFailure(t *testing.T) {
 		if err != nil || !ok {
 			t.Fatalf("deny: %v %v", ok, err)
 		}
-		_, err = db.AddApprovalFailure(ctx, a.ID, t0)
+		_, err = db.ReserveApprovalAttempt(ctx, a.ID, t0)
 		wantCode(t, err, core.EAlreadyDecided)
-		_, err = db.AddApprovalFailure(ctx, "apr_missing", t0)
+		_, err = db.ReserveApprovalAttempt(ctx, "apr_missing", t0)
 		wantCode(t, err, core.ENotFound)
+	})
+}
+
+// Forty attempts at once on one approval: exactly MaxCodeAttempts are
+// counted, once each, and every other one is refused as locked.
+func TestConcurrentApprovalAttemptsStopAtTheLimit(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		u := verifiedUser(t, db, "")
+		a := createApproval(t, db, newApproval(u.ID, core.ChannelSMS, t0.Add(10*time.Minute)))
+		const n = 40
+		counts := make([]int, n)
+		errs := make([]error, n)
+		concurrently(n, func(i int) { counts[i], errs[i] = db.ReserveApprovalAttempt(ctx, a.ID, t0) })
+		var got []int
+		for i := range n {
+			switch {
+			case errs[i] == nil:
+				got = append(got, counts[i])
+			case !core.IsCode(errs[i], core.ELocked):
+				t.Fatalf("attempt %d: %v", i, errs[i])
+			}
+		}
+		sort.Ints(got)
+		if !reflect.DeepEqual(got, []int{1, 2, 3, 4, 5}) {
+			t.Fatalf("reserved counts %v; want 1..%d once each, the rest locked", got, core.MaxCodeAttempts)
+		}
+		if stored, _ := db.Approval(ctx, a.ID); stored.Attempts != core.MaxCodeAttempts {
+			t.Fatalf("stored attempts %d, want %d", stored.Attempts, core.MaxCodeAttempts)
+		}
+	})
+}
+
+// A code approves only while the count of attempts is within the limit:
+// the last attempt's right code approves, a count past it never does.
+func TestApproveWithCodeWithinTheLimit(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		u := verifiedUser(t, db, "")
+		approve := func(a *core.Approval) (bool, error) {
+			a.Status, a.Method, a.DecidedAt = core.ApprovalApproved, core.MethodSMS, ptr(t0)
+			return db.ApproveWithCode(ctx, a, t0, "Status", "Method", "DecidedAt")
+		}
+
+		past := createApproval(t, db, newApproval(u.ID, core.ChannelSMS, t0.Add(10*time.Minute)))
+		past.Attempts = core.MaxCodeAttempts + 1
+		ok, err := db.UpdatePending(ctx, past, t0, "Attempts")
+		if err != nil || !ok {
+			t.Fatalf("set attempts: %v %v", ok, err)
+		}
+		ok, err = approve(past)
+		must(t, err)
+		if ok {
+			t.Fatalf("approved with %d attempts counted", past.Attempts)
+		}
+		if got, _ := db.Approval(ctx, past.ID); got.Status != core.ApprovalPending {
+			t.Fatalf("status %s after a refused approval", got.Status)
+		}
+
+		last := createApproval(t, db, newApproval(u.ID, core.ChannelSMS, t0.Add(10*time.Minute)))
+		for range core.MaxCodeAttempts {
+			_, err := db.ReserveApprovalAttempt(ctx, last.ID, t0)
+			must(t, err)
+		}
+		ok, err = approve(last)
+		must(t, err)
+		if !ok {
+			t.Fatalf("the right code on attempt %d did not approve", core.MaxCodeAttempts)
+		}
+		if got, _ := db.Approval(ctx, last.ID); got.Status != core.ApprovalApproved || got.Method != core.MethodSMS {
+			t.Fatalf("after approval: %+v", got)
+		}
+
+		denied := createApproval(t, db, newApproval(u.ID, core.ChannelSMS, t0.Add(10*time.Minute)))
+		denied.Status = core.ApprovalDenied
+		if _, err := db.ApproveWithCode(ctx, denied, t0, "Status"); err == nil {
+			t.Fatal("ApproveWithCode wrote a denial")
+		}
 	})
 }
 

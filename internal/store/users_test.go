@@ -56,9 +56,10 @@ func TestSignupReplacesLockedVerification(t *testing.T) {
 		oldUser, oldVer := newSignup(phone, "")
 		must(t, db.CreateSignup(ctx, oldUser, oldVer))
 		for range core.MaxCodeAttempts {
-			_, err := db.AddVerificationFailure(ctx, oldVer.ID)
+			_, err := db.ReserveVerificationAttempt(ctx, oldVer.ID, t0)
 			must(t, err)
 		}
+		must(t, db.LockVerification(ctx, oldVer.ID))
 		_, err := db.CompleteVerification(ctx, oldVer.ID, t0)
 		wantCode(t, err, core.ELocked)
 

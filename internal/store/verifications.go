@@ -67,15 +67,20 @@ func (db *DB) verification(ctx context.Context, idb bun.IDB, id string) (*core.V
 	return row.verification(), nil
 }
 
-// AddVerificationFailure counts a wrong code; the MaxCodeAttempts-th locks
-// the verification. ELocked when it was locked already, EExpired when it is
+// ReserveVerificationAttempt counts one code attempt before the code is
+// compared and returns the new count. Only a pending verification, unexpired
+// at now, with fewer than MaxCodeAttempts attempts counted takes one, in one
+// conditional update, so concurrent attempts never count past the limit.
+// ELocked when it is locked or every attempt is spent, EExpired when it is
 // no longer pending for another reason.
-func (db *DB) AddVerificationFailure(ctx context.Context, id string) (int, error) {
+func (db *DB) ReserveVerificationAttempt(ctx context.Context, id string, now time.Time) (int, error) {
 	var attempts int
 	err := db.bun.NewUpdate().Model((*verificationRow)(nil)).
 		Set("attempts = attempts + 1").
-		Set("status = CASE WHEN attempts + 1 >= ? THEN ? ELSE status END", core.MaxCodeAttempts, core.VerificationLocked).
-		Where("id = ?", id).Where("status = ?", core.VerificationPending).
+		Where("id = ?", id).
+		Where("status = ?", core.VerificationPending).
+		Where("expires_at > ?", ts(now)).
+		Where("attempts < ?", core.MaxCodeAttempts).
 		Returning("attempts").Scan(ctx, &attempts)
 	if err == nil {
 		return attempts, nil
@@ -83,7 +88,20 @@ func (db *DB) AddVerificationFailure(ctx context.Context, id string) (int, error
 	if !isNoRows(err) {
 		return 0, dbErr(err)
 	}
-	return 0, db.notPendingVerification(ctx, db.bun, id)
+	return 0, db.notPendingVerification(ctx, db.bun, id, now)
+}
+
+// LockVerification locks a pending verification whose attempts are all
+// spent (the last code was wrong). A verification that is no longer pending
+// (verified with an earlier attempt meanwhile) is left as it is.
+func (db *DB) LockVerification(ctx context.Context, id string) error {
+	_, err := db.bun.NewUpdate().Model((*verificationRow)(nil)).
+		Set("status = ?", core.VerificationLocked).
+		Where("id = ?", id).
+		Where("status = ?", core.VerificationPending).
+		Where("attempts >= ?", core.MaxCodeAttempts).
+		Exec(ctx)
+	return dbErr(err)
 }
 
 // ReplaceVerificationCode swaps the code of a pending verification that
@@ -105,13 +123,14 @@ func (db *DB) ReplaceVerificationCode(ctx context.Context, id, codeHash string, 
 		return err
 	}
 	if n == 0 {
-		return db.notPendingVerification(ctx, db.bun, id)
+		return db.notPendingVerification(ctx, db.bun, id, sentAt)
 	}
 	return nil
 }
 
 // CompleteVerification marks the verification and its user's phone verified
-// together. Should another account have verified the same phone or email in
+// together, only while its count of code attempts is within MaxCodeAttempts
+// (ELocked past it). Should another account have verified the same phone or email in
 // the meantime, it gives EPhoneTaken or EEmailTaken and changes nothing.
 func (db *DB) CompleteVerification(ctx context.Context, id string, now time.Time) (*core.User, error) {
 	var user *core.User
@@ -122,9 +141,10 @@ func (db *DB) CompleteVerification(ctx context.Context, id string, now time.Time
 			Where("id = ?", id).
 			Where("status = ?", core.VerificationPending).
 			Where("expires_at > ?", ts(now)).
+			Where("attempts <= ?", core.MaxCodeAttempts).
 			Returning("user_id").Scan(ctx, &userID)
 		if isNoRows(err) {
-			return db.notPendingVerification(ctx, tx, id)
+			return db.notPendingVerification(ctx, tx, id, now)
 		}
 		if err != nil {
 			return err
@@ -153,13 +173,15 @@ func (db *DB) CompleteVerification(ctx context.Context, id string, now time.Time
 }
 
 // notPendingVerification explains why a conditional update on a pending
-// verification matched nothing.
-func (db *DB) notPendingVerification(ctx context.Context, idb bun.IDB, id string) error {
+// verification, unexpired at now and with attempts left, matched nothing.
+func (db *DB) notPendingVerification(ctx context.Context, idb bun.IDB, id string, now time.Time) error {
 	v, err := db.verification(ctx, idb, id)
 	if err != nil {
 		return err
 	}
-	if v.Status == core.VerificationLocked {
+	switch {
+	case v.Status == core.VerificationLocked,
+		v.Status == core.VerificationPending && now.Before(v.ExpiresAt) && v.Attempts >= core.MaxCodeAttempts:
 		return core.Errorf(core.ELocked, "too many wrong codes; start again")
 	}
 	return core.Errorf(core.EExpired, "this verification has expired")

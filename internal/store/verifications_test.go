@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -9,13 +10,13 @@ import (
 	"github.com/approvald/approvald/internal/testenv"
 )
 
-func TestVerificationFailuresLockAtFive(t *testing.T) {
+func TestVerificationAttemptsLockAtFive(t *testing.T) {
 	eachDialect(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
 		u, v := newSignup(testenv.RandomPhone(), "")
 		must(t, db.CreateSignup(ctx, u, v))
 		for want := 1; want < core.MaxCodeAttempts; want++ {
-			n, err := db.AddVerificationFailure(ctx, v.ID)
+			n, err := db.ReserveVerificationAttempt(ctx, v.ID, t0)
 			must(t, err)
 			if n != want {
 				t.Fatalf("attempts = %d, want %d", n, want)
@@ -29,17 +30,28 @@ func TestVerificationFailuresLockAtFive(t *testing.T) {
 			!got.LastSentAt.Equal(t0.Add(time.Minute)) || !got.ExpiresAt.Equal(v.ExpiresAt) {
 			t.Fatalf("after resend: %+v", got)
 		}
+		// Locking wants every attempt taken.
+		must(t, db.LockVerification(ctx, v.ID))
+		if got, _ = db.Verification(ctx, v.ID); got.Status != core.VerificationPending {
+			t.Fatalf("locked with %d attempts taken", got.Attempts)
+		}
+		_, err = db.ReserveVerificationAttempt(ctx, v.ID, v.ExpiresAt)
+		wantCode(t, err, core.EExpired)
 
-		n, err := db.AddVerificationFailure(ctx, v.ID)
+		n, err := db.ReserveVerificationAttempt(ctx, v.ID, t0)
 		must(t, err)
 		if n != core.MaxCodeAttempts {
 			t.Fatalf("attempts = %d, want %d", n, core.MaxCodeAttempts)
 		}
+		// The last attempt is taken, its code not yet compared: no more.
+		_, err = db.ReserveVerificationAttempt(ctx, v.ID, t0)
+		wantCode(t, err, core.ELocked)
+		must(t, db.LockVerification(ctx, v.ID))
 		got, _ = db.Verification(ctx, v.ID)
-		if got.Status != core.VerificationLocked {
-			t.Fatalf("status after %d failures = %q, want locked", n, got.Status)
+		if got.Status != core.VerificationLocked || got.Attempts != core.MaxCodeAttempts {
+			t.Fatalf("after the last wrong code: %s with %d attempts, want locked with %d", got.Status, got.Attempts, core.MaxCodeAttempts)
 		}
-		_, err = db.AddVerificationFailure(ctx, v.ID)
+		_, err = db.ReserveVerificationAttempt(ctx, v.ID, t0)
 		wantCode(t, err, core.ELocked)
 		_, err = db.CompleteVerification(ctx, v.ID, t0)
 		wantCode(t, err, core.ELocked)
@@ -47,29 +59,64 @@ func TestVerificationFailuresLockAtFive(t *testing.T) {
 	})
 }
 
-func TestConcurrentVerificationFailuresCountEach(t *testing.T) {
+// Forty attempts at once on one verification: exactly MaxCodeAttempts are
+// counted, once each, and every other one is refused as locked.
+func TestConcurrentVerificationAttemptsStopAtTheLimit(t *testing.T) {
 	eachDialect(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
 		u, v := newSignup(testenv.RandomPhone(), "")
 		must(t, db.CreateSignup(ctx, u, v))
-		const n = 12
+		const n = 40
 		counts := make([]int, n)
 		errs := make([]error, n)
-		concurrently(n, func(i int) { counts[i], errs[i] = db.AddVerificationFailure(ctx, v.ID) })
-		seen := map[int]bool{}
-		locked := 0
+		concurrently(n, func(i int) { counts[i], errs[i] = db.ReserveVerificationAttempt(ctx, v.ID, t0) })
+		var got []int
 		for i := range n {
 			switch {
 			case errs[i] == nil:
-				seen[counts[i]] = true
-			case core.IsCode(errs[i], core.ELocked):
-				locked++
-			default:
-				t.Fatalf("goroutine %d: %v", i, errs[i])
+				got = append(got, counts[i])
+			case !core.IsCode(errs[i], core.ELocked):
+				t.Fatalf("attempt %d: %v", i, errs[i])
 			}
 		}
-		if len(seen) != core.MaxCodeAttempts || locked != n-core.MaxCodeAttempts {
-			t.Fatalf("counted %v and %d locked; want 1..%d once each and the rest locked", seen, locked, core.MaxCodeAttempts)
+		slices.Sort(got)
+		if !slices.Equal(got, []int{1, 2, 3, 4, 5}) {
+			t.Fatalf("reserved counts %v; want 1..%d once each, the rest locked", got, core.MaxCodeAttempts)
+		}
+		if stored, _ := db.Verification(ctx, v.ID); stored.Attempts != core.MaxCodeAttempts {
+			t.Fatalf("stored attempts %d, want %d", stored.Attempts, core.MaxCodeAttempts)
+		}
+	})
+}
+
+// The right code on the last attempt completes; a count past the limit
+// (set by hand: no reservation gets there) completes nothing.
+func TestCompleteVerificationWithinTheLimit(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		u, v := newSignup(testenv.RandomPhone(), "")
+		must(t, db.CreateSignup(ctx, u, v))
+		for range core.MaxCodeAttempts {
+			_, err := db.ReserveVerificationAttempt(ctx, v.ID, t0)
+			must(t, err)
+		}
+		got, err := db.CompleteVerification(ctx, v.ID, t0)
+		must(t, err)
+		if !got.PhoneVerified {
+			t.Fatalf("the right code on attempt %d did not complete: %+v", core.MaxCodeAttempts, got)
+		}
+
+		u, v = newSignup(testenv.RandomPhone(), "")
+		must(t, db.CreateSignup(ctx, u, v))
+		_, err = db.bun.NewUpdate().Model((*verificationRow)(nil)).
+			Set("attempts = ?", core.MaxCodeAttempts+1).Where("id = ?", v.ID).Exec(ctx)
+		must(t, err)
+		_, err = db.CompleteVerification(ctx, v.ID, t0)
+		wantCode(t, err, core.ELocked)
+		ver, _ := db.Verification(ctx, v.ID)
+		user, _ := db.UserByID(ctx, u.ID)
+		if ver.Status != core.VerificationPending || user.PhoneVerified {
+			t.Fatalf("completed past the limit: verification %s, phone verified %v", ver.Status, user.PhoneVerified)
 		}
 	})
 }
@@ -95,12 +142,12 @@ func TestCompleteVerification(t *testing.T) {
 		// A code works once.
 		_, err = db.CompleteVerification(ctx, v.ID, t0)
 		wantCode(t, err, core.EExpired)
-		_, err = db.AddVerificationFailure(ctx, v.ID)
+		_, err = db.ReserveVerificationAttempt(ctx, v.ID, t0)
 		wantCode(t, err, core.EExpired)
 
 		_, err = db.CompleteVerification(ctx, "ver_missing", t0)
 		wantCode(t, err, core.ENotFound)
-		_, err = db.AddVerificationFailure(ctx, "ver_missing")
+		_, err = db.ReserveVerificationAttempt(ctx, "ver_missing", t0)
 		wantCode(t, err, core.ENotFound)
 		wantCode(t, db.ReplaceVerificationCode(ctx, "ver_missing", "h", t0), core.ENotFound)
 	})

@@ -8,10 +8,11 @@ import (
 // withoutGC runs fn with the harness's garbage collector off, after one
 // collection. The harness stands in for browsers and phones on machines of
 // their own; its collector's pauses and assists would otherwise be timed as
-// the server's latency (with the harness at GOGC=400 instead, one run's p99
-// fell from 10.1 to 3.1 ms with the server unchanged). A millisecond-scale
-// window (ws, floor) allocates some hundred MB at most; the poll phase,
-// timed in seconds, runs with the collector on.
+// the server's latency (a run with the harness's collector relaxed and the
+// server unchanged lost most of its tail: BENCHMARKS.md). The windows whose
+// latencies are milliseconds (ws, floor) last only seconds, so what the
+// harness allocates in them without collecting stays bounded; the poll
+// phase, timed in seconds, runs with the collector on.
 func withoutGC(fn func()) {
 	runtime.GC()
 	old := debug.SetGCPercent(-1)

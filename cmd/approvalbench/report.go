@@ -5,8 +5,8 @@ import (
 	"strings"
 )
 
-// The targets, for a 2-core machine with PostgreSQL, Redis and the
-// harness on loopback.
+// The targets of BENCHMARKS.md, for a 2-core machine with PostgreSQL,
+// Redis and the harness on loopback.
 const (
 	targetWaiting     = 10000
 	targetRate        = 500

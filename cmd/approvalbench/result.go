@@ -78,7 +78,7 @@ type PhaseResult struct {
 	FirstError        string  `json:"first_error,omitempty"`
 }
 
-// Target is one of the issue's figures to beat.
+// Target is one of the figures to beat (BENCHMARKS.md).
 type Target struct {
 	Name     string `json:"name"`
 	Goal     string `json:"goal"`

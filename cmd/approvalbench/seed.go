@@ -73,7 +73,7 @@ func forEach(ctx context.Context, n, workers int, f func(ctx context.Context, i 
 // seedAPI makes each user the way a person would: signup, the code from the
 // SMS inbox, verify, an SMS login for a session with a second factor, an
 // enrollment code, and the device's registration (internal/authenticator).
-// Two Argon2id hashes per user make it slow: about 50 users/s on 2 cores.
+// Two Argon2id hashes per user make it slow (BENCHMARKS.md has the rate).
 func seedAPI(ctx context.Context, a *api, in *inbox, httpc *http.Client, n, workers int) ([]*user, error) {
 	nums := phones(n)
 	users := make([]*user, n)

@@ -22,9 +22,9 @@ type limits struct {
 	Websockets httpapi.WebsocketLimits
 }
 
-// maxWebsockets is MAX_WEBSOCKETS's default. An idle websocket costs about
-// 15 KiB (BENCHMARKS.md) and a file descriptor: 50,000 is some 750 MiB,
-// room for the load the benchmark runs five times over, while a flood of
+// maxWebsockets is MAX_WEBSOCKETS's default. An idle websocket costs some
+// memory (BENCHMARKS.md measures it) and a file descriptor: 50,000 is room
+// for the load the benchmark runs five times over, while a flood of
 // upgrades stops there instead of at the memory or descriptor limit, where
 // every other request would fail too.
 const maxWebsockets = 50000

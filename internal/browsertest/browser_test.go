@@ -51,9 +51,10 @@ type browser struct {
 	console []chromedp.ConsoleMessage
 }
 
-// openBrowser starts Chromium for t with the flags of the issue and a
-// phone-sized window. When t ends it saves a screenshot of the final page,
-// fails t on an uncaught exception in the page, and stops Chromium.
+// openBrowser starts Chromium for t with the flags below (headless, no
+// sandbox or GPU, nothing fetched in the background) and a phone-sized
+// window. When t ends it saves a screenshot of the final page, fails t
+// on an uncaught exception in the page, and stops Chromium.
 func openBrowser(t *testing.T, base string) *browser {
 	t.Helper()
 	exe := chromiumPath(t)

@@ -24,8 +24,9 @@ var wsWriteBuffers = &sync.Pool{}
 // at once when the upgrade fails. It uses fasthttp/websocket directly:
 // gofiber/contrib/websocket copies every header, cookie and query
 // parameter (the ticket among them) into maps that live as long as the
-// connection, and keeps a write buffer per connection; with ten thousand
-// waiting browsers that is most of a megabyte per thousand.
+// connection, and keeps a write buffer per connection: memory that every
+// waiting browser would hold for nothing (BENCHMARKS.md, "What each
+// optimization bought").
 func upgradeWS(origins []string, slots *wsSlots, log *slog.Logger, serve func(conn *websocket.Conn, approvalID string)) fiber.Handler {
 	upgrader := websocket.FastHTTPUpgrader{
 		HandshakeTimeout: 10 * time.Second,
@@ -68,9 +69,9 @@ func upgradeWS(origins []string, slots *wsSlots, log *slog.Logger, serve func(co
 
 // releaseRequest drops what fasthttp keeps of an upgrade request for the
 // whole life of the hijacked connection: the parsed request and its
-// headers, the response it wrote, the request's context and locals; about
-// 4 KiB per waiting browser that nothing reads once the upgrade is
-// answered (BENCHMARKS.md). The connection's goroutine is then the only
+// headers, the response it wrote, the request's context and locals, which
+// nothing reads once the upgrade is answered, yet every waiting browser
+// would keep (BENCHMARKS.md). The connection's goroutine is then the only
 // user of ctx, and fasthttp resets and pools it when the connection ends,
 // which works as well on the empty values.
 func releaseRequest(ctx *fasthttp.RequestCtx) {

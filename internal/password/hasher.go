@@ -15,7 +15,8 @@ import (
 )
 
 // maxBcryptCost bounds imported bcrypt hashes: each step doubles the work,
-// and cost 15 is already about 1.6 s.
+// and cost 15, 32 times bcrypt's default of 10, already holds a core for
+// longer than a login should take (BENCHMARKS.md has the figure).
 const maxBcryptCost = 15
 
 // Hasher implements core.PasswordHasher. Every hash and verification holds

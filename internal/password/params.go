@@ -13,7 +13,8 @@ type Params struct {
 }
 
 // DefaultParams are OWASP's minimum recommendation for Argon2id
-// (m=19 MiB, t=2, p=1), about 18 ms per hash on one core.
+// (m=19 MiB, t=2, p=1): every login pays for one hash, so no more than is
+// safe (BENCHMARKS.md has the time a hash takes).
 var DefaultParams = Params{Memory: 19456, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
 
 // withDefaults fills zero fields from DefaultParams, so argon2 never sees a

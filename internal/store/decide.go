@@ -17,8 +17,8 @@ import (
 // decideByDeviceSQL is DecideByDevice on PostgreSQL: one statement of
 // data-modifying CTEs, so the trail entry and the device's last use are
 // written only with the decision, and prepared, since planning it afresh
-// cost more than running it (pgbench here: 0.51 ms a decision as a plain
-// query, 0.19 ms prepared). This is the statement a device's answer, and so
+// on every call cost more than running it (BENCHMARKS.md, "What each
+// optimization bought"). This is the statement a device's answer, and so
 // the waiting browser, waits on.
 var decideByDeviceSQL = `WITH decided AS (
 	UPDATE approvals AS a

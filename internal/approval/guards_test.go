@@ -61,7 +61,9 @@ var guardedTransitions = []guardedTransition{
 			return idSet(got)
 		}},
 	{"DuePushTimeouts",
-		func(a *core.Approval, now time.Time) bool { return approval.PushTimeoutDue(a, now.Add(-pushTimeoutAfter), now) },
+		func(a *core.Approval, now time.Time) bool {
+			return approval.PushTimeoutDue(a, now.Add(-pushTimeoutAfter), now)
+		},
 		func(t *testing.T, db *store.DB, _ string, ids []string, now time.Time) map[string]bool {
 			got, err := db.DuePushTimeouts(context.Background(), now.Add(-pushTimeoutAfter), now, len(ids)+1)
 			ok(t, err)

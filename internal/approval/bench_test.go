@@ -45,7 +45,7 @@ func BenchmarkFrameEvent(b *testing.B) {
 	a := &core.Approval{Status: core.ApprovalDenied, Reason: core.ReasonUserDenied}
 	at := time.Now()
 	for b.Loop() {
-		msg := encodeEvent(StatusFrame(a), at)
+		msg := encodeEvent(StateFrame(a, at), at)
 		if _, err := DecodeEvent(msg); err != nil {
 			b.Fatal(err)
 		}

@@ -42,11 +42,11 @@ func (s *Service) fallBack(ctx context.Context, id, reason, send string) error {
 		}
 	}
 	if a.Channel != core.ChannelSMS {
-		fields, err := FallBack(a, now, reason, s.Config.CodeTTL)
+		change, err := FallBack(a, now, reason, s.Config.CodeTTL)
 		if err != nil {
 			return err
 		}
-		if err := s.update(ctx, a, now, fields...); err != nil {
+		if err := s.apply(ctx, a, now, change); err != nil {
 			return err
 		}
 		s.Log.InfoContext(ctx, "approval fell back to sms", "approval_id", id, "reason", reason)
@@ -65,11 +65,11 @@ func (s *Service) fallBack(ctx context.Context, id, reason, send string) error {
 // sendCode stores a new code's hash, then texts it as a message of kind.
 func (s *Service) sendCode(ctx context.Context, a *core.Approval, phone string, now time.Time, kind string) error {
 	code := otp.NewCode()
-	fields, err := SetCode(a, now, s.Codes.Hash(a.ID, code))
+	change, err := SetCode(a, now, s.Codes.Hash(a.ID, code))
 	if err != nil {
 		return err
 	}
-	if err := s.update(ctx, a, now, fields...); err != nil {
+	if err := s.apply(ctx, a, now, change); err != nil {
 		return err
 	}
 	if _, err := s.KV.SetNX(ctx, smsCooldownKey(a.ID), "1", s.Config.SMSCooldown); err != nil {
@@ -105,7 +105,7 @@ func (s *Service) VerifyCode(ctx context.Context, a *core.Approval, code string)
 	if !d.Allowed {
 		return core.RateLimited(d.RetryAfter)
 	}
-	attempts, err := s.Approvals.ReserveApprovalAttempt(ctx, a.ID, now)
+	attempts, err := s.reserveAttempt(ctx, a, now)
 	if err != nil {
 		s.giveBack(ctx, a.UserID, token)
 		return err
@@ -116,7 +116,15 @@ func (s *Service) VerifyCode(ctx context.Context, a *core.Approval, code string)
 	}
 	if method != "" {
 		s.giveBack(ctx, a.UserID, token) // only wrong codes count
-		return s.decideWith(ctx, s.Approvals.ApproveWithCode, a, now, Outcome{Approve: true, Method: method, By: by})
+		d, err := Decide(a, now, Outcome{Approve: true, Method: method, By: by})
+		if err == nil {
+			err = s.approveWithCode(ctx, a, now, d)
+		}
+		if err != nil {
+			return err
+		}
+		s.decided(ctx, a, now)
+		return nil
 	}
 	s.Audit.Record(ctx, a.UserID, core.EventCodeFailed, "")
 	if attempts >= core.MaxCodeAttempts {
@@ -128,6 +136,24 @@ func (s *Service) VerifyCode(ctx context.Context, a *core.Approval, code string)
 		return core.Errorf(core.ELocked, "too many wrong codes; the login was denied")
 	}
 	return core.WrongCode(core.MaxCodeAttempts - attempts)
+}
+
+// reserveAttempt takes one of a's MaxCodeAttempts before a code is
+// compared; when none is taken, the approval as stored says why: expired,
+// decided, or every attempt taken (the last may still be being compared).
+func (s *Service) reserveAttempt(ctx context.Context, a *core.Approval, now time.Time) (int, error) {
+	attempts, reserved, err := s.Approvals.ReserveApprovalAttempt(ctx, a.ID, now)
+	if err != nil || reserved {
+		return attempts, err
+	}
+	cur, err := s.Approvals.Approval(ctx, a.ID)
+	if err != nil {
+		return 0, err
+	}
+	if err := CheckPending(cur, now); err != nil {
+		return 0, err
+	}
+	return 0, errTooManyCodes
 }
 
 // giveBack releases a reserved wrong code of the user's hourly count: the

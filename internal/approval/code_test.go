@@ -2,6 +2,7 @@ package approval_test
 
 import (
 	"context"
+	"database/sql"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -128,15 +129,27 @@ func TestRightCodeOnTheLastAttemptApproves(t *testing.T) {
 // still counted wrong codes after comparing them would push it.
 type countsPastTheLimit struct {
 	*store.DB
+	f *fixture
+	t *testing.T
 }
 
-func (s countsPastTheLimit) ApproveWithCode(ctx context.Context, a *core.Approval, now time.Time, fields ...string) (bool, error) {
-	bumped := *a
-	bumped.Attempts = core.MaxCodeAttempts + 1
-	if ok, err := s.DB.UpdatePending(ctx, &bumped, now, "Attempts"); err != nil || !ok {
-		return false, err
+func (s countsPastTheLimit) ApproveWithCode(ctx context.Context, id string, now time.Time, d core.Decided) (*core.Approval, error) {
+	s.f.setAttempts(s.t, id, core.MaxCodeAttempts+1)
+	return s.DB.ApproveWithCode(ctx, id, now, d)
+}
+
+// setAttempts sets an approval's count of code attempts as no transition
+// does, straight in the database.
+func (f *fixture) setAttempts(t *testing.T, id string, n int) {
+	t.Helper()
+	db, err := sql.Open("sqlite", f.dbPath+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return s.DB.ApproveWithCode(ctx, a, now, fields...)
+	defer db.Close()
+	if _, err := db.Exec("UPDATE approvals SET attempts = ? WHERE id = ?", n, id); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // A right code approves only while the stored count of attempts is within
@@ -144,7 +157,7 @@ func (s countsPastTheLimit) ApproveWithCode(ctx context.Context, a *core.Approva
 func TestRightCodeDoesNotApprovePastTheLimit(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.svc.Approvals = countsPastTheLimit{f.db}
+	f.svc.Approvals = countsPastTheLimit{f.db, f, t}
 	ctx := context.Background()
 	u := f.user(t)
 	id := f.start(t, u).Approval.ID
@@ -213,11 +226,7 @@ func TestOnlyWrongCodesCountTowardsTheHour(t *testing.T) {
 
 	// The approval has no attempt left (its last one is being compared):
 	// refused, and not counted for the hour.
-	spent := f.stored(t, fourth)
-	spent.Attempts = core.MaxCodeAttempts
-	if done, err := f.db.UpdatePending(ctx, spent, f.clock.Now(), "Attempts"); err != nil || !done {
-		t.Fatalf("spend the attempts: %v %v", done, err)
-	}
+	f.setAttempts(t, fourth, core.MaxCodeAttempts)
 	for range 3 {
 		wantCode(t, f.svc.VerifyCode(ctx, f.stored(t, fourth), otherCode(fourthCode)), core.ELocked)
 	}

@@ -7,30 +7,30 @@ import (
 	"github.com/approvald/approvald/internal/core"
 )
 
-// decide takes the decision once and announces it.
+// decide takes the decision o on a once, announces it and records it.
 func (s *Service) decide(ctx context.Context, a *core.Approval, now time.Time, o Outcome) error {
-	return s.decideWith(ctx, s.Approvals.UpdatePending, a, now, o)
-}
-
-// decideWith is decide writing through w.
-func (s *Service) decideWith(ctx context.Context, w writer, a *core.Approval, now time.Time, o Outcome) error {
-	fields, err := Decide(a, now, o)
+	d, err := Decide(a, now, o)
 	if err != nil {
 		return err
 	}
-	if err := s.write(ctx, w, a, now, fields...); err != nil {
+	if err := s.apply(ctx, a, now, d); err != nil {
 		return err
 	}
-	s.announceDecision(ctx, a)
+	s.decided(ctx, a, now)
+	return nil
+}
+
+// decided announces a decision just committed and records it in the trail.
+func (s *Service) decided(ctx context.Context, a *core.Approval, now time.Time) {
+	s.announceDecision(ctx, a, now)
 	kind, detail := decisionEvent(a.Status, a.Reason, a.Method)
 	s.Audit.Record(ctx, a.UserID, kind, detail)
-	return nil
 }
 
 // announceDecision tells the waiting browsers about a decision just
 // committed, then writes it to the log.
-func (s *Service) announceDecision(ctx context.Context, a *core.Approval) {
-	s.publish(ctx, a.ID, StatusFrame(a))
+func (s *Service) announceDecision(ctx context.Context, a *core.Approval, now time.Time) {
+	s.publish(ctx, a.ID, StateFrame(a, now))
 	s.Log.InfoContext(ctx, "approval decided", "approval_id", a.ID, "status", a.Status, "reason", a.Reason, "method", a.Method)
 }
 
@@ -71,29 +71,25 @@ type SignedCallback struct {
 // latency, so the usual answer (the right number, or a deny) takes two: the
 // device's key comes from memory when the device is known (deviceKeys), the
 // nonce and failure count are settled in Redis meanwhile, and one guarded
-// update both checks the approval (pending, offered to this device as
+// statement both checks the approval (open, offered to this device as
 // offeredTo says, this number, the device still enrolled) and decides it.
-// Anything else, a wrong number, a decided or expired approval, one not
-// offered to this device, a removed device, is sorted out the long way,
-// from what the database says, by the same rules.
+// When that statement decides nothing, the approval and the device, read,
+// say why, by the same rules; only a wrong number then decides (a denial).
 func (s *Service) HandleSignedCallback(ctx context.Context, sc SignedCallback) (core.ApprovalStatus, error) {
-	dev, fromMemory, err := s.authenticate(ctx, sc.Request, sc.DeviceID, true)
+	dev, err := s.authenticate(ctx, sc.Request, sc.DeviceID, true)
 	switch {
 	case err != nil:
 		return "", err
 	case sc.Invalid != nil:
 		return "", sc.Invalid
 	}
-	return s.handleCallback(ctx, dev, fromMemory, sc.Callback)
+	return s.handleCallback(ctx, dev, sc.Callback)
 }
 
-// handleCallback decides for an authenticated device: one guarded update
-// when the answer is the usual one, else from what the database says. An
-// approve with the wrong number denies (number_mismatch): a guess must not
-// get a second try. A deny with report pauses pushes for the user.
-// fromMemory says the device is remembered (deviceKeys), not read: it may
-// have been removed since.
-func (s *Service) handleCallback(ctx context.Context, dev *core.Device, fromMemory bool, cb Callback) (core.ApprovalStatus, error) {
+// handleCallback decides for an authenticated device. An approve with the
+// wrong number denies (number_mismatch): a guess must not get a second
+// try. A deny with report pauses pushes for the user.
+func (s *Service) handleCallback(ctx context.Context, dev *core.Device, cb Callback) (core.ApprovalStatus, error) {
 	if err := checkCallback(cb); err != nil {
 		return "", err
 	}
@@ -102,37 +98,75 @@ func (s *Service) handleCallback(ctx context.Context, dev *core.Device, fromMemo
 	}
 	now := s.Clock.Now()
 	o := callbackOutcome(cb, dev)
-	a := &core.Approval{ID: cb.ApprovalID}
-	// The decision, its entry in the trail and the device's last use are
-	// written at once: the browser waits for this one statement.
-	d := core.DeviceDecision{UserID: dev.UserID, DeviceID: dev.ID}
-	status := core.ApprovalDenied
-	if o.Approve {
-		d.MatchNumber, status = cb.MatchNumber, core.ApprovalApproved
+	number := cb.MatchNumber
+	if !o.Approve {
+		number = nil
 	}
-	kind, detail := decisionEvent(status, o.Reason, o.Method)
-	d.Event = core.NewEvent(ctx, dev.UserID, kind, detail, now)
-	DecideUnread(a, now, o)
-	decided, err := s.Approvals.DecideByDevice(ctx, a, now, d)
-	if err != nil {
+	a, err := s.decideByDevice(ctx, cb.ApprovalID, dev, o, number, now)
+	if err != nil || a != nil {
+		return statusOf(a), err
+	}
+	// Nothing was decided: why? A removed device (it may have been known
+	// from memory) is not one; then the approval says.
+	if dev, err = s.Devices.Device(ctx, dev.ID); core.IsCode(err, core.ENotFound) {
+		return "", errBadSignature
+	} else if err != nil {
 		return "", err
-	}
-	if decided {
-		s.announceDecision(ctx, a)
-		return s.afterCallback(ctx, dev, a, o, now, true)
-	}
-	if fromMemory {
-		// Was it removed? The database says.
-		if dev, err = s.Devices.Device(ctx, dev.ID); core.IsCode(err, core.ENotFound) {
-			return "", errBadSignature
-		} else if err != nil {
-			return "", err
-		}
 	}
 	if a, err = s.Approvals.Approval(ctx, cb.ApprovalID); err != nil {
 		return "", err
 	}
-	return s.decideCallback(ctx, dev, cb, a)
+	if !offeredTo(a, dev) {
+		// Another user's, one that began on SMS, one pushed before this
+		// device was enrolled: none is the device's to decide, and the
+		// answer does not tell them apart.
+		return "", core.Errorf(core.ENotFound, "no such approval")
+	}
+	if err := CheckPending(a, now); err != nil {
+		return "", err
+	}
+	if o.Approve {
+		// Open and offered: the number was wrong.
+		o = Outcome{Reason: core.ReasonNumberMismatch, By: dev.ID}
+	}
+	a, err = s.decideByDevice(ctx, cb.ApprovalID, dev, o, nil, now)
+	if err == nil && a == nil {
+		err = errAlreadyDecided // decided meanwhile
+	}
+	return statusOf(a), err
+}
+
+// decideByDevice writes o for dev to approval id in the one guarded
+// statement (open, offered to dev, and number when given), with its trail
+// entry and the device's last use; it returns the approval as decided, or
+// nil when the guard did not hold.
+func (s *Service) decideByDevice(ctx context.Context, id string, dev *core.Device, o Outcome, number *int, now time.Time) (*core.Approval, error) {
+	d := decision(now, o)
+	kind, detail := decisionEvent(d.Status, d.Reason, d.Method)
+	a, err := s.Approvals.DecideByDevice(ctx, id, now, core.DeviceDecision{
+		Decided: d, UserID: dev.UserID, DeviceID: dev.ID, MatchNumber: number,
+		Event: core.NewEvent(ctx, dev.UserID, kind, detail, now),
+	})
+	if err != nil || a == nil {
+		return nil, err
+	}
+	s.announceDecision(ctx, a, now)
+	if a.Reason == core.ReasonReported {
+		// Only a report that decided a pending login pauses pushes, so a
+		// stale report cannot switch a user's pushes off.
+		if _, err := s.KV.SetNX(ctx, pushPauseKey(dev.UserID), "1", s.Config.ReportPause); err != nil {
+			return nil, err
+		}
+		s.Log.WarnContext(ctx, "login reported as not me; pushes paused", "user_id", dev.UserID, "approval_id", a.ID, "device_id", dev.ID)
+	}
+	return a, nil
+}
+
+func statusOf(a *core.Approval) core.ApprovalStatus {
+	if a == nil {
+		return ""
+	}
+	return a.Status
 }
 
 // callbackOutcome is what a device's valid callback asks for, before the
@@ -166,43 +200,4 @@ func checkCallback(cb Callback) error {
 		return core.FieldError(core.EInvalidRequest, "decision", `decision must be "approve" or "deny"`)
 	}
 	return nil
-}
-
-// decideCallback decides a for an authenticated device's valid callback.
-func (s *Service) decideCallback(ctx context.Context, dev *core.Device, cb Callback, a *core.Approval) (core.ApprovalStatus, error) {
-	if !offeredTo(a, dev) {
-		// Another user's, one that began on SMS, one pushed before this
-		// device was enrolled: none is the device's to decide, and the
-		// answer does not tell them apart.
-		return "", core.Errorf(core.ENotFound, "no such approval")
-	}
-	now := s.Clock.Now()
-	o := callbackOutcome(cb, dev)
-	if o.Approve && (!core.IsMatchNumber(a.MatchNumber) || *cb.MatchNumber != a.MatchNumber) {
-		o = Outcome{Reason: core.ReasonNumberMismatch, By: dev.ID}
-	}
-	if err := s.decide(ctx, a, now, o); err != nil {
-		return "", err
-	}
-	return s.afterCallback(ctx, dev, a, o, now, false)
-}
-
-// afterCallback does what follows a device's decision: a report pauses the
-// user's pushes, and the device was used (unless touched already).
-func (s *Service) afterCallback(ctx context.Context, dev *core.Device, a *core.Approval, o Outcome, now time.Time, touched bool) (core.ApprovalStatus, error) {
-	if o.Reason == core.ReasonReported {
-		// Only a report that decided a pending login pauses pushes, so a
-		// stale report cannot switch a user's pushes off.
-		if _, err := s.KV.SetNX(ctx, pushPauseKey(dev.UserID), "1", s.Config.ReportPause); err != nil {
-			return "", err
-		}
-		s.Log.WarnContext(ctx, "login reported as not me; pushes paused", "user_id", dev.UserID, "approval_id", a.ID, "device_id", dev.ID)
-	}
-	if touched {
-		return a.Status, nil
-	}
-	if err := s.Devices.TouchDevice(ctx, dev.ID, now); err != nil {
-		s.Log.WarnContext(ctx, "device last-used not recorded", "device_id", dev.ID, "err", err)
-	}
-	return a.Status, nil
 }

@@ -42,14 +42,13 @@ var errBadSignature = core.Errorf(core.EInvalidSignature, "the request signature
 // guessing a device's next nonce (128 random bits or more) to spend it
 // first is hopeless.
 func (s *Service) AuthenticateDevice(ctx context.Context, r SignedRequest, wantDeviceID string) (*core.Device, error) {
-	dev, _, err := s.authenticate(ctx, r, wantDeviceID, false)
-	return dev, err
+	return s.authenticate(ctx, r, wantDeviceID, false)
 }
 
 // authenticate is AuthenticateDevice; with remembered, a device whose key is
-// remembered (deviceKeys) is not read from the database, and the answer says
-// whether it was: such a device may have been removed since.
-func (s *Service) authenticate(ctx context.Context, r SignedRequest, wantDeviceID string, remembered bool) (dev *core.Device, fromMemory bool, err error) {
+// remembered (deviceKeys) is not read from the database: such a device may
+// have been removed since, which the caller's guarded write must check.
+func (s *Service) authenticate(ctx context.Context, r SignedRequest, wantDeviceID string, remembered bool) (dev *core.Device, err error) {
 	// Failures are counted per claimed device and client IP: enough to stop
 	// guessing, without letting a stranger lock a real device out. The
 	// device id is the keys' hash tag, so on Redis Cluster a device's
@@ -72,7 +71,7 @@ func (s *Service) authenticate(ctx context.Context, r SignedRequest, wantDeviceI
 		redisAnswered.Go(func() {
 			limit, fresh, limitErr = s.Limiter.CheckAndClaim(ctx, failKey, s.Config.CallbackFailures, s.Config.CallbackFailureWindow, now, nonceKey, NonceTTL)
 		})
-		dev, fromMemory, err = s.verifySignature(ctx, r, h, remembered)
+		dev, err = s.verifySignature(ctx, r, h, remembered)
 		redisAnswered.Wait()
 	}
 	switch {
@@ -81,17 +80,17 @@ func (s *Service) authenticate(ctx context.Context, r SignedRequest, wantDeviceI
 	case !limit.Allowed:
 		err = core.RateLimited(limit.RetryAfter)
 	case err == nil && !fresh:
-		return nil, false, s.countFailure(ctx, failKey, now, errBadSignature)
+		return nil, s.countFailure(ctx, failKey, now, errBadSignature)
 	}
 	if err == nil {
-		return dev, fromMemory, nil
+		return dev, nil
 	}
 	if fresh {
 		if derr := s.KV.Del(ctx, nonceKey); derr != nil {
 			s.Log.WarnContext(ctx, "nonce of a refused request not given back", "err", derr)
 		}
 	}
-	return nil, false, s.countFailure(ctx, failKey, now, err)
+	return nil, s.countFailure(ctx, failKey, now, err)
 }
 
 // countFailure counts a refused signature against the failure limit and
@@ -124,24 +123,27 @@ func (s *Service) checkHeaders(r SignedRequest, wantDeviceID string) (signing.He
 
 // verifySignature finds the device (remembered, when allowed and known;
 // else from the database) and checks its signature.
-func (s *Service) verifySignature(ctx context.Context, r SignedRequest, h signing.Headers, remembered bool) (*core.Device, bool, error) {
-	dev, fromMemory := (*core.Device)(nil), false
+func (s *Service) verifySignature(ctx context.Context, r SignedRequest, h signing.Headers, remembered bool) (*core.Device, error) {
+	var (
+		dev   *core.Device
+		known bool
+	)
 	if remembered {
-		dev, fromMemory = s.keys.lookup(h.DeviceID)
+		dev, known = s.keys.lookup(h.DeviceID)
 	}
-	if !fromMemory {
+	if !known {
 		var err error
 		dev, err = s.Devices.Device(ctx, h.DeviceID)
 		if core.IsCode(err, core.ENotFound) {
-			return nil, false, errBadSignature
+			return nil, errBadSignature
 		}
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		s.keys.remember(dev)
 	}
 	if err := signing.Verify(ed25519.PublicKey(dev.PublicKey), r.Method, r.PathWithQuery, h, r.Body); err != nil {
-		return nil, false, errBadSignature
+		return nil, errBadSignature
 	}
-	return dev, fromMemory, nil
+	return dev, nil
 }

@@ -1,4 +1,11 @@
 package approval
 
-// OfferedTo is offeredTo for the table that holds it to the store's SQL.
-var OfferedTo = offeredTo
+// The rules whose conditions the store repeats in SQL, for the tables that
+// hold the two together.
+var (
+	OfferedTo      = offeredTo
+	Decision       = decision
+	Supersedable   = supersedable
+	ExpireDue      = expireDue
+	PushTimeoutDue = pushTimeoutDue
+)

@@ -2,6 +2,7 @@ package approval
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/approvald/approvald/internal/core"
 )
@@ -20,19 +21,17 @@ func (f Frame) Final() bool {
 	return f.Type == "status" && f.Status != string(core.ApprovalPending)
 }
 
-// StatusFrame is the current state of a, as sent on connect.
-func StatusFrame(a *core.Approval) Frame {
-	f := Frame{Type: "status", Status: string(a.Status)}
-	switch a.Status {
+// StateFrame is a's state at now, as sent on connect and after a
+// decision. A pending one carries its channel and reason, so a browser
+// that reconnects learns of a fallback it may have missed.
+func StateFrame(a *core.Approval, now time.Time) Frame {
+	v := ViewAt(a, now)
+	f := Frame{Type: "status", Status: string(v.Status)}
+	switch v.Status {
 	case core.ApprovalPending:
-		// The reason of a fallback (or push_timeout) goes along, so a
-		// browser that reconnects learns what it may have missed.
-		f.Channel, f.Reason = string(a.Channel), a.Reason
-		if f.Reason == "" && a.TimeoutAnnouncedAt != nil {
-			f.Reason = core.ReasonPushTimeout
-		}
+		f.Channel, f.Reason = string(v.Channel), v.Reason
 	case core.ApprovalDenied:
-		f.Reason = a.Reason
+		f.Reason = v.Reason
 	}
 	return f
 }

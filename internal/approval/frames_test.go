@@ -27,7 +27,17 @@ func TestFrameFinal(t *testing.T) {
 	}
 }
 
-func TestStatusFrame(t *testing.T) {
+// frameAt is a's state frame while its life (an hour, unless it says)
+// is not over.
+func frameAt(a core.Approval) Frame {
+	at := time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)
+	if a.ExpiresAt.IsZero() {
+		a.ExpiresAt = at.Add(time.Hour)
+	}
+	return StateFrame(&a, at)
+}
+
+func TestStateFrame(t *testing.T) {
 	at := time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)
 	cases := []struct {
 		name string
@@ -55,11 +65,17 @@ func TestStatusFrame(t *testing.T) {
 		{"expired after a fallback carries neither channel nor reason",
 			core.Approval{Status: core.ApprovalExpired, Channel: core.ChannelSMS, Reason: core.ReasonPushFailed, TimeoutAnnouncedAt: &at},
 			Frame{Type: "status", Status: "expired"}},
+		{"pending at its expires_at is expired, swept or not",
+			core.Approval{Status: core.ApprovalPending, Channel: core.ChannelSMS, Reason: core.ReasonPushFailed, ExpiresAt: at},
+			Frame{Type: "status", Status: "expired"}},
+		{"pending a moment before its expires_at is pending",
+			core.Approval{Status: core.ApprovalPending, Channel: core.ChannelPush, ExpiresAt: at.Add(time.Nanosecond)},
+			Frame{Type: "status", Status: "pending", Channel: "push"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := StatusFrame(&c.a); got != c.want {
-				t.Fatalf("StatusFrame = %+v; want %+v", got, c.want)
+			if got := frameAt(c.a); got != c.want {
+				t.Fatalf("StateFrame = %+v; want %+v", got, c.want)
 			}
 		})
 	}
@@ -73,11 +89,11 @@ func TestFrameJSON(t *testing.T) {
 		frame Frame
 		want  string
 	}{
-		{StatusFrame(&core.Approval{Status: core.ApprovalPending, Channel: core.ChannelPush}),
+		{frameAt(core.Approval{Status: core.ApprovalPending, Channel: core.ChannelPush}),
 			`{"type":"status","status":"pending","channel":"push"}`},
-		{StatusFrame(&core.Approval{Status: core.ApprovalApproved, Method: core.MethodPush}),
+		{frameAt(core.Approval{Status: core.ApprovalApproved, Method: core.MethodPush}),
 			`{"type":"status","status":"approved"}`},
-		{StatusFrame(&core.Approval{Status: core.ApprovalExpired}),
+		{frameAt(core.Approval{Status: core.ApprovalExpired}),
 			`{"type":"status","status":"expired"}`},
 	}
 	for _, reason := range []string{core.ReasonNoDevice, core.ReasonPushFailed, core.ReasonPushTimeout, core.ReasonRequested, core.ReasonPushLimited} {
@@ -90,7 +106,7 @@ func TestFrameJSON(t *testing.T) {
 		cases = append(cases, struct {
 			frame Frame
 			want  string
-		}{StatusFrame(&core.Approval{Status: core.ApprovalDenied, Reason: reason}),
+		}{frameAt(core.Approval{Status: core.ApprovalDenied, Reason: reason}),
 			`{"type":"status","status":"denied","reason":"` + reason + `"}`})
 	}
 	for _, c := range cases {

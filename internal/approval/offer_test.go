@@ -101,11 +101,11 @@ func TestOfferedToAgreesWithTheStore(t *testing.T) {
 
 				// The rule in SQL: a deny asks for nothing else.
 				d := core.DeviceDecision{UserID: dev.UserID, DeviceID: dev.ID,
-					Event: &core.Event{ID: core.NewID(core.PrefixEvent), UserID: dev.UserID, Kind: core.EventDenied, CreatedAt: now}}
-				decision := &core.Approval{ID: a.ID}
-				approval.DecideUnread(decision, now, approval.Outcome{Reason: core.ReasonUserDenied, By: dev.ID})
-				inSQL, err := db.DecideByDevice(ctx, decision, now, d)
+					Decided: approval.Decision(now, approval.Outcome{Reason: core.ReasonUserDenied, By: dev.ID}),
+					Event:   &core.Event{ID: core.NewID(core.PrefixEvent), UserID: dev.UserID, Kind: core.EventDenied, CreatedAt: now}}
+				decided, err := db.DecideByDevice(ctx, a.ID, now, d)
 				ok(t, err)
+				inSQL := decided != nil
 
 				if inGo != c.want || inSQL != c.want {
 					t.Errorf("%s: offeredTo %v, the store's guard %v; want %v", c.name, inGo, inSQL, c.want)

@@ -105,35 +105,3 @@ func (s *Service) publish(ctx context.Context, id string, f Frame) {
 		s.Log.WarnContext(ctx, "publish failed", "approval_id", id, "err", err)
 	}
 }
-
-// update writes fields of a pending approval; when another instance changed
-// it first, the answer says why it is no longer open.
-func (s *Service) update(ctx context.Context, a *core.Approval, now time.Time, fields ...string) error {
-	return s.write(ctx, s.Approvals.UpdatePending, a, now, fields...)
-}
-
-// writer writes fields of a pending approval under the store's conditions:
-// core.ApprovalStore.UpdatePending, or ApproveWithCode for a code's approval.
-type writer func(ctx context.Context, a *core.Approval, now time.Time, fields ...string) (bool, error)
-
-// write is update through w.
-func (s *Service) write(ctx context.Context, w writer, a *core.Approval, now time.Time, fields ...string) error {
-	ok, err := w(ctx, a, now, fields...)
-	if err != nil {
-		return err
-	}
-	if ok {
-		return nil
-	}
-	cur, err := s.Approvals.Approval(ctx, a.ID)
-	if err != nil {
-		return err
-	}
-	if err := CheckPending(cur, now); err != nil {
-		return err
-	}
-	if cur.Attempts > core.MaxCodeAttempts {
-		return errTooManyCodes
-	}
-	return errAlreadyDecided
-}

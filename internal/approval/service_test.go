@@ -91,6 +91,7 @@ func (p *fakePusher) Send(ctx context.Context, pushURL string, payload []byte) e
 type fixture struct {
 	svc    *approval.Service
 	db     *store.DB
+	dbPath string // the SQLite file, for what no transition writes
 	clock  *manualClock
 	texts  *fakeTexter
 	pusher *fakePusher
@@ -108,7 +109,8 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	clock := &manualClock{now: start}
-	db, err := store.Open(ctx, "sqlite:"+t.TempDir()+"/db")
+	dbPath := t.TempDir() + "/db"
+	db, err := store.Open(ctx, "sqlite:"+dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +142,8 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{
-		db: db, clock: clock, texts: &fakeTexter{}, box: box, tokens: tokens, sub: sub,
+		dbPath: dbPath,
+		db:     db, clock: clock, texts: &fakeTexter{}, box: box, tokens: tokens, sub: sub,
 		keys:   map[string]ed25519.PrivateKey{},
 		pusher: &fakePusher{send: func(context.Context, string, []byte) error { return nil }},
 	}
@@ -537,7 +540,7 @@ func TestPushTimeoutAnnouncedOnce(t *testing.T) {
 	if want := start.Add(f.svc.Config.PushTimeout + f.svc.Config.CodeTTL); !a.ExpiresAt.Equal(want) {
 		t.Fatalf("expires_at %v, want %v", a.ExpiresAt, want)
 	}
-	if fr := approval.StatusFrame(a); fr.Reason != core.ReasonPushTimeout || fr.Channel != string(core.ChannelSMS) {
+	if fr := approval.StateFrame(a, f.clock.Now()); fr.Reason != core.ReasonPushTimeout || fr.Channel != string(core.ChannelSMS) {
 		t.Fatalf("a browser connecting now gets %+v; want sms with the push_timeout reason", fr)
 	}
 

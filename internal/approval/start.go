@@ -51,12 +51,12 @@ func (s *Service) Start(ctx context.Context, u *core.User, ip, userAgent string)
 	if reason == "" {
 		a.Channel, a.MatchNumber = core.ChannelPush, matchNumber()
 		a.ExpiresAt, a.PushSentAt = now.Add(s.Config.ApprovalTTL), &now
-		superseded, err := s.Approvals.SupersedePending(ctx, u.ID, now)
+		superseded, err := s.Approvals.SupersedePending(ctx, u.ID, now, Supersede(now))
 		if err != nil {
 			return nil, err
 		}
 		for _, old := range superseded {
-			s.publish(ctx, old.ID, Frame{Type: "status", Status: string(core.ApprovalDenied), Reason: core.ReasonSuperseded})
+			s.publish(ctx, old.ID, StateFrame(old, now))
 		}
 	} else {
 		a.Channel, a.Reason, a.ExpiresAt = core.ChannelSMS, reason, now.Add(s.Config.CodeTTL)

@@ -18,7 +18,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 		return err
 	}
 	for _, a := range expired {
-		s.publish(ctx, a.ID, Frame{Type: "status", Status: string(core.ApprovalExpired)})
+		s.publish(ctx, a.ID, StateFrame(a, now))
 	}
 	timedOut, err := s.Approvals.DuePushTimeouts(ctx, now.Add(-s.Config.PushTimeout), now, 500)
 	if err != nil {
@@ -28,9 +28,9 @@ func (s *Service) Sweep(ctx context.Context) error {
 		// The login moves to the code channel (the browser shows the code
 		// form and may ask for an SMS); no SMS is sent until it asks. The
 		// device may still decide until the new expires_at.
-		fields, err := FallBack(a, now, core.ReasonPushTimeout, s.Config.CodeTTL)
+		change, err := FallBack(a, now, core.ReasonPushTimeout, s.Config.CodeTTL)
 		if err == nil {
-			err = s.update(ctx, a, now, fields...)
+			err = s.apply(ctx, a, now, change)
 		}
 		if err != nil {
 			continue // decided or expired meanwhile: nothing to announce

@@ -3,7 +3,6 @@ package approval
 import (
 	"context"
 	"crypto/subtle"
-	"time"
 
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/session"
@@ -30,21 +29,11 @@ func (s *Service) ByTicket(ctx context.Context, id, ticket string) (*core.Approv
 	return a, nil
 }
 
-// ExchangeWindow is how long after its approval a login may still be
-// swapped for a session.
-const ExchangeWindow = 5 * time.Minute
-
 // Exchange swaps an approved approval for a token pair, once.
 func (s *Service) Exchange(ctx context.Context, a *core.Approval) (*session.TokenPair, error) {
 	now := s.Clock.Now()
-	if a.Status == core.ApprovalPending && !now.Before(a.ExpiresAt) {
-		return nil, errExpired
-	}
-	if err := CanExchange(a); err != nil {
+	if err := CanExchange(a, now); err != nil {
 		return nil, err
-	}
-	if a.DecidedAt == nil || now.After(a.DecidedAt.Add(ExchangeWindow)) {
-		return nil, errExpired
 	}
 	ok, err := s.Approvals.MarkExchanged(ctx, a.ID, now)
 	if err != nil {

@@ -99,47 +99,46 @@ type DeviceStore interface {
 	TouchDevice(ctx context.Context, id string, now time.Time) error
 }
 
-// ApprovalStore keeps approvals. Every change of a pending approval is a
-// conditional update on status = 'pending' AND expires_at > now, so a
-// decision is taken exactly once across instances.
+// ApprovalStore keeps approvals. It decides none of an approval's rules:
+// package approval says what each transition writes (an ApprovalChange) and
+// when it may happen; the store writes it as one guarded update, so every
+// transition happens at most once across instances. The guards, in SQL,
+// are the approval package's conditions, and its tests run each against
+// both databases: open = status 'pending' AND expires_at > now.
 type ApprovalStore interface {
 	CreateApproval(ctx context.Context, a *Approval) error
 	Approval(ctx context.Context, id string) (*Approval, error)
-	// UpdatePending writes the named columns of a (Go field names, e.g.
-	// "Status", "Reason") when the stored approval is still pending and
-	// unexpired at now; false when it was not.
-	UpdatePending(ctx context.Context, a *Approval, now time.Time, fields ...string) (bool, error)
-	// DecideByDevice writes a device's decision, a's Status, Reason,
-	// Method, DecidedAt and DecidedBy, to an approval not read first: only
-	// when it is pending and unexpired at now and d holds. With it, all or
-	// nothing, d.Event goes to the trail and the device's last use becomes
-	// now. It then fills a with the stored approval as decided.
-	DecideByDevice(ctx context.Context, a *Approval, now time.Time, d DeviceDecision) (bool, error)
-	// ApproveWithCode is UpdatePending for the approval a code decides: it
-	// writes only while the stored count of attempts is within
-	// MaxCodeAttempts as well.
-	ApproveWithCode(ctx context.Context, a *Approval, now time.Time, fields ...string) (bool, error)
-	// ReserveApprovalAttempt counts one code attempt on a pending approval,
-	// unexpired at now, before the code is compared, and returns the new
-	// count: one conditional update that takes an attempt only while fewer
-	// than MaxCodeAttempts are counted, so concurrent attempts never get more
-	// comparisons than that. ELocked when every attempt is taken; ENotFound,
-	// EExpired or EAlreadyDecided when it is not pending and unexpired.
-	ReserveApprovalAttempt(ctx context.Context, id string, now time.Time) (attempts int, err error)
-	// SupersedePending denies the user's pending approvals that were
-	// pushed (push_sent_at set, whatever their channel now) with reason
-	// superseded and returns them (their channel is the one they were on).
-	SupersedePending(ctx context.Context, userID string, now time.Time) ([]*Approval, error)
+	// UpdatePending writes change to approval id while it is open at now
+	// and returns the approval as written; nil when it was not open.
+	UpdatePending(ctx context.Context, id string, now time.Time, change ApprovalChange) (*Approval, error)
+	// ApproveWithCode writes a code's decision as UpdatePending does, and
+	// only while the approval's count of attempts is within MaxCodeAttempts.
+	ApproveWithCode(ctx context.Context, id string, now time.Time, d Decided) (*Approval, error)
+	// DecideByDevice writes a device's decision, d.Decided, to approval id,
+	// not read first: only while it is open at now and d's conditions hold.
+	// With it, all or nothing, d.Event goes to the trail and the device's
+	// last use becomes now. It returns the approval as decided, or nil.
+	DecideByDevice(ctx context.Context, id string, now time.Time, d DeviceDecision) (*Approval, error)
+	// ReserveApprovalAttempt counts one code attempt on an open approval
+	// before the code is compared and returns the new count; it takes one
+	// only while fewer than MaxCodeAttempts are counted, so concurrent
+	// attempts never get more comparisons than that. reserved is false when
+	// it took none (the approval is not open, or its attempts are all taken).
+	ReserveApprovalAttempt(ctx context.Context, id string, now time.Time) (attempts int, reserved bool, err error)
+	// SupersedePending writes d to the user's open approvals that were
+	// pushed (push_sent_at set, whatever their channel now) and returns them
+	// as they were before (their channel is the one a browser is on).
+	SupersedePending(ctx context.Context, userID string, now time.Time, d Decided) ([]*Approval, error)
 	// ExpireDue marks pending approvals whose expires_at <= now expired and
 	// returns them; each is returned by exactly one caller.
 	ExpireDue(ctx context.Context, now time.Time, limit int) ([]*Approval, error)
-	// DuePushTimeouts marks pending push approvals whose push was sent at or
+	// DuePushTimeouts marks open push approvals whose push was sent at or
 	// before sentBefore and not yet announced, and returns them (once each).
 	DuePushTimeouts(ctx context.Context, sentBefore, now time.Time, limit int) ([]*Approval, error)
 	// MarkExchanged records the one swap of an approved approval for a
 	// session; false when it was exchanged already.
 	MarkExchanged(ctx context.Context, id string, now time.Time) (bool, error)
-	// PendingForUser lists the user's pending, unexpired approvals.
+	// PendingForUser lists the user's open approvals.
 	PendingForUser(ctx context.Context, userID string, now time.Time) ([]*Approval, error)
 }
 
@@ -153,6 +152,7 @@ type Pinger interface {
 // which the user still has: pushed no earlier than the device's enrollment)
 // and what it records with the decision.
 type DeviceDecision struct {
+	Decided     Decided
 	UserID      string
 	DeviceID    string
 	MatchNumber *int   // nil for a deny; else IsMatchNumber

@@ -99,13 +99,10 @@ type approvalView struct {
 	Reason      string    `json:"reason,omitempty"`
 }
 
-func viewOf(a *core.Approval) approvalView {
-	v := approvalView{Status: string(a.Status), Channel: string(a.Channel), ExpiresAt: a.ExpiresAt.UTC(),
-		MatchNumber: a.MatchNumber, Reason: a.Reason}
-	if v.Reason == "" && a.TimeoutAnnouncedAt != nil && a.Status == core.ApprovalPending {
-		v.Reason = core.ReasonPushTimeout
-	}
-	return v
+func viewOf(a *core.Approval, now time.Time) approvalView {
+	v := approval.ViewAt(a, now)
+	return approvalView{Status: string(v.Status), Channel: string(v.Channel), ExpiresAt: v.ExpiresAt.UTC(),
+		MatchNumber: v.MatchNumber, Reason: v.Reason}
 }
 
 func handleGetApproval(approvals *approval.Service, clock core.Clock) fiber.Handler {
@@ -114,10 +111,7 @@ func handleGetApproval(approvals *approval.Service, clock core.Clock) fiber.Hand
 		if err != nil {
 			return err
 		}
-		if a.Status == core.ApprovalPending && !clock.Now().Before(a.ExpiresAt) {
-			a.Status = core.ApprovalExpired // the sweeper will record it; do not show it as pending
-		}
-		return c.JSON(viewOf(a))
+		return c.JSON(viewOf(a, clock.Now()))
 	}
 }
 

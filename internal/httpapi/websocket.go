@@ -268,10 +268,7 @@ func (s *wsSession) sendState() (done bool) {
 		closeWS(s.conn, websocket.CloseInternalServerErr, "unavailable")
 		return true
 	}
-	f := approval.StatusFrame(a)
-	if a.Status == core.ApprovalPending && !s.clock.Now().Before(a.ExpiresAt) {
-		f = approval.Frame{Type: "status", Status: string(core.ApprovalExpired)}
-	}
+	f := approval.StateFrame(a, s.clock.Now())
 	b, _ := json.Marshal(f)
 	if !s.send(b) {
 		return true

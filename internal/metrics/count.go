@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/approvald/approvald/internal/core"
@@ -13,8 +12,8 @@ import (
 // unchanged on a nil *Metrics.
 
 // Approvals counts approvals where their state is committed: a created
-// approval is a start; a conditional update that wrote Status (a code's
-// approval among them), a superseded push and a swept expiry are decisions.
+// approval is a start; a guarded update that wrote a decision (a code's
+// or a device's among them), a superseded push and a swept expiry are decisions.
 // The store's conditional update lets exactly one writer win, so each
 // approval is counted once even when several instances race to decide it.
 func (m *Metrics) Approvals(s core.ApprovalStore) core.ApprovalStore {
@@ -37,28 +36,28 @@ func (c *countedApprovals) CreateApproval(ctx context.Context, a *core.Approval)
 	return err
 }
 
-func (c *countedApprovals) UpdatePending(ctx context.Context, a *core.Approval, now time.Time, fields ...string) (bool, error) {
-	ok, err := c.ApprovalStore.UpdatePending(ctx, a, now, fields...)
-	if ok && err == nil && slices.Contains(fields, "Status") {
+func (c *countedApprovals) UpdatePending(ctx context.Context, id string, now time.Time, change core.ApprovalChange) (*core.Approval, error) {
+	a, err := c.ApprovalStore.UpdatePending(ctx, id, now, change)
+	if _, decision := change.(core.Decided); decision && a != nil && err == nil {
 		c.countDecided(a)
 	}
-	return ok, err
+	return a, err
 }
 
-func (c *countedApprovals) ApproveWithCode(ctx context.Context, a *core.Approval, now time.Time, fields ...string) (bool, error) {
-	ok, err := c.ApprovalStore.ApproveWithCode(ctx, a, now, fields...)
-	if ok && err == nil {
+func (c *countedApprovals) ApproveWithCode(ctx context.Context, id string, now time.Time, d core.Decided) (*core.Approval, error) {
+	a, err := c.ApprovalStore.ApproveWithCode(ctx, id, now, d)
+	if a != nil && err == nil {
 		c.countDecided(a)
 	}
-	return ok, err
+	return a, err
 }
 
-func (c *countedApprovals) DecideByDevice(ctx context.Context, a *core.Approval, now time.Time, d core.DeviceDecision) (bool, error) {
-	ok, err := c.ApprovalStore.DecideByDevice(ctx, a, now, d)
-	if ok && err == nil {
+func (c *countedApprovals) DecideByDevice(ctx context.Context, id string, now time.Time, d core.DeviceDecision) (*core.Approval, error) {
+	a, err := c.ApprovalStore.DecideByDevice(ctx, id, now, d)
+	if a != nil && err == nil {
 		c.countDecided(a)
 	}
-	return ok, err
+	return a, err
 }
 
 // countDecided counts a, just written, when it left pending.
@@ -68,8 +67,8 @@ func (c *countedApprovals) countDecided(a *core.Approval) {
 	}
 }
 
-func (c *countedApprovals) SupersedePending(ctx context.Context, userID string, now time.Time) ([]*core.Approval, error) {
-	superseded, err := c.ApprovalStore.SupersedePending(ctx, userID, now)
+func (c *countedApprovals) SupersedePending(ctx context.Context, userID string, now time.Time, d core.Decided) ([]*core.Approval, error) {
+	superseded, err := c.ApprovalStore.SupersedePending(ctx, userID, now, d)
 	if err == nil {
 		// Pushed ones, some of them fallen back to sms since.
 		for _, a := range superseded {

@@ -230,26 +230,25 @@ func TestApprovalsCountCommittedChanges(t *testing.T) {
 	}
 
 	decided := newApproval(core.ChannelPush, time.Hour)
-	stale := *decided
-	decided.Status, decided.DecidedAt = core.ApprovalApproved, &now
-	if ok, err := approvals.UpdatePending(ctx, decided, now, "Status", "DecidedAt"); !ok || err != nil {
-		t.Fatalf("decide: %v %v", ok, err)
+	if got, err := approvals.UpdatePending(ctx, decided.ID, now, core.Decided{Status: core.ApprovalApproved, Method: core.MethodPush, At: now}); got == nil || err != nil {
+		t.Fatalf("decide: %v %v", got, err)
 	}
-	stale.Status, stale.Reason = core.ApprovalDenied, core.ReasonUserDenied // the loser of a race
-	if ok, _ := approvals.UpdatePending(ctx, &stale, now, "Status", "Reason"); ok {
+	// The loser of a race.
+	if got, _ := approvals.UpdatePending(ctx, decided.ID, now, core.Decided{Status: core.ApprovalDenied, Reason: core.ReasonUserDenied, At: now}); got != nil {
 		t.Fatal("a second decision was written")
 	}
 	fallback := newApproval(core.ChannelPush, time.Hour)
-	fallback.Channel = core.ChannelSMS // not a decision
-	if ok, err := approvals.UpdatePending(ctx, fallback, now, "Channel"); !ok || err != nil {
-		t.Fatalf("fall back: %v %v", ok, err)
+	// Not a decision.
+	if got, err := approvals.UpdatePending(ctx, fallback.ID, now, core.FellBack{Reason: core.ReasonRequested, ExpiresAt: now.Add(time.Hour)}); got == nil || err != nil {
+		t.Fatalf("fall back: %v %v", got, err)
 	}
 	newApproval(core.ChannelSMS, time.Hour) // never pushed: never superseded
-	if got, err := approvals.SupersedePending(ctx, u.ID, now); err != nil || len(got) != 1 || got[0].ID != fallback.ID {
+	supersede := core.Decided{Status: core.ApprovalDenied, Reason: core.ReasonSuperseded, At: now}
+	if got, err := approvals.SupersedePending(ctx, u.ID, now, supersede); err != nil || len(got) != 1 || got[0].ID != fallback.ID {
 		t.Fatalf("supersede: %v, %v; want the pushed one that fell back to sms", got, err)
 	}
 	newApproval(core.ChannelPush, time.Hour)
-	if got, err := approvals.SupersedePending(ctx, u.ID, now); err != nil || len(got) != 1 {
+	if got, err := approvals.SupersedePending(ctx, u.ID, now, supersede); err != nil || len(got) != 1 {
 		t.Fatalf("supersede: %v, %v", got, err)
 	}
 	if expired, err := approvals.ExpireDue(ctx, now.Add(2*time.Hour), 10); err != nil || len(expired) != 1 {

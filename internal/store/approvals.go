@@ -35,28 +35,11 @@ type approvalRow struct {
 	CreatedAt          dbTime              `bun:"created_at"`
 }
 
-// approvalColumns maps the fields of core.Approval that UpdatePending may
-// write to their columns. ID is the key and is not writable.
-var approvalColumns = map[string]string{
-	"UserID":             "user_id",
-	"Status":             "status",
-	"Channel":            "channel",
-	"Reason":             "reason",
-	"MatchNumber":        "match_number",
-	"TicketHash":         "ticket_hash",
-	"CodeHash":           "code_hash",
-	"CodeSentAt":         "code_sent_at",
-	"Attempts":           "attempts",
-	"ExpiresAt":          "expires_at",
-	"PushSentAt":         "push_sent_at",
-	"TimeoutAnnouncedAt": "timeout_announced_at",
-	"DecidedAt":          "decided_at",
-	"DecidedBy":          "decided_by",
-	"Method":             "method",
-	"ExchangedAt":        "exchanged_at",
-	"IP":                 "ip",
-	"UserAgent":          "user_agent",
-	"CreatedAt":          "created_at",
+// approvalColumns are the columns of approvalRow but the key, id.
+var approvalColumns = []string{
+	"user_id", "status", "channel", "reason", "match_number", "ticket_hash", "code_hash", "code_sent_at",
+	"attempts", "expires_at", "push_sent_at", "timeout_announced_at", "decided_at", "decided_by", "method",
+	"exchanged_at", "ip", "user_agent", "created_at",
 }
 
 func newApprovalRow(a *core.Approval) *approvalRow {
@@ -130,112 +113,98 @@ func (db *DB) Approval(ctx context.Context, id string) (*core.Approval, error) {
 	return row.approval(), nil
 }
 
-// wherePending restricts an update to approvals still pending and unexpired
-// at now — the one condition every change of a pending approval carries.
-func wherePending(q *bun.UpdateQuery, now time.Time) *bun.UpdateQuery {
+// whereOpen restricts an update to approvals still pending and unexpired
+// at now (approval.CheckPending's rule) — the one condition every change
+// of a pending approval carries.
+func whereOpen(q *bun.UpdateQuery, now time.Time) *bun.UpdateQuery {
 	return q.Where("status = ?", core.ApprovalPending).Where("expires_at > ?", ts(now))
 }
 
-// UpdatePending writes the named fields of a when the stored approval is
-// still pending and unexpired at now.
-func (db *DB) UpdatePending(ctx context.Context, a *core.Approval, now time.Time, fields ...string) (bool, error) {
-	return db.updatePending(ctx, a, now, nil, fields)
+// UpdatePending writes change to approval id while it is open at now.
+func (db *DB) UpdatePending(ctx context.Context, id string, now time.Time, change core.ApprovalChange) (*core.Approval, error) {
+	return db.updateOpen(ctx, id, now, change, nil)
 }
 
-// ApproveWithCode writes a code's approval, the named fields of a, as
-// UpdatePending does, and only while the stored count of code attempts is
-// within MaxCodeAttempts: an attempt never counted, or counted past the
-// limit, approves nothing.
-func (db *DB) ApproveWithCode(ctx context.Context, a *core.Approval, now time.Time, fields ...string) (bool, error) {
-	if a.Status != core.ApprovalApproved {
-		return false, fmt.Errorf("store: ApproveWithCode of an approval to be %s", a.Status)
+// ApproveWithCode writes a code's approval as UpdatePending does, and only
+// while the stored count of code attempts is within MaxCodeAttempts: an
+// attempt never counted, or counted past the limit, approves nothing.
+func (db *DB) ApproveWithCode(ctx context.Context, id string, now time.Time, d core.Decided) (*core.Approval, error) {
+	if d.Status != core.ApprovalApproved {
+		return nil, fmt.Errorf("store: ApproveWithCode of an approval to be %s", d.Status)
 	}
-	return db.updatePending(ctx, a, now, func(q *bun.UpdateQuery) *bun.UpdateQuery {
+	return db.updateOpen(ctx, id, now, d, func(q *bun.UpdateQuery) *bun.UpdateQuery {
 		return q.Where("attempts <= ?", core.MaxCodeAttempts)
-	}, fields)
+	})
 }
 
-// updatePending writes fields of a, pending and unexpired at now, under
-// the further condition also adds (when not nil).
-func (db *DB) updatePending(ctx context.Context, a *core.Approval, now time.Time, also func(*bun.UpdateQuery) *bun.UpdateQuery, fields []string) (bool, error) {
-	columns, err := approvalColumnsOf(fields)
+// updateOpen writes change to approval id, open at now, under the further
+// condition also adds (when not nil), and returns the row as written.
+func (db *DB) updateOpen(ctx context.Context, id string, now time.Time, change core.ApprovalChange, also func(*bun.UpdateQuery) *bun.UpdateQuery) (*core.Approval, error) {
+	var row approvalRow
+	q, err := setChange(db.bun.NewUpdate().Model(&row), change)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	q := wherePending(db.bun.NewUpdate().Model(newApprovalRow(a)).Column(columns...).Where("id = ?", a.ID), now)
+	q = whereOpen(q.Where("id = ?", id), now)
 	if also != nil {
 		q = also(q)
 	}
-	res, err := q.Exec(ctx)
-	if err != nil {
-		return false, dbErr(err)
-	}
-	n, err := rowsAffected(res)
-	return n == 1, err
-}
-
-// approvalColumnsOf maps Go field names to columns (approvalColumns).
-func approvalColumnsOf(fields []string) ([]string, error) {
-	if len(fields) == 0 {
-		return nil, fmt.Errorf("store: update of an approval without fields")
-	}
-	columns := make([]string, len(fields))
-	for i, f := range fields {
-		c, ok := approvalColumns[f]
-		if !ok {
-			return nil, fmt.Errorf("store: update of an approval: unknown field %q", f)
+	if err := q.Returning("*").Scan(ctx); err != nil {
+		if isNoRows(err) {
+			return nil, nil
 		}
-		columns[i] = c
+		return nil, dbErr(err)
 	}
-	return columns, nil
+	return row.approval(), nil
 }
 
-// ReserveApprovalAttempt counts one code attempt before the code is
-// compared and returns the new count. Only a pending approval, unexpired at
-// now, with fewer than MaxCodeAttempts attempts counted takes one, in one
-// conditional update, so concurrent attempts never count past the limit.
-// ELocked when every attempt is spent; ENotFound, EExpired or
-// EAlreadyDecided when the approval is not pending and unexpired.
-func (db *DB) ReserveApprovalAttempt(ctx context.Context, id string, now time.Time) (int, error) {
+// setChange sets the columns change writes, as its Apply sets the fields.
+func setChange(q *bun.UpdateQuery, change core.ApprovalChange) (*bun.UpdateQuery, error) {
+	switch c := change.(type) {
+	case core.Decided:
+		return setDecided(q, c), nil
+	case core.FellBack:
+		return q.Set("channel = ?", core.ChannelSMS).Set("reason = ?", c.Reason).Set("expires_at = ?", ts(c.ExpiresAt)), nil
+	case core.CodeSent:
+		return q.Set("code_hash = ?", c.CodeHash).Set("code_sent_at = ?", ts(c.At)), nil
+	}
+	return nil, fmt.Errorf("store: unknown approval change %T", change)
+}
+
+func setDecided(q *bun.UpdateQuery, d core.Decided) *bun.UpdateQuery {
+	return q.Set("status = ?", d.Status).Set("reason = ?", d.Reason).Set("method = ?", d.Method).
+		Set("decided_at = ?", ts(d.At)).Set("decided_by = ?", d.By)
+}
+
+// ReserveApprovalAttempt takes one of an open approval's MaxCodeAttempts
+// in one conditional update and returns the new count; reserved is false
+// when none was left or the approval is not open.
+func (db *DB) ReserveApprovalAttempt(ctx context.Context, id string, now time.Time) (int, bool, error) {
 	var attempts int
 	q := db.bun.NewUpdate().Model((*approvalRow)(nil)).
 		Set("attempts = attempts + 1").
 		Where("id = ?", id).
 		Where("attempts < ?", core.MaxCodeAttempts)
-	err := wherePending(q, now).Returning("attempts").Scan(ctx, &attempts)
-	if err == nil {
-		return attempts, nil
-	}
-	if !isNoRows(err) {
-		return 0, dbErr(err)
-	}
-	a, err := db.Approval(ctx, id)
-	if err != nil {
-		return 0, err
-	}
+	err := whereOpen(q, now).Returning("attempts").Scan(ctx, &attempts)
 	switch {
-	case a.Status == core.ApprovalExpired || (a.Status == core.ApprovalPending && !now.Before(a.ExpiresAt)):
-		return 0, core.Errorf(core.EExpired, "this approval has expired")
-	case a.Status == core.ApprovalPending:
-		// Every attempt is taken; the last may still be being compared.
-		return 0, core.Errorf(core.ELocked, "too many codes were tried for this login; start again")
+	case err == nil:
+		return attempts, true, nil
+	case isNoRows(err):
+		return 0, false, nil
 	}
-	return 0, core.Errorf(core.EAlreadyDecided, "this approval was already decided")
+	return 0, false, dbErr(err)
 }
 
-// SupersedePending denies the user's pending, unexpired approvals that were
-// pushed, with reason superseded, and returns them as denied. Pushed, not on the push channel: one that
+// SupersedePending writes d to the user's open approvals that were pushed
+// and returns them as decided. Pushed, not on the push channel: one that
 // fell back to SMS can still be decided by a device, and a new push must
 // leave a device only the newest login to approve.
-func (db *DB) SupersedePending(ctx context.Context, userID string, now time.Time) ([]*core.Approval, error) {
+func (db *DB) SupersedePending(ctx context.Context, userID string, now time.Time, d core.Decided) ([]*core.Approval, error) {
 	var rows []approvalRow
-	q := db.bun.NewUpdate().Model((*approvalRow)(nil)).
-		Set("status = ?", core.ApprovalDenied).
-		Set("reason = ?", core.ReasonSuperseded).
-		Set("decided_at = ?", ts(now)).
+	q := setDecided(db.bun.NewUpdate().Model((*approvalRow)(nil)), d).
 		Where("user_id = ?", userID).
 		Where("push_sent_at IS NOT NULL")
-	err := wherePending(q, now).Returning("*").Scan(ctx, &rows)
+	err := whereOpen(q, now).Returning("*").Scan(ctx, &rows)
 	if err != nil && !isNoRows(err) {
 		return nil, dbErr(err)
 	}
@@ -271,7 +240,7 @@ func (db *DB) DuePushTimeouts(ctx context.Context, sentBefore, now time.Time, li
 		q = q.Set("timeout_announced_at = ?", ts(now)).
 			Where("channel = ?", core.ChannelPush).
 			Where("timeout_announced_at IS NULL")
-		return wherePending(q, now)
+		return whereOpen(q, now)
 	})
 }
 

@@ -44,54 +44,50 @@ func TestUpdatePending(t *testing.T) {
 		u := verifiedUser(t, db, "")
 		a := createApproval(t, db, newApproval(u.ID, core.ChannelPush, t0.Add(2*time.Minute)))
 
-		// Only the named fields are written.
-		change := *a
-		change.Channel = core.ChannelSMS
-		change.Reason = core.ReasonPushTimeout
-		change.ExpiresAt = t0.Add(10 * time.Minute)
-		change.MatchNumber = 99 // not named
-		ok, err := db.UpdatePending(ctx, &change, t0, "Channel", "Reason", "ExpiresAt")
+		// A fallback writes the channel, its reason and the new life, and
+		// returns the whole approval as written.
+		fellBack := core.FellBack{Reason: core.ReasonPushTimeout, ExpiresAt: t0.Add(10 * time.Minute)}
+		got, err := db.UpdatePending(ctx, a.ID, t0, fellBack)
 		must(t, err)
-		if !ok {
-			t.Fatal("UpdatePending on a pending approval = false")
+		want := *a
+		want.Channel, want.Reason, want.ExpiresAt = core.ChannelSMS, core.ReasonPushTimeout, fellBack.ExpiresAt
+		if got == nil || !reflect.DeepEqual(*got, want) {
+			t.Fatalf("after the fallback: %+v\nwant %+v", got, want)
 		}
-		got, _ := db.Approval(ctx, a.ID)
-		if got.Channel != core.ChannelSMS || got.Reason != core.ReasonPushTimeout ||
-			!got.ExpiresAt.Equal(change.ExpiresAt) || got.MatchNumber != 42 {
-			t.Fatalf("after update: %+v", got)
+		if stored, _ := db.Approval(ctx, a.ID); !reflect.DeepEqual(stored, got) {
+			t.Fatalf("stored %+v, returned %+v", stored, got)
 		}
 
-		// At expires_at it is no longer pending; 1 µs before it is.
-		change.Status = core.ApprovalApproved
-		ok, err = db.UpdatePending(ctx, &change, change.ExpiresAt, "Status")
+		// A code sent writes its hash and time.
+		got, err = db.UpdatePending(ctx, a.ID, t0, core.CodeSent{CodeHash: "h", At: t0.Add(time.Second)})
 		must(t, err)
-		if ok {
-			t.Fatal("UpdatePending at expires_at = true")
+		if got == nil || got.CodeHash != "h" || got.CodeSentAt == nil || !got.CodeSentAt.Equal(t0.Add(time.Second)) || got.Channel != core.ChannelSMS {
+			t.Fatalf("after the code: %+v", got)
 		}
-		change.DecidedAt = ptr(change.ExpiresAt.Add(-time.Microsecond))
-		change.Method = core.MethodSMS
-		ok, err = db.UpdatePending(ctx, &change, change.ExpiresAt.Add(-time.Microsecond), "Status", "DecidedAt", "Method")
+
+		// At expires_at it is no longer open; 1 µs before it is.
+		approve := core.Decided{Status: core.ApprovalApproved, Method: core.MethodSMS, At: fellBack.ExpiresAt.Add(-time.Microsecond)}
+		got, err = db.UpdatePending(ctx, a.ID, fellBack.ExpiresAt, approve)
 		must(t, err)
-		if !ok {
-			t.Fatal("UpdatePending 1 µs before expires_at = false")
+		if got != nil {
+			t.Fatal("UpdatePending at expires_at wrote")
+		}
+		got, err = db.UpdatePending(ctx, a.ID, approve.At, approve)
+		must(t, err)
+		if got == nil || got.Status != core.ApprovalApproved || got.Method != core.MethodSMS || got.Reason != "" || !got.DecidedAt.Equal(approve.At) {
+			t.Fatalf("UpdatePending 1 µs before expires_at: %+v", got)
 		}
 		// Decided: no further change.
-		change.Status = core.ApprovalDenied
-		ok, err = db.UpdatePending(ctx, &change, t0, "Status")
+		got, err = db.UpdatePending(ctx, a.ID, t0, core.Decided{Status: core.ApprovalDenied, Reason: core.ReasonUserDenied, At: t0})
 		must(t, err)
-		if ok {
+		if got != nil {
 			t.Fatal("UpdatePending changed a decided approval")
 		}
-		got, _ = db.Approval(ctx, a.ID)
-		if got.Status != core.ApprovalApproved || got.Method != core.MethodSMS || !got.DecidedAt.Equal(*change.DecidedAt) {
-			t.Fatalf("after decision: %+v", got)
+		if stored, _ := db.Approval(ctx, a.ID); stored.Status != core.ApprovalApproved || stored.Method != core.MethodSMS {
+			t.Fatalf("after decision: %+v", stored)
 		}
-
-		if _, err := db.UpdatePending(ctx, &change, t0, "NoSuchField"); err == nil {
-			t.Fatal("unknown field accepted")
-		}
-		if _, err := db.UpdatePending(ctx, &change, t0); err == nil {
-			t.Fatal("no fields accepted")
+		if _, err := db.UpdatePending(ctx, a.ID, t0, nil); err == nil {
+			t.Fatal("no change accepted")
 		}
 	})
 }
@@ -115,10 +111,10 @@ func TestDecideByDevice(t *testing.T) {
 		decide := func(now time.Time, d core.DeviceDecision) (bool, *core.Approval) {
 			t.Helper()
 			d.Event = &core.Event{ID: core.NewID(core.PrefixEvent), UserID: d.UserID, Kind: core.EventApproved, Detail: "by push", IP: "192.0.2.7", UserAgent: "app", CreatedAt: now}
-			a := &core.Approval{ID: stored.ID, Status: core.ApprovalApproved, Method: core.MethodPush, DecidedBy: d.DeviceID, DecidedAt: ptr(now)}
-			ok, err := db.DecideByDevice(ctx, a, now, d)
+			d.Decided = core.Decided{Status: core.ApprovalApproved, Method: core.MethodPush, By: d.DeviceID, At: now}
+			a, err := db.DecideByDevice(ctx, stored.ID, now, d)
 			must(t, err)
-			return ok, a
+			return a != nil, a
 		}
 		right, wrong := 42, 43
 		refused := []struct {
@@ -180,7 +176,7 @@ func TestDecideByDevice(t *testing.T) {
 		if evs, _ := db.EventsByUser(ctx, u.ID, 10); len(evs) != 1 {
 			t.Fatalf("a refused decision after the decision recorded: %+v", evs)
 		}
-		if _, err := db.DecideByDevice(ctx, a, t0, core.DeviceDecision{UserID: u.ID, DeviceID: dev.ID}); err == nil {
+		if _, err := db.DecideByDevice(ctx, a.ID, t0, core.DeviceDecision{UserID: u.ID, DeviceID: dev.ID}); err == nil {
 			t.Fatal("a decision without its event accepted")
 		}
 	})
@@ -195,10 +191,11 @@ func TestDecideByDeviceDeny(t *testing.T) {
 		must(t, db.CreateDevice(ctx, dev))
 		stored := createApproval(t, db, pushed(newApproval(u.ID, core.ChannelPush, t0.Add(2*time.Minute))))
 		now := t0.Add(time.Second)
-		a := &core.Approval{ID: stored.ID, Status: core.ApprovalDenied, Reason: core.ReasonUserDenied, DecidedBy: dev.ID, DecidedAt: ptr(now)}
+		deny := core.Decided{Status: core.ApprovalDenied, Reason: core.ReasonUserDenied, By: dev.ID, At: now}
 		e := &core.Event{ID: core.NewID(core.PrefixEvent), UserID: u.ID, Kind: core.EventDenied, Detail: core.ReasonUserDenied, CreatedAt: now}
-		ok, err := db.DecideByDevice(ctx, a, now, core.DeviceDecision{UserID: u.ID, DeviceID: dev.ID, Event: e})
+		a, err := db.DecideByDevice(ctx, stored.ID, now, core.DeviceDecision{Decided: deny, UserID: u.ID, DeviceID: dev.ID, Event: e})
 		must(t, err)
+		ok := a != nil
 		if !ok || a.Status != core.ApprovalDenied || a.Reason != core.ReasonUserDenied || a.Method != "" || a.MatchNumber != stored.MatchNumber {
 			t.Fatalf("deny: %v, %+v", ok, a)
 		}
@@ -241,15 +238,15 @@ func TestDecideByDeviceOnlyWhenOffered(t *testing.T) {
 				now := t0.Add(2 * time.Minute)
 				d := core.DeviceDecision{UserID: u.ID, DeviceID: dev.ID,
 					Event: &core.Event{ID: core.NewID(core.PrefixEvent), UserID: u.ID, Kind: core.EventDenied, CreatedAt: now}}
-				decision := &core.Approval{ID: a.ID, Status: core.ApprovalDenied, Reason: core.ReasonUserDenied, DecidedBy: dev.ID, DecidedAt: ptr(now)}
+				d.Decided = core.Decided{Status: core.ApprovalDenied, Reason: core.ReasonUserDenied, By: dev.ID, At: now}
 				if approve {
 					d.MatchNumber = &a.MatchNumber
-					decision = &core.Approval{ID: a.ID, Status: core.ApprovalApproved, Method: core.MethodPush, DecidedBy: dev.ID, DecidedAt: ptr(now)}
+					d.Decided = core.Decided{Status: core.ApprovalApproved, Method: core.MethodPush, By: dev.ID, At: now}
 				}
-				ok, err := db.DecideByDevice(ctx, decision, now, d)
+				decided, err := db.DecideByDevice(ctx, a.ID, now, d)
 				must(t, err)
-				if ok != c.offered {
-					t.Errorf("%s (approve %v): decided %v, want %v", c.name, approve, ok, c.offered)
+				if ok := decided != nil; ok != c.offered {
+					t.Errorf("%s (approve %v): decided %v, want %v", c.name, approve, decided != nil, c.offered)
 				}
 				if got, _ := db.Approval(ctx, a.ID); (got.Status == core.ApprovalPending) == c.offered {
 					t.Errorf("%s (approve %v): stored status %s", c.name, approve, got.Status)
@@ -272,9 +269,9 @@ func TestDecideByDeviceRefusesNumbersNeverShown(t *testing.T) {
 		createApproval(t, db, pushed(a))
 		for _, n := range []int{0, 9, 100, -1} {
 			e := &core.Event{ID: core.NewID(core.PrefixEvent), UserID: u.ID, Kind: core.EventApproved, CreatedAt: t0}
-			decision := &core.Approval{ID: a.ID, Status: core.ApprovalApproved, Method: core.MethodPush, DecidedBy: dev.ID, DecidedAt: ptr(t0)}
-			if ok, err := db.DecideByDevice(ctx, decision, t0, core.DeviceDecision{UserID: u.ID, DeviceID: dev.ID, MatchNumber: &n, Event: e}); ok || err == nil {
-				t.Fatalf("match number %d: decided %v, error %v; want an error", n, ok, err)
+			approve := core.Decided{Status: core.ApprovalApproved, Method: core.MethodPush, By: dev.ID, At: t0}
+			if got, err := db.DecideByDevice(ctx, a.ID, t0, core.DeviceDecision{Decided: approve, UserID: u.ID, DeviceID: dev.ID, MatchNumber: &n, Event: e}); got != nil || err == nil {
+				t.Fatalf("match number %d: decided %+v, error %v; want an error", n, got, err)
 			}
 		}
 		if got, _ := db.Approval(ctx, a.ID); got.Status != core.ApprovalPending {
@@ -295,13 +292,10 @@ func TestUpdatePendingOneWinner(t *testing.T) {
 		errs := make([]error, n)
 		deciders := make([]string, n)
 		concurrently(n, func(i int) {
-			d := *a
-			d.Status = core.ApprovalApproved
-			d.DecidedBy = core.NewID(core.PrefixDevice)
-			d.DecidedAt = ptr(t0.Add(time.Second))
-			d.Method = core.MethodPush
-			deciders[i] = d.DecidedBy
-			won[i], errs[i] = db.UpdatePending(ctx, &d, t0.Add(time.Second), "Status", "DecidedBy", "DecidedAt", "Method")
+			d := core.Decided{Status: core.ApprovalApproved, Method: core.MethodPush, By: core.NewID(core.PrefixDevice), At: t0.Add(time.Second)}
+			deciders[i] = d.By
+			written, err := db.UpdatePending(ctx, a.ID, t0.Add(time.Second), d)
+			won[i], errs[i] = written != nil, err
 		})
 		winner := -1
 		for i := range n {
@@ -328,39 +322,42 @@ func TestReserveApprovalAttempt(t *testing.T) {
 		ctx := context.Background()
 		u := verifiedUser(t, db, "")
 		a := createApproval(t, db, newApproval(u.ID, core.ChannelSMS, t0.Add(10*time.Minute)))
-		_, err := db.ReserveApprovalAttempt(ctx, a.ID, a.ExpiresAt)
-		wantCode(t, err, core.EExpired)
-		for want := 1; want <= core.MaxCodeAttempts; want++ {
-			n, err := db.ReserveApprovalAttempt(ctx, a.ID, t0)
+		reserve := func(now time.Time) (int, bool) {
+			t.Helper()
+			n, reserved, err := db.ReserveApprovalAttempt(ctx, a.ID, now)
 			must(t, err)
-			if n != want {
-				t.Fatalf("attempts = %d, want %d", n, want)
+			return n, reserved
+		}
+		if _, reserved := reserve(a.ExpiresAt); reserved {
+			t.Fatal("an attempt was taken at expires_at")
+		}
+		for want := 1; want <= core.MaxCodeAttempts; want++ {
+			if n, reserved := reserve(t0); !reserved || n != want {
+				t.Fatalf("attempts = %d (%v), want %d", n, reserved, want)
 			}
 		}
 		// Every attempt is taken: none more, and the count stays.
-		_, err = db.ReserveApprovalAttempt(ctx, a.ID, t0)
-		wantCode(t, err, core.ELocked)
+		if _, reserved := reserve(t0); reserved {
+			t.Fatal("an attempt past the limit was taken")
+		}
 		if got, _ := db.Approval(ctx, a.ID); got.Attempts != core.MaxCodeAttempts || got.Status != core.ApprovalPending {
 			t.Fatalf("after a refused attempt: %s with %d attempts", got.Status, got.Attempts)
 		}
-		_, err = db.ReserveApprovalAttempt(ctx, a.ID, a.ExpiresAt)
-		wantCode(t, err, core.EExpired)
-
-		a.Status = core.ApprovalDenied
-		a.Reason = core.ReasonTooManyAttempts
-		ok, err := db.UpdatePending(ctx, a, t0, "Status", "Reason")
-		if err != nil || !ok {
-			t.Fatalf("deny: %v %v", ok, err)
+		denied := createApproval(t, db, newApproval(u.ID, core.ChannelSMS, t0.Add(10*time.Minute)))
+		if got, err := db.UpdatePending(ctx, denied.ID, t0, core.Decided{Status: core.ApprovalDenied, Reason: core.ReasonUserDenied, At: t0}); err != nil || got == nil {
+			t.Fatalf("deny: %v %v", got, err)
 		}
-		_, err = db.ReserveApprovalAttempt(ctx, a.ID, t0)
-		wantCode(t, err, core.EAlreadyDecided)
-		_, err = db.ReserveApprovalAttempt(ctx, "apr_missing", t0)
-		wantCode(t, err, core.ENotFound)
+		if _, reserved, err := db.ReserveApprovalAttempt(ctx, denied.ID, t0); reserved || err != nil {
+			t.Fatalf("on a decided approval: reserved %v, %v", reserved, err)
+		}
+		if _, reserved, err := db.ReserveApprovalAttempt(ctx, "apr_missing", t0); reserved || err != nil {
+			t.Fatalf("on no approval: reserved %v, %v", reserved, err)
+		}
 	})
 }
 
 // Forty attempts at once on one approval: exactly MaxCodeAttempts are
-// counted, once each, and every other one is refused as locked.
+// counted, once each, and every other one is refused.
 func TestConcurrentApprovalAttemptsStopAtTheLimit(t *testing.T) {
 	eachDialect(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
@@ -369,14 +366,13 @@ func TestConcurrentApprovalAttemptsStopAtTheLimit(t *testing.T) {
 		const n = 40
 		counts := make([]int, n)
 		errs := make([]error, n)
-		concurrently(n, func(i int) { counts[i], errs[i] = db.ReserveApprovalAttempt(ctx, a.ID, t0) })
+		reserved := make([]bool, n)
+		concurrently(n, func(i int) { counts[i], reserved[i], errs[i] = db.ReserveApprovalAttempt(ctx, a.ID, t0) })
 		var got []int
 		for i := range n {
-			switch {
-			case errs[i] == nil:
+			must(t, errs[i])
+			if reserved[i] {
 				got = append(got, counts[i])
-			case !core.IsCode(errs[i], core.ELocked):
-				t.Fatalf("attempt %d: %v", i, errs[i])
 			}
 		}
 		sort.Ints(got)
@@ -396,20 +392,16 @@ func TestApproveWithCodeWithinTheLimit(t *testing.T) {
 		ctx := context.Background()
 		u := verifiedUser(t, db, "")
 		approve := func(a *core.Approval) (bool, error) {
-			a.Status, a.Method, a.DecidedAt = core.ApprovalApproved, core.MethodSMS, ptr(t0)
-			return db.ApproveWithCode(ctx, a, t0, "Status", "Method", "DecidedAt")
+			written, err := db.ApproveWithCode(ctx, a.ID, t0, core.Decided{Status: core.ApprovalApproved, Method: core.MethodSMS, At: t0})
+			return written != nil, err
 		}
 
 		past := createApproval(t, db, newApproval(u.ID, core.ChannelSMS, t0.Add(10*time.Minute)))
-		past.Attempts = core.MaxCodeAttempts + 1
-		ok, err := db.UpdatePending(ctx, past, t0, "Attempts")
-		if err != nil || !ok {
-			t.Fatalf("set attempts: %v %v", ok, err)
-		}
-		ok, err = approve(past)
+		setAttempts(t, db, past.ID, core.MaxCodeAttempts+1)
+		ok, err := approve(past)
 		must(t, err)
 		if ok {
-			t.Fatalf("approved with %d attempts counted", past.Attempts)
+			t.Fatalf("approved with %d attempts counted", core.MaxCodeAttempts+1)
 		}
 		if got, _ := db.Approval(ctx, past.ID); got.Status != core.ApprovalPending {
 			t.Fatalf("status %s after a refused approval", got.Status)
@@ -417,7 +409,7 @@ func TestApproveWithCodeWithinTheLimit(t *testing.T) {
 
 		last := createApproval(t, db, newApproval(u.ID, core.ChannelSMS, t0.Add(10*time.Minute)))
 		for range core.MaxCodeAttempts {
-			_, err := db.ReserveApprovalAttempt(ctx, last.ID, t0)
+			_, _, err := db.ReserveApprovalAttempt(ctx, last.ID, t0)
 			must(t, err)
 		}
 		ok, err = approve(last)
@@ -430,8 +422,7 @@ func TestApproveWithCodeWithinTheLimit(t *testing.T) {
 		}
 
 		denied := createApproval(t, db, newApproval(u.ID, core.ChannelSMS, t0.Add(10*time.Minute)))
-		denied.Status = core.ApprovalDenied
-		if _, err := db.ApproveWithCode(ctx, denied, t0, "Status"); err == nil {
+		if _, err := db.ApproveWithCode(ctx, denied.ID, t0, core.Decided{Status: core.ApprovalDenied, At: t0}); err == nil {
 			t.Fatal("ApproveWithCode wrote a denial")
 		}
 	})
@@ -450,7 +441,8 @@ func TestSupersedePending(t *testing.T) {
 		sms := createApproval(t, db, newApproval(u.ID, core.ChannelSMS, exp)) // never pushed
 		foreign := createApproval(t, db, pushed(newApproval(other.ID, core.ChannelPush, exp)))
 
-		superseded, err := db.SupersedePending(ctx, u.ID, t0)
+		supersede := core.Decided{Status: core.ApprovalDenied, Reason: core.ReasonSuperseded, At: t0}
+		superseded, err := db.SupersedePending(ctx, u.ID, t0, supersede)
 		must(t, err)
 		want := []string{p1.ID, p2.ID, fellBack.ID}
 		sort.Strings(want)
@@ -468,7 +460,7 @@ func TestSupersedePending(t *testing.T) {
 				t.Fatalf("%s is %s, want pending", a.ID, got.Status)
 			}
 		}
-		superseded, err = db.SupersedePending(ctx, u.ID, t0)
+		superseded, err = db.SupersedePending(ctx, u.ID, t0, supersede)
 		must(t, err)
 		if len(superseded) != 0 {
 			t.Fatalf("second SupersedePending = %v", approvalIDs(superseded))
@@ -637,9 +629,8 @@ func TestMarkExchangedOnce(t *testing.T) {
 		_, err := db.MarkExchanged(ctx, a.ID, t0)
 		wantCode(t, err, core.ENotApproved)
 
-		a.Status = core.ApprovalApproved
-		if ok, err := db.UpdatePending(ctx, a, t0, "Status"); err != nil || !ok {
-			t.Fatalf("approve: %v %v", ok, err)
+		if got, err := db.UpdatePending(ctx, a.ID, t0, core.Decided{Status: core.ApprovalApproved, Method: core.MethodPush, At: t0}); err != nil || got == nil {
+			t.Fatalf("approve: %v %v", got, err)
 		}
 		const n = 10
 		won := make([]bool, n)
@@ -672,4 +663,12 @@ func approvalIDs(as []*core.Approval) []string {
 	}
 	sort.Strings(ids)
 	return ids
+}
+
+// setAttempts sets an approval's count of code attempts as no transition
+// does.
+func setAttempts(t *testing.T, db *DB, id string, n int) {
+	t.Helper()
+	_, err := db.bun.NewUpdate().Model((*approvalRow)(nil)).Set("attempts = ?", n).Where("id = ?", id).Exec(context.Background())
+	must(t, err)
 }

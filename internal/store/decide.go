@@ -36,7 +36,7 @@ var decideByDeviceSQL = `WITH decided AS (
 )
 SELECT * FROM decided`
 
-// offeredSQL is approval.offeredTo (internal/approval/offer.go) as an SQL
+// offeredSQL is approval.offeredTo as an SQL
 // condition, for both dialects: the approval (table alias approval) was
 // offered to the device whose id is the parameter deviceID, that is the
 // device is its user's and was enrolled at or before the push. Times
@@ -99,44 +99,38 @@ func (p *preparedStmt) close() error {
 // DecideByDevice implements core.ApprovalStore: on PostgreSQL in one
 // prepared statement, on SQLite (in process, nothing to save) in one
 // transaction of three. Both guard the decision with offeredSQL.
-func (db *DB) DecideByDevice(ctx context.Context, a *core.Approval, now time.Time, d core.DeviceDecision) (bool, error) {
+func (db *DB) DecideByDevice(ctx context.Context, id string, now time.Time, d core.DeviceDecision) (*core.Approval, error) {
 	if d.UserID == "" || d.DeviceID == "" || d.Event == nil {
-		return false, errors.New("store: a device's decision needs its user, its device and its event")
+		return nil, errors.New("store: a device's decision needs its user, its device and its event")
 	}
 	if d.MatchNumber != nil && !core.IsMatchNumber(*d.MatchNumber) {
 		// 0 would match an approval that never showed a number.
-		return false, errors.New("store: a device's decision carries a match number no browser shows")
+		return nil, errors.New("store: a device's decision carries a match number no browser shows")
 	}
 	row := &approvalRow{}
 	var err error
 	if db.isPostgres() {
-		err = db.decideByDevicePostgres(ctx, a, now, d, row)
+		err = db.decideByDevicePostgres(ctx, id, now, d, row)
 	} else {
-		err = db.decideByDeviceSQLite(ctx, a, now, d, row)
+		err = db.decideByDeviceSQLite(ctx, id, now, d, row)
 	}
 	if err != nil {
 		if isNoRows(err) {
-			return false, nil
+			return nil, nil
 		}
-		return false, dbErr(err)
+		return nil, dbErr(err)
 	}
-	*a = *row.approval()
-	return true, nil
+	return row.approval(), nil
 }
 
-func (db *DB) decideByDevicePostgres(ctx context.Context, a *core.Approval, now time.Time, d core.DeviceDecision, row *approvalRow) error {
+func (db *DB) decideByDevicePostgres(ctx context.Context, id string, now time.Time, d core.DeviceDecision, row *approvalRow) error {
 	stmt, err := db.decideStmt.get(ctx, db.bun.DB)
 	if err != nil {
 		return err
 	}
-	var decidedAt *time.Time
-	if a.DecidedAt != nil {
-		t := ts(*a.DecidedAt).Time
-		decidedAt = &t
-	}
-	e := d.Event
+	c, e := d.Decided, d.Event
 	rows, err := stmt.QueryContext(ctx,
-		a.ID, string(a.Status), a.Reason, a.Method, decidedAt, a.DecidedBy,
+		id, string(c.Status), c.Reason, c.Method, ts(c.At).Time, c.By,
 		d.UserID, d.MatchNumber, d.DeviceID,
 		e.ID, e.Kind, e.Detail, e.IP, e.UserAgent, ts(e.CreatedAt).Time,
 		ts(now).Time)
@@ -156,17 +150,16 @@ func (db *DB) decideByDevicePostgres(ctx context.Context, a *core.Approval, now 
 	return rows.Close()
 }
 
-func (db *DB) decideByDeviceSQLite(ctx context.Context, a *core.Approval, now time.Time, d core.DeviceDecision, row *approvalRow) error {
-	*row = *newApprovalRow(a)
+func (db *DB) decideByDeviceSQLite(ctx context.Context, id string, now time.Time, d core.DeviceDecision, row *approvalRow) error {
 	return db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		q := tx.NewUpdate().Model(row).Column("status", "reason", "method", "decided_at", "decided_by").
-			Where("id = ?", a.ID).
+		q := setDecided(tx.NewUpdate().Model(row), d.Decided).
+			Where("id = ?", id).
 			Where("user_id = ?", d.UserID).
 			Where(offeredSQL("?TableAlias", "?"), d.DeviceID)
 		if d.MatchNumber != nil {
 			q = q.Where("match_number = ?", *d.MatchNumber)
 		}
-		if err := wherePending(q, now).Returning("*").Scan(ctx); err != nil {
+		if err := whereOpen(q, now).Returning("*").Scan(ctx); err != nil {
 			return err
 		}
 		e := d.Event

@@ -123,9 +123,13 @@ func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, std
 		SMS: m.SMS(sender), Limiter: eph, Audit: audit, Clock: clock, Limits: cfg.Limits.SMS,
 		Phones: cfg.SMSPolicy, Count: m.SMSCode, Log: log,
 	}
-	accounts := &account.Service{
+	accounts, err := account.New(account.Deps{
 		Users: db, Devices: db, Hasher: hasher, Codes: codes, Texts: texts, KV: eph, Limiter: eph,
 		Audit: audit, LoginAudit: loginAudit, Limits: cfg.Limits.Account, Clock: clock, Log: log, CodeTTL: cfg.CodeTTL,
+	})
+	if err != nil {
+		cleanup()
+		return nil, nil, err
 	}
 
 	pushKeys, err := session.LoadKeyring(ctx, keys, core.KeyPush, clock)
@@ -140,25 +144,36 @@ func build(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, std
 		cleanup()
 		return nil, nil, err
 	}
-	devices := &device.Service{
+	devices, err := device.New(device.Deps{
 		Devices: db, Users: db, Secrets: box, Notices: texts, ServerKey: serverKey.Public().(ed25519.PublicKey),
 		Limiter: eph, Audit: audit, Limits: cfg.Limits.Device,
 		Clock: clock, Log: log, ValidatePushURL: pushPolicy.ValidatePushURL,
+	})
+	if err != nil {
+		pusher.Close()
+		cleanup()
+		return nil, nil, err
 	}
 	acfg := cfg.Limits.Approval
 	acfg.ApprovalTTL, acfg.PushTimeout, acfg.CodeTTL = cfg.ApprovalTTL, cfg.PushTimeout, cfg.CodeTTL
 	acfg.CallbackURL = cfg.PublicURL + "/api/v1/callbacks/approval"
-	approvals := &approval.Service{
-		Config: acfg, Approvals: m.Approvals(db), Devices: db, Users: db, Broker: eph, KV: eph, Limiter: eph,
-		Texts: texts, Codes: codes, Pusher: m.Pushes(pusher), Secrets: box, Tokens: tokens, Audit: audit, Clock: clock, Log: log,
-		ServerKey: serverKey,
-	}
 	h, err := hub.New(ctx, eph, log)
 	if err != nil {
+		pusher.Close()
 		cleanup()
 		return nil, nil, fmt.Errorf("broker: %w", err)
 	}
-	approvals.Local = h
+	approvals, err := approval.New(approval.Deps{
+		Config: acfg, Approvals: m.Approvals(db), Devices: db, Users: db, Broker: eph, KV: eph, Limiter: eph,
+		Texts: texts, Codes: codes, Pusher: m.Pushes(pusher), Secrets: box, Tokens: tokens, Audit: audit, Clock: clock, Log: log,
+		ServerKey: serverKey, Local: h,
+	})
+	if err != nil {
+		h.Close()
+		pusher.Close()
+		cleanup()
+		return nil, nil, err
+	}
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	go approvals.RunSweeper(sweepCtx, cfg.SweepInterval)
 	go h.Watch(sweepCtx, eph, time.Second)

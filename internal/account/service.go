@@ -12,9 +12,13 @@ import (
 	"github.com/approvald/approvald/internal/otp"
 )
 
-// Service owns the account flows. Its fields are its dependencies; the zero
-// value is not usable: build one with every field set.
+// Service owns the account flows. Build one with New.
 type Service struct {
+	Deps
+}
+
+// Deps are what a Service is built from: every field must be set.
+type Deps struct {
 	Users   core.UserStore
 	Devices interface {
 		CountDevices(ctx context.Context, userID string) (int, error)
@@ -33,6 +37,15 @@ type Service struct {
 	Clock      core.Clock
 	Log        *slog.Logger
 	CodeTTL    time.Duration // lifetime of an SMS code (CODE_TTL)
+}
+
+// New returns the service on d, or an error naming each field of d that is
+// not set.
+func New(d Deps) (*Service, error) {
+	if err := core.CheckDeps("account.New", d); err != nil {
+		return nil, err
+	}
+	return &Service{d}, nil
 }
 
 // CodeHasher keys and compares the codes texted to phones

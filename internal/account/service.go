@@ -57,9 +57,6 @@ type CodeHasher interface {
 
 var _ CodeHasher = (*otp.CodeHasher)(nil)
 
-// Resend cooldown of one verification or approval: one send per 30 s.
-const ResendCooldown = 30 * time.Second
-
 // Password bounds of the contract, in characters.
 const (
 	MinPasswordLen = 8

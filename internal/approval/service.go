@@ -22,7 +22,7 @@ type Config struct {
 	PushesPerWindow   int           // push approvals per user per PushWindow (5)
 	PushWindow        time.Duration // 15 min
 	ReportPause       time.Duration // pushes pause this long after "not me" (1 h)
-	SMSCooldown       time.Duration // one SMS send per approval per 30 s
+	SMSCooldown       time.Duration // between two SMS sends of one approval (core.ResendCooldown)
 
 	CallbackFailures      int           // failed signed requests per device and IP (20)
 	CallbackFailureWindow time.Duration // 15 min
@@ -33,7 +33,7 @@ func DefaultConfig() Config {
 	return Config{
 		ApprovalTTL: 120 * time.Second, PushTimeout: 30 * time.Second, CodeTTL: 10 * time.Minute,
 		WrongCodesPerHour: 10, PushesPerWindow: 5, PushWindow: 15 * time.Minute,
-		ReportPause: time.Hour, SMSCooldown: 30 * time.Second,
+		ReportPause: time.Hour, SMSCooldown: core.ResendCooldown,
 		CallbackFailures: 20, CallbackFailureWindow: 15 * time.Minute,
 	}
 }

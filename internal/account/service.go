@@ -48,6 +48,10 @@ func New(d Deps) (*Service, error) {
 	return &Service{d}, nil
 }
 
+// ResendCooldown is the least time between two codes texted for one
+// verification (POST /api/v1/signup/resend answers 429 before it).
+func (s *Service) ResendCooldown() time.Duration { return core.ResendCooldown }
+
 // CodeHasher keys and compares the codes texted to phones
 // (otp.CodeHasher).
 type CodeHasher interface {

@@ -187,3 +187,16 @@ func TestHandlerServesThePages(t *testing.T) {
 		t.Errorf("GET of a missing file = %d, want 404", res.StatusCode)
 	}
 }
+
+// The cooldowns the pages count down are the server's (GET web/config, read
+// by api.js's loadSettings): no script sets one of its own.
+func TestPagesRepeatNoCooldown(t *testing.T) {
+	cooldownRE := regexp.MustCompile(`(?i)cooldown\w*\s*[=:]\s*[1-9]`)
+	for name, text := range staticFiles(t) {
+		if strings.HasSuffix(name, ".js") {
+			if m := cooldownRE.FindString(text); m != "" {
+				t.Errorf("%s sets a cooldown of its own: %q", name, m)
+			}
+		}
+	}
+}

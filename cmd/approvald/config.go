@@ -8,11 +8,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/approvald/approvald/internal/approval"
 	"github.com/approvald/approvald/internal/clientip"
 	"github.com/approvald/approvald/internal/phone"
 	"github.com/approvald/approvald/internal/push"
 	"github.com/approvald/approvald/internal/secretbox"
 	"github.com/approvald/approvald/internal/session"
+	"github.com/approvald/approvald/internal/sms"
 )
 
 // config is everything approvald reads from its environment. The names of
@@ -118,15 +120,16 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		c.AllowedOrigins = append(c.AllowedOrigins, o)
 	}
 	var err error
+	approvals := approval.DefaultConfig()
 	durations := []struct {
 		name string
 		dst  *time.Duration
 		def  time.Duration
 	}{
-		{"APPROVAL_TTL", &c.ApprovalTTL, 120 * time.Second},
-		{"PUSH_TIMEOUT", &c.PushTimeout, 30 * time.Second},
-		{"CODE_TTL", &c.CodeTTL, 10 * time.Minute},
-		{"SMS_TIMEOUT", &c.SMSTimeout, 10 * time.Second},
+		{"APPROVAL_TTL", &c.ApprovalTTL, approvals.ApprovalTTL},
+		{"PUSH_TIMEOUT", &c.PushTimeout, approvals.PushTimeout},
+		{"CODE_TTL", &c.CodeTTL, approvals.CodeTTL},
+		{"SMS_TIMEOUT", &c.SMSTimeout, sms.DefaultTimeout},
 		{"SWEEP_INTERVAL", &c.SweepInterval, time.Second},
 		{"KEY_RELOAD_INTERVAL", &c.KeyReloadInterval, session.KeyReloadEvery},
 	}

@@ -13,7 +13,8 @@ import (
 )
 
 // limits are the abuse limits; each has a documented default (README
-// "Security") and an environment variable to tune it.
+// "Security"), defined by the package that enforces it, and an environment
+// variable to tune it.
 type limits struct {
 	Account    account.Limits
 	SMS        account.SMSLimits
@@ -22,18 +23,11 @@ type limits struct {
 	Websockets httpapi.WebsocketLimits
 }
 
-// maxWebsockets is MAX_WEBSOCKETS's default. An idle websocket costs some
-// memory (BENCHMARKS.md measures it) and a file descriptor: 50,000 is room
-// for the load the benchmark runs five times over, while a flood of
-// upgrades stops there instead of at the memory or descriptor limit, where
-// every other request would fail too.
-const maxWebsockets = 50000
-
 func loadLimits(getenv func(string) string) (*limits, error) {
 	l := &limits{
 		Account: account.DefaultLimits(), SMS: account.DefaultSMSLimits, Device: device.DefaultLimits(),
 		Approval:   approval.DefaultConfig(),
-		Websockets: httpapi.WebsocketLimits{Total: maxWebsockets, PerApproval: 4, PerIP: 20},
+		Websockets: httpapi.DefaultWebsocketLimits(),
 	}
 	counts := []struct {
 		name string

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"context"
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -8,7 +12,10 @@ import (
 	"strings"
 
 	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/otp"
 	"github.com/approvald/approvald/internal/secretbox"
+	"github.com/approvald/approvald/internal/session"
+	"github.com/approvald/approvald/internal/store"
 )
 
 // loadSecretKey returns SECRET_KEY, the root of the keys that hash SMS codes
@@ -46,4 +53,60 @@ func loadSecretKey(cfg *config, dialect string) ([]byte, error) {
 		return nil, fmt.Errorf("SECRET_KEY: %s does not hold a valid key", path)
 	}
 	return k, nil
+}
+
+// keys are what SECRET_KEY opens or derives.
+type keys struct {
+	jwt    *session.Keyring   // signs the access tokens
+	server ed25519.PrivateKey // signs what is sent to devices
+	codes  *otp.CodeHasher    // hashes the texted codes
+	totp   *secretbox.Box     // seals the devices' TOTP secrets
+}
+
+// loadKeys opens the signing keys stored in the database (creating them on
+// first start) and derives the rest from secret.
+func loadKeys(ctx context.Context, cfg *config, secret []byte, db *store.DB, clock core.Clock) (*keys, error) {
+	sealed, err := signingKeys(cfg, secret, db)
+	if err != nil {
+		return nil, err
+	}
+	k := &keys{codes: otp.NewCodeHasher(subkey(secret, "sms-codes"))}
+	if k.jwt, err = session.LoadKeyring(ctx, sealed, core.KeyJWT, clock); err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	if k.totp, err = sealingBox(secret, cfg.PreviousSecretKeys, "totp-secrets"); err != nil {
+		return nil, err
+	}
+	pushKeys, err := session.LoadKeyring(ctx, sealed, core.KeyPush, clock)
+	if err != nil {
+		return nil, fmt.Errorf("push key: %w", err)
+	}
+	_, k.server = pushKeys.Active()
+	return k, nil
+}
+
+// signingKeys is the database's signing keys, sealed under SECRET_KEY.
+func signingKeys(cfg *config, secret []byte, db *store.DB) (session.SealedKeys, error) {
+	box, err := sealingBox(secret, cfg.PreviousSecretKeys, "signing-keys")
+	if err != nil {
+		return session.SealedKeys{}, err
+	}
+	return session.SealedKeys{Store: db, Box: box}, nil
+}
+
+// sealingBox seals with SECRET_KEY's subkey for purpose and opens with
+// those of SECRET_KEYS_PREVIOUS too.
+func sealingBox(secret []byte, previousSecrets [][]byte, purpose string) (*secretbox.Box, error) {
+	var previous [][]byte
+	for _, k := range previousSecrets {
+		previous = append(previous, subkey(k, purpose))
+	}
+	return secretbox.New(subkey(secret, purpose), previous...)
+}
+
+// subkey derives an independent key for one use from the server secret.
+func subkey(secret []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("approvald/" + purpose))
+	return m.Sum(nil)
 }

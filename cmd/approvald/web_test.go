@@ -8,8 +8,13 @@ import (
 	"image/png"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/approvald/approvald/internal/approval"
+	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/testenv"
 )
 
 // The /web/ endpoints of approvald's own pages: the refresh token lives in
@@ -208,4 +213,43 @@ func TestWebEnrollmentQR(t *testing.T) {
 		expect(t, s.post(t, "/api/v1/devices", map[string]any{"enrollment_code": code, "name": "Ada's phone",
 			"public_key": base64.RawURLEncoding.EncodeToString(pub)}), http.StatusCreated)
 	})
+}
+
+// The pages count down the cooldowns GET /web/config serves, which are the
+// ones the server enforces: a code asked for again at once is refused for
+// as long.
+func TestWebConfigServesTheCooldowns(t *testing.T) {
+	s := startServer(t, sqliteBackend, nil)
+	expect(t, s.get(t, "/web/config"), http.StatusForbidden, "forbidden")
+	r := s.get(t, "/web/config", "X-Approvald-Web", "1")
+	expect(t, r, http.StatusOK)
+	if r.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("Cache-Control %q, want no-store", r.Header.Get("Cache-Control"))
+	}
+	signupWait, _ := r.Body["signup_resend_cooldown"].(float64)
+	approvalWait, _ := r.Body["approval_sms_cooldown"].(float64)
+	if signupWait != core.ResendCooldown.Seconds() || approvalWait != approval.DefaultConfig().SMSCooldown.Seconds() {
+		t.Fatalf("served %s; want both cooldowns of %v", r.Raw, core.ResendCooldown)
+	}
+
+	refusedFor := func(r *response, served float64) {
+		t.Helper()
+		expect(t, r, http.StatusTooManyRequests, "rate_limited")
+		wait, err := strconv.Atoi(r.Header.Get("Retry-After"))
+		if err != nil || float64(wait) > served || float64(wait) < served-2 {
+			t.Errorf("Retry-After %q; the page counts down %v s", r.Header.Get("Retry-After"), served)
+		}
+	}
+	phone := testenv.RandomPhone()
+	su := s.post(t, "/api/v1/signup", map[string]any{"name": "Ada", "phone": phone, "password": "long enough"})
+	expect(t, su, http.StatusCreated)
+	refusedFor(s.post(t, "/api/v1/signup/resend", map[string]any{"verification_id": su.str("verification_id")}), signupWait)
+
+	u := s.signupVerified(t)
+	login := s.post(t, "/api/v1/login", map[string]any{"phone": u.Phone, "password": u.Password})
+	expect(t, login, http.StatusAccepted)
+	if login.str("channel") != "sms" {
+		t.Fatalf("channel %q, want sms (a code texted at once)", login.str("channel"))
+	}
+	refusedFor(s.post(t, "/api/v1/approvals/"+login.str("approval_id")+"/sms", nil, ticketHeader(login.str("ticket"))...), approvalWait)
 }

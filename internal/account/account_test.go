@@ -225,11 +225,15 @@ func (f *fixture) service(t *testing.T, dialect string, eph limiterStore, texts 
 	if err := db.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	return &account.Service{
+	svc, err := account.New(account.Deps{
 		Users: db, Devices: db, Hasher: plainHasher{}, Codes: otp.NewCodeHasher(core.RandomBytes(32)), Texts: texts,
 		KV: eph, Limiter: eph, Audit: f.audit, LoginAudit: f.audit, Limits: account.DefaultLimits(), Clock: f.clock,
 		Log: slog.New(slog.DiscardHandler), CodeTTL: 10 * time.Minute,
-	}, db
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, db
 }
 
 func wantCode(t *testing.T, err error, code string) {

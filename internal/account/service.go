@@ -12,9 +12,13 @@ import (
 	"github.com/approvald/approvald/internal/otp"
 )
 
-// Service owns the account flows. Its fields are its dependencies; the zero
-// value is not usable: build one with every field set.
+// Service owns the account flows. Build one with New.
 type Service struct {
+	Deps
+}
+
+// Deps are what a Service is built from: every field must be set.
+type Deps struct {
 	Users   core.UserStore
 	Devices interface {
 		CountDevices(ctx context.Context, userID string) (int, error)
@@ -35,6 +39,19 @@ type Service struct {
 	CodeTTL    time.Duration // lifetime of an SMS code (CODE_TTL)
 }
 
+// New returns the service on d, or an error naming each field of d that is
+// not set.
+func New(d Deps) (*Service, error) {
+	if err := core.CheckDeps("account.New", d); err != nil {
+		return nil, err
+	}
+	return &Service{d}, nil
+}
+
+// ResendCooldown is the least time between two codes texted for one
+// verification (POST /api/v1/signup/resend answers 429 before it).
+func (s *Service) ResendCooldown() time.Duration { return core.ResendCooldown }
+
 // CodeHasher keys and compares the codes texted to phones
 // (otp.CodeHasher).
 type CodeHasher interface {
@@ -43,9 +60,6 @@ type CodeHasher interface {
 }
 
 var _ CodeHasher = (*otp.CodeHasher)(nil)
-
-// Resend cooldown of one verification or approval: one send per 30 s.
-const ResendCooldown = 30 * time.Second
 
 // Password bounds of the contract, in characters.
 const (

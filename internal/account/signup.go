@@ -71,7 +71,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (*SignupResult, er
 	if err := s.Users.CreateSignup(ctx, u, v); err != nil {
 		return nil, err
 	}
-	if _, err := s.KV.SetNX(ctx, resendKey(v.ID), "1", ResendCooldown); err != nil {
+	if _, err := s.KV.SetNX(ctx, resendKey(v.ID), "1", core.ResendCooldown); err != nil {
 		return nil, err
 	}
 	if err := s.Texts.SendCode(ctx, core.CodeText{Kind: core.SMSSignup, UserID: u.ID, Phone: e164, Code: code, TTL: s.CodeTTL}); err != nil {

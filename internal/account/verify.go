@@ -56,7 +56,7 @@ func (s *Service) ResendCode(ctx context.Context, verificationID string) error {
 	if err != nil {
 		return err
 	}
-	ok, err := s.KV.SetNX(ctx, resendKey(v.ID), "1", ResendCooldown)
+	ok, err := s.KV.SetNX(ctx, resendKey(v.ID), "1", core.ResendCooldown)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ type Config struct {
 	PushesPerWindow   int           // push approvals per user per PushWindow (5)
 	PushWindow        time.Duration // 15 min
 	ReportPause       time.Duration // pushes pause this long after "not me" (1 h)
-	SMSCooldown       time.Duration // one SMS send per approval per 30 s
+	SMSCooldown       time.Duration // between two SMS sends of one approval (core.ResendCooldown)
 
 	CallbackFailures      int           // failed signed requests per device and IP (20)
 	CallbackFailureWindow time.Duration // 15 min
@@ -33,7 +33,7 @@ func DefaultConfig() Config {
 	return Config{
 		ApprovalTTL: 120 * time.Second, PushTimeout: 30 * time.Second, CodeTTL: 10 * time.Minute,
 		WrongCodesPerHour: 10, PushesPerWindow: 5, PushWindow: 15 * time.Minute,
-		ReportPause: time.Hour, SMSCooldown: 30 * time.Second,
+		ReportPause: time.Hour, SMSCooldown: core.ResendCooldown,
 		CallbackFailures: 20, CallbackFailureWindow: 15 * time.Minute,
 	}
 }
@@ -59,8 +59,15 @@ type TokenIssuer interface {
 	Issue(ctx context.Context, userID string, amr []string, authTime time.Time) (*session.TokenPair, error)
 }
 
-// Service runs the approval loop. Every field must be set.
+// Service runs the approval loop. Build one with New.
 type Service struct {
+	Deps
+
+	keys deviceKeys
+}
+
+// Deps are what a Service is built from: every field must be set, but Local.
+type Deps struct {
 	Config    Config
 	Approvals core.ApprovalStore
 	Devices   core.DeviceStore
@@ -81,9 +88,16 @@ type Service struct {
 	ServerKey ed25519.PrivateKey
 	// Local, when set, hands each message to this process's waiting
 	// browsers before it is published (hub.Hub.Deliver); it may be nil.
-	Local Deliverer
+	Local Deliverer `deps:"optional"`
+}
 
-	keys deviceKeys
+// New returns the service on d, or an error naming each field of d that is
+// not set.
+func New(d Deps) (*Service, error) {
+	if err := core.CheckDeps("approval.New", d); err != nil {
+		return nil, err
+	}
+	return &Service{Deps: d}, nil
 }
 
 // Deliverer hands a message to this process's waiters ahead of the broker,

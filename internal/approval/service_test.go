@@ -149,11 +149,14 @@ func newFixture(t *testing.T) *fixture {
 	}
 	cfg := approval.DefaultConfig()
 	cfg.CallbackURL = "https://approvald.test/api/v1/callbacks/approval"
-	f.svc = &approval.Service{
+	f.svc, err = approval.New(approval.Deps{
 		Config: cfg, Approvals: db, Devices: db, Users: db, Broker: eph, KV: eph, Limiter: eph,
 		Texts: f.texts, Codes: otp.NewCodeHasher(core.RandomBytes(32)), Pusher: f.pusher,
 		Secrets: box, Tokens: tokens, Audit: &store.Auditor{Events: db, Clock: clock, Log: log},
 		Clock: clock, Log: log, ServerKey: serverKey,
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return f
 }
@@ -966,5 +969,21 @@ func TestLocalDeliveryGetsWhatIsPublished(t *testing.T) {
 	defer local.mu.Unlock()
 	if len(local.got) != 1 || local.got[0].Channel != ev.Channel || !bytes.Equal(local.got[0].Payload, ev.Payload) {
 		t.Fatalf("delivered here %+v; published %s %q", local.got, ev.Channel, ev.Payload)
+	}
+}
+
+// New refuses a service with a dependency left out, and names it; Local
+// alone may be left out.
+func TestNewRefusesMissingDependencies(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	d := f.svc.Deps
+	d.Local = nil
+	if _, err := approval.New(d); err != nil {
+		t.Fatalf("without Local: %v", err)
+	}
+	d.Tokens, d.ServerKey = nil, nil
+	if _, err := approval.New(d); err == nil || err.Error() != "approval.New: missing Tokens, ServerKey" {
+		t.Fatalf("without Tokens and ServerKey: %v", err)
 	}
 }

@@ -29,6 +29,10 @@ const (
 // MaxCodeAttempts is how many wrong codes kill a verification or an approval.
 const MaxCodeAttempts = 5
 
+// ResendCooldown is the least time between two codes texted for one
+// verification or one approval.
+const ResendCooldown = 30 * time.Second
+
 // Verification is a persisted, expiring phone-verification flow.
 type Verification struct {
 	ID         string

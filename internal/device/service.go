@@ -30,8 +30,13 @@ type Notifier interface {
 	Notify(ctx context.Context, phone, text string)
 }
 
-// Service owns the devices of users. Every field must be set.
+// Service owns the devices of users. Build one with New.
 type Service struct {
+	Deps
+}
+
+// Deps are what a Service is built from: every field must be set.
+type Deps struct {
 	Devices   core.DeviceStore
 	Users     core.UserStore
 	Secrets   Sealer
@@ -46,6 +51,15 @@ type Service struct {
 	// push.Policy.ValidatePushURL, so enrollment accepts only where pushes
 	// may go.
 	ValidatePushURL func(string) error
+}
+
+// New returns the service on d, or an error naming each field of d that is
+// not set.
+func New(d Deps) (*Service, error) {
+	if err := core.CheckDeps("device.New", d); err != nil {
+		return nil, err
+	}
+	return &Service{d}, nil
 }
 
 // Limits bound enrollment.

@@ -82,10 +82,13 @@ func newService(t *testing.T, failures int) (*device.Service, *triedCodes, *core
 	limits := device.DefaultLimits()
 	limits.EnrollFailuresPerIP = failures
 	tried := &triedCodes{DeviceStore: db}
-	svc := &device.Service{
+	svc, err := device.New(device.Deps{
 		Devices: tried, Users: db, Secrets: box, Notices: noNotices{}, ServerKey: serverKey, Limiter: eph,
 		Audit: &store.Auditor{Events: db, Clock: clock, Log: log}, Limits: limits, Clock: clock, Log: log,
 		ValidatePushURL: func(string) error { return nil },
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	now := clock.Now()
@@ -173,4 +176,15 @@ func TestRightEnrollmentCodeIsNotCounted(t *testing.T) {
 	wantCode(t, err, core.EInvalidCode)
 	_, err = svc.Register(ctx, registration("guess"))
 	wantCode(t, err, core.ERateLimited)
+}
+
+// New refuses a service with a dependency left out, and names it.
+func TestNewRefusesMissingDependencies(t *testing.T) {
+	t.Parallel()
+	svc, _, _ := newService(t, 20)
+	d := svc.Deps
+	d.ValidatePushURL, d.ServerKey = nil, nil
+	if _, err := device.New(d); err == nil || err.Error() != "device.New: missing ServerKey, ValidatePushURL" {
+		t.Fatalf("without ServerKey and ValidatePushURL: %v", err)
+	}
 }

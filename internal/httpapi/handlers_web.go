@@ -14,6 +14,7 @@ import (
 	"github.com/boombuler/barcode/qr"
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/approvald/approvald/internal/account"
 	"github.com/approvald/approvald/internal/approval"
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/device"
@@ -113,6 +114,23 @@ type webAccess struct {
 func (w webCookie) sendSession(c *fiber.Ctx, pair *session.TokenPair) error {
 	w.set(c, pair.RefreshToken)
 	return c.JSON(webAccess{pair.AccessToken, pair.TokenType, pair.ExpiresIn})
+}
+
+// handleWebConfig tells the pages the server's figures they count down, so
+// that they repeat none of them: the seconds between two codes texted for
+// one sign-up and for one approval.
+func handleWebConfig(accounts *account.Service, approvals *approval.Service) fiber.Handler {
+	type response struct {
+		SignupResendCooldown int `json:"signup_resend_cooldown"`
+		ApprovalSMSCooldown  int `json:"approval_sms_cooldown"`
+	}
+	seconds := func(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
+	return func(c *fiber.Ctx) error {
+		return c.JSON(response{
+			SignupResendCooldown: seconds(accounts.ResendCooldown()),
+			ApprovalSMSCooldown:  seconds(approvals.Config.SMSCooldown),
+		})
+	}
 }
 
 // handleWebLogin is POST /api/v1/login for the pages: a user with two-factor

@@ -52,6 +52,7 @@ func addRoutes(app *fiber.App, cfg Config, d Deps) {
 	// Browser-only endpoints of the pages in web/ (handlers_web.go): the
 	// refresh token lives in an HttpOnly cookie; not part of the /api/v1 contract.
 	webOnly, cookie := webGuard(cfg.PublicURL, cfg.AllowedOrigins), webCookieFor(cfg.PublicURL)
+	app.Get("/web/config", webOnly, handleWebConfig(d.Accounts, d.Approvals))
 	app.Post("/web/login", webOnly, handleWebLogin(login, cookie))
 	app.Post("/web/session", webOnly, handleWebSession(d.Approvals, cookie))
 	app.Post("/web/refresh", webOnly, handleWebRefresh(d.Tokens, cookie))

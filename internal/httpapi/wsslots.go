@@ -19,6 +19,15 @@ type WebsocketLimits struct {
 	PerIP       int // from one client (LIMIT_WEBSOCKETS_PER_IP), counted per core.Client.LimitKey
 }
 
+// DefaultWebsocketLimits are the documented defaults. An idle websocket
+// costs some memory (BENCHMARKS.md measures it) and a file descriptor: a
+// Total of 50,000 is room for the load the benchmark runs five times over,
+// while a flood of upgrades stops there instead of at the memory or
+// descriptor limit, where every other request would fail too.
+func DefaultWebsocketLimits() WebsocketLimits {
+	return WebsocketLimits{Total: 50000, PerApproval: 4, PerIP: 20}
+}
+
 // wsRetryAfter is the Retry-After of a refused upgrade: a slot frees when
 // some websocket ends, which the refused client cannot see.
 const wsRetryAfter = 5 * time.Second

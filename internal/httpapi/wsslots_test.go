@@ -144,7 +144,7 @@ func (s oneApproval) Approval(_ context.Context, id string) (*core.Approval, err
 func TestWSGateCountsUpgradesNotYetOpen(t *testing.T) {
 	const limit, tries, origin = 4, 40, "http://login.test"
 	a := &core.Approval{ID: core.NewID(core.PrefixApproval), TicketHash: approval.HashTicket("the-ticket")}
-	approvals := &approval.Service{Approvals: oneApproval{a: a}}
+	approvals := &approval.Service{Deps: approval.Deps{Approvals: oneApproval{a: a}}}
 	slots := newWSSlots(WebsocketLimits{Total: 1000, PerApproval: limit, PerIP: 1000})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 

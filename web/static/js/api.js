@@ -48,6 +48,22 @@ export function web(path, { body, headers = {} } = {}) {
   return call('POST', 'web/' + path, { body, headers: { ...headers, ...WEB_HEADER } });
 }
 
+// settings are the server's figures the pages count down, in seconds, read
+// from GET web/config by loadSettings, so the pages repeat none of them.
+// Until then, or when it fails, they are 0: the buttons do not wait, and
+// the server's 429 and its Retry-After start the countdown instead.
+export const settings = { signupResendCooldown: 0, approvalSMSCooldown: 0 };
+
+export async function loadSettings() {
+  try {
+    const { data } = await call('GET', 'web/config', { headers: WEB_HEADER });
+    settings.signupResendCooldown = data.signup_resend_cooldown;
+    settings.approvalSMSCooldown = data.approval_sms_cooldown;
+  } catch {
+    // keep the zeros: the server enforces the cooldowns anyway
+  }
+}
+
 // ticketHeader opens an approval's browser-side endpoints.
 export function ticketHeader(ticket) {
   return { 'X-Approval-Ticket': ticket };

@@ -3,7 +3,7 @@
 // in memory while the user moves between them.
 
 import { initAccount, showAccount } from './account.js';
-import { describe } from './api.js';
+import { describe, loadSettings } from './api.js';
 import { initApproval } from './approval.js';
 import { initLogin, showLogin } from './login.js';
 import { refresh, signedIn } from './session.js';
@@ -70,7 +70,8 @@ async function haveSession() {
   }
 }
 
-function start() {
+async function start() {
+  await loadSettings();
   initApproval();
   initLogin({ onSession: toAccount });
   initSignup({

@@ -5,12 +5,11 @@
 // session. #approval-modal's data-status mirrors the state: pending,
 // fallback (the code form is up), approved, denied or expired.
 
-import { call, describe, ticketHeader, waitWords, web } from './api.js';
+import { call, describe, settings, ticketHeader, waitWords, web } from './api.js';
 import { setSession } from './session.js';
 import { $, clock, Countdown, fieldError, say } from './ui.js';
 
 const POLL_EVERY = 2000; // ms
-const SMS_COOLDOWN = 30; // s; the server enforces it too
 const MAX_BACKOFF = 30000; // ms between websocket attempts
 
 const FALLBACK_WORDS = {
@@ -89,7 +88,7 @@ class Approval {
     say($('code-error'), '');
     $('code').removeAttribute('aria-invalid');
     this.sms.stop();
-    if (this.smsSent) this.sms.start(SMS_COOLDOWN);
+    if (this.smsSent) this.sms.start(settings.approvalSMSCooldown);
     this.render();
     if (!modal.open) modal.showModal();
     if (this.inFallback()) $('code').focus();
@@ -125,7 +124,7 @@ class Approval {
     if (status !== 'pending') this.finish();
     this.render();
     if (status === 'pending' && !wasFallback && this.inFallback()) {
-      if (this.smsSent && !this.sms.timer) this.sms.start(SMS_COOLDOWN);
+      if (this.smsSent && !this.sms.timer) this.sms.start(settings.approvalSMSCooldown);
       $('code').focus();
     }
   }
@@ -233,7 +232,7 @@ class Approval {
       this.smsSent = true;
       this.reason = 'requested';
       this.channel = 'sms';
-      this.sms.start(SMS_COOLDOWN);
+      this.sms.start(settings.approvalSMSCooldown);
       this.render();
       say($('approval-status'), 'We texted a code to your phone.');
       $('code').focus();

@@ -3,12 +3,11 @@
 // reload or a trip to the messages app does not lose it; it opens nothing
 // without the texted code.
 
-import { call, describe, waitWords } from './api.js';
+import { call, describe, settings, waitWords } from './api.js';
 import { $, busy, clearErrors, Countdown, fieldError, say, showError, showView } from './ui.js';
 import { fillCountries, phoneFields } from './phone.js';
 
 const KEY = 'approvald.verification';
-const RESEND_COOLDOWN = 30; // seconds; the server enforces it too
 
 let resend;
 
@@ -65,7 +64,7 @@ export function initSignup({ onVerified }) {
     try {
       await call('POST', 'api/v1/signup/resend', { body: { verification_id: v.id } });
       save({ ...v, sentAt: Date.now() });
-      resend.start(RESEND_COOLDOWN);
+      resend.start(settings.signupResendCooldown);
       say($('resend-status'), 'We texted you a new code. The old one no longer works.');
       $('verify-code').focus();
     } catch (err) {
@@ -91,7 +90,7 @@ export function showVerify() {
   clearErrors($('verify-form'));
   say($('resend-status'), '');
   showView('verify');
-  resend.start(Math.max(0, RESEND_COOLDOWN - (Date.now() - v.sentAt) / 1000));
+  resend.start(Math.max(0, settings.signupResendCooldown - (Date.now() - v.sentAt) / 1000));
   $('verify-code').focus();
 }
 

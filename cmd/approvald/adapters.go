@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/hub"
+	"github.com/approvald/approvald/internal/inmem"
+	"github.com/approvald/approvald/internal/metrics"
+	"github.com/approvald/approvald/internal/push"
+	"github.com/approvald/approvald/internal/redis"
+	"github.com/approvald/approvald/internal/sms"
+	"github.com/approvald/approvald/internal/store"
+)
+
+// ephemeral is the short-lived state: Redis, or the in-process twin.
+type ephemeral interface {
+	core.KV
+	core.Limiter
+	core.Broker
+	Close() error
+}
+
+// adapters are what the services run on.
+type adapters struct {
+	clock   core.Clock
+	db      *store.DB
+	eph     ephemeral
+	keys    *keys
+	metrics *metrics.Metrics
+	sms     core.SMSSender
+	// pushPolicy is where pushes may go, for the push client and the
+	// push_url check of enrollment alike.
+	pushPolicy push.Policy
+	pusher     *push.Client
+	hub        *hub.Hub
+	audit      *store.Auditor
+	// loginAudit records refused logins off the request's path.
+	loginAudit *store.AuditQueue
+}
+
+// openAdapters opens what the services run on, each adding its closer to c.
+func openAdapters(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, stdout io.Writer, c *closers) (*adapters, error) {
+	a := &adapters{clock: core.SystemClock{}, db: db, metrics: metrics.New(), pushPolicy: cfg.pushPolicy()}
+	secret, err := loadSecretKey(cfg, db.Dialect())
+	if err != nil {
+		return nil, err
+	}
+	if a.eph, err = openEphemeral(ctx, cfg, a.clock); err != nil {
+		return nil, err
+	}
+	c.add(func() { a.eph.Close() })
+	if a.sms, err = openSMS(cfg, stdout); err != nil {
+		return nil, err
+	}
+	if a.keys, err = loadKeys(ctx, cfg, secret, db, a.clock); err != nil {
+		return nil, err
+	}
+	a.audit = &store.Auditor{Events: db, Clock: a.clock, Log: log}
+	a.loginAudit = store.NewAuditQueue(db, a.clock, log, 4096)
+	c.add(a.loginAudit.Close)
+	if a.pusher, err = push.New(push.Config{ServerKey: a.keys.server, Policy: a.pushPolicy}); err != nil {
+		return nil, err
+	}
+	c.add(a.pusher.Close)
+	if a.hub, err = hub.New(ctx, a.eph, log); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	c.add(func() { a.hub.Close() })
+	a.metrics.WatchHub(a.hub.Resubscribed, a.hub.Waiting)
+	return a, nil
+}
+
+func openDatabase(ctx context.Context, cfg *config) (*store.DB, error) {
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	return db, nil
+}
+
+func openEphemeral(ctx context.Context, cfg *config, clock core.Clock) (ephemeral, error) {
+	if cfg.RedisURL == "" {
+		return inmem.New(clock), nil
+	}
+	r, err := redis.Open(ctx, cfg.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	return r, nil
+}
+
+// openSMS is the sender SMS_PROVIDER names; console prints to stdout.
+func openSMS(cfg *config, stdout io.Writer) (core.SMSSender, error) {
+	return sms.FromConfig(sms.Config{
+		Provider:         cfg.SMSProvider,
+		WebhookURL:       cfg.SMSWebhookURL,
+		TwilioAccountSID: cfg.TwilioAccountSID,
+		TwilioAuthToken:  cfg.TwilioAuthToken,
+		TwilioFrom:       cfg.TwilioFrom,
+		TwilioBaseURL:    cfg.TwilioBaseURL,
+		YunpianAPIKey:    cfg.YunpianAPIKey,
+		YunpianBaseURL:   cfg.YunpianBaseURL,
+		Timeout:          cfg.SMSTimeout,
+	}, stdout)
+}

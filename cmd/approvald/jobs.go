@@ -1,0 +1,24 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// startJobs starts the background work: the approval sweeper, the hub's
+// watch of the broker, the reload of the token keys and the metrics
+// listener, each adding what stops it to c.
+func startJobs(cfg *config, a *adapters, s *services, log *slog.Logger, c *closers) error {
+	ctx, stop := context.WithCancel(context.Background())
+	c.add(stop)
+	go s.approvals.RunSweeper(ctx, cfg.SweepInterval)
+	go a.hub.Watch(ctx, a.eph, time.Second)
+	go a.keys.jwt.ReloadEvery(ctx, cfg.KeyReloadInterval, log)
+	stopMetrics, err := serveMetrics(cfg, a.metrics, log)
+	if err != nil {
+		return err
+	}
+	c.add(stopMetrics)
+	return nil
+}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"log/slog"
+	"runtime"
+
+	"github.com/approvald/approvald/internal/account"
+	"github.com/approvald/approvald/internal/approval"
+	"github.com/approvald/approvald/internal/device"
+	"github.com/approvald/approvald/internal/password"
+	"github.com/approvald/approvald/internal/session"
+)
+
+// services are what the routes call.
+type services struct {
+	tokens    *session.Service
+	accounts  *account.Service
+	devices   *device.Service
+	approvals *approval.Service
+}
+
+// newServices builds the services on a. They open nothing of their own:
+// what they run on is closed with the adapters.
+func newServices(cfg *config, a *adapters, log *slog.Logger) (*services, error) {
+	s := &services{}
+	var err error
+	if s.tokens, err = session.NewService(session.Config{Issuer: cfg.PublicURL}, a.keys.jwt, a.db, a.clock); err != nil {
+		return nil, err
+	}
+	texts := &account.Texter{
+		SMS: a.metrics.SMS(a.sms), Limiter: a.eph, Audit: a.audit, Clock: a.clock, Limits: cfg.Limits.SMS,
+		Phones: cfg.SMSPolicy, Count: a.metrics.SMSCode, Log: log,
+	}
+	s.accounts, err = account.New(account.Deps{
+		Users: a.db, Devices: a.db, Hasher: password.New(password.Params{}, runtime.GOMAXPROCS(0)), Codes: a.keys.codes,
+		Texts: texts, KV: a.eph, Limiter: a.eph, Audit: a.audit, LoginAudit: a.loginAudit,
+		Limits: cfg.Limits.Account, Clock: a.clock, Log: log, CodeTTL: cfg.CodeTTL,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.devices, err = device.New(device.Deps{
+		Devices: a.db, Users: a.db, Secrets: a.keys.totp, Notices: texts, ServerKey: a.keys.server.Public().(ed25519.PublicKey),
+		Limiter: a.eph, Audit: a.audit, Limits: cfg.Limits.Device, Clock: a.clock, Log: log,
+		ValidatePushURL: a.pushPolicy.ValidatePushURL,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.approvals, err = approval.New(approval.Deps{
+		Config: approvalConfig(cfg), Approvals: a.metrics.Approvals(a.db), Devices: a.db, Users: a.db,
+		Broker: a.eph, KV: a.eph, Limiter: a.eph, Texts: texts, Codes: a.keys.codes, Pusher: a.metrics.Pushes(a.pusher),
+		Secrets: a.keys.totp, Tokens: s.tokens, Audit: a.audit, Clock: a.clock, Log: log,
+		ServerKey: a.keys.server, Local: a.hub,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// approvalConfig is the approval loop's limits with the durations and the
+// callback URL of the deployment.
+func approvalConfig(cfg *config) approval.Config {
+	c := cfg.Limits.Approval
+	c.ApprovalTTL, c.PushTimeout, c.CodeTTL = cfg.ApprovalTTL, cfg.PushTimeout, cfg.CodeTTL
+	c.CallbackURL = cfg.PublicURL + "/api/v1/callbacks/approval"
+	return c
+}

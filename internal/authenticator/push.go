@@ -17,9 +17,11 @@ const maxPushBody = 64 << 10
 // PushReceiver is the http.Handler a device serves at its push_url. It
 // accepts only what the contract lets a device accept: a POST signed by
 // ServerPublicKey over the path as received, with a timestamp within
-// ±300 s, a nonce not seen in the last 600 s, this device's device_id and
-// this server's callback_url. A valid push is answered 200 at once and
-// handed to Accept; anything else gets 401 and goes no further.
+// ±300 s (signing.MaxSkew), a nonce not seen within signing.NonceTTL (660 s:
+// longer than the whole window of accepted timestamps, so a replay at its
+// far edge is still caught), this device's device_id and this server's
+// callback_url. A valid push is answered 200 at once and handed to Accept;
+// anything else gets 401 and goes no further.
 type PushReceiver struct {
 	State *State
 	// Accept is called, on a goroutine of its own, with each valid push; it

@@ -24,6 +24,7 @@ type Hub struct {
 	mu       sync.Mutex
 	channels map[string]*channel
 	done     chan struct{}
+	joined   uint64 // the last Waiter's seq
 
 	resubscribed atomic.Uint64 // Resubscribed events seen, for metrics
 }
@@ -50,6 +51,7 @@ type Waiter struct {
 	breakMu sync.Once
 	hub     *Hub
 	name    string
+	seq     uint64 // the order it joined in, for Watch
 	closeMu sync.Once
 	l       Listener
 }
@@ -119,6 +121,8 @@ func (h *Hub) Listen(ctx context.Context, name string, l Listener) (*Waiter, err
 			ch = &channel{ready: make(chan struct{}), waiters: map[*Waiter]struct{}{}}
 			h.channels[name] = ch
 		}
+		h.joined++
+		w.seq = h.joined
 		ch.waiters[w] = struct{}{}
 		h.mu.Unlock()
 		break
@@ -192,7 +196,8 @@ func (h *Hub) forget(name string, ch *channel) {
 }
 
 // Watch pings the broker every interval until ctx ends; when a ping fails,
-// every current waiter is told its channel is Broken.
+// every waiter that was there when it was sent is told its channel is
+// Broken.
 func (h *Hub) Watch(ctx context.Context, broker core.Pinger, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -204,6 +209,12 @@ func (h *Hub) Watch(ctx context.Context, broker core.Pinger, interval time.Durat
 			return
 		case <-t.C:
 		}
+		// A ping that fails speaks for the waiters that were there when it
+		// was sent: one that joined while it was on its way was subscribed
+		// by a broker that answered, after the outage it may report.
+		h.mu.Lock()
+		before := h.joined
+		h.mu.Unlock()
 		pctx, cancel := context.WithTimeout(ctx, interval)
 		err := broker.Ping(pctx)
 		cancel()
@@ -215,7 +226,9 @@ func (h *Hub) Watch(ctx context.Context, broker core.Pinger, interval time.Durat
 		var ws []*Waiter
 		for _, ch := range h.channels {
 			for w := range ch.waiters {
-				ws = append(ws, w)
+				if w.seq <= before {
+					ws = append(ws, w)
+				}
 			}
 		}
 		h.mu.Unlock()

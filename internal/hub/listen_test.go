@@ -2,6 +2,7 @@ package hub_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -91,5 +92,55 @@ func TestListenerIsToldOnceWhenTheBrokerStopsAnswering(t *testing.T) {
 	case e := <-r.events:
 		t.Fatalf("listener was told %q after broken", e)
 	default:
+	}
+}
+
+// heldPinger fails its first ping once the test lets it, and never answers
+// the later ones.
+type heldPinger struct {
+	sent    chan int // the number of each ping, as it is sent
+	release chan struct{}
+	n       int
+}
+
+func (p *heldPinger) Ping(ctx context.Context) error {
+	p.n++
+	p.sent <- p.n
+	if p.n > 1 {
+		<-ctx.Done()
+		return nil // as if it answered: only the first one fails
+	}
+	<-p.release
+	return errors.New("no answer")
+}
+
+// A ping that fails breaks the listeners that were there when it was sent,
+// not one that joined while it was on its way: that one was subscribed by
+// a broker that answered (reproduced: a browser that reconnected just
+// after Redis came back was closed by the ping sent during the outage).
+func TestAFailedPingBreaksOnlyEarlierListeners(t *testing.T) {
+	t.Parallel()
+	h := newHub(t, openInmem(t))
+	before, after := newRecorder(), newRecorder()
+	defer listen(t, h, ephemeraltest.Name("ch"), before).Close()
+
+	p := &heldPinger{sent: make(chan int, 2), release: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go h.Watch(ctx, p, time.Millisecond)
+	if n := <-p.sent; n != 1 {
+		t.Fatalf("ping %d first", n)
+	}
+	defer listen(t, h, ephemeraltest.Name("ch"), after).Close()
+	close(p.release)
+	if got := before.next(t); got != "broken" {
+		t.Fatalf("the earlier listener was told %q, want broken", got)
+	}
+	// The second ping is sent once the first one's listeners were told.
+	if n := <-p.sent; n != 2 {
+		t.Fatalf("ping %d second", n)
+	}
+	if got := after.unread(); len(got) != 0 {
+		t.Fatalf("the listener that joined after the failed ping was sent was told %q", got)
 	}
 }

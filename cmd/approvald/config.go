@@ -10,10 +10,10 @@ import (
 
 	"github.com/approvald/approvald/internal/approval"
 	"github.com/approvald/approvald/internal/clientip"
+	"github.com/approvald/approvald/internal/keyring"
 	"github.com/approvald/approvald/internal/phone"
 	"github.com/approvald/approvald/internal/push"
 	"github.com/approvald/approvald/internal/secretbox"
-	"github.com/approvald/approvald/internal/session"
 	"github.com/approvald/approvald/internal/sms"
 )
 
@@ -35,7 +35,7 @@ type config struct {
 	SweepInterval      time.Duration
 	// KeyReloadInterval is how often the token keys are read again, so a
 	// key rotated in (approvald rotate-key) verifies everywhere before it
-	// signs anywhere; rotate-key activates it after session.ActivationReloads
+	// signs anywhere; rotate-key activates it after keyring.ActivationReloads
 	// intervals.
 	KeyReloadInterval time.Duration
 	Limits            *limits
@@ -131,7 +131,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		{"CODE_TTL", &c.CodeTTL, approvals.CodeTTL},
 		{"SMS_TIMEOUT", &c.SMSTimeout, sms.DefaultTimeout},
 		{"SWEEP_INTERVAL", &c.SweepInterval, time.Second},
-		{"KEY_RELOAD_INTERVAL", &c.KeyReloadInterval, session.KeyReloadEvery},
+		{"KEY_RELOAD_INTERVAL", &c.KeyReloadInterval, keyring.DefaultReloadInterval},
 	}
 	for _, d := range durations {
 		if *d.dst, err = parseDuration(d.name, getenv(d.name), d.def); err != nil {

@@ -12,9 +12,9 @@ import (
 	"strings"
 
 	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/keyring"
 	"github.com/approvald/approvald/internal/otp"
 	"github.com/approvald/approvald/internal/secretbox"
-	"github.com/approvald/approvald/internal/session"
 	"github.com/approvald/approvald/internal/store"
 )
 
@@ -57,7 +57,7 @@ func loadSecretKey(cfg *config, dialect string) ([]byte, error) {
 
 // keys are what SECRET_KEY opens or derives.
 type keys struct {
-	jwt    *session.Keyring   // signs the access tokens
+	jwt    *keyring.Ring      // signs the access tokens
 	server ed25519.PrivateKey // signs what is sent to devices
 	codes  *otp.CodeHasher    // hashes the texted codes
 	totp   *secretbox.Box     // seals the devices' TOTP secrets
@@ -71,13 +71,13 @@ func loadKeys(ctx context.Context, cfg *config, secret []byte, db *store.DB, clo
 		return nil, err
 	}
 	k := &keys{codes: otp.NewCodeHasher(subkey(secret, "sms-codes"))}
-	if k.jwt, err = session.LoadKeyring(ctx, sealed, core.KeyJWT, clock); err != nil {
+	if k.jwt, err = keyring.Load(ctx, sealed, core.KeyJWT, clock); err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)
 	}
 	if k.totp, err = sealingBox(secret, cfg.PreviousSecretKeys, "totp-secrets"); err != nil {
 		return nil, err
 	}
-	pushKeys, err := session.LoadKeyring(ctx, sealed, core.KeyPush, clock)
+	pushKeys, err := keyring.Load(ctx, sealed, core.KeyPush, clock)
 	if err != nil {
 		return nil, fmt.Errorf("push key: %w", err)
 	}
@@ -86,12 +86,12 @@ func loadKeys(ctx context.Context, cfg *config, secret []byte, db *store.DB, clo
 }
 
 // signingKeys is the database's signing keys, sealed under SECRET_KEY.
-func signingKeys(cfg *config, secret []byte, db *store.DB) (session.SealedKeys, error) {
+func signingKeys(cfg *config, secret []byte, db *store.DB) (keyring.SealedKeys, error) {
 	box, err := sealingBox(secret, cfg.PreviousSecretKeys, "signing-keys")
 	if err != nil {
-		return session.SealedKeys{}, err
+		return keyring.SealedKeys{}, err
 	}
-	return session.SealedKeys{Store: db, Box: box}, nil
+	return keyring.SealedKeys{Store: db, Box: box}, nil
 }
 
 // sealingBox seals with SECRET_KEY's subkey for purpose and opens with

@@ -91,19 +91,19 @@ func (in *inbox) lastCode(t *testing.T, to string) string {
 // auditLog keeps the recorded events.
 type auditLog struct {
 	mu     sync.Mutex
-	events []core.Event
+	events []core.SecurityEvent
 }
 
 func (a *auditLog) Record(_ context.Context, userID, kind, detail string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.events = append(a.events, core.Event{UserID: userID, Kind: kind, Detail: detail})
+	a.events = append(a.events, core.SecurityEvent{UserID: userID, Kind: kind, Detail: detail})
 }
 
-func (a *auditLog) of(kind string) []core.Event {
+func (a *auditLog) of(kind string) []core.SecurityEvent {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	var out []core.Event
+	var out []core.SecurityEvent
 	for _, e := range a.events {
 		if e.Kind == kind {
 			out = append(out, e)

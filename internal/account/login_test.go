@@ -198,7 +198,7 @@ func TestRefusedLoginsDoTheSameWork(t *testing.T) {
 		svc, db := f.service(t, dialect, eph, f.texter(eph, roomy, nil))
 		h := &gateHasher{}
 		svc.Hasher = h
-		events := &heldEvents{EventStore: db, release: make(chan struct{})}
+		events := &heldEvents{SecurityEventStore: db, release: make(chan struct{})}
 		queue := store.NewAuditQueue(events, f.clock, slog.New(slog.DiscardHandler), 16)
 		svc.LoginAudit = queue
 		known := verifiedUser(t, svc, f)
@@ -247,14 +247,14 @@ func TestRefusedLoginsDoTheSameWork(t *testing.T) {
 
 // heldEvents is an event store whose writes wait for release.
 type heldEvents struct {
-	core.EventStore
+	core.SecurityEventStore
 	release chan struct{}
 	stored  atomic.Int64
 }
 
-func (e *heldEvents) AddEvent(ctx context.Context, ev *core.Event) error {
+func (e *heldEvents) AddEvent(ctx context.Context, ev *core.SecurityEvent) error {
 	<-e.release
-	if err := e.EventStore.AddEvent(ctx, ev); err != nil {
+	if err := e.SecurityEventStore.AddEvent(ctx, ev); err != nil {
 		return err
 	}
 	e.stored.Add(1)

@@ -134,7 +134,7 @@ func (t *Texter) SendCode(ctx context.Context, c core.CodeText) error {
 
 // refuse answers 429 for window w; a spent budget is also recorded, once
 // per refused message.
-func (t *Texter) refuse(ctx context.Context, c core.CodeText, w smsWindow, d core.Decision) error {
+func (t *Texter) refuse(ctx context.Context, c core.CodeText, w smsWindow, d core.LimitDecision) error {
 	if w.key != BudgetKey {
 		t.count(c.Kind, SMSResultLimited)
 		return core.RateLimited(d.RetryAfter)

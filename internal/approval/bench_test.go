@@ -45,8 +45,8 @@ func BenchmarkFrameEvent(b *testing.B) {
 	a := &core.Approval{Status: core.ApprovalDenied, Reason: core.ReasonUserDenied}
 	at := time.Now()
 	for b.Loop() {
-		msg := encodeEvent(StateFrame(a, at), at)
-		if _, err := DecodeEvent(msg); err != nil {
+		msg := encodeEnvelope(StateFrame(a, at), at)
+		if _, err := DecodeEnvelope(msg); err != nil {
 			b.Fatal(err)
 		}
 	}

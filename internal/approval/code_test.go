@@ -241,8 +241,8 @@ func TestOnlyWrongCodesCountTowardsTheHour(t *testing.T) {
 // failingLimiter is a limiter that cannot be reached.
 type failingLimiter struct{ core.Limiter }
 
-func (failingLimiter) Reserve(context.Context, string, int, time.Duration, time.Time) (core.Decision, string, error) {
-	return core.Decision{}, "", core.Unavailable("redis", context.DeadlineExceeded)
+func (failingLimiter) Reserve(context.Context, string, int, time.Duration, time.Time) (core.LimitDecision, string, error) {
+	return core.LimitDecision{}, "", core.Unavailable("redis", context.DeadlineExceeded)
 }
 
 // While the user's count cannot be kept, no code is compared: 503, and the

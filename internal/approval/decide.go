@@ -145,7 +145,7 @@ func (s *Service) decideByDevice(ctx context.Context, id string, dev *core.Devic
 	kind, detail := decisionEvent(d.Status, d.Reason, d.Method)
 	a, err := s.Approvals.DecideByDevice(ctx, id, now, core.DeviceDecision{
 		Decided: d, UserID: dev.UserID, DeviceID: dev.ID, MatchNumber: number,
-		Event: core.NewEvent(ctx, dev.UserID, kind, detail, now),
+		Event: core.NewSecurityEvent(ctx, dev.UserID, kind, detail, now),
 	})
 	if err != nil || a == nil {
 		return nil, err

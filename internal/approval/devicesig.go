@@ -56,7 +56,7 @@ func (s *Service) authenticate(ctx context.Context, r SignedRequest, wantDeviceI
 	failKey := "cbfail:{" + r.Header(signing.HeaderDeviceID) + "}:" + core.ClientFrom(ctx).LimitKey()
 	now := s.Clock.Now()
 	var (
-		limit    core.Decision
+		limit    core.LimitDecision
 		limitErr error
 		nonceKey string
 		fresh    bool

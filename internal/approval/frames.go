@@ -40,8 +40,8 @@ func fallbackFrame(reason string) Frame {
 	return Frame{Type: "fallback", Channel: string(core.ChannelSMS), Reason: reason}
 }
 
-// Channel is the broker channel of one approval.
-func Channel(approvalID string) string { return "approval:" + approvalID }
+// Topic is the broker channel of one approval.
+func Topic(approvalID string) string { return "approval:" + approvalID }
 
 func (f Frame) bytes() []byte {
 	b, _ := json.Marshal(f)

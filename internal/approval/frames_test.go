@@ -120,7 +120,7 @@ func TestFrameJSON(t *testing.T) {
 		// What another instance reads off the broker is the same frame
 		// and the same bytes for the browser.
 		at := time.Date(2026, 11, 3, 12, 0, 0, 123456789, time.UTC)
-		ev, err := DecodeEvent(encodeEvent(c.frame, at))
+		ev, err := DecodeEnvelope(encodeEnvelope(c.frame, at))
 		if err != nil || ev.Frame != c.frame || string(ev.JSON) != c.want || !ev.PublishedAt.Equal(at) {
 			t.Errorf("broker message of %s decodes as %+v, %s (%v)", c.want, ev, ev.JSON, err)
 		}

@@ -102,7 +102,7 @@ func TestOfferedToAgreesWithTheStore(t *testing.T) {
 				// The rule in SQL: a deny asks for nothing else.
 				d := core.DeviceDecision{UserID: dev.UserID, DeviceID: dev.ID,
 					Decided: approval.Decision(now, approval.Outcome{Reason: core.ReasonUserDenied, By: dev.ID}),
-					Event:   &core.Event{ID: core.NewID(core.PrefixEvent), UserID: dev.UserID, Kind: core.EventDenied, CreatedAt: now}}
+					Event:   &core.SecurityEvent{ID: core.NewID(core.PrefixEvent), UserID: dev.UserID, Kind: core.EventDenied, CreatedAt: now}}
 				decided, err := db.DecideByDevice(ctx, a.ID, now, d)
 				ok(t, err)
 				inSQL := decided != nil

@@ -111,7 +111,7 @@ type Deliverer interface {
 // on resubscribe, so nothing is lost.
 func (s *Service) publish(ctx context.Context, id string, f Frame) {
 	// The wall clock, not s.Clock: the time only measures delivery latency.
-	payload, channel := encodeEvent(f, time.Now()), Channel(id)
+	payload, channel := encodeEnvelope(f, time.Now()), Topic(id)
 	if s.Local != nil {
 		s.Local.Deliver(channel, payload)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/approvald/approvald/internal/approval"
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/inmem"
+	"github.com/approvald/approvald/internal/keyring"
 	"github.com/approvald/approvald/internal/otp"
 	"github.com/approvald/approvald/internal/secretbox"
 	"github.com/approvald/approvald/internal/session"
@@ -124,7 +125,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := session.LoadKeyring(ctx, db, core.KeyJWT, clock)
+	keys, err := keyring.Load(ctx, db, core.KeyJWT, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +263,7 @@ func (f *fixture) stored(t *testing.T, id string) *core.Approval {
 // follow subscribes to the frames of approval id.
 func (f *fixture) follow(t *testing.T, id string) {
 	t.Helper()
-	if err := f.sub.Subscribe(context.Background(), approval.Channel(id)); err != nil {
+	if err := f.sub.Subscribe(context.Background(), approval.Topic(id)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -282,7 +283,7 @@ func (f *fixture) frames(t *testing.T) []published {
 	for {
 		select {
 		case ev := <-f.sub.Events():
-			msg, err := approval.DecodeEvent(ev.Payload)
+			msg, err := approval.DecodeEnvelope(ev.Payload)
 			if err != nil {
 				t.Fatalf("broker message %q: %v", ev.Payload, err)
 			}
@@ -912,7 +913,7 @@ func TestDeviceDecisionsAreInTheTrail(t *testing.T) {
 		ok(t, err)
 		evs, err := f.db.EventsByUser(context.Background(), u.ID, 50)
 		ok(t, err)
-		var decisions []*core.Event
+		var decisions []*core.SecurityEvent
 		for _, e := range evs {
 			switch e.Kind {
 			case core.EventApproved, core.EventDenied, core.EventReported:
@@ -936,13 +937,13 @@ func TestDeviceDecisionsAreInTheTrail(t *testing.T) {
 // deliveries is a Deliverer that writes down what it is handed.
 type deliveries struct {
 	mu  sync.Mutex
-	got []core.BrokerEvent
+	got []core.BrokerMessage
 }
 
 func (d *deliveries) Deliver(channel string, payload []byte) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.got = append(d.got, core.BrokerEvent{Channel: channel, Payload: payload})
+	d.got = append(d.got, core.BrokerMessage{Channel: channel, Payload: payload})
 }
 
 // TestLocalDeliveryGetsWhatIsPublished: the waiters here are handed the
@@ -959,7 +960,7 @@ func TestLocalDeliveryGetsWhatIsPublished(t *testing.T) {
 	f.follow(t, st.Approval.ID)
 	_, err := f.callback(t, context.Background(), d, approval.Callback{ApprovalID: st.Approval.ID, Decision: "approve", MatchNumber: &st.Approval.MatchNumber})
 	ok(t, err)
-	var ev core.BrokerEvent
+	var ev core.BrokerMessage
 	select {
 	case ev = <-f.sub.Events():
 	default:

@@ -21,8 +21,8 @@ type KV interface {
 	Ping(ctx context.Context) error
 }
 
-// Decision is a rate limiter's answer.
-type Decision struct {
+// LimitDecision is a rate limiter's answer.
+type LimitDecision struct {
 	Allowed    bool
 	Count      int           // events in the window, this one included when allowed
 	RetryAfter time.Duration // when refused: until one more would be allowed
@@ -32,14 +32,14 @@ type Decision struct {
 type Limiter interface {
 	// Hit records one event at now when fewer than limit events fall in
 	// (now-window, now]; a refused hit is not recorded.
-	Hit(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (Decision, error)
+	Hit(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (LimitDecision, error)
 	// Check answers as Hit would, without recording anything.
-	Check(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (Decision, error)
+	Check(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (LimitDecision, error)
 	// Reserve is Hit that also returns the recorded event's token, so an
 	// attempt can be counted before the work it limits (a password or a
 	// code compared) and given back with Release when it turns out not to
 	// count. Concurrent reservations never exceed limit.
-	Reserve(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (d Decision, token string, err error)
+	Reserve(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (d LimitDecision, token string, err error)
 	// Release forgets the one event Reserve recorded under token; an unknown
 	// or already released token is no error.
 	Release(ctx context.Context, key, token string) error
@@ -50,7 +50,7 @@ type Limiter interface {
 	// did), in one step: a device's request settles its failure count and
 	// its nonce in one round trip. On Redis Cluster key and claim must
 	// share a hash slot (a {hash tag}).
-	CheckAndClaim(ctx context.Context, key string, limit int, window time.Duration, now time.Time, claim string, ttl time.Duration) (d Decision, claimed bool, err error)
+	CheckAndClaim(ctx context.Context, key string, limit int, window time.Duration, now time.Time, claim string, ttl time.Duration) (d LimitDecision, claimed bool, err error)
 }
 
 // Broker carries state-change events between instances.
@@ -70,12 +70,12 @@ type Subscriber interface {
 	// Events delivers messages, and a Resubscribed event per channel after
 	// the connection was lost and restored (messages may have been missed
 	// then, so the reader re-reads state). Closed by Close.
-	Events() <-chan BrokerEvent
+	Events() <-chan BrokerMessage
 	Close() error
 }
 
-// BrokerEvent is a message on a channel, or notice of a resubscription.
-type BrokerEvent struct {
+// BrokerMessage is a message on a channel, or notice of a resubscription.
+type BrokerMessage struct {
 	Channel      string
 	Payload      []byte
 	Resubscribed bool

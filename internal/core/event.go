@@ -28,8 +28,8 @@ const (
 	EventSMSBudgetExhausted = "sms_budget_exhausted"
 )
 
-// Event is one entry of a user's security trail.
-type Event struct {
+// SecurityEvent is one entry of a user's security trail.
+type SecurityEvent struct {
 	ID        string
 	UserID    string
 	Kind      string
@@ -39,25 +39,25 @@ type Event struct {
 	CreatedAt time.Time
 }
 
-// EventStore keeps the security trail.
-type EventStore interface {
-	AddEvent(ctx context.Context, e *Event) error
+// SecurityEventStore keeps the security trail.
+type SecurityEventStore interface {
+	AddEvent(ctx context.Context, e *SecurityEvent) error
 	// EventsByUser returns the user's newest events first.
-	EventsByUser(ctx context.Context, userID string, limit int) ([]*Event, error)
+	EventsByUser(ctx context.Context, userID string, limit int) ([]*SecurityEvent, error)
 }
 
 // maxUserAgent bounds the user agent an event keeps.
 const maxUserAgent = 256
 
-// NewEvent is an event of the user's trail at now, from the client that ctx
+// NewSecurityEvent is an event of the user's trail at now, from the client that ctx
 // carries.
-func NewEvent(ctx context.Context, userID, kind, detail string, now time.Time) *Event {
+func NewSecurityEvent(ctx context.Context, userID, kind, detail string, now time.Time) *SecurityEvent {
 	c := ClientFrom(ctx)
 	ua := c.UserAgent
 	if len(ua) > maxUserAgent {
 		ua = ua[:maxUserAgent]
 	}
-	return &Event{ID: NewID(PrefixEvent), UserID: userID, Kind: kind, Detail: detail, IP: c.IP, UserAgent: ua, CreatedAt: now}
+	return &SecurityEvent{ID: NewID(PrefixEvent), UserID: userID, Kind: kind, Detail: detail, IP: c.IP, UserAgent: ua, CreatedAt: now}
 }
 
 // Auditor records security events. Recording never fails the action it

@@ -155,6 +155,6 @@ type DeviceDecision struct {
 	Decided     Decided
 	UserID      string
 	DeviceID    string
-	MatchNumber *int   // nil for a deny; else IsMatchNumber
-	Event       *Event // appended to UserID's trail
+	MatchNumber *int           // nil for a deny; else IsMatchNumber
+	Event       *SecurityEvent // appended to UserID's trail
 }

@@ -235,7 +235,7 @@ func TestBroker(t *testing.T, newBroker NewBroker) {
 // Receive returns the next message from events, skipping Resubscribed
 // notices (another test on the shared Redis may cut every subscription),
 // and fails t when none comes in time.
-func Receive(t testing.TB, events <-chan core.BrokerEvent) core.BrokerEvent {
+func Receive(t testing.TB, events <-chan core.BrokerMessage) core.BrokerMessage {
 	t.Helper()
 	timeout := time.After(receiveTimeout)
 	for {

@@ -21,11 +21,11 @@ func TestLimiter(t *testing.T, newLimiter NewLimiter) {
 		const limit, window = 3, 10 * time.Second
 		for i := range limit {
 			d := hit(t, l, key, limit, window, t0.Add(time.Duration(i)*time.Second))
-			want(t, d, core.Decision{Allowed: true, Count: i + 1})
+			want(t, d, core.LimitDecision{Allowed: true, Count: i + 1})
 		}
 		// The 3 events at +0s, +1s, +2s: one more fits when +0s leaves, at +10s.
 		d := hit(t, l, key, limit, window, t0.Add(3*time.Second))
-		want(t, d, core.Decision{Allowed: false, Count: 3, RetryAfter: 7 * time.Second})
+		want(t, d, core.LimitDecision{Allowed: false, Count: 3, RetryAfter: 7 * time.Second})
 	})
 
 	t.Run("WindowSlides", func(t *testing.T) {
@@ -36,20 +36,20 @@ func TestLimiter(t *testing.T, newLimiter NewLimiter) {
 			hit(t, l, key, limit, window, t0.Add(time.Duration(i)*time.Second))
 		}
 		want(t, hit(t, l, key, limit, window, t0.Add(3*time.Second)),
-			core.Decision{Count: 3, RetryAfter: 7 * time.Second})
+			core.LimitDecision{Count: 3, RetryAfter: 7 * time.Second})
 		// One microsecond before +10s the first event still counts…
 		want(t, hit(t, l, key, limit, window, t0.Add(window-time.Microsecond)),
-			core.Decision{Count: 3, RetryAfter: time.Microsecond})
+			core.LimitDecision{Count: 3, RetryAfter: time.Microsecond})
 		// …at +10s it has left: (now-window, now] excludes it. Had the refused
 		// hits been recorded, this one would be refused too.
 		want(t, hit(t, l, key, limit, window, t0.Add(window)),
-			core.Decision{Allowed: true, Count: 3})
+			core.LimitDecision{Allowed: true, Count: 3})
 		// Now +1s is the oldest, leaving at +11s.
 		want(t, hit(t, l, key, limit, window, t0.Add(window)),
-			core.Decision{Count: 3, RetryAfter: time.Second})
+			core.LimitDecision{Count: 3, RetryAfter: time.Second})
 		// Far later, everything has left.
 		want(t, hit(t, l, key, limit, window, t0.Add(time.Hour)),
-			core.Decision{Allowed: true, Count: 1})
+			core.LimitDecision{Allowed: true, Count: 1})
 	})
 
 	t.Run("RetryAfterWithLowerLimit", func(t *testing.T) {
@@ -61,7 +61,7 @@ func TestLimiter(t *testing.T, newLimiter NewLimiter) {
 		}
 		// With limit 2, four of the five events (+0…+3s) must leave first.
 		want(t, hit(t, l, key, 2, window, t0.Add(5*time.Second)),
-			core.Decision{Count: 5, RetryAfter: 8 * time.Second})
+			core.LimitDecision{Count: 5, RetryAfter: 8 * time.Second})
 	})
 
 	t.Run("CheckDoesNotRecord", func(t *testing.T) {
@@ -73,20 +73,20 @@ func TestLimiter(t *testing.T, newLimiter NewLimiter) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want(t, d, core.Decision{Allowed: true, Count: 1})
+			want(t, d, core.LimitDecision{Allowed: true, Count: 1})
 		}
-		want(t, hit(t, l, key, limit, window, t0), core.Decision{Allowed: true, Count: 1})
+		want(t, hit(t, l, key, limit, window, t0), core.LimitDecision{Allowed: true, Count: 1})
 		d, err := l.Check(ctx, key, limit, window, t0.Add(time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}
-		want(t, d, core.Decision{Allowed: true, Count: 2})
-		want(t, hit(t, l, key, limit, window, t0.Add(time.Second)), core.Decision{Allowed: true, Count: 2})
+		want(t, d, core.LimitDecision{Allowed: true, Count: 2})
+		want(t, hit(t, l, key, limit, window, t0.Add(time.Second)), core.LimitDecision{Allowed: true, Count: 2})
 		d, err = l.Check(ctx, key, limit, window, t0.Add(2*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}
-		want(t, d, core.Decision{Count: 2, RetryAfter: window - 2*time.Second})
+		want(t, d, core.LimitDecision{Count: 2, RetryAfter: window - 2*time.Second})
 	})
 
 	t.Run("Reset", func(t *testing.T) {
@@ -95,11 +95,11 @@ func TestLimiter(t *testing.T, newLimiter NewLimiter) {
 		const limit, window = 2, time.Minute
 		hit(t, l, key, limit, window, t0)
 		hit(t, l, key, limit, window, t0)
-		want(t, hit(t, l, key, limit, window, t0), core.Decision{Count: 2, RetryAfter: window})
+		want(t, hit(t, l, key, limit, window, t0), core.LimitDecision{Count: 2, RetryAfter: window})
 		if err := l.Reset(ctx, key); err != nil {
 			t.Fatal(err)
 		}
-		want(t, hit(t, l, key, limit, window, t0), core.Decision{Allowed: true, Count: 1})
+		want(t, hit(t, l, key, limit, window, t0), core.LimitDecision{Allowed: true, Count: 1})
 		if err := l.Reset(ctx, Name("rl")); err != nil {
 			t.Fatalf("Reset of an unknown key: %v", err)
 		}
@@ -109,7 +109,7 @@ func TestLimiter(t *testing.T, newLimiter NewLimiter) {
 		t.Parallel()
 		l, a, b := newLimiter(t), Name("rl"), Name("rl")
 		hit(t, l, a, 1, time.Minute, t0)
-		want(t, hit(t, l, b, 1, time.Minute, t0), core.Decision{Allowed: true, Count: 1})
+		want(t, hit(t, l, b, 1, time.Minute, t0), core.LimitDecision{Allowed: true, Count: 1})
 	})
 
 	t.Run("ConcurrentHitsNeverExceedLimit", func(t *testing.T) {
@@ -144,7 +144,7 @@ func TestLimiter(t *testing.T, newLimiter NewLimiter) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want(t, d, core.Decision{Count: limit, RetryAfter: window})
+		want(t, d, core.LimitDecision{Count: limit, RetryAfter: window})
 	})
 
 	t.Run("CheckAndClaim", func(t *testing.T) {
@@ -155,7 +155,7 @@ func TestLimiter(t *testing.T, newLimiter NewLimiter) {
 			t.Fatalf("%T is not a core.KV: the claim cannot be looked at", l)
 		}
 		const limit, window, ttl = 2, 10 * time.Second, time.Minute
-		claim := func(name string) (core.Decision, bool) {
+		claim := func(name string) (core.LimitDecision, bool) {
 			t.Helper()
 			d, claimed, err := l.CheckAndClaim(ctx, key, limit, window, t0, name, ttl)
 			if err != nil {
@@ -164,7 +164,7 @@ func TestLimiter(t *testing.T, newLimiter NewLimiter) {
 			return d, claimed
 		}
 		first := Name("nonce")
-		if d, claimed := claim(first); !claimed || d != (core.Decision{Allowed: true, Count: 1}) {
+		if d, claimed := claim(first); !claimed || d != (core.LimitDecision{Allowed: true, Count: 1}) {
 			t.Fatalf("first claim: %+v, claimed %v; want allowed (nothing recorded) and claimed", d, claimed)
 		}
 		if v, ok, err := kv.Get(ctx, first); err != nil || !ok || v != "1" {
@@ -180,7 +180,7 @@ func TestLimiter(t *testing.T, newLimiter NewLimiter) {
 		hit(t, l, key, limit, window, t0.Add(-2*time.Second))
 		hit(t, l, key, limit, window, t0.Add(-time.Second))
 		refusedClaim := Name("nonce")
-		if d, claimed := claim(refusedClaim); claimed || d != (core.Decision{Count: 2, RetryAfter: 8 * time.Second}) {
+		if d, claimed := claim(refusedClaim); claimed || d != (core.LimitDecision{Count: 2, RetryAfter: 8 * time.Second}) {
 			t.Fatalf("claim over the limit: %+v, claimed %v; want refused for 8s, not claimed", d, claimed)
 		}
 		if _, ok, _ := kv.Get(ctx, refusedClaim); ok {
@@ -195,7 +195,7 @@ func TestLimiter(t *testing.T, newLimiter NewLimiter) {
 		t.Parallel()
 		l, ctx, key := newLimiter(t), Context(t), Name("rl")
 		const limit, window = 2, time.Minute
-		reserve := func(at time.Time) (core.Decision, string) {
+		reserve := func(at time.Time) (core.LimitDecision, string) {
 			t.Helper()
 			d, token, err := l.Reserve(ctx, key, limit, window, at)
 			if err != nil {
@@ -204,15 +204,15 @@ func TestLimiter(t *testing.T, newLimiter NewLimiter) {
 			return d, token
 		}
 		d, first := reserve(t0)
-		want(t, d, core.Decision{Allowed: true, Count: 1})
+		want(t, d, core.LimitDecision{Allowed: true, Count: 1})
 		d, second := reserve(t0.Add(time.Second))
-		want(t, d, core.Decision{Allowed: true, Count: 2})
+		want(t, d, core.LimitDecision{Allowed: true, Count: 2})
 		if first == "" || second == "" || first == second {
 			t.Fatalf("tokens %q and %q; want two distinct ones", first, second)
 		}
 		// Full: refused as Hit would be, with no token.
 		d, token := reserve(t0.Add(2 * time.Second))
-		want(t, d, core.Decision{Count: 2, RetryAfter: window - 2*time.Second})
+		want(t, d, core.LimitDecision{Count: 2, RetryAfter: window - 2*time.Second})
 		if token != "" {
 			t.Fatalf("a refused reservation has token %q", token)
 		}
@@ -228,9 +228,9 @@ func TestLimiter(t *testing.T, newLimiter NewLimiter) {
 			t.Fatalf("Release of no token: %v", err)
 		}
 		d, _ = reserve(t0.Add(2 * time.Second))
-		want(t, d, core.Decision{Allowed: true, Count: 2})
+		want(t, d, core.LimitDecision{Allowed: true, Count: 2})
 		want(t, hit(t, l, key, limit, window, t0.Add(3*time.Second)),
-			core.Decision{Count: 2, RetryAfter: window - 2*time.Second})
+			core.LimitDecision{Count: 2, RetryAfter: window - 2*time.Second})
 		if err := l.Release(ctx, Name("rl"), second); err != nil {
 			t.Fatalf("Release under an unknown key: %v", err)
 		}
@@ -273,7 +273,7 @@ func TestLimiter(t *testing.T, newLimiter NewLimiter) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want(t, d, core.Decision{Allowed: true, Count: 1})
+		want(t, d, core.LimitDecision{Allowed: true, Count: 1})
 	})
 
 	t.Run("RejectsNonsense", func(t *testing.T) {
@@ -288,7 +288,7 @@ func TestLimiter(t *testing.T, newLimiter NewLimiter) {
 	})
 }
 
-func hit(t *testing.T, l core.Limiter, key string, limit int, window time.Duration, now time.Time) core.Decision {
+func hit(t *testing.T, l core.Limiter, key string, limit int, window time.Duration, now time.Time) core.LimitDecision {
 	t.Helper()
 	d, err := l.Hit(Context(t), key, limit, window, now)
 	if err != nil {
@@ -297,7 +297,7 @@ func hit(t *testing.T, l core.Limiter, key string, limit int, window time.Durati
 	return d
 }
 
-func want(t *testing.T, got, want core.Decision) {
+func want(t *testing.T, got, want core.LimitDecision) {
 	t.Helper()
 	if got != want {
 		t.Fatalf("decision = %+v; want %+v", got, want)

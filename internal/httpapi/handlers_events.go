@@ -11,7 +11,7 @@ import (
 // EventsShown is how many security events GET /api/v1/me/events returns.
 const EventsShown = 50
 
-func handleEvents(events core.EventStore) fiber.Handler {
+func handleEvents(events core.SecurityEventStore) fiber.Handler {
 	type event struct {
 		Kind      string    `json:"kind"`
 		Detail    string    `json:"detail,omitempty"`

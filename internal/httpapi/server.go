@@ -44,7 +44,7 @@ type Deps struct {
 	Devices   *device.Service
 	Hub       *hub.Hub
 	Store     approvalReader
-	Events    core.EventStore
+	Events    core.SecurityEventStore
 	Audit     core.Auditor
 	JWKS      func() []byte
 	Ready     []Dependency

@@ -83,7 +83,7 @@ func handleApprovalWS(h *hub.Hub, store approvalReader, slots *wsSlots, clock co
 		// per session: a context with children keeps a map, and bytes
 		// count here.)
 		subCtx, subCancel := context.WithTimeout(context.Background(), 5*time.Second)
-		w, err := h.Listen(subCtx, approval.Channel(id), s)
+		w, err := h.Listen(subCtx, approval.Topic(id), s)
 		subCancel()
 		if err != nil {
 			s.writers.Done()
@@ -228,7 +228,7 @@ func (s *wsSession) finish() {
 func (s *wsSession) writeItem(it wsItem) (done bool) {
 	switch {
 	case it.msg != nil:
-		ev, err := approval.DecodeEvent(it.msg)
+		ev, err := approval.DecodeEnvelope(it.msg)
 		if err != nil {
 			return false
 		}

@@ -14,7 +14,7 @@ var errSubscriberClosed = errors.New("subscriber is closed")
 // Publish hands payload to the Subscriber when it listens on channel. When
 // its buffer is full, Publish waits for room until ctx ends rather than
 // drop the event.
-func (s *Store) Publish(ctx context.Context, channel string, payload []byte) error {
+func (s *Ephemeral) Publish(ctx context.Context, channel string, payload []byte) error {
 	s.mu.Lock()
 	sub := s.sub
 	s.mu.Unlock()
@@ -26,7 +26,7 @@ func (s *Store) Publish(ctx context.Context, channel string, payload []byte) err
 
 // Subscriber returns the process's one subscription, creating it on first
 // use; after it was closed, the next call starts a fresh one.
-func (s *Store) Subscriber(context.Context) (core.Subscriber, error) {
+func (s *Ephemeral) Subscriber(context.Context) (core.Subscriber, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.sub == nil || s.sub.isClosed() {
@@ -38,7 +38,7 @@ func (s *Store) Subscriber(context.Context) (core.Subscriber, error) {
 // subscriber is the in-process subscription: a set of channels and one
 // buffered stream of events.
 type subscriber struct {
-	events  chan core.BrokerEvent
+	events  chan core.BrokerMessage
 	closing chan struct{}
 	once    sync.Once
 
@@ -52,13 +52,13 @@ type subscriber struct {
 
 func newSubscriber(buffer int) *subscriber {
 	return &subscriber{
-		events:   make(chan core.BrokerEvent, buffer),
+		events:   make(chan core.BrokerMessage, buffer),
 		closing:  make(chan struct{}),
 		channels: make(map[string]struct{}),
 	}
 }
 
-func (sub *subscriber) Events() <-chan core.BrokerEvent { return sub.events }
+func (sub *subscriber) Events() <-chan core.BrokerMessage { return sub.events }
 
 // Subscribe takes effect before it returns: there is no server to confirm.
 func (sub *subscriber) Subscribe(_ context.Context, channels ...string) error {
@@ -114,7 +114,7 @@ func (sub *subscriber) deliver(ctx context.Context, channel string, payload []by
 	defer sub.inflight.Done()
 
 	// Copied, so the publisher may reuse its buffer as it could after PUBLISH.
-	ev := core.BrokerEvent{Channel: channel, Payload: bytes.Clone(payload)}
+	ev := core.BrokerMessage{Channel: channel, Payload: bytes.Clone(payload)}
 	select {
 	case sub.events <- ev: // room: delivered even if ctx is already done
 		return nil

@@ -11,11 +11,11 @@ import (
 	"github.com/approvald/approvald/internal/inmem"
 )
 
-func newStore(t testing.TB, opts ...inmem.Option) *inmem.Store {
+func newStore(t testing.TB, opts ...inmem.Option) *inmem.Ephemeral {
 	return newStoreWithClock(t, core.SystemClock{}, opts...)
 }
 
-func newStoreWithClock(t testing.TB, clock core.Clock, opts ...inmem.Option) *inmem.Store {
+func newStoreWithClock(t testing.TB, clock core.Clock, opts ...inmem.Option) *inmem.Ephemeral {
 	s := inmem.New(clock, opts...)
 	t.Cleanup(func() { _ = s.Close() })
 	return s

@@ -14,7 +14,7 @@ type entry struct {
 
 func (e entry) expired(now time.Time) bool { return !now.Before(e.expires) }
 
-func (s *Store) SetNX(_ context.Context, key, value string, ttl time.Duration) (bool, error) {
+func (s *Ephemeral) SetNX(_ context.Context, key, value string, ttl time.Duration) (bool, error) {
 	if ttl <= 0 {
 		// A key without expiry would live forever; that is a caller's bug.
 		return false, fmt.Errorf("inmem: SetNX needs a positive ttl, got %v", ttl)
@@ -25,7 +25,7 @@ func (s *Store) SetNX(_ context.Context, key, value string, ttl time.Duration) (
 }
 
 // setNXLocked is SetNX with s.mu held.
-func (s *Store) setNXLocked(key, value string, ttl time.Duration) bool {
+func (s *Ephemeral) setNXLocked(key, value string, ttl time.Duration) bool {
 	now := s.clock.Now()
 	if _, ok := s.live(key, now); ok {
 		return false
@@ -34,7 +34,7 @@ func (s *Store) setNXLocked(key, value string, ttl time.Duration) bool {
 	return true
 }
 
-func (s *Store) Get(_ context.Context, key string) (string, bool, error) {
+func (s *Ephemeral) Get(_ context.Context, key string) (string, bool, error) {
 	now := s.clock.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -42,14 +42,14 @@ func (s *Store) Get(_ context.Context, key string) (string, bool, error) {
 	return e.value, ok, nil
 }
 
-func (s *Store) Del(_ context.Context, key string) error {
+func (s *Ephemeral) Del(_ context.Context, key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.kv, key)
 	return nil
 }
 
-func (s *Store) TTL(_ context.Context, key string) (time.Duration, error) {
+func (s *Ephemeral) TTL(_ context.Context, key string) (time.Duration, error) {
 	now := s.clock.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -62,7 +62,7 @@ func (s *Store) TTL(_ context.Context, key string) (time.Duration, error) {
 
 // live returns key's entry unless it is absent or expired, evicting an
 // expired one on the way; s.mu is held.
-func (s *Store) live(key string, now time.Time) (entry, bool) {
+func (s *Ephemeral) live(key string, now time.Time) (entry, bool) {
 	e, ok := s.kv[key]
 	if !ok {
 		return entry{}, false

@@ -26,21 +26,21 @@ type loggedEvent struct {
 
 func (l *eventLog) expired(now time.Time) bool { return !now.Before(l.expires) }
 
-func (s *Store) Hit(_ context.Context, key string, limit int, window time.Duration, now time.Time) (core.Decision, error) {
+func (s *Ephemeral) Hit(_ context.Context, key string, limit int, window time.Duration, now time.Time) (core.LimitDecision, error) {
 	d, _, err := s.slide(key, limit, window, now, true)
 	return d, err
 }
 
-func (s *Store) Check(_ context.Context, key string, limit int, window time.Duration, now time.Time) (core.Decision, error) {
+func (s *Ephemeral) Check(_ context.Context, key string, limit int, window time.Duration, now time.Time) (core.LimitDecision, error) {
 	d, _, err := s.slide(key, limit, window, now, false)
 	return d, err
 }
 
-func (s *Store) Reserve(_ context.Context, key string, limit int, window time.Duration, now time.Time) (core.Decision, string, error) {
+func (s *Ephemeral) Reserve(_ context.Context, key string, limit int, window time.Duration, now time.Time) (core.LimitDecision, string, error) {
 	return s.slide(key, limit, window, now, true)
 }
 
-func (s *Store) Release(_ context.Context, key, token string) error {
+func (s *Ephemeral) Release(_ context.Context, key, token string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	l := s.logs[key]
@@ -55,9 +55,9 @@ func (s *Store) Release(_ context.Context, key, token string) error {
 }
 
 // CheckAndClaim is Check and, when allowed, SetNX(claim, "1", ttl), at once.
-func (s *Store) CheckAndClaim(_ context.Context, key string, limit int, window time.Duration, now time.Time, claim string, ttl time.Duration) (core.Decision, bool, error) {
+func (s *Ephemeral) CheckAndClaim(_ context.Context, key string, limit int, window time.Duration, now time.Time, claim string, ttl time.Duration) (core.LimitDecision, bool, error) {
 	if ttl <= 0 {
-		return core.Decision{}, false, fmt.Errorf("inmem: CheckAndClaim needs a positive ttl, got %v", ttl)
+		return core.LimitDecision{}, false, fmt.Errorf("inmem: CheckAndClaim needs a positive ttl, got %v", ttl)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -68,7 +68,7 @@ func (s *Store) CheckAndClaim(_ context.Context, key string, limit int, window t
 	return d, s.setNXLocked(claim, "1", ttl), nil
 }
 
-func (s *Store) Reset(_ context.Context, key string) error {
+func (s *Ephemeral) Reset(_ context.Context, key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.logs, key)
@@ -78,16 +78,16 @@ func (s *Store) Reset(_ context.Context, key string) error {
 // slide is the exact sliding window of the Redis script: drop events at or
 // before now-window, count the rest, record now when below limit. It
 // returns the recorded event's token.
-func (s *Store) slide(key string, limit int, window time.Duration, now time.Time, record bool) (core.Decision, string, error) {
+func (s *Ephemeral) slide(key string, limit int, window time.Duration, now time.Time, record bool) (core.LimitDecision, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.slideLocked(key, limit, window, now, record)
 }
 
 // slideLocked is slide with s.mu held.
-func (s *Store) slideLocked(key string, limit int, window time.Duration, now time.Time, record bool) (core.Decision, string, error) {
+func (s *Ephemeral) slideLocked(key string, limit int, window time.Duration, now time.Time, record bool) (core.LimitDecision, string, error) {
 	if limit < 1 || window < time.Microsecond {
-		return core.Decision{}, "", fmt.Errorf("inmem: limiter needs limit >= 1 and window >= 1µs, got %d and %v", limit, window)
+		return core.LimitDecision{}, "", fmt.Errorf("inmem: limiter needs limit >= 1 and window >= 1µs, got %d and %v", limit, window)
 	}
 	nowUS := now.UnixMicro()
 	windowUS := window.Microseconds()
@@ -115,10 +115,10 @@ func (s *Store) slideLocked(key string, limit int, window time.Duration, now tim
 	if count >= limit {
 		// One more fits once the (count-limit+1) oldest events have left.
 		blocking := l.events[count-limit].at
-		return core.Decision{Count: count, RetryAfter: time.Duration(blocking+windowUS-nowUS) * time.Microsecond}, "", nil
+		return core.LimitDecision{Count: count, RetryAfter: time.Duration(blocking+windowUS-nowUS) * time.Microsecond}, "", nil
 	}
 	if !record {
-		return core.Decision{Allowed: true, Count: count + 1}, "", nil
+		return core.LimitDecision{Allowed: true, Count: count + 1}, "", nil
 	}
 	if l == nil {
 		l = &eventLog{}
@@ -129,7 +129,7 @@ func (s *Store) slideLocked(key string, limit int, window time.Duration, now tim
 	at := firstAfter(l.events, nowUS) // after equal times, as the clock usually moves forward
 	l.events = slices.Insert(l.events, at, loggedEvent{at: nowUS, token: token})
 	l.expires = storeNow.Add(window)
-	return core.Decision{Allowed: true, Count: count + 1}, token, nil
+	return core.LimitDecision{Allowed: true, Count: count + 1}, token, nil
 }
 
 // firstAfter is the index of the first event later than us.

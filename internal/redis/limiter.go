@@ -30,13 +30,13 @@ var (
 	memberSalt = core.NewSecret(6)
 )
 
-func (c *Client) Hit(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (core.Decision, error) {
+func (c *Client) Hit(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (core.LimitDecision, error) {
 	d, _, _, err := c.slide(ctx, key, limit, window, now, true, "", 0)
 	return d, err
 }
 
 // Reserve is Hit; the token is the event's member in the sorted set.
-func (c *Client) Reserve(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (core.Decision, string, error) {
+func (c *Client) Reserve(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (core.LimitDecision, string, error) {
 	d, _, member, err := c.slide(ctx, key, limit, window, now, true, "", 0)
 	if err != nil || !d.Allowed {
 		return d, "", err
@@ -54,15 +54,15 @@ func (c *Client) Release(ctx context.Context, key, token string) error {
 	return nil
 }
 
-func (c *Client) Check(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (core.Decision, error) {
+func (c *Client) Check(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (core.LimitDecision, error) {
 	d, _, _, err := c.slide(ctx, key, limit, window, now, false, "", 0)
 	return d, err
 }
 
 // CheckAndClaim is Check and, when allowed, SetNX(claim, ttl), by one script.
-func (c *Client) CheckAndClaim(ctx context.Context, key string, limit int, window time.Duration, now time.Time, claim string, ttl time.Duration) (core.Decision, bool, error) {
+func (c *Client) CheckAndClaim(ctx context.Context, key string, limit int, window time.Duration, now time.Time, claim string, ttl time.Duration) (core.LimitDecision, bool, error) {
 	if ttl <= 0 {
-		return core.Decision{}, false, fmt.Errorf("redis: CheckAndClaim needs a positive ttl, got %v", ttl)
+		return core.LimitDecision{}, false, fmt.Errorf("redis: CheckAndClaim needs a positive ttl, got %v", ttl)
 	}
 	d, claimed, _, err := c.slide(ctx, key, limit, window, now, false, claim, ttl)
 	return d, claimed, err
@@ -77,9 +77,9 @@ func (c *Client) Reset(ctx context.Context, key string) error {
 
 // slide runs the script; with a claim key, it also claims that for ttl. It
 // returns the member it would record.
-func (c *Client) slide(ctx context.Context, key string, limit int, window time.Duration, now time.Time, record bool, claim string, ttl time.Duration) (core.Decision, bool, string, error) {
+func (c *Client) slide(ctx context.Context, key string, limit int, window time.Duration, now time.Time, record bool, claim string, ttl time.Duration) (core.LimitDecision, bool, string, error) {
 	if limit < 1 || window < time.Microsecond {
-		return core.Decision{}, false, "", fmt.Errorf("redis: limiter needs limit >= 1 and window >= 1µs, got %d and %v", limit, window)
+		return core.LimitDecision{}, false, "", fmt.Errorf("redis: limiter needs limit >= 1 and window >= 1µs, got %d and %v", limit, window)
 	}
 	nowUS := now.UnixMicro()
 	windowUS := window.Microseconds()
@@ -97,7 +97,7 @@ func (c *Client) slide(ctx context.Context, key string, limit int, window time.D
 	}
 	res, err := slidingWindow.Run(ctx, c.rdb, keys, args...).Slice()
 	if err != nil {
-		return core.Decision{}, false, "", core.Unavailable("redis", err)
+		return core.LimitDecision{}, false, "", core.Unavailable("redis", err)
 	}
 	d, claimed, err := decode(res, nowUS, windowUS)
 	return d, claimed, member, err
@@ -105,21 +105,21 @@ func (c *Client) slide(ctx context.Context, key string, limit int, window time.D
 
 // decode turns the script's {allowed, count, blocking score, claimed} into
 // a Decision and whether the claim was made.
-func decode(res []any, nowUS, windowUS int64) (core.Decision, bool, error) {
+func decode(res []any, nowUS, windowUS int64) (core.LimitDecision, bool, error) {
 	if len(res) != 4 {
-		return core.Decision{}, false, fmt.Errorf("redis: limiter script returned %d values", len(res))
+		return core.LimitDecision{}, false, fmt.Errorf("redis: limiter script returned %d values", len(res))
 	}
 	allowed, _ := res[0].(int64)
 	count, _ := res[1].(int64)
 	claimed, _ := res[3].(int64)
-	d := core.Decision{Allowed: allowed == 1, Count: int(count)}
+	d := core.LimitDecision{Allowed: allowed == 1, Count: int(count)}
 	if d.Allowed {
 		return d, claimed == 1, nil
 	}
 	score, _ := res[2].(string)
 	blockingUS, err := strconv.ParseFloat(score, 64)
 	if err != nil {
-		return core.Decision{}, false, fmt.Errorf("redis: limiter script returned score %q", score)
+		return core.LimitDecision{}, false, fmt.Errorf("redis: limiter script returned score %q", score)
 	}
 	d.RetryAfter = time.Duration(int64(blockingUS)+windowUS-nowUS) * time.Microsecond
 	return d, false, nil

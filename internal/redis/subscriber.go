@@ -40,7 +40,7 @@ var errSubscriberClosed = errors.New("subscriber is closed")
 type subscriber struct {
 	ps      *goredis.PubSub
 	prefix  string
-	events  chan core.BrokerEvent
+	events  chan core.BrokerMessage
 	closing chan struct{} // closed by Close
 	done    chan struct{} // closed once the reader has closed events
 	once    sync.Once
@@ -68,7 +68,7 @@ func newSubscriber(ctx context.Context, rdb *goredis.Client, prefix string) *sub
 	s := &subscriber{
 		ps:      rdb.Subscribe(ctx), // no channels yet: nothing is sent
 		prefix:  prefix,
-		events:  make(chan core.BrokerEvent, eventBuffer),
+		events:  make(chan core.BrokerMessage, eventBuffer),
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
 		wanted:  make(map[string]uint64),
@@ -82,7 +82,7 @@ func newSubscriber(ctx context.Context, rdb *goredis.Client, prefix string) *sub
 	return s
 }
 
-func (s *subscriber) Events() <-chan core.BrokerEvent { return s.events }
+func (s *subscriber) Events() <-chan core.BrokerMessage { return s.events }
 
 // Subscribe returns once Redis confirmed every channel, or with an error when
 // ctx ends first or the command cannot be sent. On error the channels it
@@ -255,13 +255,13 @@ func (s *subscriber) run(in <-chan any) {
 }
 
 // handle settles confirmations and returns the event to deliver, if any.
-func (s *subscriber) handle(m any) (core.BrokerEvent, bool) {
+func (s *subscriber) handle(m any) (core.BrokerMessage, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch m := m.(type) {
 	case *goredis.Subscription:
 		if m.Kind != "subscribe" {
-			return core.BrokerEvent{}, false
+			return core.BrokerMessage{}, false
 		}
 		if q := s.waiters[m.Channel]; len(q) > 0 {
 			p := q[0]
@@ -269,18 +269,18 @@ func (s *subscriber) handle(m any) (core.BrokerEvent, bool) {
 			if p.left--; p.left == 0 {
 				close(p.confirmed)
 			}
-			return core.BrokerEvent{}, false
+			return core.BrokerMessage{}, false
 		}
 		if _, ok := s.wanted[m.Channel]; ok {
-			return core.BrokerEvent{Channel: s.strip(m.Channel), Resubscribed: true}, true
+			return core.BrokerMessage{Channel: s.strip(m.Channel), Resubscribed: true}, true
 		}
 	case *goredis.Message:
 		// A channel unsubscribed meanwhile is dropped: its reader left.
 		if _, ok := s.wanted[m.Channel]; ok {
-			return core.BrokerEvent{Channel: s.strip(m.Channel), Payload: []byte(m.Payload)}, true
+			return core.BrokerMessage{Channel: s.strip(m.Channel), Payload: []byte(m.Payload)}, true
 		}
 	}
-	return core.BrokerEvent{}, false
+	return core.BrokerMessage{}, false
 }
 
 // removeWaiter takes p off ch's queue; s.mu is held.

@@ -1,5 +1,4 @@
-// Package session issues and verifies access tokens (EdDSA JWTs whose keys
-// are published as a JWKS), rotates refresh tokens with reuse detection, and
-// keeps the server's persisted signing keys (Keyring), which the approval
-// loop reuses to sign pushes.
+// Package session issues and verifies access tokens (EdDSA JWTs signed by
+// a keyring.Ring of purpose jwt) and rotates refresh tokens with reuse
+// detection.
 package session

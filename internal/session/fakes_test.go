@@ -1,9 +1,7 @@
 package session
 
 import (
-	"bytes"
 	"context"
-	"slices"
 	"sync"
 	"time"
 
@@ -32,13 +30,12 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// memStore is a map-based core.SessionStore and core.KeyStore that follows
+// memStore is a map-based core.SessionStore that follows
 // the interface comments in internal/core/store.go.
 type memStore struct {
 	mu       sync.Mutex
 	sessions map[string]*core.Session
 	refresh  map[string]*refreshRecord // by hash
-	keys     []*core.SigningKey        // oldest first
 }
 
 type refreshRecord struct {
@@ -112,63 +109,4 @@ func (m *memStore) RevokeOtherSessions(_ context.Context, userID, keepID string,
 		}
 	}
 	return nil
-}
-
-func (m *memStore) Keys(_ context.Context, purpose core.KeyPurpose) ([]*core.SigningKey, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []*core.SigningKey
-	for _, k := range slices.Backward(m.keys) {
-		if k.Purpose == purpose {
-			c := *k
-			out = append(out, &c)
-		}
-	}
-	return out, nil
-}
-
-func (m *memStore) InsertKeyIfNone(_ context.Context, k *core.SigningKey) (*core.SigningKey, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, existing := range slices.Backward(m.keys) {
-		if existing.Purpose == k.Purpose && existing.RetiredAt == nil {
-			c := *existing
-			return &c, nil
-		}
-	}
-	c := *k
-	m.keys = append(m.keys, &c)
-	return k, nil
-}
-
-func (m *memStore) ReplacePrivateKey(_ context.Context, kid string, old, private []byte) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, k := range m.keys {
-		if k.KID == kid && bytes.Equal(k.PrivateKey, old) {
-			k.PrivateKey = slices.Clone(private)
-		}
-	}
-	return nil
-}
-
-func (m *memStore) RotateKey(_ context.Context, k *core.SigningKey) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, existing := range m.keys {
-		if existing.Purpose == k.Purpose && existing.RetiredAt == nil {
-			at := k.CreatedAt
-			existing.RetiredAt = &at
-		}
-	}
-	c := *k
-	m.keys = append(m.keys, &c)
-	return nil
-}
-
-// addKey stores a key directly, e.g. a retired one.
-func (m *memStore) addKey(k *core.SigningKey) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.keys = append(m.keys, k)
 }

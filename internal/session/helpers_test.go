@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/keyring"
+	"github.com/approvald/approvald/internal/store"
 )
 
 const testIssuer = "https://login.example.com"
@@ -12,22 +14,38 @@ const testIssuer = "https://login.example.com"
 type fixture struct {
 	svc   *Service
 	store *memStore
+	keyDB *store.DB // the signing keys, in a real (SQLite) database
 	clock *fakeClock
-	keys  *Keyring
+	keys  *keyring.Ring
 }
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	store, clock := newMemStore(), newFakeClock()
-	keys, err := LoadKeyring(context.Background(), store, core.KeyJWT, clock)
+	sessions, clock := newMemStore(), newFakeClock()
+	db := openKeyDB(t)
+	keys, err := keyring.Load(context.Background(), db, core.KeyJWT, clock)
 	if err != nil {
-		t.Fatalf("LoadKeyring: %v", err)
+		t.Fatalf("keyring.Load: %v", err)
 	}
-	svc, err := NewService(Config{Issuer: testIssuer}, keys, store, clock)
+	svc, err := NewService(Config{Issuer: testIssuer}, keys, sessions, clock)
 	if err != nil {
 		t.Fatalf("NewService: %v", err)
 	}
-	return &fixture{svc: svc, store: store, clock: clock, keys: keys}
+	return &fixture{svc: svc, store: sessions, keyDB: db, clock: clock, keys: keys}
+}
+
+// openKeyDB is a migrated SQLite database in a temporary directory.
+func openKeyDB(t testing.TB) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), "sqlite:"+t.TempDir()+"/keys.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
 
 // issue starts a session for a new user and returns the user id and pair.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/keyring"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -55,14 +56,14 @@ type TokenPair struct {
 // Service issues, verifies and refreshes tokens and ends sessions.
 type Service struct {
 	cfg      Config
-	keys     *Keyring
+	keys     *keyring.Ring
 	sessions core.SessionStore
 	clock    core.Clock
 	parser   *jwt.Parser
 }
 
 // NewService builds the service. keys must be a KeyJWT keyring.
-func NewService(cfg Config, keys *Keyring, sessions core.SessionStore, clock core.Clock) (*Service, error) {
+func NewService(cfg Config, keys *keyring.Ring, sessions core.SessionStore, clock core.Clock) (*Service, error) {
 	cfg = cfg.withDefaults()
 	switch {
 	case cfg.Issuer == "":

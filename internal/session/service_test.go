@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/keyring"
 )
 
 func TestRefreshRotatesAndKeepsAMRAndAuthTime(t *testing.T) {
@@ -153,7 +154,7 @@ func TestAuthenticateReportsAStoreOutageAsUnavailable(t *testing.T) {
 
 func TestNewServiceValidatesItsConfig(t *testing.T) {
 	f := newFixture(t)
-	pushKeys, err := LoadKeyring(context.Background(), f.store, core.KeyPush, f.clock)
+	pushKeys, err := keyring.Load(context.Background(), f.keyDB, core.KeyPush, f.clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,4 +185,12 @@ func (downSessionStore) Session(context.Context, string) (*core.Session, error) 
 
 func (downSessionStore) RotateRefresh(context.Context, string, string, time.Time, time.Duration) (*core.Session, error) {
 	return nil, core.Unavailable("database", errDown)
+}
+
+// A retired key verifies for twice the longest access token's life, so
+// every token it signed has expired before it goes.
+func TestRetiredKeysOutliveTheirTokens(t *testing.T) {
+	if keyring.RetiredKeyGrace < 2*DefaultAccessTTL {
+		t.Fatalf("keyring.RetiredKeyGrace %v < twice DefaultAccessTTL %v", keyring.RetiredKeyGrace, DefaultAccessTTL)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/keyring"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -178,15 +179,12 @@ func TestAuthenticateAcceptsRecentlyRetiredKey(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	_, pair := f.issue(t, "pwd")
-	// Retire the key and start a new instance, which generates a new one.
+	// Rotate the key (signing at once) and start a new instance with it.
 	kid, _ := f.keys.Active()
-	now := f.clock.Now()
-	for _, k := range f.store.keys {
-		if k.KID == kid {
-			k.RetiredAt = &now
-		}
+	if _, err := keyring.RotateKey(ctx, f.keyDB, core.KeyJWT, f.clock.Now(), 0); err != nil {
+		t.Fatal(err)
 	}
-	ring, err := LoadKeyring(ctx, f.store, core.KeyJWT, f.clock)
+	ring, err := keyring.Load(ctx, f.keyDB, core.KeyJWT, f.clock)
 	if err != nil {
 		t.Fatal(err)
 	}

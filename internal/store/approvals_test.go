@@ -110,7 +110,7 @@ func TestDecideByDevice(t *testing.T) {
 		// write, with the device's last use.
 		decide := func(now time.Time, d core.DeviceDecision) (bool, *core.Approval) {
 			t.Helper()
-			d.Event = &core.Event{ID: core.NewID(core.PrefixEvent), UserID: d.UserID, Kind: core.EventApproved, Detail: "by push", IP: "192.0.2.7", UserAgent: "app", CreatedAt: now}
+			d.Event = &core.SecurityEvent{ID: core.NewID(core.PrefixEvent), UserID: d.UserID, Kind: core.EventApproved, Detail: "by push", IP: "192.0.2.7", UserAgent: "app", CreatedAt: now}
 			d.Decided = core.Decided{Status: core.ApprovalApproved, Method: core.MethodPush, By: d.DeviceID, At: now}
 			a, err := db.DecideByDevice(ctx, stored.ID, now, d)
 			must(t, err)
@@ -192,7 +192,7 @@ func TestDecideByDeviceDeny(t *testing.T) {
 		stored := createApproval(t, db, pushed(newApproval(u.ID, core.ChannelPush, t0.Add(2*time.Minute))))
 		now := t0.Add(time.Second)
 		deny := core.Decided{Status: core.ApprovalDenied, Reason: core.ReasonUserDenied, By: dev.ID, At: now}
-		e := &core.Event{ID: core.NewID(core.PrefixEvent), UserID: u.ID, Kind: core.EventDenied, Detail: core.ReasonUserDenied, CreatedAt: now}
+		e := &core.SecurityEvent{ID: core.NewID(core.PrefixEvent), UserID: u.ID, Kind: core.EventDenied, Detail: core.ReasonUserDenied, CreatedAt: now}
 		a, err := db.DecideByDevice(ctx, stored.ID, now, core.DeviceDecision{Decided: deny, UserID: u.ID, DeviceID: dev.ID, Event: e})
 		must(t, err)
 		ok := a != nil
@@ -237,7 +237,7 @@ func TestDecideByDeviceOnlyWhenOffered(t *testing.T) {
 				must(t, db.CreateDevice(ctx, dev))
 				now := t0.Add(2 * time.Minute)
 				d := core.DeviceDecision{UserID: u.ID, DeviceID: dev.ID,
-					Event: &core.Event{ID: core.NewID(core.PrefixEvent), UserID: u.ID, Kind: core.EventDenied, CreatedAt: now}}
+					Event: &core.SecurityEvent{ID: core.NewID(core.PrefixEvent), UserID: u.ID, Kind: core.EventDenied, CreatedAt: now}}
 				d.Decided = core.Decided{Status: core.ApprovalDenied, Reason: core.ReasonUserDenied, By: dev.ID, At: now}
 				if approve {
 					d.MatchNumber = &a.MatchNumber
@@ -268,7 +268,7 @@ func TestDecideByDeviceRefusesNumbersNeverShown(t *testing.T) {
 		a.MatchNumber = 0
 		createApproval(t, db, pushed(a))
 		for _, n := range []int{0, 9, 100, -1} {
-			e := &core.Event{ID: core.NewID(core.PrefixEvent), UserID: u.ID, Kind: core.EventApproved, CreatedAt: t0}
+			e := &core.SecurityEvent{ID: core.NewID(core.PrefixEvent), UserID: u.ID, Kind: core.EventApproved, CreatedAt: t0}
 			approve := core.Decided{Status: core.ApprovalApproved, Method: core.MethodPush, By: dev.ID, At: t0}
 			if got, err := db.DecideByDevice(ctx, a.ID, t0, core.DeviceDecision{Decided: approve, UserID: u.ID, DeviceID: dev.ID, MatchNumber: &n, Event: e}); got != nil || err == nil {
 				t.Fatalf("match number %d: decided %+v, error %v; want an error", n, got, err)

@@ -16,13 +16,13 @@ import (
 // dropped (and the drop logged) only when the queue is full; Close stores
 // what is queued before it returns.
 type AuditQueue struct {
-	events core.EventStore
+	events core.SecurityEventStore
 	clock  core.Clock
 	log    *slog.Logger
 
 	mu     sync.Mutex // guards closed against a send on a closed channel
 	closed bool
-	queue  chan *core.Event
+	queue  chan *core.SecurityEvent
 	done   chan struct{}
 }
 
@@ -32,8 +32,8 @@ var _ core.Auditor = (*AuditQueue)(nil)
 const writeTimeout = 5 * time.Second
 
 // NewAuditQueue starts the writer; size events may wait.
-func NewAuditQueue(events core.EventStore, clock core.Clock, log *slog.Logger, size int) *AuditQueue {
-	q := &AuditQueue{events: events, clock: clock, log: log, queue: make(chan *core.Event, size), done: make(chan struct{})}
+func NewAuditQueue(events core.SecurityEventStore, clock core.Clock, log *slog.Logger, size int) *AuditQueue {
+	q := &AuditQueue{events: events, clock: clock, log: log, queue: make(chan *core.SecurityEvent, size), done: make(chan struct{})}
 	go q.write()
 	return q
 }
@@ -43,7 +43,7 @@ func (q *AuditQueue) Record(ctx context.Context, userID, kind, detail string) {
 	if userID == "" {
 		return
 	}
-	e := core.NewEvent(ctx, userID, kind, detail, q.clock.Now())
+	e := core.NewSecurityEvent(ctx, userID, kind, detail, q.clock.Now())
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed {

@@ -22,7 +22,7 @@ type eventRow struct {
 }
 
 // AddEvent appends to a user's security trail.
-func (db *DB) AddEvent(ctx context.Context, e *core.Event) error {
+func (db *DB) AddEvent(ctx context.Context, e *core.SecurityEvent) error {
 	row := &eventRow{ID: e.ID, UserID: e.UserID, Kind: e.Kind, Detail: e.Detail, IP: e.IP, UserAgent: e.UserAgent, CreatedAt: ts(e.CreatedAt)}
 	if _, err := db.bun.NewInsert().Model(row).Exec(ctx); err != nil {
 		return core.Unavailable("database", err)
@@ -31,16 +31,16 @@ func (db *DB) AddEvent(ctx context.Context, e *core.Event) error {
 }
 
 // EventsByUser returns the user's newest events first.
-func (db *DB) EventsByUser(ctx context.Context, userID string, limit int) ([]*core.Event, error) {
+func (db *DB) EventsByUser(ctx context.Context, userID string, limit int) ([]*core.SecurityEvent, error) {
 	var rows []eventRow
 	err := db.bun.NewSelect().Model(&rows).Where("user_id = ?", userID).
 		OrderExpr("created_at DESC, id DESC").Limit(int64(limit)).Scan(ctx)
 	if err != nil {
 		return nil, core.Unavailable("database", err)
 	}
-	out := make([]*core.Event, len(rows))
+	out := make([]*core.SecurityEvent, len(rows))
 	for i, r := range rows {
-		out[i] = &core.Event{ID: r.ID, UserID: r.UserID, Kind: r.Kind, Detail: r.Detail, IP: r.IP, UserAgent: r.UserAgent, CreatedAt: r.CreatedAt.Time}
+		out[i] = &core.SecurityEvent{ID: r.ID, UserID: r.UserID, Kind: r.Kind, Detail: r.Detail, IP: r.IP, UserAgent: r.UserAgent, CreatedAt: r.CreatedAt.Time}
 	}
 	return out, nil
 }
@@ -48,7 +48,7 @@ func (db *DB) EventsByUser(ctx context.Context, userID string, limit int) ([]*co
 // Auditor records security events in the database. A failure is logged and
 // does not fail the action being recorded.
 type Auditor struct {
-	Events core.EventStore
+	Events core.SecurityEventStore
 	Clock  core.Clock
 	Log    *slog.Logger
 }
@@ -58,7 +58,7 @@ func (a *Auditor) Record(ctx context.Context, userID, kind, detail string) {
 	if userID == "" {
 		return
 	}
-	e := core.NewEvent(ctx, userID, kind, detail, a.Clock.Now())
+	e := core.NewSecurityEvent(ctx, userID, kind, detail, a.Clock.Now())
 	if err := a.Events.AddEvent(ctx, e); err != nil {
 		a.Log.WarnContext(ctx, "security event not recorded", "kind", kind, "user_id", userID, "err", err)
 	}

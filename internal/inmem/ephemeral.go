@@ -1,5 +1,5 @@
 // Package inmem keeps approvald's short-lived state in process: the
-// embedded, single-instance twin of package redis. Store implements core.KV,
+// embedded, single-instance twin of package redis. Ephemeral implements core.KV,
 // core.Limiter and core.Broker behind one mutex, with time from a core.Clock.
 package inmem
 
@@ -20,8 +20,8 @@ const (
 	DefaultEventBuffer = 4096
 )
 
-// Store is the in-process short-lived state. Close it to stop the sweeper.
-type Store struct {
+// Ephemeral is the in-process short-lived state. Close it to stop the sweeper.
+type Ephemeral struct {
 	clock         core.Clock
 	sweepInterval time.Duration
 	eventBuffer   int
@@ -38,29 +38,29 @@ type Store struct {
 }
 
 var (
-	_ core.KV      = (*Store)(nil)
-	_ core.Limiter = (*Store)(nil)
-	_ core.Broker  = (*Store)(nil)
-	_ core.Pinger  = (*Store)(nil)
+	_ core.KV      = (*Ephemeral)(nil)
+	_ core.Limiter = (*Ephemeral)(nil)
+	_ core.Broker  = (*Ephemeral)(nil)
+	_ core.Pinger  = (*Ephemeral)(nil)
 )
 
-// Option adjusts a new Store.
-type Option func(*Store)
+// Option adjusts a new Ephemeral.
+type Option func(*Ephemeral)
 
 // WithSweepInterval sets how often expired entries are evicted.
 func WithSweepInterval(d time.Duration) Option {
-	return func(s *Store) { s.sweepInterval = d }
+	return func(s *Ephemeral) { s.sweepInterval = d }
 }
 
 // WithEventBuffer sets the Subscriber's buffer, in events.
 func WithEventBuffer(n int) Option {
-	return func(s *Store) { s.eventBuffer = n }
+	return func(s *Ephemeral) { s.eventBuffer = n }
 }
 
-// New returns a Store that reads time from clock and sweeps expired entries
+// New returns an Ephemeral that reads time from clock and sweeps expired entries
 // in the background until Close.
-func New(clock core.Clock, opts ...Option) *Store {
-	s := &Store{
+func New(clock core.Clock, opts ...Option) *Ephemeral {
+	s := &Ephemeral{
 		clock:         clock,
 		sweepInterval: DefaultSweepInterval,
 		eventBuffer:   DefaultEventBuffer,
@@ -77,10 +77,10 @@ func New(clock core.Clock, opts ...Option) *Store {
 }
 
 // Ping always answers: the state lives in this process.
-func (s *Store) Ping(context.Context) error { return nil }
+func (s *Ephemeral) Ping(context.Context) error { return nil }
 
 // Close stops the sweeper and closes the subscription, if any.
-func (s *Store) Close() error {
+func (s *Ephemeral) Close() error {
 	s.stopOnce.Do(func() { close(s.stop) })
 	<-s.swept
 	s.mu.Lock()
@@ -93,7 +93,7 @@ func (s *Store) Close() error {
 	return nil
 }
 
-func (s *Store) sweepEvery(interval time.Duration) {
+func (s *Ephemeral) sweepEvery(interval time.Duration) {
 	defer close(s.swept)
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -109,7 +109,7 @@ func (s *Store) sweepEvery(interval time.Duration) {
 
 // Sweep evicts every expired key and limiter log now; the background
 // sweeper calls it, and tests call it after moving the clock.
-func (s *Store) Sweep() {
+func (s *Ephemeral) Sweep() {
 	now := s.clock.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -127,7 +127,7 @@ func (s *Store) Sweep() {
 
 // Len reports how many keys and limiter logs are held, expired or not, so
 // tests can see that eviction bounds memory.
-func (s *Store) Len() (keys, logs int) {
+func (s *Ephemeral) Len() (keys, logs int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.kv), len(s.logs)

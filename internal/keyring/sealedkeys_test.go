@@ -1,4 +1,4 @@
-package session
+package keyring
 
 import (
 	"bytes"
@@ -53,7 +53,7 @@ func storedKey(t *testing.T, db *store.DB, purpose core.KeyPurpose, kid string) 
 func TestSealedKeysAreNotStoredInTheClear(t *testing.T) {
 	ctx, db, clock := context.Background(), openKeyDB(t), newFakeClock()
 	box := newBox(t, core.RandomBytes(32))
-	ring, err := LoadKeyring(ctx, SealedKeys{Store: db, Box: box}, core.KeyJWT, clock)
+	ring, err := Load(ctx, SealedKeys{Store: db, Box: box}, core.KeyJWT, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,11 +62,11 @@ func TestSealedKeysAreNotStoredInTheClear(t *testing.T) {
 	if len(stored) == ed25519.PrivateKeySize || bytes.Contains(stored, private.Seed()) {
 		t.Fatalf("the private key is stored in the clear (%d bytes)", len(stored))
 	}
-	if _, err := LoadKeyring(ctx, SealedKeys{Store: db, Box: newBox(t, core.RandomBytes(32))}, core.KeyJWT, clock); err == nil {
+	if _, err := Load(ctx, SealedKeys{Store: db, Box: newBox(t, core.RandomBytes(32))}, core.KeyJWT, clock); err == nil {
 		t.Fatal("another SECRET_KEY opened the stored key")
 	}
 	// Another instance with the same SECRET_KEY signs with the same key.
-	again, err := LoadKeyring(ctx, SealedKeys{Store: db, Box: box}, core.KeyJWT, clock)
+	again, err := Load(ctx, SealedKeys{Store: db, Box: box}, core.KeyJWT, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestSealedKeysSealKeysStoredInTheClear(t *testing.T) {
 		t.Fatal(err)
 	}
 	box := newBox(t, core.RandomBytes(32))
-	ring, err := LoadKeyring(ctx, SealedKeys{Store: db, Box: box}, core.KeyPush, clock)
+	ring, err := Load(ctx, SealedKeys{Store: db, Box: box}, core.KeyPush, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,18 +102,18 @@ func TestSealedKeysSealKeysStoredInTheClear(t *testing.T) {
 func TestSealedKeysFollowASecretKeyRotation(t *testing.T) {
 	ctx, db, clock := context.Background(), openKeyDB(t), newFakeClock()
 	oldSecret, newSecret := core.RandomBytes(32), core.RandomBytes(32)
-	ring, err := LoadKeyring(ctx, SealedKeys{Store: db, Box: newBox(t, oldSecret)}, core.KeyJWT, clock)
+	ring, err := Load(ctx, SealedKeys{Store: db, Box: newBox(t, oldSecret)}, core.KeyJWT, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	kid, private := ring.Active()
 
 	// Without the old secret among the previous ones, nothing opens.
-	if _, err := LoadKeyring(ctx, SealedKeys{Store: db, Box: newBox(t, newSecret)}, core.KeyJWT, clock); !core.IsCode(err, core.EInternal) {
+	if _, err := Load(ctx, SealedKeys{Store: db, Box: newBox(t, newSecret)}, core.KeyJWT, clock); !core.IsCode(err, core.EInternal) {
 		t.Fatalf("load with an unknown SECRET_KEY: %v; want an internal error", err)
 	}
 	rotated := newBox(t, newSecret, oldSecret)
-	ring, err = LoadKeyring(ctx, SealedKeys{Store: db, Box: rotated}, core.KeyJWT, clock)
+	ring, err = Load(ctx, SealedKeys{Store: db, Box: rotated}, core.KeyJWT, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestSealedKeysFollowASecretKeyRotation(t *testing.T) {
 		t.Fatal("the key was not sealed anew under the new SECRET_KEY")
 	}
 	// Now the new secret alone opens it.
-	if _, err := LoadKeyring(ctx, SealedKeys{Store: db, Box: newBox(t, newSecret)}, core.KeyJWT, clock); err != nil {
+	if _, err := Load(ctx, SealedKeys{Store: db, Box: newBox(t, newSecret)}, core.KeyJWT, clock); err != nil {
 		t.Fatalf("load with the new SECRET_KEY alone: %v", err)
 	}
 }
@@ -133,11 +133,11 @@ func TestSealedKeyCopiedToAnotherRowDoesNotOpen(t *testing.T) {
 	ctx, db, clock := context.Background(), openKeyDB(t), newFakeClock()
 	box := newBox(t, core.RandomBytes(32))
 	keys := SealedKeys{Store: db, Box: box}
-	jwt, err := LoadKeyring(ctx, keys, core.KeyJWT, clock)
+	jwt, err := Load(ctx, keys, core.KeyJWT, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	push, err := LoadKeyring(ctx, keys, core.KeyPush, clock)
+	push, err := Load(ctx, keys, core.KeyPush, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestSealedKeyCopiedToAnotherRowDoesNotOpen(t *testing.T) {
 	if err := db.ReplacePrivateKey(ctx, jwtKID, storedKey(t, db, core.KeyJWT, jwtKID), pushStored); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadKeyring(ctx, keys, core.KeyJWT, clock); err == nil {
+	if _, err := Load(ctx, keys, core.KeyJWT, clock); err == nil {
 		t.Fatal("the push key's sealed value opened as the token key")
 	}
 }

@@ -1,4 +1,4 @@
-package session
+package keyring
 
 import (
 	"context"
@@ -16,14 +16,15 @@ import (
 )
 
 // RetiredKeyGrace is how long a retired key still verifies and stays in the
-// JWKS: twice the access-token lifetime, so every token it signed has expired
-// and every client had time to fetch the new key set.
-const RetiredKeyGrace = 2 * DefaultAccessTTL
+// JWKS: twice the longest access-token lifetime (session.DefaultAccessTTL;
+// a session test holds the two together), so every token it signed has
+// expired and every client had time to fetch the new key set.
+const RetiredKeyGrace = 20 * time.Minute
 
-// Keyring holds the server's Ed25519 keys of one purpose: the one that signs
+// Ring holds the server's Ed25519 keys of one purpose: the one that signs
 // now, and those that still verify. It is safe for concurrent use; Reload
 // replaces its keys with what the store holds.
-type Keyring struct {
+type Ring struct {
 	purpose core.KeyPurpose
 	clock   core.Clock
 	store   core.KeyStore
@@ -39,11 +40,11 @@ type ringKey struct {
 	retiredAt *time.Time
 }
 
-// LoadKeyring reads the keys of purpose from ks. When none is unretired it
+// Load reads the keys of purpose from ks. When none is unretired it
 // generates one and stores it with InsertKeyIfNone, whose answer is used, so
 // instances starting together end up signing with the same key.
-func LoadKeyring(ctx context.Context, ks core.KeyStore, purpose core.KeyPurpose, clock core.Clock) (*Keyring, error) {
-	ring := &Keyring{purpose: purpose, clock: clock, store: ks}
+func Load(ctx context.Context, ks core.KeyStore, purpose core.KeyPurpose, clock core.Clock) (*Ring, error) {
+	ring := &Ring{purpose: purpose, clock: clock, store: ks}
 	keys, err := ring.read(ctx)
 	if err != nil {
 		return nil, err
@@ -68,7 +69,7 @@ func LoadKeyring(ctx context.Context, ks core.KeyStore, purpose core.KeyPurpose,
 }
 
 // read decodes the stored keys of the ring's purpose, newest first.
-func (r *Keyring) read(ctx context.Context) ([]*ringKey, error) {
+func (r *Ring) read(ctx context.Context) ([]*ringKey, error) {
 	stored, err := r.store.Keys(ctx, r.purpose)
 	if err != nil {
 		return nil, err
@@ -87,7 +88,7 @@ func (r *Keyring) read(ctx context.Context) ([]*ringKey, error) {
 // Reload reads the keys again, so a key rotated in by another process (see
 // RotateKey) verifies here before it signs anywhere. On an error the keys
 // stay as they were.
-func (r *Keyring) Reload(ctx context.Context) error {
+func (r *Ring) Reload(ctx context.Context) error {
 	keys, err := r.read(ctx)
 	if err != nil {
 		return err
@@ -101,7 +102,7 @@ func (r *Keyring) Reload(ctx context.Context) error {
 
 // ReloadEvery reloads the keys every interval until ctx ends; a failure is
 // logged and the keys in hand kept.
-func (r *Keyring) ReloadEvery(ctx context.Context, interval time.Duration, log *slog.Logger) {
+func (r *Ring) ReloadEvery(ctx context.Context, interval time.Duration, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -118,12 +119,12 @@ func (r *Keyring) ReloadEvery(ctx context.Context, interval time.Duration, log *
 	}
 }
 
-// KeyReloadEvery is how often a serving instance rereads its token keys by
+// DefaultReloadInterval is how often a serving instance rereads its token keys by
 // default; a rotated-in key starts to sign ActivationReloads reload
 // intervals later, when every instance has read it and verifies it.
 const (
-	KeyReloadEvery    = 30 * time.Second
-	ActivationReloads = 4
+	DefaultReloadInterval = 30 * time.Second
+	ActivationReloads     = 4
 )
 
 // RotateKey stores a new key of purpose that signs from now+delay on; the
@@ -180,11 +181,11 @@ func decodeKey(sk *core.SigningKey) (*ringKey, error) {
 }
 
 // Purpose is what the keys of this ring sign.
-func (r *Keyring) Purpose() core.KeyPurpose { return r.purpose }
+func (r *Ring) Purpose() core.KeyPurpose { return r.purpose }
 
 // Active returns the key that signs now and its kid: the newest one created
 // by now and not yet retired.
-func (r *Keyring) Active() (kid string, key ed25519.PrivateKey) {
+func (r *Ring) Active() (kid string, key ed25519.PrivateKey) {
 	k := r.active(r.clock.Now())
 	return k.kid, k.private
 }
@@ -192,7 +193,7 @@ func (r *Keyring) Active() (kid string, key ed25519.PrivateKey) {
 // active is the key that signs at now. Should none qualify (a key made by
 // an instance whose clock runs ahead of this one's), the newest unretired
 // key signs.
-func (r *Keyring) active(now time.Time) *ringKey {
+func (r *Ring) active(now time.Time) *ringKey {
 	keys := *r.keys.Load()
 	for _, k := range keys {
 		if !k.createdAt.After(now) && (k.retiredAt == nil || now.Before(*k.retiredAt)) {
@@ -210,7 +211,7 @@ func (r *Keyring) active(now time.Time) *ringKey {
 // Public returns the public key named kid when it may still verify: it is
 // unretired (or published ahead of its turn), or was retired less than
 // RetiredKeyGrace ago.
-func (r *Keyring) Public(kid string) (ed25519.PublicKey, bool) {
+func (r *Ring) Public(kid string) (ed25519.PublicKey, bool) {
 	now := r.clock.Now()
 	for _, k := range *r.keys.Load() {
 		if k.kid == kid {

@@ -1,4 +1,4 @@
-package session
+package keyring
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 func TestLoadKeyringGeneratesAndStoresAKey(t *testing.T) {
 	ctx := context.Background()
 	store, clock := newMemStore(), newFakeClock()
-	ring, err := LoadKeyring(ctx, store, core.KeyJWT, clock)
+	ring, err := Load(ctx, store, core.KeyJWT, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,11 +38,11 @@ func TestLoadKeyringGeneratesAndStoresAKey(t *testing.T) {
 func TestLoadKeyringTwiceYieldsTheSameKey(t *testing.T) {
 	ctx := context.Background()
 	store, clock := newMemStore(), newFakeClock()
-	first, err := LoadKeyring(ctx, store, core.KeyJWT, clock)
+	first, err := Load(ctx, store, core.KeyJWT, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := LoadKeyring(ctx, store, core.KeyJWT, clock)
+	second, err := Load(ctx, store, core.KeyJWT, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestLoadKeyringConcurrentInstancesAgree(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range instances {
 		wg.Go(func() {
-			ring, err := LoadKeyring(ctx, store, core.KeyPush, clock)
+			ring, err := Load(ctx, store, core.KeyPush, clock)
 			if err != nil {
 				t.Error(err)
 				return
@@ -85,7 +85,7 @@ func TestLoadKeyringReplacesARetiredKey(t *testing.T) {
 	store, clock := newMemStore(), newFakeClock()
 	old := retiredKey(t, clock.Now().Add(-time.Minute))
 	store.addKey(old)
-	ring, err := LoadKeyring(ctx, store, core.KeyJWT, clock)
+	ring, err := Load(ctx, store, core.KeyJWT, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestLoadKeyringReplacesARetiredKey(t *testing.T) {
 func TestLoadKeyringRejectsACorruptKey(t *testing.T) {
 	store := newMemStore()
 	store.addKey(&core.SigningKey{KID: "bad", Purpose: core.KeyJWT, PrivateKey: []byte("short")})
-	_, err := LoadKeyring(context.Background(), store, core.KeyJWT, newFakeClock())
+	_, err := Load(context.Background(), store, core.KeyJWT, newFakeClock())
 	wantCode(t, err, core.EInternal)
 }
 
@@ -112,7 +112,7 @@ func TestJWKSListsActiveAndRecentlyRetiredKeys(t *testing.T) {
 	recent := retiredKey(t, now.Add(-RetiredKeyGrace+time.Minute))
 	store.addKey(ancient)
 	store.addKey(recent)
-	ring, err := LoadKeyring(ctx, store, core.KeyJWT, clock)
+	ring, err := Load(ctx, store, core.KeyJWT, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,11 +172,11 @@ func decodeJWKS(t *testing.T, body []byte) []map[string]string {
 func TestRotateKey(t *testing.T) {
 	ctx := context.Background()
 	store, clock := newMemStore(), newFakeClock()
-	here, err := LoadKeyring(ctx, store, core.KeyJWT, clock)
+	here, err := Load(ctx, store, core.KeyJWT, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	elsewhere, err := LoadKeyring(ctx, store, core.KeyJWT, clock) // another instance, not reloaded
+	elsewhere, err := Load(ctx, store, core.KeyJWT, clock) // another instance, not reloaded
 	if err != nil {
 		t.Fatal(err)
 	}

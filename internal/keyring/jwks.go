@@ -1,4 +1,4 @@
-package session
+package keyring
 
 import (
 	"encoding/base64"
@@ -22,7 +22,7 @@ type jwkSet struct {
 
 // JWKS returns the body of /.well-known/jwks.json: every key that verifies
 // now (a rotated-in key before it signs), the active one first.
-func (r *Keyring) JWKS() []byte {
+func (r *Ring) JWKS() []byte {
 	now := r.clock.Now()
 	active := r.active(now)
 	set := jwkSet{Keys: []jwk{toJWK(active)}}

@@ -8,11 +8,11 @@ import (
 func TestEventCarriesTheFrameBytesUnchangedAndTheTimeBesideThem(t *testing.T) {
 	f := Frame{Type: "status", Status: "approved"}
 	at := time.Unix(1764000000, 123456789)
-	msg := encodeEvent(f, at)
+	msg := encodeEnvelope(f, at)
 	if want := "1764000000123456789 " + string(f.bytes()); string(msg) != want {
 		t.Fatalf("broker message %q, want %q", msg, want)
 	}
-	ev, err := DecodeEvent(msg)
+	ev, err := DecodeEnvelope(msg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,9 +21,9 @@ func TestEventCarriesTheFrameBytesUnchangedAndTheTimeBesideThem(t *testing.T) {
 	}
 }
 
-func TestDecodeEventReadsABareFrame(t *testing.T) {
+func TestDecodeEnvelopeReadsABareFrame(t *testing.T) {
 	bare := []byte(`{"type":"fallback","channel":"sms","reason":"push_timeout"}`)
-	ev, err := DecodeEvent(bare)
+	ev, err := DecodeEnvelope(bare)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,10 +32,10 @@ func TestDecodeEventReadsABareFrame(t *testing.T) {
 	}
 }
 
-func TestDecodeEventRefusesWhatIsNotAFrame(t *testing.T) {
+func TestDecodeEnvelopeRefusesWhatIsNotAFrame(t *testing.T) {
 	for _, msg := range []string{"", "hello", "12x {}", `1 {"status":"approved"}`, "1764000000123456789 ", `{"type":`} {
-		if ev, err := DecodeEvent([]byte(msg)); err == nil {
-			t.Errorf("DecodeEvent(%q) = %+v, want an error", msg, ev)
+		if ev, err := DecodeEnvelope([]byte(msg)); err == nil {
+			t.Errorf("DecodeEnvelope(%q) = %+v, want an error", msg, ev)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/approvald/approvald/internal/approval"
 	"github.com/approvald/approvald/internal/device"
 	"github.com/approvald/approvald/internal/httpapi"
+	"github.com/approvald/approvald/internal/texts"
 )
 
 // limits are the abuse limits; each has a documented default (README
@@ -17,7 +18,7 @@ import (
 // variable to tune it.
 type limits struct {
 	Account    account.Limits
-	SMS        account.SMSLimits
+	SMS        texts.SMSLimits
 	Device     device.Limits
 	Approval   approval.Config // only its limit fields are read from here
 	Websockets httpapi.WebsocketLimits
@@ -25,7 +26,7 @@ type limits struct {
 
 func loadLimits(getenv func(string) string) (*limits, error) {
 	l := &limits{
-		Account: account.DefaultLimits(), SMS: account.DefaultSMSLimits, Device: device.DefaultLimits(),
+		Account: account.DefaultLimits(), SMS: texts.DefaultSMSLimits, Device: device.DefaultLimits(),
 		Approval:   approval.DefaultConfig(),
 		Websockets: httpapi.DefaultWebsocketLimits(),
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/approvald/approvald/internal/device"
 	"github.com/approvald/approvald/internal/password"
 	"github.com/approvald/approvald/internal/session"
+	"github.com/approvald/approvald/internal/texts"
 )
 
 // services are what the routes call.
@@ -28,7 +29,7 @@ func newServices(cfg *config, a *adapters, log *slog.Logger) (*services, error) 
 	if s.tokens, err = session.NewService(session.Config{Issuer: cfg.PublicURL}, a.keys.jwt, a.db, a.clock); err != nil {
 		return nil, err
 	}
-	texts := &account.Texter{
+	texts := &texts.Texter{
 		SMS: a.metrics.SMS(a.sms), Limiter: a.eph, Audit: a.audit, Clock: a.clock, Limits: cfg.Limits.SMS,
 		Phones: cfg.SMSPolicy, Count: a.metrics.SMSCode, Log: log,
 	}

@@ -3,18 +3,15 @@ package account_test
 import (
 	"context"
 	"log/slog"
-	"regexp"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/approvald/approvald/internal/account"
 	"github.com/approvald/approvald/internal/core"
-	"github.com/approvald/approvald/internal/inmem"
+	"github.com/approvald/approvald/internal/ephemeraltest"
 	"github.com/approvald/approvald/internal/otp"
 	"github.com/approvald/approvald/internal/phone"
-	"github.com/approvald/approvald/internal/redis"
 	"github.com/approvald/approvald/internal/store"
 	"github.com/approvald/approvald/internal/testenv"
 )
@@ -38,55 +35,6 @@ func (c *manualClock) Advance(d time.Duration) {
 }
 
 var t0 = time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)
-
-// inbox is an SMS provider that keeps what it is given.
-type inbox struct {
-	mu   sync.Mutex
-	sent map[string][]string
-}
-
-func (in *inbox) Send(_ context.Context, to, body string) error {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if in.sent == nil {
-		in.sent = map[string][]string{}
-	}
-	in.sent[to] = append(in.sent[to], body)
-	return nil
-}
-
-func (in *inbox) count(to string) int {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	return len(in.sent[to])
-}
-
-func (in *inbox) total() int {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	n := 0
-	for _, m := range in.sent {
-		n += len(m)
-	}
-	return n
-}
-
-var codeInSMS = regexp.MustCompile(`code is (\d{6})`)
-
-func (in *inbox) lastCode(t *testing.T, to string) string {
-	t.Helper()
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	msgs := in.sent[to]
-	if len(msgs) == 0 {
-		t.Fatalf("nothing was texted to %s", to)
-	}
-	m := codeInSMS.FindStringSubmatch(msgs[len(msgs)-1])
-	if m == nil {
-		t.Fatalf("the last message to %s holds no code", to)
-	}
-	return m[1]
-}
 
 // auditLog keeps the recorded events.
 type auditLog struct {
@@ -112,27 +60,6 @@ func (a *auditLog) of(kind string) []core.SecurityEvent {
 	return out
 }
 
-// counts keeps what Texter.Count is told.
-type counts struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (c *counts) add(kind, result string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.n == nil {
-		c.n = map[string]int{}
-	}
-	c.n[kind+"/"+result]++
-}
-
-func (c *counts) get(kind, result string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n[kind+"/"+result]
-}
-
 // plainHasher stands in for Argon2id: these tests are about SMS.
 type plainHasher struct{}
 
@@ -142,77 +69,84 @@ func (plainHasher) Verify(_ context.Context, pw, enc string) (bool, bool, error)
 }
 func (plainHasher) Dummy(context.Context, string) error { return nil }
 
-// ephemeralKind is where the limiter and KV live.
-type ephemeralKind string
-
-const (
-	inProcess ephemeralKind = "inmem"
-	onRedis   ephemeralKind = "redis"
-)
-
-// limiterStore is the KV and limiter of one instance.
-type limiterStore interface {
-	core.KV
-	core.Limiter
-}
-
-// newEphemeral opens an in-process store on clock, or a Redis client whose
-// keys share prefix with every other client opened with it (instances of
-// one deployment) and nobody else on the shared test server.
-func newEphemeral(t *testing.T, kind ephemeralKind, clock core.Clock, prefix string) limiterStore {
-	t.Helper()
-	if kind == inProcess {
-		s := inmem.New(clock)
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	}
-	c, err := redis.Open(t.Context(), testenv.RedisURL(t), redis.WithPrefix(prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
-
 type fixture struct {
 	clock *manualClock
-	sms   *inbox
+	sms   *sentTexts
 	audit *auditLog
-	count *counts
-	log   *strings.Builder
 }
 
 func newFixture() *fixture {
-	return &fixture{clock: &manualClock{now: t0}, sms: &inbox{}, audit: &auditLog{}, count: &counts{}, log: &strings.Builder{}}
+	return &fixture{clock: &manualClock{now: t0}, sms: &sentTexts{}, audit: &auditLog{}}
 }
 
-// texter is one instance's Texter on eph.
-func (f *fixture) texter(eph core.Limiter, limits account.SMSLimits, policy *phone.SMSPolicy) *account.Texter {
-	return &account.Texter{
-		SMS: f.sms, Limiter: eph, Audit: f.audit, Clock: f.clock, Limits: limits, Phones: policy,
-		Count: f.count.add, Log: slog.New(slog.NewTextHandler(lockedWriter{b: f.log}, nil)),
+// sentTexts is the account's Texts, keeping what it is asked to send; a
+// number policy refuses what it refuses. (Package texts tests what the
+// real one makes of it.)
+type sentTexts struct {
+	policy  *phone.SMSPolicy
+	mu      sync.Mutex
+	codes   map[string][]core.CodeText
+	notices int
+}
+
+func (s *sentTexts) Textable(e164 string) error { return s.policy.Check(e164) }
+
+func (s *sentTexts) SendCode(_ context.Context, c core.CodeText) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.codes == nil {
+		s.codes = map[string][]core.CodeText{}
 	}
+	s.codes[c.Phone] = append(s.codes[c.Phone], c)
+	return nil
 }
 
-type lockedWriter struct{ b *strings.Builder }
-
-var logMu sync.Mutex
-
-func (w lockedWriter) Write(p []byte) (int, error) {
-	logMu.Lock()
-	defer logMu.Unlock()
-	return w.b.Write(p)
+func (s *sentTexts) Notify(context.Context, string, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.notices++
 }
 
-func (f *fixture) logs() string {
-	logMu.Lock()
-	defer logMu.Unlock()
-	return f.log.String()
+// count is how many codes were sent to phone.
+func (s *sentTexts) count(phone string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.codes[phone])
 }
 
-// service is an account service on a fresh database of dialect and eph.
-func (f *fixture) service(t *testing.T, dialect string, eph limiterStore, texts *account.Texter) (*account.Service, *store.DB) {
+// total is every code and notice sent.
+func (s *sentTexts) total() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.notices
+	for _, c := range s.codes {
+		n += len(c)
+	}
+	return n
+}
+
+// last is the last code sent to phone.
+func (s *sentTexts) last(t *testing.T, phone string) core.CodeText {
 	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sent := s.codes[phone]
+	if len(sent) == 0 {
+		t.Fatalf("no code was sent to %s", phone)
+	}
+	return sent[len(sent)-1]
+}
+
+func (s *sentTexts) lastCode(t *testing.T, phone string) string {
+	t.Helper()
+	return s.last(t, phone).Code
+}
+
+// service is an account service on a fresh database of dialect and eph,
+// texting numbers that policy allows (every number when nil).
+func (f *fixture) service(t *testing.T, dialect string, eph ephemeraltest.Store, policy *phone.SMSPolicy) (*account.Service, *store.DB) {
+	t.Helper()
+	f.sms.policy = policy
 	url := "sqlite:" + t.TempDir() + "/db"
 	if dialect == "postgres" {
 		url = testenv.PostgresURL(t)
@@ -226,7 +160,7 @@ func (f *fixture) service(t *testing.T, dialect string, eph limiterStore, texts 
 		t.Fatal(err)
 	}
 	svc, err := account.New(account.Deps{
-		Users: db, Devices: db, Hasher: plainHasher{}, Codes: otp.NewCodeHasher(core.RandomBytes(32)), Texts: texts,
+		Users: db, Devices: db, Hasher: plainHasher{}, Codes: otp.NewCodeHasher(core.RandomBytes(32)), Texts: f.sms,
 		KV: eph, Limiter: eph, Audit: f.audit, LoginAudit: f.audit, Limits: account.DefaultLimits(), Clock: f.clock,
 		Log: slog.New(slog.DiscardHandler), CodeTTL: 10 * time.Minute,
 	})
@@ -250,11 +184,11 @@ func mustOK(t *testing.T, err error) {
 	}
 }
 
-func forEachStore(t *testing.T, f func(t *testing.T, dialect string, kind ephemeralKind)) {
+func forEachStore(t *testing.T, f func(t *testing.T, dialect string, kind ephemeraltest.Kind)) {
 	for _, c := range []struct {
 		dialect string
-		kind    ephemeralKind
-	}{{"sqlite", inProcess}, {"postgres", onRedis}} {
+		kind    ephemeraltest.Kind
+	}{{"sqlite", ephemeraltest.InProcess}, {"postgres", ephemeraltest.OnRedis}} {
 		t.Run(c.dialect, func(t *testing.T) {
 			t.Parallel()
 			f(t, c.dialect, c.kind)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/approvald/approvald/internal/account"
 	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/ephemeraltest"
 	"github.com/approvald/approvald/internal/store"
 	"github.com/approvald/approvald/internal/testenv"
 )
@@ -98,10 +99,10 @@ func burst(t *testing.T, svc *account.Service, h *gateHasher, logins []account.L
 // At most the limit are verified; the rest are refused before any hashing
 // with the 429 a sequential lock gives.
 func TestPasswordBurstVerifiesAtMostTheLimit(t *testing.T) {
-	forEachStore(t, func(t *testing.T, dialect string, kind ephemeralKind) {
+	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
 		f := newFixture()
-		eph := newEphemeral(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
-		svc, _ := f.service(t, dialect, eph, f.texter(eph, roomy, nil))
+		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
+		svc, _ := f.service(t, dialect, eph, nil)
 		h := &gateHasher{}
 		svc.Hasher = h
 		svc.Limits.LoginDelayAfter = 1000 // the growing delay is another test's
@@ -128,10 +129,10 @@ func TestPasswordBurstVerifiesAtMostTheLimit(t *testing.T) {
 // The same burst from one address over many identifiers stops at the
 // per-IP limit.
 func TestPasswordBurstFromOneAddress(t *testing.T) {
-	forEachStore(t, func(t *testing.T, dialect string, kind ephemeralKind) {
+	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
 		f := newFixture()
-		eph := newEphemeral(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
-		svc, _ := f.service(t, dialect, eph, f.texter(eph, roomy, nil))
+		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
+		svc, _ := f.service(t, dialect, eph, nil)
 		h := &gateHasher{}
 		svc.Hasher = h
 		svc.Limits.LoginFailuresPerIP = 7
@@ -155,10 +156,10 @@ func TestPasswordBurstFromOneAddress(t *testing.T) {
 // that succeed never use up the per-IP limit; neither does an attempt that
 // reached no verdict.
 func TestOnlyFailuresKeepTheirPlace(t *testing.T) {
-	forEachStore(t, func(t *testing.T, dialect string, kind ephemeralKind) {
+	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
 		f := newFixture()
-		eph := newEphemeral(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
-		svc, _ := f.service(t, dialect, eph, f.texter(eph, roomy, nil))
+		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
+		svc, _ := f.service(t, dialect, eph, nil)
 		h := &gateHasher{}
 		svc.Hasher = h
 		svc.Limits.LoginFailuresPerIP = 2
@@ -192,10 +193,10 @@ func TestOnlyFailuresKeepTheirPlace(t *testing.T) {
 // they answer: one verification, and no database write while the client
 // waits (the wrong password's trail entry is queued).
 func TestRefusedLoginsDoTheSameWork(t *testing.T) {
-	forEachStore(t, func(t *testing.T, dialect string, kind ephemeralKind) {
+	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
 		f := newFixture()
-		eph := newEphemeral(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
-		svc, db := f.service(t, dialect, eph, f.texter(eph, roomy, nil))
+		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
+		svc, db := f.service(t, dialect, eph, nil)
 		h := &gateHasher{}
 		svc.Hasher = h
 		events := &heldEvents{SecurityEventStore: db, release: make(chan struct{})}

@@ -25,7 +25,7 @@ type Deps struct {
 	}
 	Hasher  core.PasswordHasher
 	Codes   CodeHasher
-	Texts   *Texter
+	Texts   Texts
 	KV      core.KV
 	Limiter core.Limiter
 	Audit   core.Auditor
@@ -51,6 +51,15 @@ func New(d Deps) (*Service, error) {
 // ResendCooldown is the least time between two codes texted for one
 // verification (POST /api/v1/signup/resend answers 429 before it).
 func (s *Service) ResendCooldown() time.Duration { return core.ResendCooldown }
+
+// Texts sends the account's text messages (texts.Texter): codes, under the
+// phone's, the client's and the service's limits, and notices.
+type Texts interface {
+	// Textable refuses (invalid_phone) a number that is not texted.
+	Textable(e164 string) error
+	SendCode(ctx context.Context, c core.CodeText) error
+	Notify(ctx context.Context, phone, text string)
+}
 
 // CodeHasher keys and compares the codes texted to phones
 // (otp.CodeHasher).

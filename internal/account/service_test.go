@@ -13,7 +13,7 @@ func TestNewRefusesMissingDependencies(t *testing.T) {
 	f := newFixture()
 	eph := inmem.New(f.clock)
 	t.Cleanup(func() { _ = eph.Close() })
-	svc, _ := f.service(t, "sqlite", eph, f.texter(eph, account.DefaultSMSLimits, nil))
+	svc, _ := f.service(t, "sqlite", eph, nil)
 
 	d := svc.Deps
 	d.Hasher, d.LoginAudit = nil, nil

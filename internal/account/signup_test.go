@@ -7,6 +7,7 @@ import (
 
 	"github.com/approvald/approvald/internal/account"
 	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/ephemeraltest"
 	"github.com/approvald/approvald/internal/phone"
 	"github.com/approvald/approvald/internal/testenv"
 )
@@ -14,12 +15,12 @@ import (
 // The reproduced toll fraud: a US premium-rate number is refused at signup,
 // before an account exists or anything is texted.
 func TestSignupRefusesNumbersThatAreNotTexted(t *testing.T) {
-	forEachStore(t, func(t *testing.T, dialect string, kind ephemeralKind) {
+	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
 		f := newFixture()
-		eph := newEphemeral(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
+		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
 		onlyUS, err := phone.NewSMSPolicy([]string{"US"})
 		mustOK(t, err)
-		svc, db := f.service(t, dialect, eph, f.texter(eph, roomy, onlyUS))
+		svc, db := f.service(t, dialect, eph, onlyUS)
 		ctx := context.Background()
 		for _, number := range []string{"+1 900 555 0123", "+18005550123", "+447400123456", "+881612345678"} {
 			_, err := svc.Signup(ctx, account.SignupInput{Name: "Ada", Phone: number, Password: "long enough"})
@@ -47,10 +48,10 @@ func TestSignupRefusesNumbersThatAreNotTexted(t *testing.T) {
 // in-process one on both databases: its cooldown must follow the test's
 // clock, which Redis's expiries do not.)
 func TestResendDoesNotExtendTheVerification(t *testing.T) {
-	forEachStore(t, func(t *testing.T, dialect string, _ ephemeralKind) {
+	forEachStore(t, func(t *testing.T, dialect string, _ ephemeraltest.Kind) {
 		f := newFixture()
-		eph := newEphemeral(t, inProcess, f.clock, "")
-		svc, _ := f.service(t, dialect, eph, f.texter(eph, roomy, nil))
+		eph := ephemeraltest.Open(t, ephemeraltest.InProcess, f.clock, "")
+		svc, _ := f.service(t, dialect, eph, nil)
 		ctx := context.Background()
 		p := testenv.RandomPhone()
 		res, err := svc.Signup(ctx, account.SignupInput{Name: "Ada", Phone: p, Password: "long enough"})
@@ -73,23 +74,20 @@ func TestResendDoesNotExtendTheVerification(t *testing.T) {
 	})
 }
 
-// Until the expiry the resent code works, and the message says how long
-// is left rather than a fresh CODE_TTL.
+// Until the expiry the resent code works, and it is sent as valid for
+// what is left rather than a fresh CODE_TTL.
 func TestResentCodeWorksUntilTheFirstExpiry(t *testing.T) {
 	f := newFixture()
-	eph := newEphemeral(t, inProcess, f.clock, "")
-	svc, _ := f.service(t, "sqlite", eph, f.texter(eph, roomy, nil))
+	eph := ephemeraltest.Open(t, ephemeraltest.InProcess, f.clock, "")
+	svc, _ := f.service(t, "sqlite", eph, nil)
 	ctx := context.Background()
 	p := testenv.RandomPhone()
 	res, err := svc.Signup(ctx, account.SignupInput{Name: "Ada", Phone: p, Password: "long enough"})
 	mustOK(t, err)
 	f.clock.Advance(7 * time.Minute)
 	mustOK(t, svc.ResendCode(ctx, res.VerificationID))
-	f.sms.mu.Lock()
-	msg := f.sms.sent[p][1]
-	f.sms.mu.Unlock()
-	if !containsAll(msg, "expires in 3 minutes") {
-		t.Fatalf("the resent code's message: %q", msg)
+	if c := f.sms.last(t, p); c.Kind != core.SMSSignupResend || c.TTL != 3*time.Minute {
+		t.Fatalf("the resent code: %s, valid %v; want a resend valid for the 3 minutes left", c.Kind, c.TTL)
 	}
 	f.clock.Advance(3*time.Minute - time.Second)
 	if _, err := svc.VerifyPhone(ctx, res.VerificationID, f.sms.lastCode(t, p)); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/approvald/approvald/internal/account"
 	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/ephemeraltest"
 	"github.com/approvald/approvald/internal/testenv"
 )
 
@@ -42,10 +43,10 @@ func (r *readTogether) Verification(ctx context.Context, id string) (*core.Verif
 // compared, four answer with what is left, the fifth locks it, and the
 // rest are refused without a comparison.
 func TestConcurrentWrongCodesAreComparedAtMostFiveTimes(t *testing.T) {
-	forEachStore(t, func(t *testing.T, dialect string, kind ephemeralKind) {
+	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
 		f := newFixture()
-		eph := newEphemeral(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
-		svc, db := f.service(t, dialect, eph, f.texter(eph, roomy, nil))
+		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
+		svc, db := f.service(t, dialect, eph, nil)
 		ctx := context.Background()
 		p := testenv.RandomPhone()
 		res, err := svc.Signup(ctx, account.SignupInput{Name: "Ada", Phone: p, Password: "long enough"})
@@ -99,8 +100,8 @@ func TestConcurrentWrongCodesAreComparedAtMostFiveTimes(t *testing.T) {
 // The right code on the last attempt still verifies.
 func TestRightCodeOnTheLastAttemptVerifies(t *testing.T) {
 	f := newFixture()
-	eph := newEphemeral(t, inProcess, f.clock, "")
-	svc, _ := f.service(t, "sqlite", eph, f.texter(eph, roomy, nil))
+	eph := ephemeraltest.Open(t, ephemeraltest.InProcess, f.clock, "")
+	svc, _ := f.service(t, "sqlite", eph, nil)
 	ctx := context.Background()
 	p := testenv.RandomPhone()
 	res, err := svc.Signup(ctx, account.SignupInput{Name: "Ada", Phone: p, Password: "long enough"})

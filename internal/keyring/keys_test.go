@@ -13,7 +13,7 @@ import (
 	"github.com/approvald/approvald/internal/core"
 )
 
-func TestLoadKeyringGeneratesAndStoresAKey(t *testing.T) {
+func TestLoadGeneratesAndStoresAKey(t *testing.T) {
 	ctx := context.Background()
 	store, clock := newMemStore(), newFakeClock()
 	ring, err := Load(ctx, store, core.KeyJWT, clock)
@@ -35,7 +35,7 @@ func TestLoadKeyringGeneratesAndStoresAKey(t *testing.T) {
 	}
 }
 
-func TestLoadKeyringTwiceYieldsTheSameKey(t *testing.T) {
+func TestLoadTwiceYieldsTheSameKey(t *testing.T) {
 	ctx := context.Background()
 	store, clock := newMemStore(), newFakeClock()
 	first, err := Load(ctx, store, core.KeyJWT, clock)
@@ -53,7 +53,7 @@ func TestLoadKeyringTwiceYieldsTheSameKey(t *testing.T) {
 	}
 }
 
-func TestLoadKeyringConcurrentInstancesAgree(t *testing.T) {
+func TestLoadConcurrentInstancesAgree(t *testing.T) {
 	ctx := context.Background()
 	store, clock := newMemStore(), newFakeClock()
 	const instances = 8
@@ -80,7 +80,7 @@ func TestLoadKeyringConcurrentInstancesAgree(t *testing.T) {
 	}
 }
 
-func TestLoadKeyringReplacesARetiredKey(t *testing.T) {
+func TestLoadReplacesARetiredKey(t *testing.T) {
 	ctx := context.Background()
 	store, clock := newMemStore(), newFakeClock()
 	old := retiredKey(t, clock.Now().Add(-time.Minute))
@@ -97,7 +97,7 @@ func TestLoadKeyringReplacesARetiredKey(t *testing.T) {
 	}
 }
 
-func TestLoadKeyringRejectsACorruptKey(t *testing.T) {
+func TestLoadRejectsACorruptKey(t *testing.T) {
 	store := newMemStore()
 	store.addKey(&core.SigningKey{KID: "bad", Purpose: core.KeyJWT, PrivateKey: []byte("short")})
 	_, err := Load(context.Background(), store, core.KeyJWT, newFakeClock())

@@ -12,8 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/approvald/approvald/internal/account"
 	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/texts"
 )
 
 // Namespace prefixes every approvald metric.
@@ -104,14 +104,14 @@ func New() *Metrics {
 	// So is every kind and result of a code message: an alert on
 	// budget_exhausted works before the budget is first spent.
 	for _, kind := range core.SMSKinds {
-		for _, result := range account.SMSResults {
+		for _, result := range texts.SMSResults {
 			m.smsCodes.WithLabelValues(kind, result)
 		}
 	}
 	return m
 }
 
-// SMSCode counts one code message of kind by its result (account.Texter's
+// SMSCode counts one code message of kind by its result (texts.Texter's
 // Count).
 func (m *Metrics) SMSCode(kind, result string) {
 	if m != nil {

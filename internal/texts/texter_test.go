@@ -1,4 +1,4 @@
-package account_test
+package texts_test
 
 import (
 	"context"
@@ -6,13 +6,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/approvald/approvald/internal/account"
 	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/ephemeraltest"
 	"github.com/approvald/approvald/internal/phone"
 	"github.com/approvald/approvald/internal/testenv"
+	"github.com/approvald/approvald/internal/texts"
 )
 
-var roomy = account.SMSLimits{PerHour: 100, PerDay: 100, ResendsPerIPPerHour: 100, BudgetPerHour: 100}
+var roomy = texts.SMSLimits{PerHour: 100, PerDay: 100, ResendsPerIPPerHour: 100, BudgetPerHour: 100}
 
 func code(kind, userID, to string) core.CodeText {
 	return core.CodeText{Kind: kind, UserID: userID, Phone: to, Code: "123456", TTL: 10 * time.Minute}
@@ -24,17 +25,17 @@ func code(kind, userID, to string) core.CodeText {
 // a 429, an sms_budget_exhausted event in the user's trail (a log line when
 // there is no user) and a count, and nothing reaches the provider.
 func TestSMSBudgetIsServiceWide(t *testing.T) {
-	for _, kind := range []ephemeralKind{inProcess, onRedis} {
+	for _, kind := range []ephemeraltest.Kind{ephemeraltest.InProcess, ephemeraltest.OnRedis} {
 		t.Run(string(kind), func(t *testing.T) {
 			t.Parallel()
 			f := newFixture()
 			prefix := "test:" + core.NewSecret(8) + ":"
 			limits := roomy
 			limits.BudgetPerHour = 3
-			a := f.texter(newEphemeral(t, kind, f.clock, prefix), limits, nil)
+			a := f.texter(ephemeraltest.Open(t, kind, f.clock, prefix), limits, nil)
 			b := a
-			if kind == onRedis {
-				b = f.texter(newEphemeral(t, kind, f.clock, prefix), limits, nil)
+			if kind == ephemeraltest.OnRedis {
+				b = f.texter(ephemeraltest.Open(t, kind, f.clock, prefix), limits, nil)
 			}
 			ctx := context.Background()
 			mustOK(t, a.SendCode(ctx, code(core.SMSSignup, "usr_1", testenv.RandomPhone())))
@@ -57,9 +58,9 @@ func TestSMSBudgetIsServiceWide(t *testing.T) {
 			if len(ev) != 1 || ev[0].UserID != "usr_4" {
 				t.Fatalf("budget events %+v, want one for usr_4", ev)
 			}
-			if f.count.get(core.SMSLoginRequested, account.SMSResultBudgetExhausted) != 1 ||
-				f.count.get(core.SMSSignup, account.SMSResultBudgetExhausted) != 1 ||
-				f.count.get(core.SMSSignup, account.SMSResultSent) != 1 {
+			if f.count.get(core.SMSLoginRequested, texts.SMSResultBudgetExhausted) != 1 ||
+				f.count.get(core.SMSSignup, texts.SMSResultBudgetExhausted) != 1 ||
+				f.count.get(core.SMSSignup, texts.SMSResultSent) != 1 {
 				t.Fatalf("counts %v", f.count.n)
 			}
 			if logs := f.logs(); !containsAll(logs, "sms budget exhausted", "kind=signup") {
@@ -79,12 +80,12 @@ func TestSMSLimitsRefuseWithoutCharging(t *testing.T) {
 	f := newFixture()
 	limits := roomy
 	limits.PerHour, limits.BudgetPerHour = 1, 2
-	tx := f.texter(newEphemeral(t, inProcess, f.clock, ""), limits, nil)
+	tx := f.texter(ephemeraltest.Open(t, ephemeraltest.InProcess, f.clock, ""), limits, nil)
 	ctx := context.Background()
 	p := testenv.RandomPhone()
 	mustOK(t, tx.SendCode(ctx, code(core.SMSSignup, "usr_1", p)))
 	wantCode(t, tx.SendCode(ctx, code(core.SMSLogin, "usr_1", p)), core.ERateLimited) // the phone's hour
-	if f.count.get(core.SMSLogin, account.SMSResultLimited) != 1 || len(f.audit.of(core.EventSMSBudgetExhausted)) != 0 {
+	if f.count.get(core.SMSLogin, texts.SMSResultLimited) != 1 || len(f.audit.of(core.EventSMSBudgetExhausted)) != 0 {
 		t.Fatalf("a per-phone refusal: counts %v, events %v", f.count.n, f.audit.events)
 	}
 	mustOK(t, tx.SendCode(ctx, code(core.SMSLogin, "usr_2", testenv.RandomPhone()))) // the budget's second
@@ -93,13 +94,13 @@ func TestSMSLimitsRefuseWithoutCharging(t *testing.T) {
 // Resends are counted per client address (an IPv6 /64 as one), signups
 // and logins' own codes are not: those have limits of their own.
 func TestResendsArePerClient(t *testing.T) {
-	for _, kind := range []ephemeralKind{inProcess, onRedis} {
+	for _, kind := range []ephemeraltest.Kind{ephemeraltest.InProcess, ephemeraltest.OnRedis} {
 		t.Run(string(kind), func(t *testing.T) {
 			t.Parallel()
 			f := newFixture()
 			limits := roomy
 			limits.ResendsPerIPPerHour = 2
-			tx := f.texter(newEphemeral(t, kind, f.clock, "test:"+core.NewSecret(8)+":"), limits, nil)
+			tx := f.texter(ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":"), limits, nil)
 			one := core.WithClient(context.Background(), core.Client{IP: "2001:db8:1:2::10"})
 			sameNet := core.WithClient(context.Background(), core.Client{IP: "2001:db8:1:2:ffff::1"})
 			other := core.WithClient(context.Background(), core.Client{IP: "2001:db8:1:3::10"})
@@ -124,7 +125,7 @@ func TestTexterAppliesThePhonePolicy(t *testing.T) {
 	f := newFixture()
 	onlyGB, err := phone.NewSMSPolicy([]string{"GB"})
 	mustOK(t, err)
-	tx := f.texter(newEphemeral(t, inProcess, f.clock, ""), roomy, onlyGB)
+	tx := f.texter(ephemeraltest.Open(t, ephemeraltest.InProcess, f.clock, ""), roomy, onlyGB)
 	ctx := context.Background()
 	us := testenv.RandomPhone()
 	wantCode(t, tx.SendCode(ctx, code(core.SMSLogin, "usr_1", us)), core.EInvalidPhone)
@@ -133,7 +134,7 @@ func TestTexterAppliesThePhonePolicy(t *testing.T) {
 	if f.sms.total() != 0 {
 		t.Fatalf("%d messages sent to refused numbers", f.sms.total())
 	}
-	if f.count.get(core.SMSLogin, account.SMSResultRefusedNumber) != 2 {
+	if f.count.get(core.SMSLogin, texts.SMSResultRefusedNumber) != 2 {
 		t.Fatalf("counts %v", f.count.n)
 	}
 	mustOK(t, tx.SendCode(ctx, code(core.SMSLogin, "usr_2", "+447400123456")))

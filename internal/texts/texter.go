@@ -1,4 +1,8 @@
-package account
+// Package texts sends the service's text messages: codes, under the
+// phone's, the asking client's and the whole service's limits, and
+// notices. Signup, the approval loop and device changes all text through
+// it, so every message meets the same rules wherever it comes from.
+package texts
 
 import (
 	"context"

@@ -1,0 +1,179 @@
+package texts_test
+
+import (
+	"context"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/phone"
+	"github.com/approvald/approvald/internal/texts"
+)
+
+// manualClock moves only when the test says so.
+type manualClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *manualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *manualClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+var t0 = time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)
+
+// inbox is an SMS provider that keeps what it is given.
+type inbox struct {
+	mu   sync.Mutex
+	sent map[string][]string
+}
+
+func (in *inbox) Send(_ context.Context, to, body string) error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.sent == nil {
+		in.sent = map[string][]string{}
+	}
+	in.sent[to] = append(in.sent[to], body)
+	return nil
+}
+
+func (in *inbox) count(to string) int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return len(in.sent[to])
+}
+
+func (in *inbox) total() int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	n := 0
+	for _, m := range in.sent {
+		n += len(m)
+	}
+	return n
+}
+
+var codeInSMS = regexp.MustCompile(`code is (\d{6})`)
+
+func (in *inbox) lastCode(t *testing.T, to string) string {
+	t.Helper()
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	msgs := in.sent[to]
+	if len(msgs) == 0 {
+		t.Fatalf("nothing was texted to %s", to)
+	}
+	m := codeInSMS.FindStringSubmatch(msgs[len(msgs)-1])
+	if m == nil {
+		t.Fatalf("the last message to %s holds no code", to)
+	}
+	return m[1]
+}
+
+// auditLog keeps the recorded events.
+type auditLog struct {
+	mu     sync.Mutex
+	events []core.SecurityEvent
+}
+
+func (a *auditLog) Record(_ context.Context, userID, kind, detail string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.events = append(a.events, core.SecurityEvent{UserID: userID, Kind: kind, Detail: detail})
+}
+
+func (a *auditLog) of(kind string) []core.SecurityEvent {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []core.SecurityEvent
+	for _, e := range a.events {
+		if e.Kind == kind {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// counts keeps what Texter.Count is told.
+type counts struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *counts) add(kind, result string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[kind+"/"+result]++
+}
+
+func (c *counts) get(kind, result string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[kind+"/"+result]
+}
+
+type fixture struct {
+	clock *manualClock
+	sms   *inbox
+	audit *auditLog
+	count *counts
+	log   *strings.Builder
+}
+
+func newFixture() *fixture {
+	return &fixture{clock: &manualClock{now: t0}, sms: &inbox{}, audit: &auditLog{}, count: &counts{}, log: &strings.Builder{}}
+}
+
+// texter is one instance's Texter on eph.
+func (f *fixture) texter(eph core.Limiter, limits texts.SMSLimits, policy *phone.SMSPolicy) *texts.Texter {
+	return &texts.Texter{
+		SMS: f.sms, Limiter: eph, Audit: f.audit, Clock: f.clock, Limits: limits, Phones: policy,
+		Count: f.count.add, Log: slog.New(slog.NewTextHandler(lockedWriter{b: f.log}, nil)),
+	}
+}
+
+type lockedWriter struct{ b *strings.Builder }
+
+var logMu sync.Mutex
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	logMu.Lock()
+	defer logMu.Unlock()
+	return w.b.Write(p)
+}
+
+func (f *fixture) logs() string {
+	logMu.Lock()
+	defer logMu.Unlock()
+	return f.log.String()
+}
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if !core.IsCode(err, code) {
+		t.Fatalf("error %v, want %s", err, code)
+	}
+}
+
+func mustOK(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -3,6 +3,7 @@ package account_test
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -86,7 +87,7 @@ type sentTexts struct {
 	policy  *phone.SMSPolicy
 	mu      sync.Mutex
 	codes   map[string][]core.CodeText
-	notices int
+	notices map[string][]string // texts, by phone
 }
 
 func (s *sentTexts) Textable(e164 string) error { return s.policy.Check(e164) }
@@ -101,10 +102,20 @@ func (s *sentTexts) SendCode(_ context.Context, c core.CodeText) error {
 	return nil
 }
 
-func (s *sentTexts) Notify(context.Context, string, string) {
+func (s *sentTexts) Notify(_ context.Context, phone, text string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.notices++
+	if s.notices == nil {
+		s.notices = map[string][]string{}
+	}
+	s.notices[phone] = append(s.notices[phone], text)
+}
+
+// noticesTo is every notice sent to phone, oldest first.
+func (s *sentTexts) noticesTo(phone string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.notices[phone])
 }
 
 // count is how many codes were sent to phone.
@@ -118,7 +129,10 @@ func (s *sentTexts) count(phone string) int {
 func (s *sentTexts) total() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := s.notices
+	n := 0
+	for _, texts := range s.notices {
+		n += len(texts)
+	}
 	for _, c := range s.codes {
 		n += len(c)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/approvald/approvald/internal/account"
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/ephemeraltest"
+	"github.com/approvald/approvald/internal/phone"
 	"github.com/approvald/approvald/internal/store"
 	"github.com/approvald/approvald/internal/testenv"
 )
@@ -49,12 +50,20 @@ func (h *gateHasher) Dummy(context.Context, string) error { return h.verify() }
 // verifiedUser signs up and verifies a user with password "long enough".
 func verifiedUser(t *testing.T, svc *account.Service, f *fixture) string {
 	t.Helper()
-	p := testenv.RandomPhone()
-	res, err := svc.Signup(context.Background(), account.SignupInput{Name: "Ada", Phone: p, Password: "long enough"})
+	return signedUp(t, svc, f, account.SignupInput{Name: "Ada", Phone: testenv.RandomPhone(), Password: "long enough"}).Phone
+}
+
+// signedUp signs up with in and verifies the phone with the code texted
+// to it.
+func signedUp(t *testing.T, svc *account.Service, f *fixture, in account.SignupInput) *core.User {
+	t.Helper()
+	res, err := svc.Signup(context.Background(), in)
 	mustOK(t, err)
-	_, err = svc.VerifyPhone(context.Background(), res.VerificationID, f.sms.lastCode(t, p))
+	e164, err := phone.Normalize(in.Phone, in.CountryCode)
 	mustOK(t, err)
-	return p
+	u, err := svc.VerifyPhone(context.Background(), res.VerificationID, f.sms.lastCode(t, e164))
+	mustOK(t, err)
+	return u
 }
 
 func fromIP(ip string) context.Context {

@@ -51,10 +51,7 @@ func TestConcurrentWrongCodesAreComparedAtMostFiveTimes(t *testing.T) {
 		p := testenv.RandomPhone()
 		res, err := svc.Signup(ctx, account.SignupInput{Name: "Ada", Phone: p, Password: "long enough"})
 		mustOK(t, err)
-		wrong := "000000"
-		if f.sms.lastCode(t, p) == wrong {
-			wrong = "000001"
-		}
+		wrong := wrongCode(f.sms.lastCode(t, p))
 
 		const n = 40
 		codes := &countedCodes{CodeHasher: svc.Codes}
@@ -107,10 +104,7 @@ func TestRightCodeOnTheLastAttemptVerifies(t *testing.T) {
 	res, err := svc.Signup(ctx, account.SignupInput{Name: "Ada", Phone: p, Password: "long enough"})
 	mustOK(t, err)
 	code := f.sms.lastCode(t, p)
-	wrong := "000000"
-	if code == wrong {
-		wrong = "000001"
-	}
+	wrong := wrongCode(code)
 	for left := core.MaxCodeAttempts - 1; left > 0; left-- {
 		_, err := svc.VerifyPhone(ctx, res.VerificationID, wrong)
 		wantCode(t, err, core.EInvalidCode)

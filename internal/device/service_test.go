@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,15 +13,54 @@ import (
 
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/device"
-	"github.com/approvald/approvald/internal/inmem"
+	"github.com/approvald/approvald/internal/ephemeraltest"
+	"github.com/approvald/approvald/internal/push"
 	"github.com/approvald/approvald/internal/secretbox"
 	"github.com/approvald/approvald/internal/store"
 	"github.com/approvald/approvald/internal/testenv"
 )
 
-type noNotices struct{}
+// manualClock moves only when the test says so.
+type manualClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
 
-func (noNotices) Notify(context.Context, string, string) {}
+func (c *manualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *manualClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+var t0 = time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)
+
+// sentNotices keeps the notices texted, by phone.
+type sentNotices struct {
+	mu   sync.Mutex
+	sent map[string][]string
+}
+
+func (n *sentNotices) Notify(_ context.Context, phone, text string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.sent == nil {
+		n.sent = map[string][]string{}
+	}
+	n.sent[phone] = append(n.sent[phone], text)
+}
+
+// to is every notice texted to phone, oldest first.
+func (n *sentNotices) to(phone string) []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return slices.Clone(n.sent[phone])
+}
 
 // triedCodes is a device store that counts the enrollment codes tried.
 // With hold set, each try waits until hold registrations have either tried
@@ -54,13 +94,27 @@ func (c *triedCodes) settle() {
 	}
 }
 
-// newService is a device service on SQLite and the in-process limiter,
-// allowing failures wrong enrollment codes per client, and a user of it.
-func newService(t *testing.T, failures int) (*device.Service, *triedCodes, *core.User) {
+// fixture is a device service on a fresh database of one dialect, its
+// limiter on the matching ephemeral store, a manual clock, the security
+// trail in the database and the notices kept; user is a verified account.
+type fixture struct {
+	svc     *device.Service
+	db      *store.DB
+	box     *secretbox.Box
+	clock   *manualClock
+	notices *sentNotices
+	tried   *triedCodes
+	user    *core.User
+}
+
+func newFixture(t *testing.T, dialect string, kind ephemeraltest.Kind) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	clock := core.SystemClock{}
-	db, err := store.Open(ctx, "sqlite:"+t.TempDir()+"/db")
+	url := "sqlite:" + t.TempDir() + "/db"
+	if dialect == "postgres" {
+		url = testenv.PostgresURL(t)
+	}
+	db, err := store.Open(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,9 +122,9 @@ func newService(t *testing.T, failures int) (*device.Service, *triedCodes, *core
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	eph := inmem.New(clock)
-	t.Cleanup(func() { _ = eph.Close() })
-	box, err := secretbox.New(core.RandomBytes(secretbox.KeySize))
+	f := &fixture{db: db, clock: &manualClock{now: t0}, notices: &sentNotices{}, tried: &triedCodes{DeviceStore: db}}
+	eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
+	f.box, err = secretbox.New(core.RandomBytes(secretbox.KeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,19 +133,23 @@ func newService(t *testing.T, failures int) (*device.Service, *triedCodes, *core
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	limits := device.DefaultLimits()
-	limits.EnrollFailuresPerIP = failures
-	tried := &triedCodes{DeviceStore: db}
-	svc, err := device.New(device.Deps{
-		Devices: tried, Users: db, Secrets: box, Notices: noNotices{}, ServerKey: serverKey, Limiter: eph,
-		Audit: &store.Auditor{Events: db, Clock: clock, Log: log}, Limits: limits, Clock: clock, Log: log,
-		ValidatePushURL: func(string) error { return nil },
+	f.svc, err = device.New(device.Deps{
+		Devices: f.tried, Users: db, Secrets: f.box, Notices: f.notices, ServerKey: serverKey, Limiter: eph,
+		Audit: &store.Auditor{Events: db, Clock: f.clock, Log: log}, Limits: device.DefaultLimits(), Clock: f.clock, Log: log,
+		ValidatePushURL: push.Policy{}.ValidatePushURL,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.user = f.newUser(t)
+	return f
+}
 
-	now := clock.Now()
+// newUser stores a verified account.
+func (f *fixture) newUser(t *testing.T) *core.User {
+	t.Helper()
+	ctx := context.Background()
+	now := f.clock.Now()
 	u := &core.User{
 		ID: core.NewID(core.PrefixUser), Name: "Ada", Phone: testenv.RandomPhone(),
 		PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", TwoFactor: true, CreatedAt: now, UpdatedAt: now,
@@ -100,13 +158,60 @@ func newService(t *testing.T, failures int) (*device.Service, *triedCodes, *core
 		ID: core.NewID(core.PrefixVerification), UserID: u.ID, Phone: u.Phone, CodeHash: "unused",
 		Status: core.VerificationPending, ExpiresAt: now.Add(10 * time.Minute), LastSentAt: now, CreatedAt: now,
 	}
-	if err := db.CreateSignup(ctx, u, v); err != nil {
+	if err := f.db.CreateSignup(ctx, u, v); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.CompleteVerification(ctx, v.ID, now); err != nil {
+	if _, err := f.db.CompleteVerification(ctx, v.ID, now); err != nil {
 		t.Fatal(err)
 	}
-	return svc, tried, u
+	return u
+}
+
+// newService is a device service on SQLite and the in-process limiter,
+// allowing failures wrong enrollment codes per client, and a user of it.
+func newService(t *testing.T, failures int) (*device.Service, *triedCodes, *core.User) {
+	t.Helper()
+	f := newFixture(t, "sqlite", ephemeraltest.InProcess)
+	f.svc.Limits.EnrollFailuresPerIP = failures
+	return f.svc, f.tried, f.user
+}
+
+// enrolled registers a device for user with a fresh enrollment code.
+func (f *fixture) enrolled(t *testing.T, user *core.User, r device.Registration) *device.Registered {
+	t.Helper()
+	code, _, err := f.svc.StartEnrollment(context.Background(), user.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.EnrollmentCode = code
+	reg, err := f.svc.Register(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg
+}
+
+// trail is the user's security events, oldest first.
+func (f *fixture) trail(t *testing.T, userID string) []*core.SecurityEvent {
+	t.Helper()
+	events, err := f.db.EventsByUser(context.Background(), userID, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Reverse(events)
+	return events
+}
+
+func forEachStore(t *testing.T, test func(t *testing.T, dialect string, kind ephemeraltest.Kind)) {
+	for _, c := range []struct {
+		dialect string
+		kind    ephemeraltest.Kind
+	}{{"sqlite", ephemeraltest.InProcess}, {"postgres", ephemeraltest.OnRedis}} {
+		t.Run(c.dialect, func(t *testing.T) {
+			t.Parallel()
+			test(t, c.dialect, c.kind)
+		})
+	}
 }
 
 func registration(code string) device.Registration {
@@ -120,6 +225,13 @@ func wantCode(t *testing.T, err error, code string) {
 	t.Helper()
 	if !core.IsCode(err, code) {
 		t.Fatalf("error %v; want %s", err, code)
+	}
+}
+
+func mustOK(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

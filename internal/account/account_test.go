@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/approvald/approvald/internal/account"
+	"github.com/approvald/approvald/internal/clocktest"
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/ephemeraltest"
 	"github.com/approvald/approvald/internal/otp"
@@ -16,24 +17,6 @@ import (
 	"github.com/approvald/approvald/internal/store"
 	"github.com/approvald/approvald/internal/testenv"
 )
-
-// manualClock moves only when the test says so.
-type manualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *manualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 var t0 = time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)
 
@@ -71,13 +54,13 @@ func (plainHasher) Verify(_ context.Context, pw, enc string) (bool, bool, error)
 func (plainHasher) Dummy(context.Context, string) error { return nil }
 
 type fixture struct {
-	clock *manualClock
+	clock *clocktest.Clock
 	sms   *sentTexts
 	audit *auditLog
 }
 
 func newFixture() *fixture {
-	return &fixture{clock: &manualClock{now: t0}, sms: &sentTexts{}, audit: &auditLog{}}
+	return &fixture{clock: clocktest.New(t0), sms: &sentTexts{}, audit: &auditLog{}}
 }
 
 // sentTexts is the account's Texts, keeping what it is asked to send; a

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/approvald/approvald/internal/approval"
+	"github.com/approvald/approvald/internal/clocktest"
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/inmem"
 	"github.com/approvald/approvald/internal/keyring"
@@ -27,30 +28,6 @@ import (
 	"github.com/approvald/approvald/internal/store"
 	"github.com/approvald/approvald/internal/testenv"
 )
-
-// manualClock is a clock that moves only when the test says so.
-type manualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *manualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func (c *manualClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
 
 // textedCode is one code SMS the service asked for.
 type textedCode struct {
@@ -93,7 +70,7 @@ type fixture struct {
 	svc    *approval.Service
 	db     *store.DB
 	dbPath string // the SQLite file, for what no transition writes
-	clock  *manualClock
+	clock  *clocktest.Clock
 	texts  *fakeTexter
 	pusher *fakePusher
 	box    *secretbox.Box
@@ -109,7 +86,7 @@ var start = time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	clock := &manualClock{now: start}
+	clock := clocktest.New(start)
 	dbPath := t.TempDir() + "/db"
 	db, err := store.Open(ctx, "sqlite:"+dbPath)
 	if err != nil {

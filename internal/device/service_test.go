@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/approvald/approvald/internal/clocktest"
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/device"
 	"github.com/approvald/approvald/internal/ephemeraltest"
@@ -19,24 +20,6 @@ import (
 	"github.com/approvald/approvald/internal/store"
 	"github.com/approvald/approvald/internal/testenv"
 )
-
-// manualClock moves only when the test says so.
-type manualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *manualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 var t0 = time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)
 
@@ -101,7 +84,7 @@ type fixture struct {
 	svc     *device.Service
 	db      *store.DB
 	box     *secretbox.Box
-	clock   *manualClock
+	clock   *clocktest.Clock
 	notices *sentNotices
 	tried   *triedCodes
 	user    *core.User
@@ -122,7 +105,7 @@ func newFixture(t *testing.T, dialect string, kind ephemeraltest.Kind) *fixture 
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{db: db, clock: &manualClock{now: t0}, notices: &sentNotices{}, tried: &triedCodes{DeviceStore: db}}
+	f := &fixture{db: db, clock: clocktest.New(t0), notices: &sentNotices{}, tried: &triedCodes{DeviceStore: db}}
 	eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
 	f.box, err = secretbox.New(core.RandomBytes(secretbox.KeySize))
 	if err != nil {

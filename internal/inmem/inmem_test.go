@@ -2,10 +2,10 @@ package inmem_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/approvald/approvald/internal/clocktest"
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/ephemeraltest"
 	"github.com/approvald/approvald/internal/inmem"
@@ -41,35 +41,17 @@ func BenchmarkBroker(b *testing.B) {
 	ephemeraltest.BenchBroker(b, func(t testing.TB) core.Broker { return newStore(t) })
 }
 
-// manualClock is a clock the test moves by hand.
-type manualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *manualClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func TestExpiryFollowsTheClock(t *testing.T) {
-	clock := &manualClock{now: time.Date(2026, 11, 5, 12, 0, 0, 0, time.UTC)}
+	clock := clocktest.New(time.Date(2026, 11, 5, 12, 0, 0, 0, time.UTC))
 	s, ctx := newStoreWithClock(t, clock), context.Background()
 	if _, err := s.SetNX(ctx, "k", "v", time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	clock.Add(time.Minute - time.Nanosecond)
+	clock.Advance(time.Minute - time.Nanosecond)
 	if d, _ := s.TTL(ctx, "k"); d != time.Nanosecond {
 		t.Fatalf("TTL = %v; want 1ns", d)
 	}
-	clock.Add(time.Nanosecond)
+	clock.Advance(time.Nanosecond)
 	if _, ok, _ := s.Get(ctx, "k"); ok {
 		t.Fatal("key alive at its expiry instant")
 	}
@@ -79,7 +61,7 @@ func TestExpiryFollowsTheClock(t *testing.T) {
 }
 
 func TestSweepBoundsMemory(t *testing.T) {
-	clock := &manualClock{now: time.Date(2026, 11, 5, 12, 0, 0, 0, time.UTC)}
+	clock := clocktest.New(time.Date(2026, 11, 5, 12, 0, 0, 0, time.UTC))
 	s, ctx := newStoreWithClock(t, clock), context.Background()
 	for i := range 1000 {
 		key := ephemeraltest.Name("k")
@@ -90,12 +72,12 @@ func TestSweepBoundsMemory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	clock.Add(500 * time.Millisecond)
+	clock.Advance(500 * time.Millisecond)
 	s.Sweep()
 	if keys, logs := s.Len(); keys != 500 || logs != 500 {
 		t.Fatalf("after half the TTLs passed: %d keys, %d logs; want 500 each", keys, logs)
 	}
-	clock.Add(time.Second)
+	clock.Advance(time.Second)
 	s.Sweep()
 	if keys, logs := s.Len(); keys != 0 || logs != 0 {
 		t.Fatalf("after every TTL passed: %d keys, %d logs; want none", keys, logs)
@@ -103,12 +85,12 @@ func TestSweepBoundsMemory(t *testing.T) {
 }
 
 func TestBackgroundSweep(t *testing.T) {
-	clock := &manualClock{now: time.Date(2026, 11, 5, 12, 0, 0, 0, time.UTC)}
+	clock := clocktest.New(time.Date(2026, 11, 5, 12, 0, 0, 0, time.UTC))
 	s := newStoreWithClock(t, clock, inmem.WithSweepInterval(time.Millisecond))
 	if _, err := s.SetNX(context.Background(), "k", "v", time.Second); err != nil {
 		t.Fatal(err)
 	}
-	clock.Add(time.Second)
+	clock.Advance(time.Second)
 	deadline := time.Now().Add(2 * time.Second)
 	for keys, _ := s.Len(); keys != 0; keys, _ = s.Len() {
 		if time.Now().After(deadline) {
@@ -121,7 +103,7 @@ func TestBackgroundSweep(t *testing.T) {
 func TestLimiterLogExpiresLikePEXPIRE(t *testing.T) {
 	// The log dies a window after its last event by the store's clock, as
 	// the Redis key does by the server's, whatever now the caller passes.
-	clock := &manualClock{now: time.Date(2026, 11, 5, 12, 0, 0, 0, time.UTC)}
+	clock := clocktest.New(time.Date(2026, 11, 5, 12, 0, 0, 0, time.UTC))
 	s, ctx := newStoreWithClock(t, clock), context.Background()
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	if _, err := s.Hit(ctx, "k", 1, time.Minute, now); err != nil {
@@ -130,7 +112,7 @@ func TestLimiterLogExpiresLikePEXPIRE(t *testing.T) {
 	if d, _ := s.Check(ctx, "k", 1, time.Minute, now); d.Allowed {
 		t.Fatal("second event allowed within the window")
 	}
-	clock.Add(time.Minute)
+	clock.Advance(time.Minute)
 	if d, _ := s.Check(ctx, "k", 1, time.Minute, now); !d.Allowed {
 		t.Fatalf("log outlived its expiry: %+v", d)
 	}

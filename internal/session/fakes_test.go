@@ -5,29 +5,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/approvald/approvald/internal/clocktest"
 	"github.com/approvald/approvald/internal/core"
 )
 
-// fakeClock is a core.Clock that tests move by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+func newFakeClock() *clocktest.Clock {
+	return clocktest.New(time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC))
 }
 
 // memStore is a map-based core.SessionStore that follows

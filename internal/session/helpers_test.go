@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/approvald/approvald/internal/clocktest"
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/keyring"
 	"github.com/approvald/approvald/internal/store"
@@ -15,7 +16,7 @@ type fixture struct {
 	svc   *Service
 	store *memStore
 	keyDB *store.DB // the signing keys, in a real (SQLite) database
-	clock *fakeClock
+	clock *clocktest.Clock
 	keys  *keyring.Ring
 }
 

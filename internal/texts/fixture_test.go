@@ -9,28 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/approvald/approvald/internal/clocktest"
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/phone"
 	"github.com/approvald/approvald/internal/texts"
 )
-
-// manualClock moves only when the test says so.
-type manualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *manualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 var t0 = time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)
 
@@ -129,7 +112,7 @@ func (c *counts) get(kind, result string) int {
 }
 
 type fixture struct {
-	clock *manualClock
+	clock *clocktest.Clock
 	sms   *inbox
 	audit *auditLog
 	count *counts
@@ -137,7 +120,7 @@ type fixture struct {
 }
 
 func newFixture() *fixture {
-	return &fixture{clock: &manualClock{now: t0}, sms: &inbox{}, audit: &auditLog{}, count: &counts{}, log: &strings.Builder{}}
+	return &fixture{clock: clocktest.New(t0), sms: &inbox{}, audit: &auditLog{}, count: &counts{}, log: &strings.Builder{}}
 }
 
 // texter is one instance's Texter on eph.

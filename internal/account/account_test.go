@@ -139,6 +139,17 @@ func (s *sentTexts) lastCode(t *testing.T, phone string) string {
 	return s.last(t, phone).Code
 }
 
+// newService is a fixture and its account service on a fresh database of
+// dialect, with the limiter of kind (keys of their own on Redis), texting
+// every number.
+func newService(t *testing.T, dialect string, kind ephemeraltest.Kind) (*fixture, *account.Service, *store.DB) {
+	t.Helper()
+	f := newFixture()
+	eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
+	svc, db := f.service(t, dialect, eph, nil)
+	return f, svc, db
+}
+
 // service is an account service on a fresh database of dialect and eph,
 // texting numbers that policy allows (every number when nil).
 func (f *fixture) service(t *testing.T, dialect string, eph ephemeraltest.Store, policy *phone.SMSPolicy) (*account.Service, *store.DB) {

@@ -14,9 +14,7 @@ import (
 // in E.164 or as national digits with the country code.
 func TestLoginFindsTheUserByEitherIdentifier(t *testing.T) {
 	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
-		f := newFixture()
-		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
-		svc, _ := f.service(t, dialect, eph, nil)
+		f, svc, _ := newService(t, dialect, kind)
 		p := testenv.RandomPhone()
 		u := signedUp(t, svc, f, account.SignupInput{Name: "Ada", Email: "Ada@Example.com", Phone: p, Password: "long enough"})
 		for _, in := range []account.LoginInput{
@@ -57,9 +55,7 @@ func TestLoginTakesOneIdentifier(t *testing.T) {
 // trail. Verified, the same password logs in.
 func TestUnverifiedPhoneCannotLogIn(t *testing.T) {
 	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
-		f := newFixture()
-		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
-		svc, _ := f.service(t, dialect, eph, nil)
+		f, svc, _ := newService(t, dialect, kind)
 		ctx := context.Background()
 		verified := verifiedUser(t, svc, f)
 		p := testenv.RandomPhone()

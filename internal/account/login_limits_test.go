@@ -15,9 +15,7 @@ import (
 // right password too until the window has passed.
 func TestSuccessfulLoginClearsFailures(t *testing.T) {
 	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
-		f := newFixture()
-		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
-		svc, _ := f.service(t, dialect, eph, nil)
+		f, svc, _ := newService(t, dialect, kind)
 		svc.Limits.LoginFailuresPerAccount = 3
 		svc.Limits.LoginDelayAfter = 1000 // the growing delay is TestLoginDelayGrows's
 		p := verifiedUser(t, svc, f)

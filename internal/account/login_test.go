@@ -109,9 +109,7 @@ func burst(t *testing.T, svc *account.Service, h *gateHasher, logins []account.L
 // with the 429 a sequential lock gives.
 func TestPasswordBurstVerifiesAtMostTheLimit(t *testing.T) {
 	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
-		f := newFixture()
-		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
-		svc, _ := f.service(t, dialect, eph, nil)
+		f, svc, _ := newService(t, dialect, kind)
 		h := &gateHasher{}
 		svc.Hasher = h
 		svc.Limits.LoginDelayAfter = 1000 // the growing delay is another test's
@@ -139,9 +137,7 @@ func TestPasswordBurstVerifiesAtMostTheLimit(t *testing.T) {
 // per-IP limit.
 func TestPasswordBurstFromOneAddress(t *testing.T) {
 	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
-		f := newFixture()
-		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
-		svc, _ := f.service(t, dialect, eph, nil)
+		_, svc, _ := newService(t, dialect, kind)
 		h := &gateHasher{}
 		svc.Hasher = h
 		svc.Limits.LoginFailuresPerIP = 7
@@ -166,9 +162,7 @@ func TestPasswordBurstFromOneAddress(t *testing.T) {
 // reached no verdict.
 func TestOnlyFailuresKeepTheirPlace(t *testing.T) {
 	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
-		f := newFixture()
-		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
-		svc, _ := f.service(t, dialect, eph, nil)
+		f, svc, _ := newService(t, dialect, kind)
 		h := &gateHasher{}
 		svc.Hasher = h
 		svc.Limits.LoginFailuresPerIP = 2
@@ -203,9 +197,7 @@ func TestOnlyFailuresKeepTheirPlace(t *testing.T) {
 // waits (the wrong password's trail entry is queued).
 func TestRefusedLoginsDoTheSameWork(t *testing.T) {
 	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
-		f := newFixture()
-		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
-		svc, db := f.service(t, dialect, eph, nil)
+		f, svc, db := newService(t, dialect, kind)
 		h := &gateHasher{}
 		svc.Hasher = h
 		events := &heldEvents{SecurityEventStore: db, release: make(chan struct{})}

@@ -18,9 +18,7 @@ import (
 // still logs in, nothing is texted and nothing is on the trail.
 func TestChangePasswordRefusals(t *testing.T) {
 	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
-		f := newFixture()
-		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
-		svc, db := f.service(t, dialect, eph, nil)
+		f, svc, db := newService(t, dialect, kind)
 		ctx := context.Background()
 		p := verifiedUser(t, svc, f)
 		u, err := db.UserByPhone(ctx, p)
@@ -64,9 +62,7 @@ func TestChangePasswordRefusals(t *testing.T) {
 // change is on the user's trail at the injected time.
 func TestChangePassword(t *testing.T) {
 	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
-		f := newFixture()
-		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
-		svc, db := f.service(t, dialect, eph, nil)
+		f, svc, db := newService(t, dialect, kind)
 		svc.Audit = &store.Auditor{Events: db, Clock: f.clock, Log: svc.Log}
 		ctx := context.Background()
 		p := verifiedUser(t, svc, f)

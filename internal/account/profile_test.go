@@ -15,9 +15,7 @@ import (
 // not counting another user's; an unknown user has none.
 func TestProfile(t *testing.T) {
 	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
-		f := newFixture()
-		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
-		svc, db := f.service(t, dialect, eph, nil)
+		f, svc, db := newService(t, dialect, kind)
 		ctx := context.Background()
 		p := testenv.RandomPhone()
 		ada := signedUp(t, svc, f, account.SignupInput{Name: "Ada", Email: "Ada@example.com", Phone: p, Password: "long enough"})

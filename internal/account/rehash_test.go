@@ -19,9 +19,7 @@ import (
 // current hash is left as it is. (Small Argon2id costs keep this fast.)
 func TestOutdatedHashIsReplacedAtLogin(t *testing.T) {
 	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
-		f := newFixture()
-		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
-		svc, db := f.service(t, dialect, eph, nil)
+		f, svc, db := newService(t, dialect, kind)
 		current := password.New(password.Params{Memory: 64, Time: 1, Threads: 1}, 2)
 		svc.Hasher = current
 		ctx := context.Background()

@@ -17,9 +17,7 @@ import (
 // sign up again.
 func TestSignupsPerAddressAreLimited(t *testing.T) {
 	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
-		f := newFixture()
-		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
-		svc, _ := f.service(t, dialect, eph, nil)
+		f, svc, _ := newService(t, dialect, kind)
 		svc.Limits.SignupsPerIPPerHour = 3
 		taken := verifiedUser(t, svc, f)
 		here, alsoHere, elsewhere := fromIP("2001:db8:5:6::1"), fromIP("2001:db8:5:6::2"), fromIP("2001:db8:5:7::1")

@@ -15,9 +15,7 @@ import (
 // nothing is texted and the account keeps its password.
 func TestSignupRefusesAVerifiedPhone(t *testing.T) {
 	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
-		f := newFixture()
-		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
-		svc, _ := f.service(t, dialect, eph, nil)
+		f, svc, _ := newService(t, dialect, kind)
 		ctx := context.Background()
 		p := verifiedUser(t, svc, f)
 		sent := f.sms.total()
@@ -41,9 +39,7 @@ func TestSignupRefusesAVerifiedPhone(t *testing.T) {
 // unverified account's email is not taken yet.
 func TestSignupRefusesAVerifiedEmailWhateverItsCase(t *testing.T) {
 	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
-		f := newFixture()
-		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
-		svc, db := f.service(t, dialect, eph, nil)
+		f, svc, db := newService(t, dialect, kind)
 		ctx := context.Background()
 		unverified := testenv.RandomPhone()
 		_, err := svc.Signup(ctx, account.SignupInput{Name: "Bo", Email: "bo@example.com", Phone: unverified, Password: "long enough"})
@@ -67,9 +63,7 @@ func TestSignupRefusesAVerifiedEmailWhateverItsCase(t *testing.T) {
 // unverified.
 func TestFirstToVerifyAnEmailKeepsIt(t *testing.T) {
 	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
-		f := newFixture()
-		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
-		svc, db := f.service(t, dialect, eph, nil)
+		f, svc, db := newService(t, dialect, kind)
 		ctx := context.Background()
 		slow, fast := testenv.RandomPhone(), testenv.RandomPhone()
 		first, err := svc.Signup(ctx, account.SignupInput{Name: "Ada", Email: "ada@example.com", Phone: slow, Password: "long enough"})
@@ -96,9 +90,7 @@ func TestFirstToVerifyAnEmailKeepsIt(t *testing.T) {
 // and the new name and password are the account's.
 func TestSignupReplacesAnUnverifiedSignup(t *testing.T) {
 	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
-		f := newFixture()
-		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
-		svc, db := f.service(t, dialect, eph, nil)
+		f, svc, db := newService(t, dialect, kind)
 		ctx := context.Background()
 		p := testenv.RandomPhone()
 		old, err := svc.Signup(ctx, account.SignupInput{Name: "Ada", Phone: p, Password: "first password"})

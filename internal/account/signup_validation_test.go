@@ -16,9 +16,7 @@ import (
 // bytes.
 func TestSignupRefusesMalformedFields(t *testing.T) {
 	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
-		f := newFixture()
-		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
-		svc, db := f.service(t, dialect, eph, nil)
+		f, svc, db := newService(t, dialect, kind)
 		ctx := context.Background()
 		p := testenv.RandomPhone()
 		for _, c := range []struct {
@@ -61,9 +59,7 @@ func TestSignupRefusesMalformedFields(t *testing.T) {
 // each of which then logs in.
 func TestSignupAcceptsTheBounds(t *testing.T) {
 	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
-		f := newFixture()
-		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
-		svc, _ := f.service(t, dialect, eph, nil)
+		f, svc, _ := newService(t, dialect, kind)
 		for _, in := range []account.SignupInput{
 			{Name: strings.Repeat("é", 100), Password: "12345678"},
 			{Name: "Ada", Email: emailOfLength(254), Password: strings.Repeat("é", 8)},
@@ -85,9 +81,7 @@ func TestSignupAcceptsTheBounds(t *testing.T) {
 // number with its country code stored (and texted) in E.164.
 func TestSignupNormalizesWhatItStores(t *testing.T) {
 	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
-		f := newFixture()
-		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
-		svc, db := f.service(t, dialect, eph, nil)
+		f, svc, db := newService(t, dialect, kind)
 		p := testenv.RandomPhone() // +1201…
 		national := "(" + p[2:5] + ") " + p[5:8] + "-" + p[8:]
 		u := signedUp(t, svc, f, account.SignupInput{

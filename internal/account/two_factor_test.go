@@ -16,9 +16,7 @@ import (
 // the state it is already in changes, texts and records nothing.
 func TestSetTwoFactor(t *testing.T) {
 	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
-		f := newFixture()
-		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
-		svc, db := f.service(t, dialect, eph, nil)
+		f, svc, db := newService(t, dialect, kind)
 		svc.Audit = &store.Auditor{Events: db, Clock: f.clock, Log: svc.Log}
 		ctx := context.Background()
 		p := verifiedUser(t, svc, f)

@@ -16,9 +16,7 @@ import (
 // again starts over.
 func TestVerificationExpiresAfterCodeTTL(t *testing.T) {
 	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
-		f := newFixture()
-		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
-		svc, _ := f.service(t, dialect, eph, nil)
+		f, svc, _ := newService(t, dialect, kind)
 		ctx := context.Background()
 		inTime, late := testenv.RandomPhone(), testenv.RandomPhone()
 		first, err := svc.Signup(ctx, account.SignupInput{Name: "Ada", Phone: inTime, Password: "long enough"})
@@ -50,9 +48,7 @@ func TestVerificationExpiresAfterCodeTTL(t *testing.T) {
 // without texting again. An unknown verification is not found.
 func TestVerificationWorksOnce(t *testing.T) {
 	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
-		f := newFixture()
-		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
-		svc, _ := f.service(t, dialect, eph, nil)
+		f, svc, _ := newService(t, dialect, kind)
 		ctx := context.Background()
 		p := testenv.RandomPhone()
 		res, err := svc.Signup(ctx, account.SignupInput{Name: "Ada", Phone: p, Password: "long enough"})
@@ -89,9 +85,7 @@ func TestVerificationWorksOnce(t *testing.T) {
 // starts over.
 func TestWrongCodesCountDown(t *testing.T) {
 	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
-		f := newFixture()
-		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
-		svc, _ := f.service(t, dialect, eph, nil)
+		f, svc, _ := newService(t, dialect, kind)
 		ctx := context.Background()
 		p := testenv.RandomPhone()
 		res, err := svc.Signup(ctx, account.SignupInput{Name: "Ada", Phone: p, Password: "long enough"})

@@ -44,9 +44,7 @@ func (r *readTogether) Verification(ctx context.Context, id string) (*core.Verif
 // rest are refused without a comparison.
 func TestConcurrentWrongCodesAreComparedAtMostFiveTimes(t *testing.T) {
 	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
-		f := newFixture()
-		eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
-		svc, db := f.service(t, dialect, eph, nil)
+		f, svc, db := newService(t, dialect, kind)
 		ctx := context.Background()
 		p := testenv.RandomPhone()
 		res, err := svc.Signup(ctx, account.SignupInput{Name: "Ada", Phone: p, Password: "long enough"})

@@ -92,6 +92,18 @@ func (in *Inbox) WaitMessages(tb TB, phone string, n int) []string {
 
 var codeInSMS = regexp.MustCompile(`code is (\d{6})\b`)
 
+// Codes returns the codes of the code messages sent to phone so far,
+// oldest first.
+func (in *Inbox) Codes(phone string) []string {
+	var codes []string
+	for _, m := range in.Messages(phone) {
+		if c := codeInSMS.FindStringSubmatch(m); c != nil {
+			codes = append(codes, c[1])
+		}
+	}
+	return codes
+}
+
 // LastCode returns the code of the newest code message sent to phone so
 // far (it does not wait): for codes texted before the answer to the
 // request that asked for them (signup, an SMS login). A later NextCode

@@ -17,6 +17,9 @@ func TestPushApproval(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b e2e.Backend) {
 		s := startServer(t, b, nil)
 		u, dev := s.UserWithDevice(t, true)
+		if !strings.HasPrefix(dev.State.DeviceID, "dev_") || dev.State.Server != s.URL || dev.State.PushURL == "" {
+			t.Fatalf("enrolled state: device %q, server %q, push_url %q", dev.State.DeviceID, dev.State.Server, dev.State.PushURL)
+		}
 
 		t.Run("approve with the number", func(t *testing.T) {
 			l := s.StartLogin(t, u)
@@ -28,6 +31,9 @@ func TestPushApproval(t *testing.T) {
 			p := dev.NextPush(t)
 			if p.ApprovalID != l.ID || p.DeviceID != dev.State.DeviceID || p.Message != "Login request" || p.CallbackURL != s.URL+"/api/v1/callbacks/approval" {
 				t.Fatalf("push %+v", p)
+			}
+			if !p.ExpiresAt.Equal(l.ExpiresAt) || p.Details.IP == "" || p.Details.Time.IsZero() {
+				t.Fatalf("push details %+v, expires %v; the login expires %v", p.Details, p.ExpiresAt, l.ExpiresAt)
 			}
 			e2e.Expect(t, s.Post(t, "/api/v1/approvals/"+l.ID+"/session", nil, e2e.Ticket(l.Ticket)...), http.StatusConflict, "not_approved")
 			status, err := dev.Decide(t, l.ID, true, l.Number, false)
@@ -73,6 +79,10 @@ func TestPushApproval(t *testing.T) {
 			}
 			ws.ExpectFrame(t, map[string]any{"status": "denied", "reason": "number_mismatch"})
 			e2e.Expect(t, s.Post(t, "/api/v1/approvals/"+l.ID+"/session", nil, e2e.Ticket(l.Ticket)...), http.StatusConflict, "not_approved")
+			// No second guess.
+			if _, err := dev.Decide(t, l.ID, true, l.Number, false); !isAPIError(err, 409, "already_decided") {
+				t.Fatalf("approve after a mismatch: %v", err)
+			}
 		})
 
 		t.Run("approve without a number is refused", func(t *testing.T) {
@@ -268,9 +278,18 @@ func TestPullMode(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b e2e.Backend) {
 		s := startServer(t, b, nil)
 		u, dev := s.UserWithDevice(t, false)
+		if dev.State.PushURL != "" {
+			t.Fatalf("a pulling device has push_url %q", dev.State.PushURL)
+		}
+		if list, err := dev.Client.Pending(t.Context()); err != nil || len(list) != 0 {
+			t.Fatalf("pending before any login: %+v %v", list, err)
+		}
 		l := s.StartLogin(t, u)
+		if l.Channel != "push" {
+			t.Fatalf("login channel %q, want push", l.Channel)
+		}
 		list, err := dev.Client.Pending(t.Context())
-		if err != nil || len(list) != 1 || list[0].ApprovalID != l.ID || list[0].DeviceID != dev.State.DeviceID {
+		if err != nil || len(list) != 1 || list[0].ApprovalID != l.ID || list[0].DeviceID != dev.State.DeviceID || list[0].CallbackURL != dev.State.CallbackURL() {
 			t.Fatalf("pending: %+v %v", list, err)
 		}
 		if st, err := dev.Decide(t, l.ID, true, l.Number, false); err != nil || st != "approved" {
@@ -278,6 +297,18 @@ func TestPullMode(t *testing.T) {
 		}
 		if list, _ := dev.Client.Pending(t.Context()); len(list) != 0 {
 			t.Fatalf("decided approval still pending: %+v", list)
+		}
+
+		// A plain deny.
+		l = s.StartLogin(t, u)
+		if st, err := dev.Decide(t, l.ID, false, 0, false); err != nil || st != "denied" {
+			t.Fatalf("deny: %q %v", st, err)
+		}
+		if g := s.Approval(t, l); g.Str("status") != "denied" || g.Str("reason") != "user_denied" {
+			t.Fatalf("approval after a deny %s", g.Raw)
+		}
+		if list, err := dev.Client.Pending(t.Context()); err != nil || len(list) != 0 {
+			t.Fatalf("denied approval still pending: %+v %v", list, err)
 		}
 	})
 }

@@ -9,9 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/approvald/approvald/internal/authenticator/authtest"
+	"github.com/approvald/approvald/internal/e2e"
 	"github.com/approvald/approvald/internal/testenv"
 )
+
+// TestMain lets e2e build approvald once for TestSmoke and remove it after.
+func TestMain(m *testing.M) { e2e.Main(m) }
 
 // TestSmoke runs every phase at a tiny size against a real approvald on
 // PostgreSQL and Redis, seeding through the API.
@@ -24,12 +27,8 @@ func TestSmoke(t *testing.T) {
 		testenv.Missing(t, "PostgreSQL (TEST_DATABASE_URL)")
 	}
 	redisURL := testenv.RedisURL(t)
-	bin, err := authtest.BuildServer(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := &config{
-		Approvald: bin, DatabaseURL: dbURL, RedisURL: redisURL,
+		Approvald: e2e.Binary(t), DatabaseURL: dbURL, RedisURL: redisURL,
 		Waiting: 4, Rate: 40, PollRate: 40, Duration: 150 * time.Millisecond, Idle: 200 * time.Millisecond,
 		PollEvery: 100 * time.Millisecond, Floor: 100 * time.Millisecond, Argon: 100 * time.Millisecond, Settle: 50 * time.Millisecond,
 		Seed: "api", Concurrency: 4, Modes: allModes, PprofDir: t.TempDir(), Timeout: 2 * time.Minute,

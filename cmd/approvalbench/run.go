@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/approvald/approvald/internal/e2e"
 	"github.com/approvald/approvald/internal/testenv"
 )
 
@@ -21,24 +22,22 @@ type bench struct {
 	src  *sourceAddrs
 	http *http.Client
 	api  *api
-	srv  *server
-	env  []string
 
-	inbox        *inbox
-	databaseURL  string
-	dropDatabase func()
+	// approvald runs through internal/e2e, which reports to tb and stops
+	// what it started when tb is closed.
+	tb          *benchTB
+	srv         *e2e.Server
+	opts        e2e.Options // how srv was started: the memory figure starts it again
+	metricsURL  string      // its METRICS_ADDR listener
+	inbox       *e2e.Inbox
+	databaseURL string
 }
 
-// close stops what the run started, whatever got started.
+// close stops what the run started, whatever got started, and drops the
+// bench's database.
 func (b *bench) close() {
-	if b.srv != nil {
-		b.srv.Stop()
-	}
-	if b.inbox != nil {
-		b.inbox.Close()
-	}
-	if b.dropDatabase != nil {
-		b.dropDatabase()
+	if err := b.tb.close(); err != nil {
+		b.say("%v", err)
 	}
 }
 
@@ -51,6 +50,7 @@ func run(ctx context.Context, cfg *config, progress io.Writer) (*Result, error) 
 	b := &bench{cfg: cfg, say: func(format string, args ...any) {
 		fmt.Fprintf(progress, "approvalbench %6.1fs: %s\n", time.Since(began).Seconds(), fmt.Sprintf(format, args...))
 	}}
+	b.tb = &benchTB{say: b.say}
 	defer b.close()
 
 	kWS, kPoll := 0, 0
@@ -153,7 +153,7 @@ func run(ctx context.Context, cfg *config, progress io.Writer) (*Result, error) 
 		}
 	}
 	b.say("done")
-	return finish(b.srv.alive())
+	return finish(b.alive())
 }
 
 func (b *bench) startServer(ctx context.Context) error {
@@ -161,10 +161,8 @@ func (b *bench) startServer(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("creating the bench database: %w", err)
 	}
-	b.dropDatabase, b.databaseURL = drop, dbURL
-	if b.inbox, err = startInbox(); err != nil {
-		return err
-	}
+	b.tb.Cleanup(drop) // the last thing close does
+	b.databaseURL = dbURL
 	addr, err := freeAddr()
 	if err != nil {
 		return err
@@ -173,28 +171,41 @@ func (b *bench) startServer(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.env = append(serverEnv(addr, dbURL, b.cfg.RedisURL, b.inbox.URL, metricsAddr), b.cfg.ServerEnv...)
-	b.say("starting %s on %s (metrics on %s)", b.cfg.Approvald, addr, metricsAddr)
-	if b.srv, err = startServer(ctx, b.cfg.Approvald, b.env, b.cfg.ServerLog); err != nil {
-		return err
+	b.metricsURL = "http://" + metricsAddr
+	b.opts = e2e.Options{
+		Binary: b.cfg.Approvald,
+		Env:    serverEnv(addr, dbURL, b.cfg.RedisURL, metricsAddr, b.cfg.ServerEnv),
+		Bare:   true, // none of the test defaults: the bench's settings alone
+		// The tail of the log, for the error when approvald exits.
+		LogLimit: 64 << 10,
 	}
-	b.api = &api{base: b.srv.URL, http: b.http}
-	return nil
+	if b.cfg.ServerLog != "" {
+		f, err := os.OpenFile(b.cfg.ServerLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return err
+		}
+		b.tb.Cleanup(func() { _ = f.Close() }) // after approvald stopped
+		b.opts.Stderr = f
+	}
+	b.say("starting %s on %s (metrics on %s)", b.cfg.Approvald, addr, metricsAddr)
+	return b.tb.attempt(func() {
+		b.inbox = e2e.NewInbox(b.tb)
+		b.opts.SMS = b.inbox
+		b.srv = e2e.Start(b.tb, b.opts)
+		b.api = &api{base: b.srv.URL, http: b.http}
+	})
 }
 
-// restartServer starts approvald afresh on the same address, database and
-// Redis: the memory figure then counts websockets, not the garbage of the
-// logins before them.
-func (b *bench) restartServer(ctx context.Context) error {
-	b.srv.Stop()
-	b.srv = nil
+// restartServer starts approvald afresh on the same address, database,
+// Redis, key and SMS inbox: the memory figure then counts websockets, not
+// the garbage of the logins before them.
+func (b *bench) restartServer() error {
+	_ = b.srv.Stop() // an unclean stop is reported when the run closes
 	b.http.CloseIdleConnections()
-	var err error
-	if b.srv, err = startServer(ctx, b.cfg.Approvald, b.env, b.cfg.ServerLog); err != nil {
-		return err
-	}
-	b.api.base = b.srv.URL
-	return nil
+	return b.tb.attempt(func() {
+		b.srv = e2e.Start(b.tb, b.opts)
+		b.api.base = b.srv.URL
+	})
 }
 
 func (b *bench) seed(ctx context.Context, n int) ([]*user, error) {
@@ -213,7 +224,7 @@ func (b *bench) wsPhase(ctx context.Context, idle, toDecide []*user) (*MemoryRes
 	var before memSample
 	if b.cfg.has("memory") {
 		b.say("restarting approvald for the memory figure")
-		if err := b.restartServer(ctx); err != nil {
+		if err := b.restartServer(); err != nil {
 			return nil, nil, err
 		}
 		b.warmUp(ctx, all)
@@ -225,7 +236,7 @@ func (b *bench) wsPhase(ctx context.Context, idle, toDecide []*user) (*MemoryRes
 	b.say("opening %d websockets", len(all))
 	browsers, err := openBrowsers(ctx, b.srv.URL, b.src, all, 64)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w\n%s", err, b.srv.Logs())
+		return nil, nil, fmt.Errorf("%w\n%s", err, b.srv.Logs.String())
 	}
 	defer closeBrowsers(browsers)
 	if b.cfg.has("memory") {
@@ -285,7 +296,7 @@ func (b *bench) wsPhase(ctx context.Context, idle, toDecide []*user) (*MemoryRes
 		b.say("ws: first callback error: %v", err)
 	}
 	b.say("ws: p50 %.2f ms, p99 %.2f ms, %d lost, %d errors", r.Latency.P50, r.Latency.P99, r.Lost, r.Errors)
-	return mem, r, b.srv.alive()
+	return mem, r, b.alive()
 }
 
 // pollPhase has the same waiting browsers poll instead: the idle ones (still
@@ -340,7 +351,7 @@ func (b *bench) pollPhase(ctx context.Context, idle, toDecide []*user) (*PhaseRe
 		b.say("poll: first error: %s", r.FirstError)
 	}
 	b.say("poll: p50 %.0f ms, mean %.0f ms, %.0f polls/s, %d lost, %d errors", r.Latency.P50, r.Latency.Mean, r.PollsPerSecond, r.Lost, r.Errors)
-	return r, b.srv.alive()
+	return r, b.alive()
 }
 
 // pollConns bounds the poll phase's connections (browsers would each hold
@@ -366,13 +377,13 @@ type cpuUse struct {
 // measureCPU runs f and returns the CPU time approvald (and PostgreSQL and
 // Redis) spent meanwhile.
 func (b *bench) measureCPU(f func()) cpuUse {
-	o := watchOthers(b.srv.PID)
-	s0, _ := cpuTime(b.srv.PID)
+	o := watchOthers(b.srv.PID())
+	s0, _ := cpuTime(b.srv.PID())
 	d0, r0 := cpuOfCommands("postgres", "redis-server"), cpuOfCommands("redis-server")
 	start := time.Now()
 	f()
 	wall := time.Since(start)
-	s1, _ := cpuTime(b.srv.PID)
+	s1, _ := cpuTime(b.srv.PID())
 	d1, r1 := cpuOfCommands("postgres", "redis-server"), cpuOfCommands("redis-server")
 	return cpuUse{server: s1 - s0, deps: max(d1-d0, 0), redis: max(r1-r0, 0), wall: wall, otherCores: o.Cores()}
 }
@@ -390,7 +401,7 @@ type memSample struct {
 }
 
 func (b *bench) sampleMemory(ctx context.Context) (memSample, error) {
-	r, err := rss(b.srv.PID)
+	r, err := rss(b.srv.PID())
 	if err != nil {
 		return memSample{}, err
 	}
@@ -433,7 +444,7 @@ func (b *bench) saveProfile(ctx context.Context, name, kind string, seconds int)
 	if b.cfg.PprofDir == "" {
 		return
 	}
-	u := b.srv.MetricsURL + "/debug/pprof/" + kind
+	u := b.metricsURL + "/debug/pprof/" + kind
 	if seconds > 0 {
 		u += "?seconds=" + strconv.Itoa(seconds)
 	}

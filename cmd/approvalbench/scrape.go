@@ -12,7 +12,7 @@ import (
 
 // metricsText reads approvald's /metrics (its METRICS_ADDR listener).
 func (b *bench) metricsText(ctx context.Context) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.srv.MetricsURL+"/metrics", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.metricsURL+"/metrics", nil)
 	if err != nil {
 		return "", err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/approvald/approvald/internal/authenticator"
 	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/e2e"
 	"github.com/approvald/approvald/internal/password"
 	"github.com/approvald/approvald/internal/store"
 )
@@ -74,7 +75,7 @@ func forEach(ctx context.Context, n, workers int, f func(ctx context.Context, i 
 // SMS inbox, verify, an SMS login for a session with a second factor, an
 // enrollment code, and the device's registration (internal/authenticator).
 // Two Argon2id hashes per user make it slow (BENCHMARKS.md has the rate).
-func seedAPI(ctx context.Context, a *api, in *inbox, httpc *http.Client, n, workers int) ([]*user, error) {
+func seedAPI(ctx context.Context, a *api, in *e2e.Inbox, httpc *http.Client, n, workers int) ([]*user, error) {
 	nums := phones(n)
 	users := make([]*user, n)
 	err := forEach(ctx, n, workers, func(ctx context.Context, i int) error {
@@ -86,7 +87,7 @@ func seedAPI(ctx context.Context, a *api, in *inbox, httpc *http.Client, n, work
 			map[string]string{"name": "Bench", "phone": u.Phone, "password": u.Password}, http.StatusCreated, &signup); err != nil {
 			return err
 		}
-		code, err := in.code(ctx, u.Phone)
+		code, err := textedCode(ctx, in, u.Phone)
 		if err != nil {
 			return err
 		}
@@ -98,7 +99,7 @@ func seedAPI(ctx context.Context, a *api, in *inbox, httpc *http.Client, n, work
 		if err := a.call(ctx, "POST", "/api/v1/login", nil, loginBody(u), http.StatusAccepted, &login); err != nil {
 			return err
 		}
-		if code, err = in.code(ctx, u.Phone); err != nil {
+		if code, err = textedCode(ctx, in, u.Phone); err != nil {
 			return err
 		}
 		if err := a.call(ctx, "POST", "/api/v1/approvals/"+login.ApprovalID+"/verify", ticketHeader(login.Ticket),
@@ -127,6 +128,13 @@ func seedAPI(ctx context.Context, a *api, in *inbox, httpc *http.Client, n, work
 		return nil
 	})
 	return users, err
+}
+
+// textedCode waits (up to 15 s) for the next code texted to phone.
+func textedCode(ctx context.Context, in *e2e.Inbox, phone string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	return in.WaitCode(ctx, phone)
 }
 
 // seedDB is the bench-only fast path: it writes verified users and their

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/approvald/approvald/internal/e2e"
 	"github.com/approvald/approvald/internal/testenv"
 )
 
@@ -17,14 +18,14 @@ import (
 // simultaneous guesses get no more comparisons than the limits allow.
 
 // burst sends n copies of one POST at once and returns the answers.
-func (s *testServer) burst(t *testing.T, n int, path string, body any, headers ...string) []*response {
+func burst(t *testing.T, s *e2e.Server, n int, path string, body any, headers ...string) []*e2e.Response {
 	t.Helper()
 	raw, err := json.Marshal(body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := pairs(headers)
-	answers := make([]*response, n)
+	h := e2e.Pairs(headers)
+	answers := make([]*e2e.Response, n)
 	errs := make([]error, n)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
@@ -46,7 +47,7 @@ func (s *testServer) burst(t *testing.T, n int, path string, body any, headers .
 				return
 			}
 			defer res.Body.Close()
-			r := &response{Status: res.StatusCode, Header: res.Header}
+			r := &e2e.Response{Status: res.StatusCode, Header: res.Header}
 			r.Raw, errs[i] = io.ReadAll(res.Body)
 			if errs[i] == nil && strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
 				errs[i] = json.Unmarshal(r.Raw, &r.Body)
@@ -66,11 +67,11 @@ func (s *testServer) burst(t *testing.T, n int, path string, body any, headers .
 
 // tally sorts a burst's answers: the attempts_left of each wrong-code
 // answer (sorted), and how many answers had each status and error code.
-func tally(t *testing.T, answers []*response) (left []int, counts map[string]int) {
+func tally(t *testing.T, answers []*e2e.Response) (left []int, counts map[string]int) {
 	t.Helper()
 	counts = map[string]int{}
 	for _, r := range answers {
-		if r.Status == http.StatusBadRequest && r.errorCode() == "invalid_code" {
+		if r.Status == http.StatusBadRequest && r.ErrorCode() == "invalid_code" {
 			n, ok := r.Body["attempts_left"].(float64)
 			if !ok {
 				t.Fatalf("invalid_code without attempts_left: %s", r.Raw)
@@ -80,7 +81,7 @@ func tally(t *testing.T, answers []*response) (left []int, counts map[string]int
 		if r.Status == http.StatusTooManyRequests && r.Header.Get("Retry-After") == "" {
 			t.Fatalf("429 without Retry-After: %s", r.Raw)
 		}
-		counts[http.StatusText(r.Status)+" "+r.errorCode()]++
+		counts[http.StatusText(r.Status)+" "+r.ErrorCode()]++
 	}
 	slices.Sort(left)
 	return left, counts
@@ -88,13 +89,13 @@ func tally(t *testing.T, answers []*response) (left []int, counts map[string]int
 
 // countEvents logs u in and counts the entries of kind in u's security
 // trail. With fewer than 10 wrong codes counted for u in the hour.
-func (s *testServer) countEvents(t *testing.T, u testUser, kind string) int {
+func countEvents(t *testing.T, s *e2e.Server, u e2e.User, kind string) int {
 	t.Helper()
-	if r := s.post(t, "/api/v1/login", map[string]any{"phone": u.Phone, "password": u.Password}); r.Status == http.StatusTooManyRequests {
+	if r := s.Post(t, "/api/v1/login", map[string]any{"phone": u.Phone, "password": u.Password}); r.Status == http.StatusTooManyRequests {
 		t.Fatalf("login refused (%s): 10 or more wrong codes were counted for the user", r.Raw)
 	}
-	r := s.get(t, "/api/v1/me/events", bearer(s.loginSMS(t, u).str("access_token"))...)
-	expect(t, r, http.StatusOK)
+	r := s.Get(t, "/api/v1/me/events", e2e.Bearer(s.LoginSMS(t, u).Str("access_token"))...)
+	e2e.Expect(t, r, http.StatusOK)
 	events, _ := r.Body["events"].([]any)
 	n := 0
 	for _, e := range events {
@@ -111,19 +112,19 @@ func (s *testServer) countEvents(t *testing.T, u testUser, kind string) int {
 // (no attempt left), already decided, or rate limited (the user's hourly
 // count was taken by codes still being tried).
 func TestWrongCodeBurstOnOneApproval(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	forEachBackend(t, func(t *testing.T, b e2e.Backend) {
 		s := startServer(t, b, nil)
-		u := s.signupVerified(t)
-		l := s.startLogin(t, u)
-		ws := s.mustWS(t, l)
-		ws.expectFrame(t, map[string]any{"status": "pending", "channel": "sms"})
-		code := s.SMS.lastCode(t, u.Phone)
+		u := s.SignUp(t)
+		l := s.StartLogin(t, u)
+		ws := s.MustWS(t, l)
+		ws.ExpectFrame(t, map[string]any{"status": "pending", "channel": "sms"})
+		code := s.SMS.LastCode(t, u.Phone)
 		wrong := "000000"
 		if code == wrong {
 			wrong = "000001"
 		}
 
-		answers := s.burst(t, 40, "/api/v1/approvals/"+l.ID+"/verify", map[string]any{"code": wrong}, ticketHeader(l.Ticket)...)
+		answers := burst(t, s, 40, "/api/v1/approvals/"+l.ID+"/verify", map[string]any{"code": wrong}, e2e.Ticket(l.Ticket)...)
 		left, counts := tally(t, answers)
 		if !slices.Equal(left, []int{1, 2, 3, 4}) || counts["Locked locked"] == 0 {
 			t.Fatalf("attempts_left %v, answers %v; want 1..4 once each and at least the 5th locked", left, counts)
@@ -135,9 +136,9 @@ func TestWrongCodeBurstOnOneApproval(t *testing.T) {
 				t.Fatalf("answers %v: %q is none of the expected", counts, k)
 			}
 		}
-		ws.expectFrame(t, map[string]any{"status": "denied", "reason": "too_many_attempts"})
-		expect(t, s.post(t, "/api/v1/approvals/"+l.ID+"/verify", map[string]any{"code": code}, ticketHeader(l.Ticket)...), http.StatusConflict, "already_decided")
-		if n := s.countEvents(t, u, "code_failed"); n != 5 {
+		ws.ExpectFrame(t, map[string]any{"status": "denied", "reason": "too_many_attempts"})
+		e2e.Expect(t, s.Post(t, "/api/v1/approvals/"+l.ID+"/verify", map[string]any{"code": code}, e2e.Ticket(l.Ticket)...), http.StatusConflict, "already_decided")
+		if n := countEvents(t, s, u, "code_failed"); n != 5 {
 			t.Fatalf("%d wrong codes compared, want 5", n)
 		}
 	})
@@ -146,24 +147,24 @@ func TestWrongCodeBurstOnOneApproval(t *testing.T) {
 // Forty wrong codes at once for one signup verification: four answer with
 // what is left, the rest are locked, and so is the verification.
 func TestWrongCodeBurstOnOneVerification(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	forEachBackend(t, func(t *testing.T, b e2e.Backend) {
 		s := startServer(t, b, nil)
 		phone := testenv.RandomPhone()
-		r := s.post(t, "/api/v1/signup", map[string]any{"name": "Ada", "phone": phone, "password": "long enough"})
-		expect(t, r, http.StatusCreated)
-		id := r.str("verification_id")
-		code := s.SMS.lastCode(t, phone)
+		r := s.Post(t, "/api/v1/signup", map[string]any{"name": "Ada", "phone": phone, "password": "long enough"})
+		e2e.Expect(t, r, http.StatusCreated)
+		id := r.Str("verification_id")
+		code := s.SMS.LastCode(t, phone)
 		wrong := "000000"
 		if code == wrong {
 			wrong = "000001"
 		}
 
-		answers := s.burst(t, 40, "/api/v1/signup/verify", map[string]any{"verification_id": id, "code": wrong})
+		answers := burst(t, s, 40, "/api/v1/signup/verify", map[string]any{"verification_id": id, "code": wrong})
 		left, counts := tally(t, answers)
 		if !slices.Equal(left, []int{1, 2, 3, 4}) || counts["Locked locked"] != 36 {
 			t.Fatalf("attempts_left %v, answers %v; want 1..4 once each and 36 locked", left, counts)
 		}
-		expect(t, s.post(t, "/api/v1/signup/verify", map[string]any{"verification_id": id, "code": code}), http.StatusLocked, "locked")
+		e2e.Expect(t, s.Post(t, "/api/v1/signup/verify", map[string]any{"verification_id": id, "code": code}), http.StatusLocked, "locked")
 	})
 }
 
@@ -171,36 +172,36 @@ func TestWrongCodeBurstOnOneVerification(t *testing.T) {
 // started before it was spent gets no code compared, not even the right
 // one.
 func TestWrongCodesPerUserRefuseVerify(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	forEachBackend(t, func(t *testing.T, b e2e.Backend) {
 		s := startServer(t, b, map[string]string{"LIMIT_WRONG_CODES_PER_USER_PER_HOUR": "3"})
-		u := s.signupVerified(t)
-		first := s.startLogin(t, u)
-		firstCode := s.SMS.lastCode(t, u.Phone)
-		second := s.startLogin(t, u)
-		secondCode := s.SMS.lastCode(t, u.Phone)
+		u := s.SignUp(t)
+		first := s.StartLogin(t, u)
+		firstCode := s.SMS.LastCode(t, u.Phone)
+		second := s.StartLogin(t, u)
+		secondCode := s.SMS.LastCode(t, u.Phone)
 		wrong := "000000"
 		if firstCode == wrong {
 			wrong = "000001"
 		}
 		for left := 4; left > 1; left-- {
-			r := s.post(t, "/api/v1/approvals/"+first.ID+"/verify", map[string]any{"code": wrong}, ticketHeader(first.Ticket)...)
-			expect(t, r, http.StatusBadRequest, "invalid_code")
+			r := s.Post(t, "/api/v1/approvals/"+first.ID+"/verify", map[string]any{"code": wrong}, e2e.Ticket(first.Ticket)...)
+			e2e.Expect(t, r, http.StatusBadRequest, "invalid_code")
 			if r.Body["attempts_left"] != float64(left) {
 				t.Fatalf("attempts_left %v, want %d", r.Body["attempts_left"], left)
 			}
 		}
 		for _, try := range []struct {
-			l    pushLogin
+			l    e2e.Login
 			code string
 		}{{second, secondCode}, {first, firstCode}, {first, wrong}} {
-			r := s.post(t, "/api/v1/approvals/"+try.l.ID+"/verify", map[string]any{"code": try.code}, ticketHeader(try.l.Ticket)...)
-			expect(t, r, http.StatusTooManyRequests, "rate_limited")
+			r := s.Post(t, "/api/v1/approvals/"+try.l.ID+"/verify", map[string]any{"code": try.code}, e2e.Ticket(try.l.Ticket)...)
+			e2e.Expect(t, r, http.StatusTooManyRequests, "rate_limited")
 			if r.Header.Get("Retry-After") == "" {
 				t.Fatal("429 without Retry-After")
 			}
 		}
-		g := s.get(t, "/api/v1/approvals/"+second.ID, ticketHeader(second.Ticket)...)
-		if g.str("status") != "pending" {
+		g := s.Get(t, "/api/v1/approvals/"+second.ID, e2e.Ticket(second.Ticket)...)
+		if g.Str("status") != "pending" {
 			t.Fatalf("the login refused a code is %s", g.Raw)
 		}
 	})

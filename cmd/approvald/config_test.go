@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/approvald/approvald/internal/e2e"
 	"github.com/approvald/approvald/internal/push"
 	"github.com/approvald/approvald/internal/testenv"
 )
@@ -137,7 +138,7 @@ func TestSecretKeyRequiredWithPostgres(t *testing.T) {
 	db := testenv.PostgresURL(t)
 	err := run(t.Context(), []string{"approvald"}, func(k string) string {
 		return map[string]string{"DATABASE_URL": db, "ADDR": "127.0.0.1:0", "SMS_PROVIDER": "console"}[k]
-	}, &syncBuffer{}, &syncBuffer{})
+	}, &e2e.Buffer{}, &e2e.Buffer{})
 	if err == nil || !strings.HasPrefix(err.Error(), "SECRET_KEY: ") {
 		t.Fatalf("without SECRET_KEY on PostgreSQL: %v", err)
 	}

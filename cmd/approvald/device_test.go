@@ -11,58 +11,59 @@ import (
 	"time"
 
 	"github.com/approvald/approvald/internal/authenticator"
+	"github.com/approvald/approvald/internal/e2e"
 )
 
 func TestDevices(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	forEachBackend(t, func(t *testing.T, b e2e.Backend) {
 		// This test issues more enrollment codes than the hourly limit allows.
 		s := startServer(t, b, map[string]string{"LIMIT_ENROLLMENTS_PER_USER_PER_HOUR": "100"})
-		u := s.signupVerified(t)
-		at := s.loginSMS(t, u).str("access_token")
+		u := s.SignUp(t)
+		at := s.LoginSMS(t, u).Str("access_token")
 		newKey := func() string {
 			pub, _, _ := ed25519.GenerateKey(rand.Reader)
 			return base64.RawURLEncoding.EncodeToString(pub)
 		}
 		enrollment := func() string {
-			r := s.post(t, "/api/v1/devices/enrollments", nil, bearer(at)...)
-			expect(t, r, http.StatusCreated)
-			if r.Body["expires_in"] != float64(600) || len(r.str("enrollment_code")) < 22 {
+			r := s.Post(t, "/api/v1/devices/enrollments", nil, e2e.Bearer(at)...)
+			e2e.Expect(t, r, http.StatusCreated)
+			if r.Body["expires_in"] != float64(600) || len(r.Str("enrollment_code")) < 22 {
 				t.Fatalf("enrollment %s", r.Raw)
 			}
-			return r.str("enrollment_code")
+			return r.Str("enrollment_code")
 		}
-		register := func(code, key, pushURL string) *response {
-			return s.post(t, "/api/v1/devices", map[string]any{"enrollment_code": code, "name": "Ada's phone", "public_key": key, "push_url": pushURL})
+		register := func(code, key, pushURL string) *e2e.Response {
+			return s.Post(t, "/api/v1/devices", map[string]any{"enrollment_code": code, "name": "Ada's phone", "public_key": key, "push_url": pushURL})
 		}
 
 		code := enrollment()
 		key := newKey()
 		r := register(code, key, "")
-		expect(t, r, http.StatusCreated)
-		if !strings.HasPrefix(r.str("device_id"), "dev_") || len(r.str("totp_secret")) != 32 || r.str("server_public_key") == "" {
+		e2e.Expect(t, r, http.StatusCreated)
+		if !strings.HasPrefix(r.Str("device_id"), "dev_") || len(r.Str("totp_secret")) != 32 || r.Str("server_public_key") == "" {
 			t.Fatalf("device %s", r.Raw)
 		}
 		if r.Header.Get("Cache-Control") != "no-store" {
 			t.Fatal("TOTP secret answered without Cache-Control: no-store")
 		}
-		expect(t, register(code, newKey(), ""), http.StatusBadRequest, "invalid_code")
-		expect(t, register("nonsense", newKey(), ""), http.StatusBadRequest, "invalid_code")
-		expect(t, register(enrollment(), key, ""), http.StatusConflict, "key_taken")
+		e2e.Expect(t, register(code, newKey(), ""), http.StatusBadRequest, "invalid_code")
+		e2e.Expect(t, register("nonsense", newKey(), ""), http.StatusBadRequest, "invalid_code")
+		e2e.Expect(t, register(enrollment(), key, ""), http.StatusConflict, "key_taken")
 
 		for _, bad := range []string{"http://example.com/push", "ftp://x/y", "https://user:pw@example.com/p", "/relative", "https://" + strings.Repeat("a", 2050) + ".com/"} {
-			expect(t, register(enrollment(), newKey(), bad), http.StatusBadRequest, "invalid_push_url")
+			e2e.Expect(t, register(enrollment(), newKey(), bad), http.StatusBadRequest, "invalid_push_url")
 		}
-		expect(t, register(enrollment(), "not base64!", ""), http.StatusBadRequest, "invalid_request")
-		expect(t, register(enrollment(), base64.RawURLEncoding.EncodeToString([]byte("short")), ""), http.StatusBadRequest, "invalid_request")
-		expect(t, register(enrollment(), newKey(), "http://127.0.0.1:9/push"), http.StatusCreated)
+		e2e.Expect(t, register(enrollment(), "not base64!", ""), http.StatusBadRequest, "invalid_request")
+		e2e.Expect(t, register(enrollment(), base64.RawURLEncoding.EncodeToString([]byte("short")), ""), http.StatusBadRequest, "invalid_request")
+		e2e.Expect(t, register(enrollment(), newKey(), "http://127.0.0.1:9/push"), http.StatusCreated)
 
 		for i := 2; i < 10; i++ {
-			expect(t, register(enrollment(), newKey(), ""), http.StatusCreated)
+			e2e.Expect(t, register(enrollment(), newKey(), ""), http.StatusCreated)
 		}
-		expect(t, register(enrollment(), newKey(), ""), http.StatusConflict, "too_many_devices")
+		e2e.Expect(t, register(enrollment(), newKey(), ""), http.StatusConflict, "too_many_devices")
 
-		list := s.get(t, "/api/v1/devices", bearer(at)...)
-		expect(t, list, http.StatusOK)
+		list := s.Get(t, "/api/v1/devices", e2e.Bearer(at)...)
+		e2e.Expect(t, list, http.StatusOK)
 		devices, _ := list.Body["devices"].([]any)
 		if len(devices) != 10 {
 			t.Fatalf("%d devices listed, want 10", len(devices))
@@ -76,25 +77,25 @@ func TestDevices(t *testing.T) {
 		if first["name"] != "Ada's phone" || first["device_id"] == "" || first["created_at"] == "" {
 			t.Fatalf("device entry %v", first)
 		}
-		me := s.get(t, "/api/v1/me", bearer(at)...)
+		me := s.Get(t, "/api/v1/me", e2e.Bearer(at)...)
 		if me.Body["devices"] != float64(10) {
 			t.Fatalf("me.devices %v", me.Body["devices"])
 		}
 
-		del := s.do(t, request{method: "DELETE", path: "/api/v1/devices/" + first["device_id"].(string), headers: pairs(bearer(at))})
-		expect(t, del, http.StatusNoContent)
-		del = s.do(t, request{method: "DELETE", path: "/api/v1/devices/" + first["device_id"].(string), headers: pairs(bearer(at))})
-		expect(t, del, http.StatusNotFound, "not_found")
-		if msgs := strings.Join(s.SMS.messages(u.Phone), "\n"); !strings.Contains(msgs, "was added") || !strings.Contains(msgs, "was removed") ||
+		del := s.Do(t, e2e.Request{Method: "DELETE", Path: "/api/v1/devices/" + first["device_id"].(string), Headers: e2e.Pairs(e2e.Bearer(at))})
+		e2e.Expect(t, del, http.StatusNoContent)
+		del = s.Do(t, e2e.Request{Method: "DELETE", Path: "/api/v1/devices/" + first["device_id"].(string), Headers: e2e.Pairs(e2e.Bearer(at))})
+		e2e.Expect(t, del, http.StatusNotFound, "not_found")
+		if msgs := strings.Join(s.SMS.Messages(u.Phone), "\n"); !strings.Contains(msgs, "was added") || !strings.Contains(msgs, "was removed") ||
 			!strings.Contains(msgs, "code to add an authenticator device was created") {
 			t.Fatalf("device notices missing: %q", msgs)
 		}
 
 		// Another user cannot delete this user's device.
-		v := s.signupVerified(t)
-		vat := s.loginSMS(t, v).str("access_token")
+		v := s.SignUp(t)
+		vat := s.LoginSMS(t, v).Str("access_token")
 		second := devices[1].(map[string]any)["device_id"].(string)
-		expect(t, s.do(t, request{method: "DELETE", path: "/api/v1/devices/" + second, headers: pairs(bearer(vat))}), http.StatusNotFound, "not_found")
+		e2e.Expect(t, s.Do(t, e2e.Request{Method: "DELETE", Path: "/api/v1/devices/" + second, Headers: e2e.Pairs(e2e.Bearer(vat))}), http.StatusNotFound, "not_found")
 	})
 }
 
@@ -109,7 +110,7 @@ func TestLoopbackPushURLsOnlyInDevelopment(t *testing.T) {
 		"http://[::1]:15000/quitquitquit",
 		"http://localhost:8080/actuator/shutdown",
 	}
-	forEachBackend(t, func(t *testing.T, b backend) {
+	forEachBackend(t, func(t *testing.T, b e2e.Backend) {
 		for _, c := range []struct {
 			name string
 			env  map[string]string
@@ -124,19 +125,19 @@ func TestLoopbackPushURLsOnlyInDevelopment(t *testing.T) {
 					env[k] = v
 				}
 				s := startServer(t, b, env)
-				u := s.signupVerified(t)
-				at := s.loginSMS(t, u).str("access_token")
+				u := s.SignUp(t)
+				at := s.LoginSMS(t, u).Str("access_token")
 				for _, pushURL := range loopbacks {
-					enr := s.post(t, "/api/v1/devices/enrollments", nil, bearer(at)...)
-					expect(t, enr, http.StatusCreated)
+					enr := s.Post(t, "/api/v1/devices/enrollments", nil, e2e.Bearer(at)...)
+					e2e.Expect(t, enr, http.StatusCreated)
 					pub, _, _ := ed25519.GenerateKey(rand.Reader)
-					r := s.post(t, "/api/v1/devices", map[string]any{"enrollment_code": enr.str("enrollment_code"), "name": "phone",
+					r := s.Post(t, "/api/v1/devices", map[string]any{"enrollment_code": enr.Str("enrollment_code"), "name": "phone",
 						"public_key": base64.RawURLEncoding.EncodeToString(pub), "push_url": pushURL})
 					if c.want == http.StatusCreated {
-						expect(t, r, http.StatusCreated)
+						e2e.Expect(t, r, http.StatusCreated)
 						continue
 					}
-					expect(t, r, http.StatusBadRequest, "invalid_push_url")
+					e2e.Expect(t, r, http.StatusBadRequest, "invalid_push_url")
 					if f, _ := r.Body["error"].(map[string]any)["field"].(string); f != "push_url" {
 						t.Fatalf("%s: field %q, want push_url; body %s", pushURL, f, r.Raw)
 					}
@@ -149,15 +150,15 @@ func TestLoopbackPushURLsOnlyInDevelopment(t *testing.T) {
 // An enrollment code is good only on the server that issued it (expiry
 // is tested in internal/store with the clock moved).
 func TestForeignEnrollmentCode(t *testing.T) {
-	s := startServer(t, sqliteBackend, nil)
-	other := startServer(t, sqliteBackend, nil)
-	u := other.signupVerified(t)
-	at := other.loginSMS(t, u).str("access_token")
-	r := other.post(t, "/api/v1/devices/enrollments", nil, bearer(at)...)
-	expect(t, r, http.StatusCreated)
+	s := startServer(t, e2e.SQLite, nil)
+	other := startServer(t, e2e.SQLite, nil)
+	u := other.SignUp(t)
+	at := other.LoginSMS(t, u).Str("access_token")
+	r := other.Post(t, "/api/v1/devices/enrollments", nil, e2e.Bearer(at)...)
+	e2e.Expect(t, r, http.StatusCreated)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, err := authenticator.Enroll(ctx, s.URL, r.str("enrollment_code"), "phone", "")
+	_, err := authenticator.Enroll(ctx, s.URL, r.Str("enrollment_code"), "phone", "")
 	if !isAPIError(err, 400, "invalid_code") {
 		t.Fatalf("a foreign enrollment code: %v", err)
 	}

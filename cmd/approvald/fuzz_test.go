@@ -16,6 +16,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/approvald/approvald/internal/e2e"
 	"github.com/approvald/approvald/internal/testenv"
 )
 
@@ -25,7 +26,7 @@ import (
 
 type fuzzApp struct {
 	app    *fiber.App
-	sms    *syncBuffer
+	sms    *e2e.Buffer
 	bearer string
 	apr    string // an approval id
 	ticket string
@@ -39,7 +40,7 @@ var (
 func newFuzzApp(t testing.TB) *fuzzApp {
 	fuzzOnce.Do(func() {
 		env := map[string]string{"DATABASE_URL": "sqlite:" + t.TempDir() + "/fuzz.db", "LOG_LEVEL": "error"}
-		for k, v := range perIPLimitsOff {
+		for k, v := range e2e.LiftedLimits() {
 			env[k] = v
 		}
 		cfg, err := loadConfig(func(k string) string { return env[k] })
@@ -52,7 +53,7 @@ func newFuzzApp(t testing.TB) *fuzzApp {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f := &fuzzApp{sms: &syncBuffer{}}
+		f := &fuzzApp{sms: &e2e.Buffer{}}
 		log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 		f.app, _, err = build(ctx, cfg, db, log, f.sms, make(chan struct{}))
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/fasthttp/websocket"
 	_ "modernc.org/sqlite"
 
+	"github.com/approvald/approvald/internal/e2e"
 	"github.com/approvald/approvald/internal/testenv"
 )
 
@@ -18,24 +19,24 @@ import (
 // enrollment code or TOTP secret stands in the database as it was sent.
 func TestSecretsAreNotStoredInTheClear(t *testing.T) {
 	dir := t.TempDir()
-	s := startServer(t, sqliteBackend, map[string]string{"DATABASE_URL": "sqlite:" + dir + "/a.db"})
-	u := s.signupVerified(t)
-	signupCode := s.SMS.lastCode(t, u.Phone)
-	l := s.startLogin(t, u)
-	loginCode := s.SMS.lastCode(t, u.Phone)
-	expect(t, s.post(t, "/api/v1/approvals/"+l.ID+"/verify", map[string]any{"code": loginCode}, ticketHeader(l.Ticket)...), http.StatusOK)
-	pair := s.post(t, "/api/v1/approvals/"+l.ID+"/session", nil, ticketHeader(l.Ticket)...)
-	expect(t, pair, http.StatusOK)
-	enr := s.post(t, "/api/v1/devices/enrollments", nil, bearer(pair.str("access_token"))...)
-	expect(t, enr, http.StatusCreated)
-	reg := s.post(t, "/api/v1/devices", map[string]any{"enrollment_code": enr.str("enrollment_code"), "name": "p",
+	s := startServer(t, e2e.SQLite, map[string]string{"DATABASE_URL": "sqlite:" + dir + "/a.db"})
+	u := s.SignUp(t)
+	signupCode := s.SMS.LastCode(t, u.Phone)
+	l := s.StartLogin(t, u)
+	loginCode := s.SMS.LastCode(t, u.Phone)
+	e2e.Expect(t, s.Post(t, "/api/v1/approvals/"+l.ID+"/verify", map[string]any{"code": loginCode}, e2e.Ticket(l.Ticket)...), http.StatusOK)
+	pair := s.Post(t, "/api/v1/approvals/"+l.ID+"/session", nil, e2e.Ticket(l.Ticket)...)
+	e2e.Expect(t, pair, http.StatusOK)
+	enr := s.Post(t, "/api/v1/devices/enrollments", nil, e2e.Bearer(pair.Str("access_token"))...)
+	e2e.Expect(t, enr, http.StatusCreated)
+	reg := s.Post(t, "/api/v1/devices", map[string]any{"enrollment_code": enr.Str("enrollment_code"), "name": "p",
 		"public_key": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"})
-	expect(t, reg, http.StatusCreated)
+	e2e.Expect(t, reg, http.StatusCreated)
 
 	secrets := map[string]string{
 		"signup code": signupCode, "login code": loginCode, "ticket": l.Ticket,
-		"refresh token": pair.str("refresh_token"), "enrollment code": enr.str("enrollment_code"),
-		"TOTP secret": reg.str("totp_secret"), "password": u.Password,
+		"refresh token": pair.Str("refresh_token"), "enrollment code": enr.Str("enrollment_code"),
+		"TOTP secret": reg.Str("totp_secret"), "password": u.Password,
 	}
 	db, err := sql.Open("sqlite", dir+"/a.db")
 	if err != nil {
@@ -101,25 +102,25 @@ func dumpSQLite(t *testing.T, db *sql.DB) string {
 }
 
 func TestSMSBudgetPerDay(t *testing.T) {
-	s := startServer(t, sqliteBackend, map[string]string{"LIMIT_SMS_PER_PHONE_PER_DAY": "2"})
+	s := startServer(t, e2e.SQLite, map[string]string{"LIMIT_SMS_PER_PHONE_PER_DAY": "2"})
 	phone := testenv.RandomPhone()
 	for i := 0; i < 2; i++ {
-		expect(t, s.post(t, "/api/v1/signup", map[string]any{"name": "Ada", "phone": phone, "password": "long enough"}), http.StatusCreated)
+		e2e.Expect(t, s.Post(t, "/api/v1/signup", map[string]any{"name": "Ada", "phone": phone, "password": "long enough"}), http.StatusCreated)
 	}
-	expect(t, s.post(t, "/api/v1/signup", map[string]any{"name": "Ada", "phone": phone, "password": "long enough"}), http.StatusTooManyRequests, "rate_limited")
+	e2e.Expect(t, s.Post(t, "/api/v1/signup", map[string]any{"name": "Ada", "phone": phone, "password": "long enough"}), http.StatusTooManyRequests, "rate_limited")
 }
 
 // A signup followed at once by an SMS login works: the resend cooldown is
 // per verification or approval, not per phone.
 func TestSignupThenSMSLoginAtOnce(t *testing.T) {
-	s := startServer(t, sqliteBackend, nil)
-	u := s.signupVerified(t)
-	s.loginSMS(t, u)
+	s := startServer(t, e2e.SQLite, nil)
+	u := s.SignUp(t)
+	s.LoginSMS(t, u)
 }
 
 func TestOversizedHeadersAreRefused(t *testing.T) {
-	s := startServer(t, sqliteBackend, nil)
-	r := s.do(t, request{method: "GET", path: "/healthz", headers: map[string]string{"X-Big": strings.Repeat("a", 16<<10)}})
+	s := startServer(t, e2e.SQLite, nil)
+	r := s.Do(t, e2e.Request{Method: "GET", Path: "/healthz", Headers: map[string]string{"X-Big": strings.Repeat("a", 16<<10)}})
 	if r.Status < 400 || r.Status >= 500 {
 		t.Fatalf("a 16 KiB header got %d", r.Status)
 	}
@@ -128,13 +129,13 @@ func TestOversizedHeadersAreRefused(t *testing.T) {
 // Clients send nothing but control frames: a message over 4 KiB ends the
 // websocket (1009, message too big).
 func TestWebsocketReadLimit(t *testing.T) {
-	s := startServer(t, sqliteBackend, nil)
-	u := s.signupVerified(t)
-	l := s.startLogin(t, u)
-	ws := s.mustWS(t, l)
-	ws.next(t)
-	if err := ws.conn.WriteMessage(websocket.TextMessage, []byte(strings.Repeat("x", 5<<10))); err != nil {
+	s := startServer(t, e2e.SQLite, nil)
+	u := s.SignUp(t)
+	l := s.StartLogin(t, u)
+	ws := s.MustWS(t, l)
+	ws.Next(t)
+	if err := ws.Conn.WriteMessage(websocket.TextMessage, []byte(strings.Repeat("x", 5<<10))); err != nil {
 		t.Fatal(err)
 	}
-	ws.expectClose(t, websocket.CloseMessageTooBig)
+	ws.ExpectClose(t, websocket.CloseMessageTooBig)
 }

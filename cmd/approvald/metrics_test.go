@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/fasthttp/websocket"
+
+	"github.com/approvald/approvald/internal/e2e"
 )
 
 const testMetricsToken = "scrape-token-for-tests"
@@ -49,29 +51,29 @@ func seriesValue(t *testing.T, text, series string) float64 {
 // TestMetricsMoveWithALoginAndItsDecision logs in, decides by push, then
 // checks that the counters and the latency histogram moved.
 func TestMetricsMoveWithALoginAndItsDecision(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	forEachBackend(t, func(t *testing.T, b e2e.Backend) {
 		s := startServer(t, b, map[string]string{"METRICS_TOKEN": testMetricsToken})
-		expect(t, s.get(t, "/metrics"), http.StatusUnauthorized, "unauthorized")
-		expect(t, s.get(t, "/metrics", "Authorization", "Bearer wrong"), http.StatusUnauthorized, "unauthorized")
+		e2e.Expect(t, s.Get(t, "/metrics"), http.StatusUnauthorized, "unauthorized")
+		e2e.Expect(t, s.Get(t, "/metrics", "Authorization", "Bearer wrong"), http.StatusUnauthorized, "unauthorized")
 		before := scrape(t, s.URL)
 
-		u, dev := s.userWithDevice(t, true)
-		l := s.startLogin(t, u)
-		ws := s.mustWS(t, l)
-		ws.expectFrame(t, map[string]any{"type": "status", "status": "pending", "channel": "push"})
-		dev.nextPush(t)
-		if status, err := dev.decide(t, l.ID, true, l.Number, false); err != nil || status != "approved" {
+		u, dev := s.UserWithDevice(t, true)
+		l := s.StartLogin(t, u)
+		ws := s.MustWS(t, l)
+		ws.ExpectFrame(t, map[string]any{"type": "status", "status": "pending", "channel": "push"})
+		dev.NextPush(t)
+		if status, err := dev.Decide(t, l.ID, true, l.Number, false); err != nil || status != "approved" {
 			t.Fatalf("decide: %q %v", status, err)
 		}
-		ws.expectFrame(t, map[string]any{"type": "status", "status": "approved"})
+		ws.ExpectFrame(t, map[string]any{"type": "status", "status": "approved"})
 		// The server observes the decision's latency after writing the frame
 		// and before closing: the close is the event that says it is counted.
-		ws.expectClose(t, websocket.CloseNormalClosure)
+		ws.ExpectClose(t, websocket.CloseNormalClosure)
 
 		// The push is counted when the server has read the device's answer,
 		// which can come after the device handed the push on: wait for it.
 		var after string
-		eventually(t, "the push being counted", func() bool {
+		e2e.Eventually(t, "the push being counted", func() bool {
 			after = scrape(t, s.URL)
 			return seriesValue(t, after, `approvald_pushes_total{result="sent"}`)-seriesValue(t, before, `approvald_pushes_total{result="sent"}`) >= 1
 		})
@@ -106,7 +108,7 @@ func TestMetricsMoveWithALoginAndItsDecision(t *testing.T) {
 		}
 		// The server closed the websocket after the final state; the gauge
 		// falls when its handler returns, just after.
-		eventually(t, "websockets_open back to 0", func() bool {
+		e2e.Eventually(t, "websockets_open back to 0", func() bool {
 			return seriesValue(t, scrape(t, s.URL), "approvald_websockets_open") == 0
 		})
 	})
@@ -116,14 +118,14 @@ var metricsListening = regexp.MustCompile(`"msg":"metrics listening","addr":"([^
 
 func TestMetricsEndpointPlacement(t *testing.T) {
 	t.Run("neither address nor token: no endpoint", func(t *testing.T) {
-		s := startServer(t, sqliteBackend, nil)
-		expect(t, s.get(t, "/metrics"), http.StatusNotFound, "not_found")
+		s := startServer(t, e2e.SQLite, nil)
+		e2e.Expect(t, s.Get(t, "/metrics"), http.StatusNotFound, "not_found")
 	})
 	t.Run("METRICS_ADDR: a listener of its own, none on the main port", func(t *testing.T) {
-		s := startServer(t, sqliteBackend, map[string]string{
+		s := startServer(t, e2e.SQLite, map[string]string{
 			"METRICS_ADDR": "127.0.0.1:0", "METRICS_TOKEN": testMetricsToken, "METRICS_PPROF": "true",
 		})
-		expect(t, s.get(t, "/metrics", "Authorization", "Bearer "+testMetricsToken), http.StatusNotFound, "not_found")
+		e2e.Expect(t, s.Get(t, "/metrics", "Authorization", "Bearer "+testMetricsToken), http.StatusNotFound, "not_found")
 		m := metricsListening.FindStringSubmatch(s.Logs.String())
 		if m == nil {
 			t.Fatalf("no metrics listener in the logs:\n%s", s.Logs.String())

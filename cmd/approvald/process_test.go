@@ -1,207 +1,115 @@
 package main
 
 import (
-	"bufio"
 	"encoding/base64"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/e2e"
 	"github.com/approvald/approvald/internal/testenv"
 )
 
-// These tests run approvald as real processes: two instances behind one
-// database and Redis, a SIGKILL in the middle of an approval, and instances
-// racing to migrate an empty database.
+// These tests run approvald as real processes (the binary e2e builds once
+// for the test binary): two instances behind one database and Redis, a
+// SIGKILL in the middle of an approval, and instances racing to migrate an
+// empty database.
 
-var (
-	buildOnce sync.Once
-	binary    string
-	buildErr  error
-)
-
-func approvaldBinary(t *testing.T) string {
+// startProcess runs the approvald binary on b with env on top of the test
+// defaults.
+func startProcess(t *testing.T, b e2e.Backend, env map[string]string) *e2e.Server {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "approvald-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binary = filepath.Join(dir, "approvald")
-		out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
-		if err != nil {
-			buildErr = err
-			binary = string(out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("go build: %v\n%s", buildErr, binary)
-	}
-	return binary
+	return e2e.Start(t, e2e.Options{Backend: b, Env: env})
 }
 
-type process struct {
-	*testServer
-	cmd *exec.Cmd
-}
-
-// startProcess runs the approvald binary with env (on top of a clean
-// environment) and waits for it to listen.
-func startProcess(t *testing.T, env map[string]string, inbox *smsInbox) *process {
+// sibling runs another instance of s's binary on s's database, Redis,
+// secret key and SMS inbox.
+func sibling(t *testing.T, s *e2e.Server) *e2e.Server {
 	t.Helper()
-	cmd := exec.Command(approvaldBinary(t))
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	logs := &syncBuffer{}
-	cmd.Stderr = logs
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &process{testServer: &testServer{SMS: inbox, Logs: logs, env: env}, cmd: cmd}
-	t.Cleanup(func() { p.kill() })
-	urls := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if m := listeningLine.FindStringSubmatch(sc.Text()); m != nil {
-				urls <- "http://" + m[1]
-			}
-		}
-	}()
-	select {
-	case p.URL = <-urls:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("approvald process did not start\n%s", logs.String())
-	}
-	return p
-}
-
-func (p *process) kill() {
-	if p.cmd.ProcessState == nil {
-		_ = p.cmd.Process.Signal(syscall.SIGKILL)
-		_ = p.cmd.Wait()
-	}
+	return e2e.Start(t, e2e.Options{Env: s.Env, SMS: s.SMS})
 }
 
 // sharedPublicURL is the one public URL of instances that serve one site
 // (token issuer and websocket origin).
 const sharedPublicURL = "http://approvald.test"
 
-// sharedEnv is the environment of instances sharing one PostgreSQL + Redis.
-func sharedEnv(t *testing.T, inbox *smsInbox) map[string]string {
-	return map[string]string{
-		"ADDR":                          "127.0.0.1:0",
-		"PUBLIC_URL":                    sharedPublicURL,
-		"DATABASE_URL":                  testenv.PostgresURL(t),
-		"REDIS_URL":                     testenv.RedisURL(t),
-		"SECRET_KEY":                    base64.StdEncoding.EncodeToString(core.RandomBytes(32)),
-		"SMS_PROVIDER":                  "webhook",
-		"SMS_WEBHOOK_URL":               inbox.srv.URL,
-		"SWEEP_INTERVAL":                "100ms",
-		"LIMIT_SIGNUPS_PER_IP_PER_HOUR": perIPLimitsOff["LIMIT_SIGNUPS_PER_IP_PER_HOUR"],
-		"LIMIT_LOGIN_FAILURES_PER_IP":   perIPLimitsOff["LIMIT_LOGIN_FAILURES_PER_IP"],
-		"LIMIT_RESENDS_PER_IP_PER_HOUR": perIPLimitsOff["LIMIT_RESENDS_PER_IP_PER_HOUR"],
-		"SMS_BUDGET_PER_HOUR":           perIPLimitsOff["SMS_BUDGET_PER_HOUR"],
-	}
-}
-
 func TestTwoInstancesShareDecisions(t *testing.T) {
-	inbox := newSMSInbox(t)
-	env := sharedEnv(t, inbox)
-	a := startProcess(t, env, inbox)
-	b := startProcess(t, env, inbox)
-	u, dev := a.userWithDevice(t, false)
-	l := a.startLogin(t, u)
-	ws, res, err := a.dialWS(t, l.ID, l.Ticket, sharedPublicURL)
+	a := startProcess(t, e2e.Postgres, map[string]string{"PUBLIC_URL": sharedPublicURL})
+	b := sibling(t, a)
+	u, dev := a.UserWithDevice(t, false)
+	l := a.StartLogin(t, u)
+	ws, res, err := a.DialWS(t, l.ID, l.Ticket, sharedPublicURL)
 	if err != nil {
 		t.Fatalf("websocket on A: %v %v", err, res)
 	}
-	ws.expectFrame(t, map[string]any{"status": "pending"})
+	ws.ExpectFrame(t, map[string]any{"status": "pending"})
 
 	// The device talks to instance B.
 	dev.State.Server = b.URL
-	if st, err := dev.decide(t, l.ID, true, l.Number, false); err != nil || st != "approved" {
+	if st, err := dev.Decide(t, l.ID, true, l.Number, false); err != nil || st != "approved" {
 		t.Fatalf("decide on B: %q %v", st, err)
 	}
 	// A never re-reads a waiting approval on its own (only after a broker
 	// reconnect): the frame can only have come through the broker.
-	ws.expectFrame(t, map[string]any{"status": "approved"})
+	ws.ExpectFrame(t, map[string]any{"status": "approved"})
 	// The session can be taken on either instance, once.
-	expect(t, b.post(t, "/api/v1/approvals/"+l.ID+"/session", nil, ticketHeader(l.Ticket)...), http.StatusOK)
-	expect(t, a.post(t, "/api/v1/approvals/"+l.ID+"/session", nil, ticketHeader(l.Ticket)...), http.StatusConflict, "already_exchanged")
+	e2e.Expect(t, b.Post(t, "/api/v1/approvals/"+l.ID+"/session", nil, e2e.Ticket(l.Ticket)...), http.StatusOK)
+	e2e.Expect(t, a.Post(t, "/api/v1/approvals/"+l.ID+"/session", nil, e2e.Ticket(l.Ticket)...), http.StatusConflict, "already_exchanged")
 }
 
 func TestSIGKILLLosesNothing(t *testing.T) {
-	for _, bk := range []backend{sqliteBackend, postgresBackend} {
+	for _, bk := range e2e.Backends {
 		t.Run(string(bk), func(t *testing.T) {
-			inbox := newSMSInbox(t)
 			var env map[string]string
-			if bk == postgresBackend {
-				env = sharedEnv(t, inbox)
-			} else {
-				env = map[string]string{
-					"ADDR": "127.0.0.1:0", "DATABASE_URL": "sqlite:" + t.TempDir() + "/a.db",
-					"SMS_PROVIDER": "webhook", "SMS_WEBHOOK_URL": inbox.srv.URL, "SWEEP_INTERVAL": "100ms",
-				}
-				for k, v := range perIPLimitsOff {
-					env[k] = v
-				}
+			origin := ""
+			if bk == e2e.Postgres {
+				env, origin = map[string]string{"PUBLIC_URL": sharedPublicURL}, sharedPublicURL
 			}
-			first := startProcess(t, env, inbox)
-			u, dev := first.userWithDevice(t, false)
-			l := first.startLogin(t, u)
-			first.kill()
+			first := startProcess(t, bk, env)
+			u, dev := first.UserWithDevice(t, false)
+			l := first.StartLogin(t, u)
+			if err := first.Kill(); err != nil {
+				t.Fatal(err)
+			}
 
-			second := startProcess(t, env, inbox)
+			second := sibling(t, first)
 			dev.State.Server = second.URL
-			if st, err := dev.decide(t, l.ID, true, l.Number, false); err != nil || st != "approved" {
+			if st, err := dev.Decide(t, l.ID, true, l.Number, false); err != nil || st != "approved" {
 				t.Fatalf("decide after restart: %q %v", st, err)
 			}
-			origin := second.URL
-			if bk == postgresBackend {
-				origin = sharedPublicURL
+			if origin == "" {
+				origin = second.URL
 			}
-			ws, res, err := second.dialWS(t, l.ID, l.Ticket, origin)
+			ws, res, err := second.DialWS(t, l.ID, l.Ticket, origin)
 			if err != nil {
 				t.Fatalf("websocket after restart: %v %v", err, res)
 			}
-			ws.expectFrame(t, map[string]any{"status": "approved"})
-			expect(t, second.post(t, "/api/v1/approvals/"+l.ID+"/session", nil, ticketHeader(l.Ticket)...), http.StatusOK)
+			ws.ExpectFrame(t, map[string]any{"status": "approved"})
+			e2e.Expect(t, second.Post(t, "/api/v1/approvals/"+l.ID+"/session", nil, e2e.Ticket(l.Ticket)...), http.StatusOK)
 		})
 	}
 }
 
 func TestInstancesStartTogetherOnAnEmptyDatabase(t *testing.T) {
-	inbox := newSMSInbox(t)
-	env := sharedEnv(t, inbox)
+	env := map[string]string{
+		"PUBLIC_URL":   sharedPublicURL,
+		"DATABASE_URL": testenv.PostgresURL(t),
+		"REDIS_URL":    testenv.RedisURL(t),
+		"SECRET_KEY":   base64.StdEncoding.EncodeToString(core.RandomBytes(32)),
+	}
+	inbox := e2e.NewInbox(t)
 	var wg sync.WaitGroup
-	procs := make([]*process, 3)
+	procs := make([]*e2e.Server, 3)
 	for i := range procs {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			procs[i] = startProcess(t, env, inbox)
-		}(i)
+		wg.Go(func() { procs[i] = e2e.Start(t, e2e.Options{Backend: e2e.Postgres, Env: env, SMS: inbox}) })
 	}
 	wg.Wait()
 	for _, p := range procs {
-		expect(t, p.get(t, "/readyz"), http.StatusOK)
+		e2e.Expect(t, p.Get(t, "/readyz"), http.StatusOK)
 	}
 	// They agree on the signing key: a token from one is accepted by another.
-	u := procs[0].signupVerified(t)
-	pair := procs[1].loginSMS(t, u)
-	expect(t, procs[2].get(t, "/api/v1/me", bearer(pair.str("access_token"))...), http.StatusOK)
+	u := procs[0].SignUp(t)
+	pair := procs[1].LoginSMS(t, u)
+	e2e.Expect(t, procs[2].Get(t, "/api/v1/me", e2e.Bearer(pair.Str("access_token"))...), http.StatusOK)
 }

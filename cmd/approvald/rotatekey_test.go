@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/approvald/approvald/internal/e2e"
 )
 
 var rotatedLine = regexp.MustCompile(`new token key (\S+): published now`)
@@ -14,15 +16,15 @@ var rotatedLine = regexp.MustCompile(`new token key (\S+): published now`)
 // key shows in the instance's JWKS before it signs, then signs its tokens,
 // while tokens of the old key keep working.
 func TestRotateKey(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	forEachBackend(t, func(t *testing.T, b e2e.Backend) {
 		s := startServer(t, b, map[string]string{"KEY_RELOAD_INTERVAL": "200ms"})
-		u := s.signupVerified(t)
-		pair := s.loginSMS(t, u)
-		oldAccess, refresh := pair.str("access_token"), pair.str("refresh_token")
+		u := s.SignUp(t)
+		pair := s.LoginSMS(t, u)
+		oldAccess, refresh := pair.Str("access_token"), pair.Str("refresh_token")
 		oldHeader, _ := jwtParts(t, oldAccess)
 
-		var out, errOut syncBuffer
-		if err := run(context.Background(), []string{"approvald", "rotate-key"}, func(k string) string { return s.env[k] }, &out, &errOut); err != nil {
+		var out, errOut e2e.Buffer
+		if err := run(context.Background(), []string{"approvald", "rotate-key"}, func(k string) string { return s.Env[k] }, &out, &errOut); err != nil {
 			t.Fatalf("rotate-key: %v\n%s", err, errOut.String())
 		}
 		m := rotatedLine.FindStringSubmatch(out.String())
@@ -48,12 +50,12 @@ func TestRotateKey(t *testing.T) {
 
 		// Then it signs: refreshed tokens carry it (four reloads later).
 		for {
-			r := s.post(t, "/api/v1/token/refresh", map[string]any{"refresh_token": refresh})
-			expect(t, r, http.StatusOK)
-			refresh = r.str("refresh_token")
-			h, _ := jwtParts(t, r.str("access_token"))
+			r := s.Post(t, "/api/v1/token/refresh", map[string]any{"refresh_token": refresh})
+			e2e.Expect(t, r, http.StatusOK)
+			refresh = r.Str("refresh_token")
+			h, _ := jwtParts(t, r.Str("access_token"))
 			if h["kid"] == newKID {
-				expect(t, s.get(t, "/api/v1/me", bearer(r.str("access_token"))...), http.StatusOK)
+				e2e.Expect(t, s.Get(t, "/api/v1/me", e2e.Bearer(r.Str("access_token"))...), http.StatusOK)
 				break
 			}
 			if time.Now().After(deadline) {
@@ -62,14 +64,14 @@ func TestRotateKey(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 		// The old key's token still works.
-		expect(t, s.get(t, "/api/v1/me", bearer(oldAccess)...), http.StatusOK)
+		e2e.Expect(t, s.Get(t, "/api/v1/me", e2e.Bearer(oldAccess)...), http.StatusOK)
 	})
 }
 
-func jwksHas(t *testing.T, s *testServer, kid string) bool {
+func jwksHas(t *testing.T, s *e2e.Server, kid string) bool {
 	t.Helper()
-	r := s.get(t, "/.well-known/jwks.json")
-	expect(t, r, http.StatusOK)
+	r := s.Get(t, "/.well-known/jwks.json")
+	e2e.Expect(t, r, http.StatusOK)
 	keys, _ := r.Body["keys"].([]any)
 	for _, k := range keys {
 		if k.(map[string]any)["kid"] == kid {

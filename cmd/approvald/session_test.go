@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/e2e"
 	"github.com/approvald/approvald/internal/testenv"
 )
 
@@ -28,11 +29,11 @@ func jwtParts(t *testing.T, token string) (header, claims map[string]any) {
 }
 
 func TestLoginFailuresLookAlike(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	forEachBackend(t, func(t *testing.T, b e2e.Backend) {
 		s := startServer(t, b, nil)
-		u := s.signupVerified(t)
+		u := s.SignUp(t)
 		unverified := testenv.RandomPhone()
-		expect(t, s.post(t, "/api/v1/signup", map[string]any{"name": "Bo", "phone": unverified, "password": "long enough"}), http.StatusCreated)
+		e2e.Expect(t, s.Post(t, "/api/v1/signup", map[string]any{"name": "Bo", "phone": unverified, "password": "long enough"}), http.StatusCreated)
 
 		var bodies []string
 		for _, body := range []map[string]any{
@@ -41,8 +42,8 @@ func TestLoginFailuresLookAlike(t *testing.T) {
 			{"phone": unverified, "password": "long enough"},
 			{"email": "nobody-" + core.NewSecret(6) + "@example.com", "password": "long enough"}, // random: the Redis of make test is shared by every test
 		} {
-			r := s.post(t, "/api/v1/login", body)
-			expect(t, r, http.StatusUnauthorized, "invalid_credentials")
+			r := s.Post(t, "/api/v1/login", body)
+			e2e.Expect(t, r, http.StatusUnauthorized, "invalid_credentials")
 			bodies = append(bodies, string(r.Raw))
 		}
 		for _, b := range bodies[1:] {
@@ -50,19 +51,19 @@ func TestLoginFailuresLookAlike(t *testing.T) {
 				t.Fatalf("login failures differ: %q vs %q", bodies[0], b)
 			}
 		}
-		expect(t, s.post(t, "/api/v1/login", map[string]any{"phone": u.Phone, "email": u.Email, "password": u.Password}), http.StatusBadRequest, "invalid_request")
-		expect(t, s.post(t, "/api/v1/login", map[string]any{"password": u.Password}), http.StatusBadRequest, "invalid_request")
-		r := s.post(t, "/api/v1/login", map[string]any{"email": strings.ToUpper(u.Email), "password": u.Password})
-		expect(t, r, http.StatusAccepted)
+		e2e.Expect(t, s.Post(t, "/api/v1/login", map[string]any{"phone": u.Phone, "email": u.Email, "password": u.Password}), http.StatusBadRequest, "invalid_request")
+		e2e.Expect(t, s.Post(t, "/api/v1/login", map[string]any{"password": u.Password}), http.StatusBadRequest, "invalid_request")
+		r := s.Post(t, "/api/v1/login", map[string]any{"email": strings.ToUpper(u.Email), "password": u.Password})
+		e2e.Expect(t, r, http.StatusAccepted)
 	})
 }
 
 func TestTokensAndSessions(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	forEachBackend(t, func(t *testing.T, b e2e.Backend) {
 		s := startServer(t, b, nil)
-		u := s.signupVerified(t)
-		pair := s.loginSMS(t, u)
-		access := pair.str("access_token")
+		u := s.SignUp(t)
+		pair := s.LoginSMS(t, u)
+		access := pair.Str("access_token")
 
 		t.Run("access token shape and JWKS", func(t *testing.T) {
 			h, c := jwtParts(t, access)
@@ -76,8 +77,8 @@ func TestTokensAndSessions(t *testing.T) {
 			if amr, _ := c["amr"].([]any); len(amr) != 2 || amr[0] != "pwd" || amr[1] != "sms" {
 				t.Fatalf("amr %v, want [pwd sms]", c["amr"])
 			}
-			jwks := s.get(t, "/.well-known/jwks.json")
-			expect(t, jwks, http.StatusOK)
+			jwks := s.Get(t, "/.well-known/jwks.json")
+			e2e.Expect(t, jwks, http.StatusOK)
 			keys, _ := jwks.Body["keys"].([]any)
 			found := false
 			for _, k := range keys {
@@ -92,104 +93,104 @@ func TestTokensAndSessions(t *testing.T) {
 		})
 
 		t.Run("bad bearer tokens", func(t *testing.T) {
-			expect(t, s.get(t, "/api/v1/me"), http.StatusUnauthorized, "unauthorized")
-			expect(t, s.get(t, "/api/v1/me", bearer("not.a.jwt")...), http.StatusUnauthorized, "unauthorized")
+			e2e.Expect(t, s.Get(t, "/api/v1/me"), http.StatusUnauthorized, "unauthorized")
+			e2e.Expect(t, s.Get(t, "/api/v1/me", e2e.Bearer("not.a.jwt")...), http.StatusUnauthorized, "unauthorized")
 			parts := strings.Split(access, ".")
 			tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"usr_x"}`)) + "." + parts[2]
-			expect(t, s.get(t, "/api/v1/me", bearer(tampered)...), http.StatusUnauthorized, "unauthorized")
+			e2e.Expect(t, s.Get(t, "/api/v1/me", e2e.Bearer(tampered)...), http.StatusUnauthorized, "unauthorized")
 		})
 
 		t.Run("refresh rotates and reuse revokes the session", func(t *testing.T) {
-			p := s.loginSMS(t, u)
-			first := p.str("refresh_token")
-			r := s.post(t, "/api/v1/token/refresh", map[string]any{"refresh_token": first})
-			expect(t, r, http.StatusOK)
-			second := r.str("refresh_token")
-			if second == first || r.str("access_token") == "" {
+			p := s.LoginSMS(t, u)
+			first := p.Str("refresh_token")
+			r := s.Post(t, "/api/v1/token/refresh", map[string]any{"refresh_token": first})
+			e2e.Expect(t, r, http.StatusOK)
+			second := r.Str("refresh_token")
+			if second == first || r.Str("access_token") == "" {
 				t.Fatalf("refresh did not rotate: %s", r.Raw)
 			}
-			_, c := jwtParts(t, r.str("access_token"))
+			_, c := jwtParts(t, r.Str("access_token"))
 			if amr, _ := c["amr"].([]any); len(amr) != 2 {
 				t.Fatalf("refreshed token lost amr: %v", c["amr"])
 			}
-			expect(t, s.post(t, "/api/v1/token/refresh", map[string]any{"refresh_token": first}), http.StatusUnauthorized)
-			expect(t, s.post(t, "/api/v1/token/refresh", map[string]any{"refresh_token": second}), http.StatusUnauthorized)
-			expect(t, s.get(t, "/api/v1/me", bearer(r.str("access_token"))...), http.StatusUnauthorized, "unauthorized")
+			e2e.Expect(t, s.Post(t, "/api/v1/token/refresh", map[string]any{"refresh_token": first}), http.StatusUnauthorized)
+			e2e.Expect(t, s.Post(t, "/api/v1/token/refresh", map[string]any{"refresh_token": second}), http.StatusUnauthorized)
+			e2e.Expect(t, s.Get(t, "/api/v1/me", e2e.Bearer(r.Str("access_token"))...), http.StatusUnauthorized, "unauthorized")
 		})
 
 		t.Run("logout revokes at once", func(t *testing.T) {
-			p := s.loginSMS(t, u)
-			at := p.str("access_token")
-			expect(t, s.post(t, "/api/v1/logout", nil, bearer(at)...), http.StatusNoContent)
-			expect(t, s.get(t, "/api/v1/me", bearer(at)...), http.StatusUnauthorized)
-			expect(t, s.post(t, "/api/v1/token/refresh", map[string]any{"refresh_token": p.str("refresh_token")}), http.StatusUnauthorized)
+			p := s.LoginSMS(t, u)
+			at := p.Str("access_token")
+			e2e.Expect(t, s.Post(t, "/api/v1/logout", nil, e2e.Bearer(at)...), http.StatusNoContent)
+			e2e.Expect(t, s.Get(t, "/api/v1/me", e2e.Bearer(at)...), http.StatusUnauthorized)
+			e2e.Expect(t, s.Post(t, "/api/v1/token/refresh", map[string]any{"refresh_token": p.Str("refresh_token")}), http.StatusUnauthorized)
 		})
 
 		t.Run("logout others keeps this session", func(t *testing.T) {
-			a, b := s.loginSMS(t, u), s.loginSMS(t, u)
-			expect(t, s.post(t, "/api/v1/logout/others", nil, bearer(a.str("access_token"))...), http.StatusNoContent)
-			expect(t, s.get(t, "/api/v1/me", bearer(a.str("access_token"))...), http.StatusOK)
-			expect(t, s.get(t, "/api/v1/me", bearer(b.str("access_token"))...), http.StatusUnauthorized)
+			a, b := s.LoginSMS(t, u), s.LoginSMS(t, u)
+			e2e.Expect(t, s.Post(t, "/api/v1/logout/others", nil, e2e.Bearer(a.Str("access_token"))...), http.StatusNoContent)
+			e2e.Expect(t, s.Get(t, "/api/v1/me", e2e.Bearer(a.Str("access_token"))...), http.StatusOK)
+			e2e.Expect(t, s.Get(t, "/api/v1/me", e2e.Bearer(b.Str("access_token"))...), http.StatusUnauthorized)
 		})
 
 		t.Run("password change revokes other sessions", func(t *testing.T) {
-			v := s.signupVerified(t)
-			a, b := s.loginSMS(t, v), s.loginSMS(t, v)
-			at := a.str("access_token")
-			expect(t, s.post(t, "/api/v1/password", map[string]any{"current_password": "wrong one!", "new_password": "another long one"}, bearer(at)...), http.StatusUnauthorized, "invalid_credentials")
-			expect(t, s.post(t, "/api/v1/password", map[string]any{"current_password": v.Password, "new_password": "short"}, bearer(at)...), http.StatusBadRequest, "weak_password")
-			expect(t, s.post(t, "/api/v1/password", map[string]any{"current_password": v.Password, "new_password": "another long one"}, bearer(at)...), http.StatusNoContent)
-			expect(t, s.get(t, "/api/v1/me", bearer(at)...), http.StatusOK)
-			expect(t, s.get(t, "/api/v1/me", bearer(b.str("access_token"))...), http.StatusUnauthorized)
-			expect(t, s.post(t, "/api/v1/login", map[string]any{"phone": v.Phone, "password": v.Password}), http.StatusUnauthorized, "invalid_credentials")
+			v := s.SignUp(t)
+			a, b := s.LoginSMS(t, v), s.LoginSMS(t, v)
+			at := a.Str("access_token")
+			e2e.Expect(t, s.Post(t, "/api/v1/password", map[string]any{"current_password": "wrong one!", "new_password": "another long one"}, e2e.Bearer(at)...), http.StatusUnauthorized, "invalid_credentials")
+			e2e.Expect(t, s.Post(t, "/api/v1/password", map[string]any{"current_password": v.Password, "new_password": "short"}, e2e.Bearer(at)...), http.StatusBadRequest, "weak_password")
+			e2e.Expect(t, s.Post(t, "/api/v1/password", map[string]any{"current_password": v.Password, "new_password": "another long one"}, e2e.Bearer(at)...), http.StatusNoContent)
+			e2e.Expect(t, s.Get(t, "/api/v1/me", e2e.Bearer(at)...), http.StatusOK)
+			e2e.Expect(t, s.Get(t, "/api/v1/me", e2e.Bearer(b.Str("access_token"))...), http.StatusUnauthorized)
+			e2e.Expect(t, s.Post(t, "/api/v1/login", map[string]any{"phone": v.Phone, "password": v.Password}), http.StatusUnauthorized, "invalid_credentials")
 			v.Password = "another long one"
-			s.loginSMS(t, v)
-			msgs := s.SMS.messages(v.Phone)
+			s.LoginSMS(t, v)
+			msgs := s.SMS.Messages(v.Phone)
 			if !strings.Contains(strings.Join(msgs, "\n"), "password was changed") {
 				t.Fatalf("no password-change notice in %q", msgs)
 			}
 		})
 
 		t.Run("two-factor off logs in with the password alone", func(t *testing.T) {
-			v := s.signupVerified(t)
-			at := s.loginSMS(t, v).str("access_token")
-			r := s.do(t, request{method: "PATCH", path: "/api/v1/me", body: map[string]any{"two_factor": false}, headers: pairs(bearer(at))})
-			expect(t, r, http.StatusOK)
+			v := s.SignUp(t)
+			at := s.LoginSMS(t, v).Str("access_token")
+			r := s.Do(t, e2e.Request{Method: "PATCH", Path: "/api/v1/me", Body: map[string]any{"two_factor": false}, Headers: e2e.Pairs(e2e.Bearer(at))})
+			e2e.Expect(t, r, http.StatusOK)
 			if r.Body["two_factor"] != false {
 				t.Fatalf("profile %s", r.Raw)
 			}
-			lr := s.post(t, "/api/v1/login", map[string]any{"phone": v.Phone, "password": v.Password})
-			expect(t, lr, http.StatusOK)
-			_, c := jwtParts(t, lr.str("access_token"))
+			lr := s.Post(t, "/api/v1/login", map[string]any{"phone": v.Phone, "password": v.Password})
+			e2e.Expect(t, lr, http.StatusOK)
+			_, c := jwtParts(t, lr.Str("access_token"))
 			if amr, _ := c["amr"].([]any); len(amr) != 1 || amr[0] != "pwd" {
 				t.Fatalf("amr %v, want [pwd]", c["amr"])
 			}
 			// A password-only session may not make risky changes while two-factor is on.
-			pwdOnly := lr.str("access_token")
-			expect(t, s.do(t, request{method: "PATCH", path: "/api/v1/me", body: map[string]any{"two_factor": true}, headers: pairs(bearer(pwdOnly))}), http.StatusOK)
-			expect(t, s.do(t, request{method: "PATCH", path: "/api/v1/me", body: map[string]any{"two_factor": false}, headers: pairs(bearer(pwdOnly))}), http.StatusForbidden, "reauth_required")
-			expect(t, s.post(t, "/api/v1/devices/enrollments", nil, bearer(pwdOnly)...), http.StatusForbidden, "reauth_required")
+			pwdOnly := lr.Str("access_token")
+			e2e.Expect(t, s.Do(t, e2e.Request{Method: "PATCH", Path: "/api/v1/me", Body: map[string]any{"two_factor": true}, Headers: e2e.Pairs(e2e.Bearer(pwdOnly))}), http.StatusOK)
+			e2e.Expect(t, s.Do(t, e2e.Request{Method: "PATCH", Path: "/api/v1/me", Body: map[string]any{"two_factor": false}, Headers: e2e.Pairs(e2e.Bearer(pwdOnly))}), http.StatusForbidden, "reauth_required")
+			e2e.Expect(t, s.Post(t, "/api/v1/devices/enrollments", nil, e2e.Bearer(pwdOnly)...), http.StatusForbidden, "reauth_required")
 		})
 
 		t.Run("wrong types in PATCH", func(t *testing.T) {
-			at := s.loginSMS(t, s.signupVerified(t)).str("access_token")
-			r := s.do(t, request{method: "PATCH", path: "/api/v1/me", body: `{"two_factor":"yes"}`, headers: pairs(bearer(at))})
-			expect(t, r, http.StatusBadRequest, "invalid_request")
+			at := s.LoginSMS(t, s.SignUp(t)).Str("access_token")
+			r := s.Do(t, e2e.Request{Method: "PATCH", Path: "/api/v1/me", Body: `{"two_factor":"yes"}`, Headers: e2e.Pairs(e2e.Bearer(at))})
+			e2e.Expect(t, r, http.StatusBadRequest, "invalid_request")
 		})
 	})
 }
 
 func TestOperations(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	forEachBackend(t, func(t *testing.T, b e2e.Backend) {
 		s := startServer(t, b, nil)
-		expect(t, s.get(t, "/healthz"), http.StatusOK)
-		expect(t, s.get(t, "/readyz"), http.StatusOK)
-		r := s.get(t, "/api/v1/openapi.json")
-		expect(t, r, http.StatusOK)
-		if !strings.HasPrefix(r.str("openapi"), "3.") {
+		e2e.Expect(t, s.Get(t, "/healthz"), http.StatusOK)
+		e2e.Expect(t, s.Get(t, "/readyz"), http.StatusOK)
+		r := s.Get(t, "/api/v1/openapi.json")
+		e2e.Expect(t, r, http.StatusOK)
+		if !strings.HasPrefix(r.Str("openapi"), "3.") {
 			t.Fatalf("openapi document: %.200s", r.Raw)
 		}
-		page := s.get(t, "/")
+		page := s.Get(t, "/")
 		if page.Status != http.StatusOK || !strings.Contains(string(page.Raw), "approvald") {
 			t.Fatalf("index page: %d %.200s", page.Status, page.Raw)
 		}
@@ -200,13 +201,13 @@ func TestOperations(t *testing.T) {
 }
 
 func TestCORS(t *testing.T) {
-	s := startServer(t, sqliteBackend, map[string]string{"ALLOWED_ORIGINS": "https://app.example.com"})
-	pre := func(path, origin string) *response {
-		return s.do(t, request{method: "OPTIONS", path: path, headers: map[string]string{
+	s := startServer(t, e2e.SQLite, map[string]string{"ALLOWED_ORIGINS": "https://app.example.com"})
+	pre := func(path, origin string) *e2e.Response {
+		return s.Do(t, e2e.Request{Method: "OPTIONS", Path: path, Headers: map[string]string{
 			"Origin": origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type,x-approval-ticket"}})
 	}
 	r := pre("/api/v1/login", "https://app.example.com")
-	expect(t, r, http.StatusNoContent)
+	e2e.Expect(t, r, http.StatusNoContent)
 	if r.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" ||
 		!strings.Contains(strings.ToLower(r.Header.Get("Access-Control-Allow-Headers")), "x-approval-ticket") {
 		t.Fatalf("preflight headers %v", r.Header)

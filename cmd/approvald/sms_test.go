@@ -7,34 +7,35 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/approvald/approvald/internal/e2e"
 	"github.com/approvald/approvald/internal/testenv"
 )
 
 // The reproduced toll fraud: a US premium-rate number was accepted and
 // texted. Refused now, with a message, and nothing is sent.
 func TestSignupRefusesPremiumRateNumbers(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	forEachBackend(t, func(t *testing.T, b e2e.Backend) {
 		s := startServer(t, b, nil)
 		for _, number := range []string{"+1 900 555 0123", "+1 800 555 0123", "+44 56 1234 5678"} {
-			r := s.post(t, "/api/v1/signup", map[string]any{"name": "Ada", "phone": number, "password": "long enough"})
-			expect(t, r, http.StatusBadRequest, "invalid_phone")
+			r := s.Post(t, "/api/v1/signup", map[string]any{"name": "Ada", "phone": number, "password": "long enough"})
+			e2e.Expect(t, r, http.StatusBadRequest, "invalid_phone")
 			e := r.Body["error"].(map[string]any)
 			if e["field"] != "phone" || !strings.Contains(e["message"].(string), "premium-rate") {
 				t.Fatalf("%s: %s", number, r.Raw)
 			}
 		}
-		if m := s.SMS.messages("+19005550123"); len(m) != 0 {
+		if m := s.SMS.Messages("+19005550123"); len(m) != 0 {
 			t.Fatalf("the premium-rate number was texted: %q", m)
 		}
 	})
 }
 
 func TestSMSCountries(t *testing.T) {
-	s := startServer(t, sqliteBackend, map[string]string{"SMS_COUNTRIES": "gb, IE"})
-	r := s.post(t, "/api/v1/signup", map[string]any{"name": "Ada", "phone": testenv.RandomPhone(), "password": "long enough"})
-	expect(t, r, http.StatusBadRequest, "invalid_phone")
-	expect(t, s.post(t, "/api/v1/signup", map[string]any{"name": "Ada", "phone": "07400 123456", "country_code": "44", "password": "long enough"}), http.StatusCreated)
-	if m := s.SMS.messages("+447400123456"); len(m) != 1 {
+	s := startServer(t, e2e.SQLite, map[string]string{"SMS_COUNTRIES": "gb, IE"})
+	r := s.Post(t, "/api/v1/signup", map[string]any{"name": "Ada", "phone": testenv.RandomPhone(), "password": "long enough"})
+	e2e.Expect(t, r, http.StatusBadRequest, "invalid_phone")
+	e2e.Expect(t, s.Post(t, "/api/v1/signup", map[string]any{"name": "Ada", "phone": "07400 123456", "country_code": "44", "password": "long enough"}), http.StatusCreated)
+	if m := s.SMS.Messages("+447400123456"); len(m) != 1 {
 		t.Fatalf("the GB number got %q", m)
 	}
 }
@@ -43,27 +44,21 @@ func TestSMSCountries(t *testing.T) {
 // 429, an event in the user's trail and a count in the metrics. (On the
 // embedded backend: the test Redis's budget is every test server's.)
 func TestSMSBudgetPerHour(t *testing.T) {
-	s := startServer(t, sqliteBackend, map[string]string{"SMS_BUDGET_PER_HOUR": "2", "METRICS_TOKEN": testMetricsToken})
-	u := s.signupVerified(t)                   // the budget's first
-	at := s.loginSMS(t, u).str("access_token") // and second
-	r := s.post(t, "/api/v1/login", map[string]any{"phone": u.Phone, "password": u.Password})
-	expect(t, r, http.StatusTooManyRequests, "rate_limited")
+	s := startServer(t, e2e.SQLite, map[string]string{"SMS_BUDGET_PER_HOUR": "2", "METRICS_TOKEN": testMetricsToken})
+	u := s.SignUp(t)                           // the budget's first
+	at := s.LoginSMS(t, u).Str("access_token") // and second
+	r := s.Post(t, "/api/v1/login", map[string]any{"phone": u.Phone, "password": u.Password})
+	e2e.Expect(t, r, http.StatusTooManyRequests, "rate_limited")
 	if r.Header.Get("Retry-After") == "" {
 		t.Fatal("429 without Retry-After")
 	}
-	expect(t, s.post(t, "/api/v1/signup", map[string]any{"name": "Bob", "phone": testenv.RandomPhone(), "password": "long enough"}),
+	e2e.Expect(t, s.Post(t, "/api/v1/signup", map[string]any{"name": "Bob", "phone": testenv.RandomPhone(), "password": "long enough"}),
 		http.StatusTooManyRequests, "rate_limited")
-	codes := 0
-	for _, m := range s.SMS.messages(u.Phone) {
-		if codeInSMS.MatchString(m) {
-			codes++
-		}
-	}
-	if codes != 2 {
+	if codes := len(s.SMS.Codes(u.Phone)); codes != 2 {
 		t.Fatalf("%d codes texted to the user, want 2", codes)
 	}
-	ev := s.get(t, "/api/v1/me/events", bearer(at)...)
-	expect(t, ev, http.StatusOK)
+	ev := s.Get(t, "/api/v1/me/events", e2e.Bearer(at)...)
+	e2e.Expect(t, ev, http.StatusOK)
 	if !strings.Contains(string(ev.Raw), `"kind":"sms_budget_exhausted"`) {
 		t.Fatalf("no sms_budget_exhausted event: %s", ev.Raw)
 	}
@@ -84,18 +79,18 @@ func TestSMSBudgetPerHour(t *testing.T) {
 // are. (Embedded backend: on the shared test Redis, every test server's
 // clients are 127.0.0.1.)
 func TestResendsPerIP(t *testing.T) {
-	s := startServer(t, sqliteBackend, map[string]string{"LIMIT_RESENDS_PER_IP_PER_HOUR": "2"})
-	u, _ := s.userWithDevice(t, false)
+	s := startServer(t, e2e.SQLite, map[string]string{"LIMIT_RESENDS_PER_IP_PER_HOUR": "2"})
+	u, _ := s.UserWithDevice(t, false)
 	for i := range 3 {
-		l := s.startLogin(t, u)
+		l := s.StartLogin(t, u)
 		if l.Channel != "push" {
 			t.Fatalf("login %d: channel %s", i, l.Channel)
 		}
-		r := s.post(t, "/api/v1/approvals/"+l.ID+"/sms", nil, ticketHeader(l.Ticket)...)
+		r := s.Post(t, "/api/v1/approvals/"+l.ID+"/sms", nil, e2e.Ticket(l.Ticket)...)
 		if i < 2 {
-			expect(t, r, http.StatusAccepted)
+			e2e.Expect(t, r, http.StatusAccepted)
 		} else {
-			expect(t, r, http.StatusTooManyRequests, "rate_limited")
+			e2e.Expect(t, r, http.StatusTooManyRequests, "rate_limited")
 		}
 	}
 }
@@ -103,19 +98,19 @@ func TestResendsPerIP(t *testing.T) {
 // NUL and invalid UTF-8 in a string are the client's mistake: 400 naming
 // the field, on PostgreSQL too (which refuses NUL in text: it was a 503).
 func TestNULAndInvalidUTF8AreInvalidRequests(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	forEachBackend(t, func(t *testing.T, b e2e.Backend) {
 		s := startServer(t, b, nil)
 		for _, name := range []string{`Ada\u0000Lovelace`, "Ada\xff"} {
 			body := `{"name":"` + name + `","phone":"` + testenv.RandomPhone() + `","password":"long enough"}`
-			r := s.post(t, "/api/v1/signup", body)
-			expect(t, r, http.StatusBadRequest, "invalid_request")
+			r := s.Post(t, "/api/v1/signup", body)
+			e2e.Expect(t, r, http.StatusBadRequest, "invalid_request")
 			if e := r.Body["error"].(map[string]any); e["field"] != "name" {
 				t.Fatalf("%q: %s", name, r.Raw)
 			}
 		}
 		pw := `{"phone":"` + testenv.RandomPhone() + `","password":"pass\u0000word"}`
-		r := s.post(t, "/api/v1/login", pw)
-		expect(t, r, http.StatusBadRequest, "invalid_request")
+		r := s.Post(t, "/api/v1/login", pw)
+		e2e.Expect(t, r, http.StatusBadRequest, "invalid_request")
 		if e := r.Body["error"].(map[string]any); e["field"] != "password" {
 			t.Fatalf("NUL in a password: %s", r.Raw)
 		}
@@ -125,30 +120,30 @@ func TestNULAndInvalidUTF8AreInvalidRequests(t *testing.T) {
 // Fields the server does not know are refused by name: a client that
 // thinks it set something must not hear 200.
 func TestUnknownFieldsAreRefused(t *testing.T) {
-	s := startServer(t, sqliteBackend, nil)
-	u := s.signupVerified(t)
-	at := s.loginSMS(t, u).str("access_token")
-	r := s.do(t, request{method: http.MethodPatch, path: "/api/v1/me", body: map[string]any{"passwordless": "push"}, headers: pairs(bearer(at))})
-	expect(t, r, http.StatusBadRequest, "invalid_request")
+	s := startServer(t, e2e.SQLite, nil)
+	u := s.SignUp(t)
+	at := s.LoginSMS(t, u).Str("access_token")
+	r := s.Do(t, e2e.Request{Method: http.MethodPatch, Path: "/api/v1/me", Body: map[string]any{"passwordless": "push"}, Headers: e2e.Pairs(e2e.Bearer(at))})
+	e2e.Expect(t, r, http.StatusBadRequest, "invalid_request")
 	if e := r.Body["error"].(map[string]any); e["field"] != "passwordless" || !strings.Contains(e["message"].(string), `"passwordless"`) {
 		t.Fatalf("PATCH /me with passwordless: %s", r.Raw)
 	}
 
-	enroll := s.post(t, "/api/v1/devices/enrollments", nil, bearer(at)...)
-	expect(t, enroll, http.StatusCreated)
+	enroll := s.Post(t, "/api/v1/devices/enrollments", nil, e2e.Bearer(at)...)
+	e2e.Expect(t, enroll, http.StatusCreated)
 	pub, _, _ := ed25519.GenerateKey(nil)
 	device := map[string]any{
-		"enrollment_code": enroll.str("enrollment_code"), "name": "phone",
+		"enrollment_code": enroll.Str("enrollment_code"), "name": "phone",
 		"public_key": base64.RawURLEncoding.EncodeToString(pub),
 		"web_push":   map[string]any{"endpoint": "https://push.example/x", "keys": map[string]string{"p256dh": "x", "auth": "y"}},
 	}
-	r = s.post(t, "/api/v1/devices", device)
-	expect(t, r, http.StatusBadRequest, "invalid_request")
+	r = s.Post(t, "/api/v1/devices", device)
+	e2e.Expect(t, r, http.StatusBadRequest, "invalid_request")
 	if e := r.Body["error"].(map[string]any); e["field"] != "web_push" {
 		t.Fatalf("POST /devices with web_push: %s", r.Raw)
 	}
 	delete(device, "web_push") // the code was not spent by the refusal
-	expect(t, s.post(t, "/api/v1/devices", device), http.StatusCreated)
+	e2e.Expect(t, s.Post(t, "/api/v1/devices", device), http.StatusCreated)
 }
 
 // A PostgreSQL deployment must choose its SMS provider; the embedded
@@ -157,7 +152,7 @@ func TestSMSProviderRequiredWithPostgres(t *testing.T) {
 	for _, url := range []string{"postgres://approvald@127.0.0.1:1/approvald", "postgresql://approvald@127.0.0.1:1/approvald"} {
 		err := run(t.Context(), []string{"approvald"}, func(k string) string {
 			return map[string]string{"DATABASE_URL": url, "ADDR": "127.0.0.1:0"}[k]
-		}, &syncBuffer{}, &syncBuffer{})
+		}, &e2e.Buffer{}, &e2e.Buffer{})
 		if err == nil || !strings.HasPrefix(err.Error(), "SMS_PROVIDER: ") || !strings.Contains(err.Error(), "PostgreSQL") {
 			t.Fatalf("%s without SMS_PROVIDER: %v", url, err)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/approvald/approvald/internal/approval"
 	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/e2e"
 	"github.com/approvald/approvald/internal/testenv"
 )
 
@@ -24,18 +25,18 @@ const webCookieName = "approvald_refresh" // plain http on loopback: no __Host-,
 
 // webPost calls a /web/ endpoint as the pages do: with the guard header and,
 // when refresh is not empty, the refresh cookie.
-func (s *testServer) webPost(t *testing.T, path string, body any, refresh string, headers ...string) *response {
+func webPost(t *testing.T, s *e2e.Server, path string, body any, refresh string, headers ...string) *e2e.Response {
 	t.Helper()
 	h := append([]string{"X-Approvald-Web", "1"}, headers...)
 	if refresh != "" {
 		h = append(h, "Cookie", webCookieName+"="+refresh)
 	}
-	return s.post(t, path, body, h...)
+	return s.Post(t, path, body, h...)
 }
 
 // setCookie returns the refresh cookie r sets ("" when it clears it) and
 // checks its attributes.
-func setCookie(t *testing.T, r *response) string {
+func setCookie(t *testing.T, r *e2e.Response) string {
 	t.Helper()
 	var raw string
 	for _, v := range r.Header.Values("Set-Cookie") {
@@ -70,139 +71,139 @@ func setCookie(t *testing.T, r *response) string {
 
 // expectAccessOnly checks a /web/ session answer: an access token and no
 // refresh token in the body.
-func expectAccessOnly(t *testing.T, r *response) string {
+func expectAccessOnly(t *testing.T, r *e2e.Response) string {
 	t.Helper()
 	if _, leaked := r.Body["refresh_token"]; leaked {
 		t.Fatalf("the page got the refresh token: %s", r.Raw)
 	}
-	if r.str("token_type") != "Bearer" || r.Body["expires_in"] != float64(600) || r.str("access_token") == "" {
+	if r.Str("token_type") != "Bearer" || r.Body["expires_in"] != float64(600) || r.Str("access_token") == "" {
 		t.Fatalf("answer %s", r.Raw)
 	}
 	if r.Header.Get("Cache-Control") != "no-store" {
 		t.Error("a token was answered without Cache-Control: no-store")
 	}
-	return r.str("access_token")
+	return r.Str("access_token")
 }
 
 func TestWebSessionCookie(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	forEachBackend(t, func(t *testing.T, b e2e.Backend) {
 		s := startServer(t, b, nil)
-		u := s.signupVerified(t)
-		at := s.loginSMS(t, u).str("access_token")
-		expect(t, s.do(t, request{method: http.MethodPatch, path: "/api/v1/me", body: map[string]any{"two_factor": false},
-			headers: pairs(bearer(at))}), http.StatusOK)
+		u := s.SignUp(t)
+		at := s.LoginSMS(t, u).Str("access_token")
+		e2e.Expect(t, s.Do(t, e2e.Request{Method: http.MethodPatch, Path: "/api/v1/me", Body: map[string]any{"two_factor": false},
+			Headers: e2e.Pairs(e2e.Bearer(at))}), http.StatusOK)
 		creds := map[string]any{"phone": u.Phone, "password": u.Password}
 		login := func() (access, refresh string) {
 			t.Helper()
-			r := s.webPost(t, "/web/login", creds, "")
-			expect(t, r, http.StatusOK)
+			r := webPost(t, s, "/web/login", creds, "")
+			e2e.Expect(t, r, http.StatusOK)
 			return expectAccessOnly(t, r), setCookie(t, r)
 		}
 
-		expect(t, s.post(t, "/web/login", creds), http.StatusForbidden, "forbidden")
-		expect(t, s.webPost(t, "/web/login", map[string]any{"phone": u.Phone, "password": "wrong password"}, ""),
+		e2e.Expect(t, s.Post(t, "/web/login", creds), http.StatusForbidden, "forbidden")
+		e2e.Expect(t, webPost(t, s, "/web/login", map[string]any{"phone": u.Phone, "password": "wrong password"}, ""),
 			http.StatusUnauthorized, "invalid_credentials")
 
 		access, c1 := login()
-		expect(t, s.get(t, "/api/v1/me", bearer(access)...), http.StatusOK)
+		e2e.Expect(t, s.Get(t, "/api/v1/me", e2e.Bearer(access)...), http.StatusOK)
 
 		t.Run("refresh rotates the cookie; a spent one revokes the session", func(t *testing.T) {
-			expect(t, s.webPost(t, "/web/refresh", nil, ""), http.StatusUnauthorized, "unauthorized")
-			r := s.webPost(t, "/web/refresh", nil, c1)
-			expect(t, r, http.StatusOK)
+			e2e.Expect(t, webPost(t, s, "/web/refresh", nil, ""), http.StatusUnauthorized, "unauthorized")
+			r := webPost(t, s, "/web/refresh", nil, c1)
+			e2e.Expect(t, r, http.StatusOK)
 			access2, c2 := expectAccessOnly(t, r), setCookie(t, r)
 			if c2 == c1 || access2 == access {
 				t.Fatal("refresh did not rotate")
 			}
-			r = s.webPost(t, "/web/refresh", nil, c1)
-			expect(t, r, http.StatusUnauthorized, "unauthorized")
+			r = webPost(t, s, "/web/refresh", nil, c1)
+			e2e.Expect(t, r, http.StatusUnauthorized, "unauthorized")
 			if setCookie(t, r) != "" {
 				t.Error("a refused cookie was not cleared")
 			}
-			expect(t, s.webPost(t, "/web/refresh", nil, c2), http.StatusUnauthorized, "unauthorized")
-			expect(t, s.get(t, "/api/v1/me", bearer(access2)...), http.StatusUnauthorized)
+			e2e.Expect(t, webPost(t, s, "/web/refresh", nil, c2), http.StatusUnauthorized, "unauthorized")
+			e2e.Expect(t, s.Get(t, "/api/v1/me", e2e.Bearer(access2)...), http.StatusUnauthorized)
 		})
 
 		t.Run("logout by the cookie alone", func(t *testing.T) {
 			access, refresh := login()
-			r := s.webPost(t, "/web/logout", nil, refresh)
-			expect(t, r, http.StatusNoContent)
+			r := webPost(t, s, "/web/logout", nil, refresh)
+			e2e.Expect(t, r, http.StatusNoContent)
 			if setCookie(t, r) != "" {
 				t.Error("logout did not clear the cookie")
 			}
-			expect(t, s.get(t, "/api/v1/me", bearer(access)...), http.StatusUnauthorized)
+			e2e.Expect(t, s.Get(t, "/api/v1/me", e2e.Bearer(access)...), http.StatusUnauthorized)
 		})
 
 		t.Run("logout by the access token", func(t *testing.T) {
 			access, refresh := login()
-			expect(t, s.webPost(t, "/web/logout", nil, "", bearer(access)...), http.StatusNoContent)
-			expect(t, s.get(t, "/api/v1/me", bearer(access)...), http.StatusUnauthorized)
-			expect(t, s.webPost(t, "/web/refresh", nil, refresh), http.StatusUnauthorized)
+			e2e.Expect(t, webPost(t, s, "/web/logout", nil, "", e2e.Bearer(access)...), http.StatusNoContent)
+			e2e.Expect(t, s.Get(t, "/api/v1/me", e2e.Bearer(access)...), http.StatusUnauthorized)
+			e2e.Expect(t, webPost(t, s, "/web/refresh", nil, refresh), http.StatusUnauthorized)
 		})
 
 		t.Run("logout without a session", func(t *testing.T) {
-			expect(t, s.webPost(t, "/web/logout", nil, ""), http.StatusNoContent)
+			e2e.Expect(t, webPost(t, s, "/web/logout", nil, ""), http.StatusNoContent)
 		})
 	})
 }
 
 func TestWebLoginWithSecondFactor(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	forEachBackend(t, func(t *testing.T, b e2e.Backend) {
 		s := startServer(t, b, nil)
-		u := s.signupVerified(t)
+		u := s.SignUp(t)
 		creds := map[string]any{"phone": u.Phone, "password": u.Password}
 
-		r := s.webPost(t, "/web/login", creds, "")
-		expect(t, r, http.StatusAccepted)
-		if r.str("channel") != "sms" || r.Body["devices"] != nil || r.str("ticket") == "" {
+		r := webPost(t, s, "/web/login", creds, "")
+		e2e.Expect(t, r, http.StatusAccepted)
+		if r.Str("channel") != "sms" || r.Body["devices"] != nil || r.Str("ticket") == "" {
 			t.Fatalf("login without a device %s", r.Raw)
 		}
-		id, ticket := r.str("approval_id"), r.str("ticket")
+		id, ticket := r.Str("approval_id"), r.Str("ticket")
 		exchange := map[string]any{"approval_id": id, "ticket": ticket}
-		expect(t, s.webPost(t, "/web/session", exchange, ""), http.StatusConflict, "not_approved")
-		expect(t, s.webPost(t, "/web/session", map[string]any{"approval_id": id, "ticket": "wrong"}, ""),
+		e2e.Expect(t, webPost(t, s, "/web/session", exchange, ""), http.StatusConflict, "not_approved")
+		e2e.Expect(t, webPost(t, s, "/web/session", map[string]any{"approval_id": id, "ticket": "wrong"}, ""),
 			http.StatusUnauthorized, "unauthorized")
-		expect(t, s.post(t, "/api/v1/approvals/"+id+"/verify", map[string]any{"code": s.SMS.lastCode(t, u.Phone)},
-			ticketHeader(ticket)...), http.StatusOK)
-		r = s.webPost(t, "/web/session", exchange, "")
-		expect(t, r, http.StatusOK)
+		e2e.Expect(t, s.Post(t, "/api/v1/approvals/"+id+"/verify", map[string]any{"code": s.SMS.LastCode(t, u.Phone)},
+			e2e.Ticket(ticket)...), http.StatusOK)
+		r = webPost(t, s, "/web/session", exchange, "")
+		e2e.Expect(t, r, http.StatusOK)
 		access, refresh := expectAccessOnly(t, r), setCookie(t, r)
-		expect(t, s.get(t, "/api/v1/me", bearer(access)...), http.StatusOK)
-		expect(t, s.webPost(t, "/web/session", exchange, ""), http.StatusConflict, "already_exchanged")
-		expect(t, s.webPost(t, "/web/refresh", nil, refresh), http.StatusOK)
+		e2e.Expect(t, s.Get(t, "/api/v1/me", e2e.Bearer(access)...), http.StatusOK)
+		e2e.Expect(t, webPost(t, s, "/web/session", exchange, ""), http.StatusConflict, "already_exchanged")
+		e2e.Expect(t, webPost(t, s, "/web/refresh", nil, refresh), http.StatusOK)
 
-		pu, _ := s.userWithDevice(t, true)
-		r = s.webPost(t, "/web/login", map[string]any{"phone": pu.Phone, "password": pu.Password}, "")
-		expect(t, r, http.StatusAccepted)
+		pu, _ := s.UserWithDevice(t, true)
+		r = webPost(t, s, "/web/login", map[string]any{"phone": pu.Phone, "password": pu.Password}, "")
+		e2e.Expect(t, r, http.StatusAccepted)
 		names, _ := r.Body["devices"].([]any)
-		if r.str("channel") != "push" || len(names) != 1 || names[0] != "Test phone" || r.Body["match_number"] == nil {
+		if r.Str("channel") != "push" || len(names) != 1 || names[0] != "Test phone" || r.Body["match_number"] == nil {
 			t.Fatalf("push login %s", r.Raw)
 		}
 	})
 }
 
 func TestWebEnrollmentQR(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	forEachBackend(t, func(t *testing.T, b e2e.Backend) {
 		s := startServer(t, b, nil)
-		u := s.signupVerified(t)
-		at := s.loginSMS(t, u).str("access_token")
+		u := s.SignUp(t)
+		at := s.LoginSMS(t, u).Str("access_token")
 
-		expect(t, s.webPost(t, "/web/devices/enrollments", nil, ""), http.StatusUnauthorized)
-		expect(t, s.post(t, "/web/devices/enrollments", nil, bearer(at)...), http.StatusForbidden, "forbidden")
-		r := s.webPost(t, "/web/devices/enrollments", nil, "", bearer(at)...)
-		expect(t, r, http.StatusCreated)
-		code := r.str("enrollment_code")
-		if len(code) < 22 || r.Body["expires_in"] != float64(600) || r.str("server") != s.URL {
+		e2e.Expect(t, webPost(t, s, "/web/devices/enrollments", nil, ""), http.StatusUnauthorized)
+		e2e.Expect(t, s.Post(t, "/web/devices/enrollments", nil, e2e.Bearer(at)...), http.StatusForbidden, "forbidden")
+		r := webPost(t, s, "/web/devices/enrollments", nil, "", e2e.Bearer(at)...)
+		e2e.Expect(t, r, http.StatusCreated)
+		code := r.Str("enrollment_code")
+		if len(code) < 22 || r.Body["expires_in"] != float64(600) || r.Str("server") != s.URL {
 			t.Fatalf("enrollment %s", r.Raw)
 		}
-		uri, err := url.Parse(r.str("enroll_uri"))
+		uri, err := url.Parse(r.Str("enroll_uri"))
 		if err != nil || uri.Scheme != "approvald" || uri.Query().Get("code") != code || uri.Query().Get("server") != s.URL {
-			t.Fatalf("enroll_uri %q", r.str("enroll_uri"))
+			t.Fatalf("enroll_uri %q", r.Str("enroll_uri"))
 		}
-		data, ok := strings.CutPrefix(r.str("qr"), "data:image/png;base64,")
+		data, ok := strings.CutPrefix(r.Str("qr"), "data:image/png;base64,")
 		raw, err := base64.StdEncoding.DecodeString(data)
 		if !ok || err != nil {
-			t.Fatalf("qr is not a PNG data URL: %.60q", r.str("qr"))
+			t.Fatalf("qr is not a PNG data URL: %.60q", r.Str("qr"))
 		}
 		img, err := png.Decode(bytes.NewReader(raw))
 		if err != nil || img.Bounds().Dx() < 200 {
@@ -210,7 +211,7 @@ func TestWebEnrollmentQR(t *testing.T) {
 		}
 
 		pub, _, _ := ed25519.GenerateKey(rand.Reader)
-		expect(t, s.post(t, "/api/v1/devices", map[string]any{"enrollment_code": code, "name": "Ada's phone",
+		e2e.Expect(t, s.Post(t, "/api/v1/devices", map[string]any{"enrollment_code": code, "name": "Ada's phone",
 			"public_key": base64.RawURLEncoding.EncodeToString(pub)}), http.StatusCreated)
 	})
 }
@@ -219,10 +220,10 @@ func TestWebEnrollmentQR(t *testing.T) {
 // ones the server enforces: a code asked for again at once is refused for
 // as long.
 func TestWebConfigServesTheCooldowns(t *testing.T) {
-	s := startServer(t, sqliteBackend, nil)
-	expect(t, s.get(t, "/web/config"), http.StatusForbidden, "forbidden")
-	r := s.get(t, "/web/config", "X-Approvald-Web", "1")
-	expect(t, r, http.StatusOK)
+	s := startServer(t, e2e.SQLite, nil)
+	e2e.Expect(t, s.Get(t, "/web/config"), http.StatusForbidden, "forbidden")
+	r := s.Get(t, "/web/config", "X-Approvald-Web", "1")
+	e2e.Expect(t, r, http.StatusOK)
 	if r.Header.Get("Cache-Control") != "no-store" {
 		t.Errorf("Cache-Control %q, want no-store", r.Header.Get("Cache-Control"))
 	}
@@ -232,24 +233,24 @@ func TestWebConfigServesTheCooldowns(t *testing.T) {
 		t.Fatalf("served %s; want both cooldowns of %v", r.Raw, core.ResendCooldown)
 	}
 
-	refusedFor := func(r *response, served float64) {
+	refusedFor := func(r *e2e.Response, served float64) {
 		t.Helper()
-		expect(t, r, http.StatusTooManyRequests, "rate_limited")
+		e2e.Expect(t, r, http.StatusTooManyRequests, "rate_limited")
 		wait, err := strconv.Atoi(r.Header.Get("Retry-After"))
 		if err != nil || float64(wait) > served || float64(wait) < served-2 {
 			t.Errorf("Retry-After %q; the page counts down %v s", r.Header.Get("Retry-After"), served)
 		}
 	}
 	phone := testenv.RandomPhone()
-	su := s.post(t, "/api/v1/signup", map[string]any{"name": "Ada", "phone": phone, "password": "long enough"})
-	expect(t, su, http.StatusCreated)
-	refusedFor(s.post(t, "/api/v1/signup/resend", map[string]any{"verification_id": su.str("verification_id")}), signupWait)
+	su := s.Post(t, "/api/v1/signup", map[string]any{"name": "Ada", "phone": phone, "password": "long enough"})
+	e2e.Expect(t, su, http.StatusCreated)
+	refusedFor(s.Post(t, "/api/v1/signup/resend", map[string]any{"verification_id": su.Str("verification_id")}), signupWait)
 
-	u := s.signupVerified(t)
-	login := s.post(t, "/api/v1/login", map[string]any{"phone": u.Phone, "password": u.Password})
-	expect(t, login, http.StatusAccepted)
-	if login.str("channel") != "sms" {
-		t.Fatalf("channel %q, want sms (a code texted at once)", login.str("channel"))
+	u := s.SignUp(t)
+	login := s.Post(t, "/api/v1/login", map[string]any{"phone": u.Phone, "password": u.Password})
+	e2e.Expect(t, login, http.StatusAccepted)
+	if login.Str("channel") != "sms" {
+		t.Fatalf("channel %q, want sms (a code texted at once)", login.Str("channel"))
 	}
-	refusedFor(s.post(t, "/api/v1/approvals/"+login.str("approval_id")+"/sms", nil, ticketHeader(login.str("ticket"))...), approvalWait)
+	refusedFor(s.Post(t, "/api/v1/approvals/"+login.Str("approval_id")+"/sms", nil, e2e.Ticket(login.Str("ticket"))...), approvalWait)
 }

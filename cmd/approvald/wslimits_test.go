@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/fasthttp/websocket"
+
+	"github.com/approvald/approvald/internal/e2e"
 )
 
 // The websocket limits (MAX_WEBSOCKETS, LIMIT_WEBSOCKETS_PER_APPROVAL,
@@ -19,11 +21,11 @@ import (
 
 // upgrade dials l's websocket with extra header pairs; it returns the open
 // connection (closed at the end of the test) or the refusal's status.
-func (s *testServer) upgrade(t *testing.T, l pushLogin, headers ...string) (*websocket.Conn, int) {
+func upgrade(t *testing.T, s *e2e.Server, l e2e.Login, headers ...string) (*websocket.Conn, int) {
 	t.Helper()
 	h := http.Header{}
 	h.Set("Origin", s.URL)
-	for k, v := range pairs(headers) {
+	for k, v := range e2e.Pairs(headers) {
 		h.Set(k, v)
 	}
 	// A generous timeout: the test may open dozens at once on a busy machine.
@@ -43,18 +45,18 @@ func (s *testServer) upgrade(t *testing.T, l pushLogin, headers ...string) (*web
 	return nil, res.StatusCode
 }
 
-func (s *testServer) mustUpgrade(t *testing.T, l pushLogin, headers ...string) *websocket.Conn {
+func mustUpgrade(t *testing.T, s *e2e.Server, l e2e.Login, headers ...string) *websocket.Conn {
 	t.Helper()
-	conn, status := s.upgrade(t, l, headers...)
+	conn, status := upgrade(t, s, l, headers...)
 	if conn == nil {
 		t.Fatalf("websocket refused: %d", status)
 	}
 	return conn
 }
 
-func (s *testServer) refusedUpgrade(t *testing.T, l pushLogin, headers ...string) {
+func refusedUpgrade(t *testing.T, s *e2e.Server, l e2e.Login, headers ...string) {
 	t.Helper()
-	if _, status := s.upgrade(t, l, headers...); status != http.StatusTooManyRequests {
+	if _, status := upgrade(t, s, l, headers...); status != http.StatusTooManyRequests {
 		t.Fatalf("websocket: status %d, want 429", status)
 	}
 }
@@ -87,7 +89,7 @@ func waitHangUp(t *testing.T, c net.Conn) {
 }
 
 // rawUpgrade is the text of l's websocket upgrade request.
-func (s *testServer) rawUpgrade(l pushLogin, extra string) string {
+func rawUpgrade(s *e2e.Server, l e2e.Login, extra string) string {
 	host := strings.TrimPrefix(s.URL, "http://")
 	return "GET /api/v1/approvals/" + l.ID + "/ws?ticket=" + l.Ticket + " HTTP/1.1\r\nHost: " + host +
 		"\r\nOrigin: " + s.URL + "\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" + extra + "\r\n"
@@ -110,11 +112,11 @@ func hangUpAndWait(t *testing.T, c *net.TCPConn) {
 // are sent but for their last byte, then completed together, so they reach
 // the gate at once; the accepted ones stay open, so the count is exact.
 func TestWebsocketUpgradesAtOnceKeepThePerApprovalCap(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b backend) {
+	forEachBackend(t, func(t *testing.T, b e2e.Backend) {
 		const limit, tries = 4, 40
 		s := startServer(t, b, map[string]string{"LIMIT_WEBSOCKETS_PER_APPROVAL": "4", "LIMIT_WEBSOCKETS_PER_IP": "1000"})
-		l := s.startLogin(t, s.signupVerified(t))
-		req := s.rawUpgrade(l, wsVersionAndKey)
+		l := s.StartLogin(t, s.SignUp(t))
+		req := rawUpgrade(s, l, wsVersionAndKey)
 		conns := make([]net.Conn, tries)
 		for i := range conns {
 			c, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
@@ -152,53 +154,53 @@ func TestWebsocketUpgradesAtOnceKeepThePerApprovalCap(t *testing.T) {
 			t.Fatalf("%d upgrades at once: statuses %v, want %d × 101 and %d × 429", tries, statuses, limit, tries-limit)
 		}
 		// The open websockets hold the slots; a closed one frees its own.
-		s.refusedUpgrade(t, l)
+		refusedUpgrade(t, s, l)
 		hangUpAndWait(t, accepted[0].(*net.TCPConn))
-		s.mustUpgrade(t, l)
-		s.refusedUpgrade(t, l)
+		mustUpgrade(t, s, l)
+		refusedUpgrade(t, s, l)
 	})
 }
 
 // LIMIT_WEBSOCKETS_PER_IP counts per client address (X-Forwarded-For from
 // a trusted proxy) and an IPv6 client per /64.
 func TestWebsocketsPerIP(t *testing.T) {
-	s := startServer(t, sqliteBackend, map[string]string{
+	s := startServer(t, e2e.SQLite, map[string]string{
 		"TRUSTED_PROXIES": "127.0.0.1", "LIMIT_WEBSOCKETS_PER_IP": "2", "LIMIT_WEBSOCKETS_PER_APPROVAL": "100",
 	})
-	l := s.startLogin(t, s.signupVerified(t))
+	l := s.StartLogin(t, s.SignUp(t))
 	from := func(ip string) []string { return []string{"X-Forwarded-For", ip} }
-	first := s.mustUpgrade(t, l, from("203.0.113.1")...)
-	s.mustUpgrade(t, l, from("203.0.113.1")...)
-	s.refusedUpgrade(t, l, from("203.0.113.1")...)
-	s.mustUpgrade(t, l, from("203.0.113.2")...)
-	s.mustUpgrade(t, l, from("2001:db8:1:2::1")...)
-	s.mustUpgrade(t, l, from("[2001:db8:1:2:ffff::2]:443")...)
-	s.refusedUpgrade(t, l, from("2001:db8:1:2::3")...)
-	s.mustUpgrade(t, l, from("2001:db8:1:3::3")...)
+	first := mustUpgrade(t, s, l, from("203.0.113.1")...)
+	mustUpgrade(t, s, l, from("203.0.113.1")...)
+	refusedUpgrade(t, s, l, from("203.0.113.1")...)
+	mustUpgrade(t, s, l, from("203.0.113.2")...)
+	mustUpgrade(t, s, l, from("2001:db8:1:2::1")...)
+	mustUpgrade(t, s, l, from("[2001:db8:1:2:ffff::2]:443")...)
+	refusedUpgrade(t, s, l, from("2001:db8:1:2::3")...)
+	mustUpgrade(t, s, l, from("2001:db8:1:3::3")...)
 	closeAndWait(t, first)
-	s.mustUpgrade(t, l, from("203.0.113.1")...)
-	s.refusedUpgrade(t, l, from("203.0.113.1")...)
+	mustUpgrade(t, s, l, from("203.0.113.1")...)
+	refusedUpgrade(t, s, l, from("203.0.113.1")...)
 }
 
 // MAX_WEBSOCKETS bounds the websockets of the instance, whatever the
 // approval and the client.
 func TestMaxWebsockets(t *testing.T) {
-	s := startServer(t, sqliteBackend, map[string]string{"MAX_WEBSOCKETS": "3", "TRUSTED_PROXIES": "127.0.0.1"})
-	a := s.startLogin(t, s.signupVerified(t))
-	b := s.startLogin(t, s.signupVerified(t))
-	first := s.mustUpgrade(t, a, "X-Forwarded-For", "203.0.113.1")
-	s.mustUpgrade(t, a, "X-Forwarded-For", "203.0.113.2")
-	s.mustUpgrade(t, b, "X-Forwarded-For", "203.0.113.3")
-	s.refusedUpgrade(t, b, "X-Forwarded-For", "203.0.113.4")
+	s := startServer(t, e2e.SQLite, map[string]string{"MAX_WEBSOCKETS": "3", "TRUSTED_PROXIES": "127.0.0.1"})
+	a := s.StartLogin(t, s.SignUp(t))
+	b := s.StartLogin(t, s.SignUp(t))
+	first := mustUpgrade(t, s, a, "X-Forwarded-For", "203.0.113.1")
+	mustUpgrade(t, s, a, "X-Forwarded-For", "203.0.113.2")
+	mustUpgrade(t, s, b, "X-Forwarded-For", "203.0.113.3")
+	refusedUpgrade(t, s, b, "X-Forwarded-For", "203.0.113.4")
 	closeAndWait(t, first)
-	s.mustUpgrade(t, b, "X-Forwarded-For", "203.0.113.4")
-	s.refusedUpgrade(t, a, "X-Forwarded-For", "203.0.113.5")
+	mustUpgrade(t, s, b, "X-Forwarded-For", "203.0.113.4")
+	refusedUpgrade(t, s, a, "X-Forwarded-For", "203.0.113.5")
 }
 
 // An upgrade that fails after the gate gives its slot back at once.
 func TestWebsocketSlotOfAFailedUpgrade(t *testing.T) {
-	s := startServer(t, sqliteBackend, map[string]string{"LIMIT_WEBSOCKETS_PER_APPROVAL": "1"})
-	l := s.startLogin(t, s.signupVerified(t))
+	s := startServer(t, e2e.SQLite, map[string]string{"LIMIT_WEBSOCKETS_PER_APPROVAL": "1"})
+	l := s.StartLogin(t, s.SignUp(t))
 	raw := func(extra string) int {
 		t.Helper()
 		conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
@@ -206,7 +208,7 @@ func TestWebsocketSlotOfAFailedUpgrade(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close()
-		if _, err = io.WriteString(conn, s.rawUpgrade(l, extra)); err != nil {
+		if _, err = io.WriteString(conn, rawUpgrade(s, l, extra)); err != nil {
 			t.Fatal(err)
 		}
 		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
@@ -224,6 +226,6 @@ func TestWebsocketSlotOfAFailedUpgrade(t *testing.T) {
 			t.Fatalf("upgrade without a key: %d, want 400", status)
 		}
 	}
-	s.mustUpgrade(t, l)
-	s.refusedUpgrade(t, l)
+	mustUpgrade(t, s, l)
+	refusedUpgrade(t, s, l)
 }

@@ -10,18 +10,18 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/approvald/approvald/internal/authenticator/authtest"
+	"github.com/approvald/approvald/internal/e2e"
 )
 
 // A device without push, driven command by command: enroll, pending,
 // approve (right and wrong number), deny --report, code.
 func TestEnrollPendingApproveDenyCode(t *testing.T) {
-	e := authtest.Start(t, approvaldBin)
-	u, code := e.NewUserEnrollmentCode()
+	s := e2e.Start(t, e2e.Options{})
+	u, code := s.UserAndEnrollmentCode(t)
 	state := filepath.Join(t.TempDir(), "device.json")
 
-	out := mustCLI(t, "", "enroll", "--server", e.Server.URL, "--code", code, "--name", "test CLI", "--state", state)
-	if !regexp.MustCompile(`Enrolled as device dev_\w+ with ` + regexp.QuoteMeta(e.Server.URL)).MatchString(out) {
+	out := mustCLI(t, "", "enroll", "--server", s.URL, "--code", code, "--name", "test CLI", "--state", state)
+	if !regexp.MustCompile(`Enrolled as device dev_\w+ with ` + regexp.QuoteMeta(s.URL)).MatchString(out) {
 		t.Fatalf("enroll printed %q", out)
 	}
 	if strings.Contains(out, code) {
@@ -30,7 +30,7 @@ func TestEnrollPendingApproveDenyCode(t *testing.T) {
 	if info, err := os.Stat(state); err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("state file: %v, %v; want mode 0600", info, err)
 	}
-	r := cli(t.Context(), "", "enroll", "--server", e.Server.URL, "--code", "another", "--state", state)
+	r := cli(t.Context(), "", "enroll", "--server", s.URL, "--code", "another", "--state", state)
 	if r.err == nil || !strings.Contains(r.err.Error(), "already exists") {
 		t.Fatalf("second enroll into the same file = %v, want a refusal", r.err)
 	}
@@ -38,47 +38,47 @@ func TestEnrollPendingApproveDenyCode(t *testing.T) {
 	if out := mustCLI(t, "", "pending", "--state", state); !strings.Contains(out, "No logins are waiting") {
 		t.Fatalf("pending before a login printed %q", out)
 	}
-	l := e.Login(u)
+	l := s.StartLogin(t, u)
 	out = mustCLI(t, "", "pending", "--state", state)
-	if !strings.Contains(out, l.ApprovalID) || !strings.Contains(out, "expires:") {
-		t.Fatalf("pending printed %q, want %s and its expiry", out, l.ApprovalID)
+	if !strings.Contains(out, l.ID) || !strings.Contains(out, "expires:") {
+		t.Fatalf("pending printed %q, want %s and its expiry", out, l.ID)
 	}
-	out = mustCLI(t, "", "approve", l.ApprovalID, "--number", strconv.Itoa(l.MatchNumber), "--state", state)
+	out = mustCLI(t, "", "approve", l.ID, "--number", strconv.Itoa(l.Number), "--state", state)
 	if !strings.Contains(out, "Approved") {
 		t.Fatalf("approve printed %q", out)
 	}
-	if a := e.Approval(l); a.Status != "approved" {
-		t.Fatalf("approval after approve = %+v", a)
+	if a := s.Approval(t, l); a.Str("status") != "approved" {
+		t.Fatalf("approval after approve = %s", a.Raw)
 	}
-	r = cli(t.Context(), "", "approve", l.ApprovalID, "--number", strconv.Itoa(l.MatchNumber), "--state", state)
+	r = cli(t.Context(), "", "approve", l.ID, "--number", strconv.Itoa(l.Number), "--state", state)
 	if r.err == nil || !strings.Contains(r.err.Error(), "already_decided") {
 		t.Fatalf("approving twice = %v, want already_decided", r.err)
 	}
 
-	l = e.Login(u)
-	wrong := 10 + (l.MatchNumber-10+1)%90
-	r = cli(t.Context(), "", "approve", "--state", state, "--number", strconv.Itoa(wrong), l.ApprovalID)
+	l = s.StartLogin(t, u)
+	wrong := 10 + (l.Number-10+1)%90
+	r = cli(t.Context(), "", "approve", "--state", state, "--number", strconv.Itoa(wrong), l.ID)
 	if r.err == nil || !strings.Contains(r.err.Error(), "did not match") {
 		t.Fatalf("approve with a wrong number = %v, want an error", r.err)
 	}
-	if a := e.Approval(l); a.Status != "denied" || a.Reason != "number_mismatch" {
-		t.Fatalf("approval after a wrong number = %+v", a)
+	if a := s.Approval(t, l); a.Str("status") != "denied" || a.Str("reason") != "number_mismatch" {
+		t.Fatalf("approval after a wrong number = %s", a.Raw)
 	}
 
-	l = e.Login(u)
-	if out := mustCLI(t, "", "deny", l.ApprovalID, "--report", "--state", state); !strings.Contains(out, "reported") {
+	l = s.StartLogin(t, u)
+	if out := mustCLI(t, "", "deny", l.ID, "--report", "--state", state); !strings.Contains(out, "reported") {
 		t.Fatalf("deny --report printed %q", out)
 	}
-	if a := e.Approval(l); a.Status != "denied" || a.Reason != "reported" {
-		t.Fatalf("approval after deny --report = %+v", a)
+	if a := s.Approval(t, l); a.Str("status") != "denied" || a.Str("reason") != "reported" {
+		t.Fatalf("approval after deny --report = %s", a.Raw)
 	}
 
-	l = e.Login(u) // an SMS login now (pushes are paused): the TOTP code works too
+	l = s.StartLogin(t, u) // an SMS login now (pushes are paused): the TOTP code works too
 	out = strings.TrimSpace(mustCLI(t, "", "code", "--state", state))
 	if !regexp.MustCompile(`^\d{6}$`).MatchString(out) {
 		t.Fatalf("code printed %q, want 6 digits", out)
 	}
-	e.Verify(l, out, http.StatusOK)
+	e2e.Expect(t, s.Verify(t, l, out), http.StatusOK)
 
 	r = cli(t.Context(), "", "deny", "apr_aaaaaaaaaaaaaaaaaaaaaaaaaa", "--state", state)
 	if r.err == nil || !strings.Contains(r.err.Error(), "not_found") {
@@ -88,44 +88,44 @@ func TestEnrollPendingApproveDenyCode(t *testing.T) {
 
 // listen --approve --number N answers a real push from the server.
 func TestListenApprovesAPushAutomatically(t *testing.T) {
-	e := authtest.Start(t, approvaldBin)
-	u, code := e.NewUserEnrollmentCode()
+	s := e2e.Start(t, e2e.Options{})
+	u, code := s.UserAndEnrollmentCode(t)
 	state := filepath.Join(t.TempDir(), "device.json")
 	cliAddr := freeAddr(t)
 	pushAddr := relay(t, cliAddr)
-	mustCLI(t, "", "enroll", "--server", e.Server.URL, "--code", code, "--listen", pushAddr, "--state", state)
+	mustCLI(t, "", "enroll", "--server", s.URL, "--code", code, "--listen", pushAddr, "--state", state)
 
-	l := e.Login(u)
+	l := s.StartLogin(t, u)
 	if l.Channel != "push" {
 		t.Fatalf("login channel = %q, want push", l.Channel)
 	}
 	r := wait(t, cliInBackground(t, "", "listen", "--state", state, "--addr", cliAddr,
-		"--approve", "--number", strconv.Itoa(l.MatchNumber), "--once"))
+		"--approve", "--number", strconv.Itoa(l.Number), "--once"))
 	if r.err != nil {
 		t.Fatalf("listen: %v\nstdout: %s\nstderr: %s", r.err, r.stdout, r.stderr)
 	}
-	for _, want := range []string{l.ApprovalID, "from:", "browser:", "expires:", "Approved"} {
+	for _, want := range []string{l.ID, "from:", "browser:", "expires:", "Approved"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Fatalf("listen printed %q, want %q in it", r.stdout, want)
 		}
 	}
-	if a := e.Approval(l); a.Status != "approved" {
-		t.Fatalf("approval after listen = %+v", a)
+	if a := s.Approval(t, l); a.Str("status") != "approved" {
+		t.Fatalf("approval after listen = %s", a.Raw)
 	}
 }
 
 // Without --approve/--deny, listen asks on stdin and insists on a valid
 // answer and a two-digit number.
 func TestListenAsksOnStdin(t *testing.T) {
-	e := authtest.Start(t, approvaldBin)
-	u, code := e.NewUserEnrollmentCode()
+	s := e2e.Start(t, e2e.Options{})
+	u, code := s.UserAndEnrollmentCode(t)
 	state := filepath.Join(t.TempDir(), "device.json")
 	cliAddr := freeAddr(t)
 	pushAddr := relay(t, cliAddr)
-	mustCLI(t, "", "enroll", "--server", e.Server.URL, "--code", code, "--listen", pushAddr, "--state", state)
+	mustCLI(t, "", "enroll", "--server", s.URL, "--code", code, "--listen", pushAddr, "--state", state)
 
-	l := e.Login(u)
-	stdin := "maybe\na\n7\n" + strconv.Itoa(l.MatchNumber) + "\n"
+	l := s.StartLogin(t, u)
+	stdin := "maybe\na\n7\n" + strconv.Itoa(l.Number) + "\n"
 	r := wait(t, cliInBackground(t, stdin, "listen", "--state", state, "--addr", cliAddr, "--once"))
 	if r.err != nil {
 		t.Fatalf("listen: %v\nstdout: %s\nstderr: %s", r.err, r.stdout, r.stderr)
@@ -134,29 +134,29 @@ func TestListenAsksOnStdin(t *testing.T) {
 		strings.Count(r.stdout, "type the number shown in the browser") != 2 || !strings.Contains(r.stdout, "Approved") {
 		t.Fatalf("listen printed %q", r.stdout)
 	}
-	if a := e.Approval(l); a.Status != "approved" {
-		t.Fatalf("approval after listen = %+v", a)
+	if a := s.Approval(t, l); a.Str("status") != "approved" {
+		t.Fatalf("approval after listen = %s", a.Raw)
 	}
 }
 
 // A device without a push URL: listen polls and denies with --deny.
 func TestListenPollsWithoutPushURL(t *testing.T) {
-	e := authtest.Start(t, approvaldBin)
-	u, code := e.NewUserEnrollmentCode()
+	s := e2e.Start(t, e2e.Options{})
+	u, code := s.UserAndEnrollmentCode(t)
 	state := filepath.Join(t.TempDir(), "device.json")
 	// Without --code, enroll reads the code from stdin.
-	if out := mustCLI(t, code+"\n", "enroll", "--server", e.Server.URL, "--state", state); !strings.Contains(out, "enrollment code: ") {
+	if out := mustCLI(t, code+"\n", "enroll", "--server", s.URL, "--state", state); !strings.Contains(out, "enrollment code: ") {
 		t.Fatalf("enroll without --code printed %q, want a prompt", out)
 	}
 
 	done := cliInBackground(t, "", "listen", "--state", state, "--deny", "--once", "--interval", "50ms")
-	l := e.Login(u)
+	l := s.StartLogin(t, u)
 	r := wait(t, done)
-	if r.err != nil || !strings.Contains(r.stdout, l.ApprovalID) || !strings.Contains(r.stdout, "Denied.") {
+	if r.err != nil || !strings.Contains(r.stdout, l.ID) || !strings.Contains(r.stdout, "Denied.") {
 		t.Fatalf("listen = %v\nstdout: %s\nstderr: %s", r.err, r.stdout, r.stderr)
 	}
-	if a := e.Approval(l); a.Status != "denied" || a.Reason != "user_denied" {
-		t.Fatalf("approval after listen --deny = %+v", a)
+	if a := s.Approval(t, l); a.Str("status") != "denied" || a.Str("reason") != "user_denied" {
+		t.Fatalf("approval after listen --deny = %s", a.Raw)
 	}
 }
 

@@ -10,13 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/approvald/approvald/internal/authenticator/authtest"
+	"github.com/approvald/approvald/internal/e2e"
 )
 
-// approvaldBin is the server under test, built once for the package.
-var approvaldBin string
-
-func TestMain(m *testing.M) { authtest.Main(m, &approvaldBin) }
+// TestMain lets e2e build approvald once for the package and remove it
+// after.
+func TestMain(m *testing.M) { e2e.Main(m) }
 
 // result is what one run of the CLI printed and returned.
 type result struct {

@@ -12,9 +12,9 @@ import (
 func TestAccountPage(t *testing.T) {
 	t.Parallel()
 	e := startSite(t)
-	u := e.SignUp()
-	elsewhere := e.LoginWithSMS(u) // another session, to be logged out from the page
-	b := openBrowser(t, e.Server.URL)
+	u := e.SignUp(t)
+	elsewhere := e.LoginSMS(t, u) // another session, to be logged out from the page
+	b := openBrowser(t, e.URL)
 
 	// No device yet: the login falls back to SMS at once, and says why.
 	b.logIn(u)
@@ -57,7 +57,7 @@ func TestAccountPage(t *testing.T) {
 	if img, err := png.Decode(bytes.NewReader(raw)); err != nil || img.Bounds().Dx() < 100 {
 		t.Fatalf("QR code is not a usable PNG: %v", err)
 	}
-	if cmd := b.text("#enrollment-command"); !strings.Contains(cmd, "--server "+e.Server.URL) {
+	if cmd := b.text("#enrollment-command"); !strings.Contains(cmd, "--server "+e.URL) {
 		t.Errorf("enrollment command %q does not name the server", cmd)
 	}
 	b.snapshot("-enrollment")
@@ -79,7 +79,7 @@ func TestAccountPage(t *testing.T) {
 	// Log out everywhere else: the other session's refresh token dies.
 	b.click("#logout-others")
 	b.waitText("#account-status", "other sessions are logged out")
-	if status, _ := e.Try("POST", "/api/v1/token/refresh", nil, map[string]string{"refresh_token": elsewhere.RefreshToken}); status != http.StatusUnauthorized {
+	if status := e.Post(t, "/api/v1/token/refresh", map[string]string{"refresh_token": elsewhere.Str("refresh_token")}).Status; status != http.StatusUnauthorized {
 		t.Errorf("the other session still refreshes: %d", status)
 	}
 
@@ -92,7 +92,7 @@ func TestAccountPage(t *testing.T) {
 	b.fill("#new-password", "a brand new passphrase")
 	b.click("#password-submit")
 	b.waitText("#account-status", "password was changed")
-	if status, _ := e.Try("POST", "/api/v1/login", nil, map[string]string{"phone": u.Phone, "password": "a brand new passphrase"}); status != http.StatusAccepted {
+	if status := e.Post(t, "/api/v1/login", map[string]string{"phone": u.Phone, "password": "a brand new passphrase"}).Status; status != http.StatusAccepted {
 		t.Errorf("login with the new password = %d, want 202", status)
 	}
 

@@ -17,7 +17,7 @@ import (
 func TestFirefoxSignUpLoginPush(t *testing.T) {
 	t.Parallel()
 	e := startSite(t)
-	f := openFirefox(t, e.Server.URL)
+	f := openFirefox(t, e.URL)
 	phone := testenv.RandomPhone() // +1…, typed as a national number with the country picker
 	const password = "correct horse battery"
 
@@ -83,8 +83,8 @@ func TestFirefoxSignUpLoginPush(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.snapshot("-pending")
-	push := device.nextPush(t)
-	if status := device.decide(t, push.ApprovalID, true, n); status != "approved" {
+	push := device.NextPush(t)
+	if status := device.MustDecide(t, push.ApprovalID, true, n, false); status != "approved" {
 		t.Fatalf("the approve callback answered %q", status)
 	}
 	f.expectAccount(phone)

@@ -6,11 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/approvald/approvald/internal/authenticator/authtest"
+	"github.com/approvald/approvald/internal/e2e"
 )
 
 // logIn fills the login form with u's phone and password and submits it.
-func (b *browser) logIn(u *authtest.User) {
+func (b *browser) logIn(u e2e.User) {
 	b.t.Helper()
 	b.open("#/login")
 	b.waitView("login")
@@ -21,7 +21,7 @@ func (b *browser) logIn(u *authtest.User) {
 
 // logInWithSMS logs in a user without an authenticator app: the password,
 // then the code texted at once.
-func (b *browser) logInWithSMS(e *authtest.Env, u *authtest.User) {
+func (b *browser) logInWithSMS(e *e2e.Server, u e2e.User) {
 	b.t.Helper()
 	b.logIn(u)
 	b.waitStatus("fallback")
@@ -44,7 +44,7 @@ func (b *browser) matchNumber() int {
 // expectAccount checks that the login ended on the account page of u, with
 // the session kept as designed: the refresh token only in an HttpOnly,
 // SameSite=Strict cookie, nothing in web storage.
-func (b *browser) expectAccount(u *authtest.User) {
+func (b *browser) expectAccount(u e2e.User) {
 	b.t.Helper()
 	b.waitView("account")
 	b.waitText("#account-phone", u.Phone)
@@ -74,7 +74,7 @@ func TestPushApprove(t *testing.T) {
 	t.Parallel()
 	e := startSite(t)
 	u, phone := userWithPhone(t, e)
-	b := openBrowser(t, e.Server.URL)
+	b := openBrowser(t, e.URL)
 
 	b.logIn(u)
 	b.waitStatus("pending")
@@ -83,8 +83,8 @@ func TestPushApprove(t *testing.T) {
 	}
 	n := b.matchNumber()
 	b.snapshot("-pending")
-	push := phone.nextPush(t)
-	if status := phone.decide(t, push.ApprovalID, true, n); status != "approved" {
+	push := phone.NextPush(t)
+	if status := phone.MustDecide(t, push.ApprovalID, true, n, false); status != "approved" {
 		t.Fatalf("the approve callback answered %q", status)
 	}
 	b.expectAccount(u)
@@ -101,12 +101,12 @@ func TestPushDeny(t *testing.T) {
 	t.Parallel()
 	e := startSite(t)
 	u, phone := userWithPhone(t, e)
-	b := openBrowser(t, e.Server.URL)
+	b := openBrowser(t, e.URL)
 
 	b.logIn(u)
 	b.waitStatus("pending")
-	push := phone.nextPush(t)
-	if status := phone.decide(t, push.ApprovalID, false, 0); status != "denied" {
+	push := phone.NextPush(t)
+	if status := phone.MustDecide(t, push.ApprovalID, false, 0, false); status != "denied" {
 		t.Fatalf("the deny callback answered %q", status)
 	}
 	b.waitStatus("denied")
@@ -132,8 +132,8 @@ func TestPushFailsFallsBackToSMS(t *testing.T) {
 	t.Parallel()
 	e := startSite(t)
 	u, phone := userWithPhone(t, e)
-	phone.failing.Store(true)
-	b := openBrowser(t, e.Server.URL)
+	phone.FailPushes(true)
+	b := openBrowser(t, e.URL)
 
 	b.logIn(u)
 	b.waitStatus("fallback")
@@ -154,7 +154,7 @@ func TestTOTPCode(t *testing.T) {
 	t.Parallel()
 	e := startSite(t)
 	u, phone := userWithPhone(t, e)
-	b := openBrowser(t, e.Server.URL)
+	b := openBrowser(t, e.URL)
 
 	b.logIn(u)
 	b.waitStatus("pending")
@@ -173,7 +173,7 @@ func TestSMSOnRequest(t *testing.T) {
 	t.Parallel()
 	e := startSite(t)
 	u, _ := userWithPhone(t, e)
-	b := openBrowser(t, e.Server.URL)
+	b := openBrowser(t, e.URL)
 
 	b.logIn(u)
 	b.waitStatus("pending")
@@ -190,11 +190,11 @@ func TestExpiry(t *testing.T) {
 	t.Parallel()
 	e := startSite(t, "APPROVAL_TTL=3s")
 	u, phone := userWithPhone(t, e)
-	b := openBrowser(t, e.Server.URL)
+	b := openBrowser(t, e.URL)
 
 	b.logIn(u)
 	b.waitStatus("pending")
-	phone.nextPush(t) // delivered, never answered
+	phone.NextPush(t) // delivered, never answered
 	b.waitStatus("expired")
 	b.waitText("#approval-status", "expired")
 	b.snapshot("-expired")
@@ -206,13 +206,13 @@ func TestPushTimeoutThenPhoneApproves(t *testing.T) {
 	t.Parallel()
 	e := startSite(t, "PUSH_TIMEOUT=1s")
 	u, phone := userWithPhone(t, e)
-	b := openBrowser(t, e.Server.URL)
+	b := openBrowser(t, e.URL)
 	texts := len(e.SMS.Messages(u.Phone))
 
 	b.logIn(u)
 	b.waitStatus("pending")
 	n := b.matchNumber()
-	push := phone.nextPush(t) // delivered; the user is slow
+	push := phone.NextPush(t) // delivered; the user is slow
 	b.waitStatus("fallback")
 	b.waitText("#approval-status", "did not answer")
 	b.waitText("#approval-status", "with the number "+strconv.Itoa(n))
@@ -223,6 +223,6 @@ func TestPushTimeoutThenPhoneApproves(t *testing.T) {
 		t.Errorf("%d new messages to the phone; push_timeout must not text a code by itself", got-texts)
 	}
 	b.snapshot("-timeout")
-	phone.decide(t, push.ApprovalID, true, n) // still allowed after the timeout
+	phone.MustDecide(t, push.ApprovalID, true, n, false) // still allowed after the timeout
 	b.expectAccount(u)
 }

@@ -10,8 +10,8 @@ import (
 func TestReauthBanner(t *testing.T) {
 	t.Parallel()
 	e := startSite(t)
-	u := e.SignUp()
-	b := openBrowser(t, e.Server.URL)
+	u := e.SignUp(t)
+	b := openBrowser(t, e.URL)
 
 	// Log in with the SMS code, turn two-factor off, log out.
 	b.logInWithSMS(e, u)

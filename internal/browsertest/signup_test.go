@@ -13,7 +13,7 @@ import (
 func TestSignUpAndVerify(t *testing.T) {
 	t.Parallel()
 	e := startSite(t)
-	b := openBrowser(t, e.Server.URL)
+	b := openBrowser(t, e.URL)
 	phone := testenv.RandomPhone() // +1…, typed as a national number with the country picker
 	national := strings.TrimPrefix(phone, "+1")
 
@@ -68,7 +68,7 @@ func TestSignUpAndVerify(t *testing.T) {
 	if prefilled != phone {
 		t.Errorf("login form prefilled with %q, want %s", prefilled, phone)
 	}
-	status, _ := e.Try("POST", "/api/v1/login", nil, map[string]string{"phone": phone, "password": "correct horse battery"})
+	status := e.Post(t, "/api/v1/login", map[string]string{"phone": phone, "password": "correct horse battery"}).Status
 	if status != http.StatusAccepted {
 		t.Errorf("login of the new account = %d, want 202", status)
 	}

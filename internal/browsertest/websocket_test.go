@@ -8,10 +8,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/approvald/approvald/internal/e2e"
 )
 
 // traffic counts the page's websocket handshakes and approval polls.
@@ -50,7 +51,8 @@ func TestPollingWhenWebsocketsAreBlocked(t *testing.T) {
 	// As a proxy that cannot pass websockets: every upgrade gets 502.
 	proxy := newProxy(t, true)
 	e := startSite(t, "PUBLIC_URL="+proxy.URL())
-	go proxy.serve(e.Server.Addr)
+	go proxy.serve(e.Addr)
+	e.URL = proxy.URL() // the test's own calls and the phone's go through the proxy too
 	u, phone := userWithPhone(t, e)
 	b := openBrowser(t, proxy.URL())
 	tr := b.watchTraffic()
@@ -58,8 +60,8 @@ func TestPollingWhenWebsocketsAreBlocked(t *testing.T) {
 	b.logIn(u)
 	b.waitStatus("pending")
 	n := b.matchNumber()
-	eventually(t, "a poll of the approval", func() bool { return tr.polls.Load() > 0 })
-	phone.decide(t, phone.nextPush(t).ApprovalID, true, n)
+	e2e.Eventually(t, "a poll of the approval", func() bool { return tr.polls.Load() > 0 })
+	phone.MustDecide(t, phone.NextPush(t).ApprovalID, true, n, false)
 	b.expectAccount(u)
 	if got := tr.handshakes.Load(); got != 0 {
 		t.Errorf("%d websocket handshakes got through the proxy", got)
@@ -155,7 +157,8 @@ func TestWebsocketReconnects(t *testing.T) {
 	t.Parallel()
 	proxy := newProxy(t, false)
 	e := startSite(t, "PUBLIC_URL="+proxy.URL())
-	go proxy.serve(e.Server.Addr)
+	go proxy.serve(e.Addr)
+	e.URL = proxy.URL() // the test's own calls and the phone's go through the proxy too
 	u, phone := userWithPhone(t, e)
 	b := openBrowser(t, proxy.URL())
 	tr := b.watchTraffic()
@@ -163,24 +166,12 @@ func TestWebsocketReconnects(t *testing.T) {
 	b.logIn(u)
 	b.waitStatus("pending")
 	n := b.matchNumber()
-	eventually(t, "the websocket", func() bool { return tr.handshakes.Load() == 1 })
+	e2e.Eventually(t, "the websocket", func() bool { return tr.handshakes.Load() == 1 })
 	proxy.dropAll() // the websocket (and every keep-alive connection) is cut
-	eventually(t, "the websocket to reconnect", func() bool { return tr.handshakes.Load() == 2 })
-	phone.decide(t, phone.nextPush(t).ApprovalID, true, n)
+	e2e.Eventually(t, "the websocket to reconnect", func() bool { return tr.handshakes.Load() == 2 })
+	phone.MustDecide(t, phone.NextPush(t).ApprovalID, true, n, false)
 	b.expectAccount(u)
 	if got := tr.polls.Load(); got != 0 {
 		t.Errorf("the page polled %d times; one drop should only reconnect", got)
-	}
-}
-
-// eventually waits until cond holds.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within %v", what, waitLimit)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

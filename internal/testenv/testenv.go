@@ -2,6 +2,10 @@
 // (.ci/services writes their URLs to .testenv/env and the Makefile exports
 // them). Without them a test skips with the reason, except under CI=true,
 // where a missing service fails the test: CI must never pass by skipping.
+//
+// It does not import the testing package: cmd/approvalbench, a program,
+// creates its database with CreateDatabase, and internal/e2e (which the
+// bench uses too) calls the rest through TB.
 package testenv
 
 import (
@@ -12,25 +16,33 @@ import (
 	"math/big"
 	"net/url"
 	"os"
-	"testing"
 	"time"
 
 	"github.com/uptrace/bun/driver/pgdriver"
 )
 
+// TB is the part of testing.TB this package uses; *testing.T, *testing.B
+// and *testing.F satisfy it.
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Fatalf(format string, args ...any)
+	Skipf(format string, args ...any)
+}
+
 // Missing skips t, or fails it under CI=true, because what is unavailable.
-func Missing(t testing.TB, what string) {
+func Missing(t TB, what string) {
 	t.Helper()
 	msg := what + " is not available; run `make test`, which starts it"
 	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + " (CI=true: a missing service is a failure)")
+		t.Fatalf("%s (CI=true: a missing service is a failure)", msg)
 	}
-	t.Skip(msg)
+	t.Skipf("%s", msg)
 }
 
 // PostgresURL creates a fresh database for this test on the server named by
 // TEST_DATABASE_URL, drops it when the test ends, and returns its URL.
-func PostgresURL(t testing.TB) string {
+func PostgresURL(t TB) string {
 	t.Helper()
 	base := os.Getenv("TEST_DATABASE_URL")
 	if base == "" {
@@ -76,7 +88,7 @@ func CreateDatabase(ctx context.Context, baseURL, prefix string) (string, func()
 
 // RedisURL returns TEST_REDIS_URL. Tests share the server, so they use random
 // ids and phone numbers (RandomPhone) rather than flushing it.
-func RedisURL(t testing.TB) string {
+func RedisURL(t TB) string {
 	t.Helper()
 	u := os.Getenv("TEST_REDIS_URL")
 	if u == "" {

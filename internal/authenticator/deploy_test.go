@@ -21,9 +21,8 @@ func TestBehindAPathPrefix(t *testing.T) {
 	proxy := httptest.NewUnstartedServer(nil)
 	origin := "http://" + proxy.Listener.Addr().String()
 	public := origin + "/auth"
-	// ALLOWED_ORIGINS is set because its default, PUBLIC_URL with its path,
-	// made approvald panic at start (reported to the lead).
-	s := e2e.Start(t, e2e.Options{Env: map[string]string{"PUBLIC_URL": public, "ALLOWED_ORIGINS": origin}})
+	// ALLOWED_ORIGINS is left to its default: PUBLIC_URL's origin, without the path.
+	s := e2e.Start(t, e2e.Options{Env: map[string]string{"PUBLIC_URL": public}})
 	proxy.Config.Handler = &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
 		r.Out.URL.Scheme, r.Out.URL.Host = "http", s.Addr
 		r.Out.URL.Path = strings.TrimPrefix(r.In.URL.Path, "/auth")

@@ -114,17 +114,29 @@ func (t *Texter) SendCode(ctx context.Context, c core.CodeText) error {
 			return t.refuse(ctx, c, w, d)
 		}
 	}
-	// The budget is charged first: when a concurrent send took its last
-	// place, nothing else has been charged for this message.
+	// Each window takes its place, the budget first; when a concurrent send
+	// took a window's last place, the places this message took are given
+	// back, so a refused message is charged nowhere.
+	taken := make([]string, 0, len(windows))
+	giveBack := func() {
+		for j, token := range taken {
+			w := windows[len(windows)-1-j]
+			if err := t.Limiter.Release(context.WithoutCancel(ctx), w.key, token); err != nil {
+				t.Log.WarnContext(ctx, "an sms limit's place not given back", "err", err)
+			}
+		}
+	}
 	for i := len(windows) - 1; i >= 0; i-- {
 		w := windows[i]
-		d, err := t.Limiter.Hit(ctx, w.key, w.limit, w.window, now)
+		d, token, err := t.Limiter.Reserve(ctx, w.key, w.limit, w.window, now)
+		if err == nil && !d.Allowed { // a concurrent send took the last place
+			err = t.refuse(ctx, c, w, d)
+		}
 		if err != nil {
+			giveBack()
 			return err
 		}
-		if !d.Allowed { // a concurrent send took the last place
-			return t.refuse(ctx, c, w, d)
-		}
+		taken = append(taken, token)
 	}
 	body := fmt.Sprintf("Your approvald code is %s. It expires in %d minutes. Do not share it.", c.Code, max(1, int(c.TTL.Round(time.Minute).Minutes())))
 	err := t.SMS.Send(ctx, c.Phone, body)

@@ -3,7 +3,6 @@ package texts_test
 import (
 	"context"
 	"log/slog"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -33,12 +32,6 @@ func (in *inbox) Send(_ context.Context, to, body string) error {
 	return nil
 }
 
-func (in *inbox) count(to string) int {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	return len(in.sent[to])
-}
-
 func (in *inbox) total() int {
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -47,23 +40,6 @@ func (in *inbox) total() int {
 		n += len(m)
 	}
 	return n
-}
-
-var codeInSMS = regexp.MustCompile(`code is (\d{6})`)
-
-func (in *inbox) lastCode(t *testing.T, to string) string {
-	t.Helper()
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	msgs := in.sent[to]
-	if len(msgs) == 0 {
-		t.Fatalf("nothing was texted to %s", to)
-	}
-	m := codeInSMS.FindStringSubmatch(msgs[len(msgs)-1])
-	if m == nil {
-		t.Fatalf("the last message to %s holds no code", to)
-	}
-	return m[1]
 }
 
 // auditLog keeps the recorded events.

@@ -148,7 +148,7 @@ func withURIs(ctx context.Context, idb bun.IDB, rows []oidcClientRow) ([]*core.O
 		return clients, nil
 	}
 	var uris []oidcClientURIRow
-	if err := idb.NewSelect().Model(&uris).Where("client_id IN (?)", bun.In(ids)).
+	if err := idb.NewSelect().Model(&uris).Where("client_id IN (?)", bun.List(ids)).
 		OrderExpr("client_id, kind, position").Scan(ctx); err != nil {
 		return nil, err
 	}

@@ -49,6 +49,9 @@ func openAdapters(ctx context.Context, cfg *config, db *store.DB, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
+	if err := applyClientsFile(ctx, cfg, db, secret, a.clock, log); err != nil {
+		return nil, err
+	}
 	if a.eph, err = openEphemeral(ctx, cfg, a.clock); err != nil {
 		return nil, err
 	}

@@ -67,6 +67,13 @@ type config struct {
 	TwilioBaseURL    string
 	YunpianAPIKey    string
 	YunpianBaseURL   string
+
+	// ClientsFile (CLIENTS_FILE) declares OpenID Connect clients, applied
+	// by serve at start (applyClientsFile).
+	ClientsFile string
+	// getenv is the environment, for the variables CLIENTS_FILE names
+	// (client_secret_env).
+	getenv func(string) string
 }
 
 // configError names the variable and what is wrong with it.
@@ -91,6 +98,8 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		TwilioBaseURL:    getenv("TWILIO_BASE_URL"),
 		YunpianAPIKey:    getenv("YUNPIAN_API_KEY"),
 		YunpianBaseURL:   getenv("YUNPIAN_BASE_URL"),
+		ClientsFile:      getenv("CLIENTS_FILE"),
+		getenv:           getenv,
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return nil, &configError{"ADDR", "must be host:port, e.g. 127.0.0.1:8080"}

@@ -24,8 +24,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 1 {
 		command = args[1]
 	}
-	if command != "serve" && command != "migrate" && command != "healthcheck" && command != "rotate-key" {
-		return fmt.Errorf("unknown command %q (use serve, migrate, rotate-key or healthcheck)", command)
+	switch command {
+	case "serve", "migrate", "healthcheck", "rotate-key", "clients":
+	default:
+		return fmt.Errorf("unknown command %q (use serve, migrate, rotate-key, clients or healthcheck)", command)
 	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
@@ -53,6 +55,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if command == "rotate-key" {
 		return rotateKey(ctx, cfg, db, stdout)
+	}
+	if command == "clients" {
+		return clientsCommand(ctx, cfg, db, args[2:], stdout, stderr)
 	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)

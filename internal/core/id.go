@@ -18,6 +18,7 @@ const (
 	PrefixApproval     = "apr_"
 	PrefixEnrollment   = "enr_"
 	PrefixEvent        = "evt_"
+	PrefixOIDCClient   = "clt_" // made by `approvald clients add`; CLIENTS_FILE names its own
 )
 
 // NewID returns prefix + 26 characters of base32 over 128 random bits.

@@ -37,12 +37,13 @@ type DB struct {
 }
 
 var (
-	_ core.UserStore     = (*DB)(nil)
-	_ core.SessionStore  = (*DB)(nil)
-	_ core.KeyStore      = (*DB)(nil)
-	_ core.DeviceStore   = (*DB)(nil)
-	_ core.ApprovalStore = (*DB)(nil)
-	_ core.Pinger        = (*DB)(nil)
+	_ core.UserStore       = (*DB)(nil)
+	_ core.SessionStore    = (*DB)(nil)
+	_ core.KeyStore        = (*DB)(nil)
+	_ core.DeviceStore     = (*DB)(nil)
+	_ core.ApprovalStore   = (*DB)(nil)
+	_ core.OIDCClientStore = (*DB)(nil)
+	_ core.Pinger          = (*DB)(nil)
 )
 
 // Open connects to databaseURL — postgres://…, postgresql://… or sqlite:PATH

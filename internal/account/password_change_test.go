@@ -89,3 +89,31 @@ func TestChangePassword(t *testing.T) {
 		}
 	})
 }
+
+// The current password is a guess like a login's: wrong ones count in the
+// login failure limits of the account's phone and are recorded as failed
+// logins, so a stolen session cannot guess it faster than a login form can.
+func TestWrongCurrentPasswordsCountAsFailedLogins(t *testing.T) {
+	forEachStore(t, func(t *testing.T, dialect string, kind ephemeraltest.Kind) {
+		f, svc, db := newService(t, dialect, kind)
+		svc.Limits.LoginFailuresPerAccount, svc.Limits.LoginDelayAfter = 3, 1000
+		ctx := context.Background()
+		p := verifiedUser(t, svc, f)
+		u, err := db.UserByPhone(ctx, p)
+		mustOK(t, err)
+		for range 3 {
+			wantCode(t, svc.ChangePassword(ctx, u.ID, "not the password", "a new password"), core.EInvalidCreds)
+		}
+		if ev := f.audit.of(core.EventLoginFailed); len(ev) != 3 || ev[0].UserID != u.ID {
+			t.Fatalf("failed-login events %+v; want 3 for the user", ev)
+		}
+		// The limit is reached: the right current password is refused too,
+		// and so is a login, with the lock's answer.
+		wantCode(t, svc.ChangePassword(ctx, u.ID, "long enough", "a new password"), core.ERateLimited)
+		_, err = svc.CheckPassword(ctx, account.LoginInput{Phone: p, Password: "long enough"})
+		wantCode(t, err, core.ERateLimited)
+		if h := hashOf(t, db, u.ID); h != u.PasswordHash {
+			t.Fatal("a refused change replaced the hash")
+		}
+	})
+}

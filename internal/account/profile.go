@@ -48,18 +48,33 @@ func (s *Service) SetTwoFactor(ctx context.Context, userID string, on bool) (*Pr
 }
 
 // ChangePassword replaces the password after checking the current one. The
-// caller revokes the user's other sessions.
+// current password is a guess like a login's: it takes its place in the
+// same failure limits (the account's phone, the client) before it is
+// checked, and a wrong one is recorded as a failed login. The caller
+// revokes the user's other sessions.
 func (s *Service) ChangePassword(ctx context.Context, userID, current, next string) error {
 	u, err := s.Users.UserByID(ctx, userID)
 	if err != nil {
 		return err
 	}
-	ok, _, err := s.Hasher.Verify(ctx, current, u.PasswordHash)
+	at, err := s.reserveLogin(ctx, "phone:"+u.Phone)
 	if err != nil {
 		return err
 	}
+	ok, _, err := s.Hasher.Verify(ctx, current, u.PasswordHash)
+	if err != nil {
+		s.giveBack(ctx, at)
+		return err
+	}
 	if !ok {
+		s.LoginAudit.Record(ctx, userID, core.EventLoginFailed, "wrong current password")
+		if err := s.loginFailed(ctx, at); err != nil {
+			return err
+		}
 		return &core.Error{Code: core.EInvalidCreds, Field: "current_password", Message: "the current password is not correct"}
+	}
+	if err := s.loginSucceeded(ctx, at); err != nil {
+		return err
 	}
 	if err := checkPassword("new_password", next); err != nil {
 		return err

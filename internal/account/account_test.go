@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/approvald/approvald/internal/account"
+	"github.com/approvald/approvald/internal/audittest"
 	"github.com/approvald/approvald/internal/clocktest"
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/ephemeraltest"
@@ -19,30 +20,6 @@ import (
 )
 
 var t0 = time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)
-
-// auditLog keeps the recorded events.
-type auditLog struct {
-	mu     sync.Mutex
-	events []core.SecurityEvent
-}
-
-func (a *auditLog) Record(_ context.Context, userID, kind, detail string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.events = append(a.events, core.SecurityEvent{UserID: userID, Kind: kind, Detail: detail})
-}
-
-func (a *auditLog) of(kind string) []core.SecurityEvent {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var out []core.SecurityEvent
-	for _, e := range a.events {
-		if e.Kind == kind {
-			out = append(out, e)
-		}
-	}
-	return out
-}
 
 // plainHasher stands in for Argon2id: these tests are about SMS.
 type plainHasher struct{}
@@ -56,11 +33,11 @@ func (plainHasher) Dummy(context.Context, string) error { return nil }
 type fixture struct {
 	clock *clocktest.Clock
 	sms   *sentTexts
-	audit *auditLog
+	audit *audittest.Log
 }
 
 func newFixture() *fixture {
-	return &fixture{clock: clocktest.New(t0), sms: &sentTexts{}, audit: &auditLog{}}
+	return &fixture{clock: clocktest.New(t0), sms: &sentTexts{}, audit: &audittest.Log{}}
 }
 
 // sentTexts is the account's Texts, keeping what it is asked to send; a

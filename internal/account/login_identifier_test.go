@@ -69,7 +69,7 @@ func TestUnverifiedPhoneCannotLogIn(t *testing.T) {
 		if unverified.Error() != wrong.Error() || unverified.Error() != unknown.Error() {
 			t.Fatalf("unverified %q, wrong password %q, unknown %q: want one answer", unverified, wrong, unknown)
 		}
-		failed := f.audit.of(core.EventLoginFailed)
+		failed := f.audit.Of(core.EventLoginFailed)
 		if len(failed) != 1 || failed[0].UserID == res.UserID {
 			t.Fatalf("login_failed events %+v; want the verified account's only", failed)
 		}

@@ -50,7 +50,7 @@ func TestChangePasswordRefusals(t *testing.T) {
 		if got := f.sms.noticesTo(p); !slices.Equal(got, notices) {
 			t.Fatalf("refused changes texted %q", got[len(notices):])
 		}
-		if ev := f.audit.of(core.EventPasswordChange); len(ev) != 0 {
+		if ev := f.audit.Of(core.EventPasswordChange); len(ev) != 0 {
 			t.Fatalf("refused changes recorded %+v", ev)
 		}
 		wantCode(t, svc.ChangePassword(ctx, "usr_unknown", "long enough", "a new password"), core.ENotFound)
@@ -104,7 +104,7 @@ func TestWrongCurrentPasswordsCountAsFailedLogins(t *testing.T) {
 		for range 3 {
 			wantCode(t, svc.ChangePassword(ctx, u.ID, "not the password", "a new password"), core.EInvalidCreds)
 		}
-		if ev := f.audit.of(core.EventLoginFailed); len(ev) != 3 || ev[0].UserID != u.ID {
+		if ev := f.audit.Of(core.EventLoginFailed); len(ev) != 3 || ev[0].UserID != u.ID {
 			t.Fatalf("failed-login events %+v; want 3 for the user", ev)
 		}
 		// The limit is reached: the right current password is refused too,

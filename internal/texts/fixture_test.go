@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/approvald/approvald/internal/audittest"
 	"github.com/approvald/approvald/internal/clocktest"
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/phone"
@@ -42,30 +43,6 @@ func (in *inbox) total() int {
 	return n
 }
 
-// auditLog keeps the recorded events.
-type auditLog struct {
-	mu     sync.Mutex
-	events []core.SecurityEvent
-}
-
-func (a *auditLog) Record(_ context.Context, userID, kind, detail string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.events = append(a.events, core.SecurityEvent{UserID: userID, Kind: kind, Detail: detail})
-}
-
-func (a *auditLog) of(kind string) []core.SecurityEvent {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var out []core.SecurityEvent
-	for _, e := range a.events {
-		if e.Kind == kind {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
 // counts keeps what Texter.Count is told.
 type counts struct {
 	mu sync.Mutex
@@ -90,13 +67,13 @@ func (c *counts) get(kind, result string) int {
 type fixture struct {
 	clock *clocktest.Clock
 	sms   *inbox
-	audit *auditLog
+	audit *audittest.Log
 	count *counts
 	log   *strings.Builder
 }
 
 func newFixture() *fixture {
-	return &fixture{clock: clocktest.New(t0), sms: &inbox{}, audit: &auditLog{}, count: &counts{}, log: &strings.Builder{}}
+	return &fixture{clock: clocktest.New(t0), sms: &inbox{}, audit: &audittest.Log{}, count: &counts{}, log: &strings.Builder{}}
 }
 
 // texter is one instance's Texter on eph.

@@ -54,7 +54,7 @@ func TestSMSBudgetIsServiceWide(t *testing.T) {
 			if f.sms.total() != 3 {
 				t.Fatalf("%d messages sent past the budget", f.sms.total()-3)
 			}
-			ev := f.audit.of(core.EventSMSBudgetExhausted)
+			ev := f.audit.Of(core.EventSMSBudgetExhausted)
 			if len(ev) != 1 || ev[0].UserID != "usr_4" {
 				t.Fatalf("budget events %+v, want one for usr_4", ev)
 			}
@@ -85,8 +85,8 @@ func TestSMSLimitsRefuseWithoutCharging(t *testing.T) {
 	p := testenv.RandomPhone()
 	mustOK(t, tx.SendCode(ctx, code(core.SMSSignup, "usr_1", p)))
 	wantCode(t, tx.SendCode(ctx, code(core.SMSLogin, "usr_1", p)), core.ERateLimited) // the phone's hour
-	if f.count.get(core.SMSLogin, texts.SMSResultLimited) != 1 || len(f.audit.of(core.EventSMSBudgetExhausted)) != 0 {
-		t.Fatalf("a per-phone refusal: counts %v, events %v", f.count.n, f.audit.events)
+	if f.count.get(core.SMSLogin, texts.SMSResultLimited) != 1 || len(f.audit.Of(core.EventSMSBudgetExhausted)) != 0 {
+		t.Fatalf("a per-phone refusal: counts %v, events %v", f.count.n, f.audit.All())
 	}
 	mustOK(t, tx.SendCode(ctx, code(core.SMSLogin, "usr_2", testenv.RandomPhone()))) // the budget's second
 }
@@ -112,7 +112,7 @@ func TestResendsArePerClient(t *testing.T) {
 			for _, k := range []string{core.SMSSignup, core.SMSLogin} {
 				mustOK(t, tx.SendCode(one, code(k, "usr_5", testenv.RandomPhone())))
 			}
-			if len(f.audit.of(core.EventSMSBudgetExhausted)) != 0 {
+			if len(f.audit.Of(core.EventSMSBudgetExhausted)) != 0 {
 				t.Fatal("a per-client refusal was recorded as the budget's")
 			}
 		})

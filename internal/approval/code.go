@@ -116,15 +116,7 @@ func (s *Service) VerifyCode(ctx context.Context, a *core.Approval, code string)
 	}
 	if method != "" {
 		s.giveBack(ctx, a.UserID, token) // only wrong codes count
-		d, err := Decide(a, now, Outcome{Approve: true, Method: method, By: by})
-		if err == nil {
-			err = s.approveWithCode(ctx, a, now, d)
-		}
-		if err != nil {
-			return err
-		}
-		s.decided(ctx, a, now)
-		return nil
+		return s.decideBy(ctx, a, now, Outcome{Approve: true, Method: method, By: by}, s.approveWithCode)
 	}
 	s.Audit.Record(ctx, a.UserID, core.EventCodeFailed, "")
 	if attempts >= core.MaxCodeAttempts {
@@ -146,14 +138,7 @@ func (s *Service) reserveAttempt(ctx context.Context, a *core.Approval, now time
 	if err != nil || reserved {
 		return attempts, err
 	}
-	cur, err := s.Approvals.Approval(ctx, a.ID)
-	if err != nil {
-		return 0, err
-	}
-	if err := CheckPending(cur, now); err != nil {
-		return 0, err
-	}
-	return 0, errTooManyCodes
+	return 0, s.whyNotOpen(ctx, a.ID, now, errTooManyCodes)
 }
 
 // giveBack releases a reserved wrong code of the user's hourly count: the

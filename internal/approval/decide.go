@@ -9,11 +9,19 @@ import (
 
 // decide takes the decision o on a once, announces it and records it.
 func (s *Service) decide(ctx context.Context, a *core.Approval, now time.Time, o Outcome) error {
+	return s.decideBy(ctx, a, now, o, func(ctx context.Context, a *core.Approval, now time.Time, d core.Decided) error {
+		return s.apply(ctx, a, now, d)
+	})
+}
+
+// decideBy is decide writing through write (apply, or approveWithCode for
+// a code's approval).
+func (s *Service) decideBy(ctx context.Context, a *core.Approval, now time.Time, o Outcome, write func(context.Context, *core.Approval, time.Time, core.Decided) error) error {
 	d, err := Decide(a, now, o)
 	if err != nil {
 		return err
 	}
-	if err := s.apply(ctx, a, now, d); err != nil {
+	if err := write(ctx, a, now, d); err != nil {
 		return err
 	}
 	s.decided(ctx, a, now)

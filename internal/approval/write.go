@@ -11,35 +11,40 @@ import (
 // another instance changed a first, the answer says why it is no longer open.
 func (s *Service) apply(ctx context.Context, a *core.Approval, now time.Time, change core.ApprovalChange) error {
 	written, err := s.Approvals.UpdatePending(ctx, a.ID, now, change)
-	return s.written(ctx, a, now, written, err)
+	if err != nil || written != nil {
+		return s.took(a, written, err)
+	}
+	return s.whyNotOpen(ctx, a.ID, now, errAlreadyDecided)
 }
 
 // approveWithCode is apply for a code's approval, which the store writes
 // only while the approval's count of attempts is within the limit.
 func (s *Service) approveWithCode(ctx context.Context, a *core.Approval, now time.Time, d core.Decided) error {
 	written, err := s.Approvals.ApproveWithCode(ctx, a.ID, now, d)
-	return s.written(ctx, a, now, written, err)
+	if err != nil || written != nil {
+		return s.took(a, written, err)
+	}
+	return s.whyNotOpen(ctx, a.ID, now, errTooManyCodes)
 }
 
-// written finishes a guarded write: a becomes the approval as written,
-// or, when nothing was, the approval as stored says why.
-func (s *Service) written(ctx context.Context, a *core.Approval, now time.Time, written *core.Approval, err error) error {
-	if err != nil {
-		return err
-	}
-	if written != nil {
+// took makes a what a guarded write wrote.
+func (s *Service) took(a, written *core.Approval, err error) error {
+	if err == nil {
 		*a = *written
-		return nil
 	}
-	cur, err := s.Approvals.Approval(ctx, a.ID)
+	return err
+}
+
+// whyNotOpen says why a guarded write to approval id found nothing to
+// change: the stored approval is expired or decided, or else the write's
+// own condition failed (otherwise).
+func (s *Service) whyNotOpen(ctx context.Context, id string, now time.Time, otherwise error) error {
+	cur, err := s.Approvals.Approval(ctx, id)
 	if err != nil {
 		return err
 	}
 	if err := CheckPending(cur, now); err != nil {
 		return err
 	}
-	if cur.Attempts > core.MaxCodeAttempts {
-		return errTooManyCodes
-	}
-	return errAlreadyDecided
+	return otherwise
 }

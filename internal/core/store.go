@@ -127,7 +127,7 @@ type ApprovalStore interface {
 	ReserveApprovalAttempt(ctx context.Context, id string, now time.Time) (attempts int, reserved bool, err error)
 	// SupersedePending writes d to the user's open approvals that were
 	// pushed (push_sent_at set, whatever their channel now) and returns them
-	// as they were before (their channel is the one a browser is on).
+	// as decided (their channel is the one a browser is on).
 	SupersedePending(ctx context.Context, userID string, now time.Time, d Decided) ([]*Approval, error)
 	// ExpireDue marks pending approvals whose expires_at <= now expired and
 	// returns them; each is returned by exactly one caller.

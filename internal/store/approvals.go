@@ -158,7 +158,7 @@ func (db *DB) updateOpen(ctx context.Context, id string, now time.Time, change c
 	return row.approval(), nil
 }
 
-// setChange sets the columns change writes, as its Apply sets the fields.
+// setChange sets the columns change writes (core/change.go names them).
 func setChange(q *bun.UpdateQuery, change core.ApprovalChange) (*bun.UpdateQuery, error) {
 	switch c := change.(type) {
 	case core.Decided:

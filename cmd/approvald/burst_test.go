@@ -2,7 +2,6 @@ package main
 
 import (
 	"net/http"
-	"sync"
 	"testing"
 
 	"github.com/approvald/approvald/internal/e2e"
@@ -15,20 +14,10 @@ func TestPasswordBurstIsLimited(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b e2e.Backend) {
 		s := startServer(t, b, map[string]string{"LIMIT_LOGIN_DELAY_AFTER": "1000"})
 		u := s.SignUp(t)
-		var (
-			wg      sync.WaitGroup
-			mu      sync.Mutex
-			answers = map[int][]*e2e.Response{}
-		)
-		for range 40 {
-			wg.Go(func() {
-				r := s.Post(t, "/api/v1/login", map[string]any{"phone": u.Phone, "password": "wrong password"})
-				mu.Lock()
-				answers[r.Status] = append(answers[r.Status], r)
-				mu.Unlock()
-			})
+		answers := map[int][]*e2e.Response{}
+		for _, r := range burst(t, s, 40, "/api/v1/login", map[string]any{"phone": u.Phone, "password": "wrong password"}) {
+			answers[r.Status] = append(answers[r.Status], r)
 		}
-		wg.Wait()
 		if len(answers[http.StatusUnauthorized]) != 10 || len(answers[http.StatusTooManyRequests]) != 30 {
 			t.Fatalf("%d answered 401 and %d 429 (of 40); want 10 and 30", len(answers[http.StatusUnauthorized]), len(answers[http.StatusTooManyRequests]))
 		}

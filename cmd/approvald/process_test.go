@@ -105,6 +105,9 @@ func TestInstancesStartTogetherOnAnEmptyDatabase(t *testing.T) {
 		wg.Go(func() { procs[i] = e2e.Start(t, e2e.Options{Backend: e2e.Postgres, Env: env, SMS: inbox}) })
 	}
 	wg.Wait()
+	if t.Failed() { // a start failed in its goroutine: its Server is nil
+		t.FailNow()
+	}
 	for _, p := range procs {
 		e2e.Expect(t, p.Get(t, "/readyz"), http.StatusOK)
 	}

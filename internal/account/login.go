@@ -75,10 +75,11 @@ func (s *Service) verifyPassword(ctx context.Context, ident, password string) (u
 	if err != nil {
 		return nil, false, err
 	}
-	if !ok || !u.PhoneVerified {
-		if u.PhoneVerified {
-			s.LoginAudit.Record(ctx, u.ID, core.EventLoginFailed, "wrong password")
-		}
+	if !u.PhoneVerified {
+		return nil, false, nil
+	}
+	if !ok {
+		s.LoginAudit.Record(ctx, u.ID, core.EventLoginFailed, "wrong password")
 		return nil, false, nil
 	}
 	return u, rehash, nil

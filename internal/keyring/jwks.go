@@ -34,7 +34,7 @@ func (r *Ring) JWKS() []byte {
 	body, err := json.Marshal(set)
 	if err != nil {
 		// Only strings are marshalled; this cannot happen.
-		panic("session: marshal jwks: " + err.Error())
+		panic("keyring: marshal jwks: " + err.Error())
 	}
 	return body
 }

@@ -62,7 +62,7 @@ func Load(ctx context.Context, ks core.KeyStore, purpose core.KeyPurpose, clock 
 		}
 	}
 	if len(keys) == 0 {
-		return nil, fmt.Errorf("session: no %s key after storing one", purpose)
+		return nil, fmt.Errorf("keyring: no %s key after storing one", purpose)
 	}
 	ring.keys.Store(&keys)
 	return ring, nil
@@ -94,7 +94,7 @@ func (r *Ring) Reload(ctx context.Context) error {
 		return err
 	}
 	if len(keys) == 0 {
-		return fmt.Errorf("session: no %s key in the store", r.purpose)
+		return fmt.Errorf("keyring: no %s key in the store", r.purpose)
 	}
 	r.keys.Store(&keys)
 	return nil

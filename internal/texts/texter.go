@@ -96,8 +96,9 @@ func (t *Texter) Textable(e164 string) error {
 // SendCode texts c.Code to c.Phone unless the number is not one approvald
 // texts (400) or a limit is reached (429): the phone's hourly or daily one,
 // the client's resends, or the service's budget, whose exhaustion is also
-// recorded in the user's trail. Every window is checked before any is
-// charged, so a refusal by one does not use up the others.
+// recorded in the user's trail. Each window takes its place, the narrowest
+// first, so a refusal names the narrowest limit that applies; a refused
+// message gives back the places it took, so it is charged nowhere.
 func (t *Texter) SendCode(ctx context.Context, c core.CodeText) error {
 	if err := t.Phones.Check(c.Phone); err != nil {
 		t.count(c.Kind, SMSResultRefusedNumber)
@@ -105,35 +106,18 @@ func (t *Texter) SendCode(ctx context.Context, c core.CodeText) error {
 	}
 	now := t.Clock.Now()
 	windows := t.windows(ctx, c)
-	for _, w := range windows {
-		d, err := t.Limiter.Check(ctx, w.key, w.limit, w.window, now)
-		if err != nil {
-			return err
-		}
-		if !d.Allowed {
-			return t.refuse(ctx, c, w, d)
-		}
-	}
-	// Each window takes its place, the budget first; when a concurrent send
-	// took a window's last place, the places this message took are given
-	// back, so a refused message is charged nowhere.
 	taken := make([]string, 0, len(windows))
-	giveBack := func() {
-		for j, token := range taken {
-			w := windows[len(windows)-1-j]
-			if err := t.Limiter.Release(context.WithoutCancel(ctx), w.key, token); err != nil {
-				t.Log.WarnContext(ctx, "an sms limit's place not given back", "err", err)
-			}
-		}
-	}
-	for i := len(windows) - 1; i >= 0; i-- {
-		w := windows[i]
+	for i, w := range windows {
 		d, token, err := t.Limiter.Reserve(ctx, w.key, w.limit, w.window, now)
-		if err == nil && !d.Allowed { // a concurrent send took the last place
+		if err == nil && !d.Allowed {
 			err = t.refuse(ctx, c, w, d)
 		}
 		if err != nil {
-			giveBack()
+			for j, token := range taken {
+				if rerr := t.Limiter.Release(context.WithoutCancel(ctx), windows[j].key, token); rerr != nil {
+					t.Log.WarnContext(ctx, "an sms limit's place not given back", "window", windows[i].key, "err", rerr)
+				}
+			}
 			return err
 		}
 		taken = append(taken, token)

@@ -149,35 +149,36 @@ func containsAll(s string, parts ...string) bool {
 	return true
 }
 
-// racedPhone is a limiter on which a concurrent send takes the phone's
-// last place between the check and the charge.
-type racedPhone struct{ ephemeraltest.Store }
+// racedBudget is a limiter on which concurrent sends have taken the
+// service budget's last place.
+type racedBudget struct{ ephemeraltest.Store }
 
-func (r racedPhone) Reserve(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (core.LimitDecision, string, error) {
-	if strings.HasPrefix(key, "sms:h:") {
+func (r racedBudget) Reserve(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (core.LimitDecision, string, error) {
+	if key == texts.BudgetKey {
 		return core.LimitDecision{Count: limit, RetryAfter: time.Minute}, "", nil
 	}
 	return r.Store.Reserve(ctx, key, limit, window, now)
 }
 
-// A message refused by its phone's window after the service's budget was
-// charged for it gives the budget's place back: the budget counts only
-// messages sent.
-func TestARaceLostChargesNothing(t *testing.T) {
+// A message refused by the budget after its phone's windows took their
+// places gives those places back: a phone's limits count only messages
+// sent to it.
+func TestARefusedMessageChargesNothing(t *testing.T) {
 	for _, kind := range []ephemeraltest.Kind{ephemeraltest.InProcess, ephemeraltest.OnRedis} {
 		t.Run(string(kind), func(t *testing.T) {
 			t.Parallel()
 			f := newFixture()
 			eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
 			limits := roomy
-			limits.BudgetPerHour = 1
+			limits.PerHour = 1
 			ctx := context.Background()
-			wantCode(t, f.texter(racedPhone{eph}, limits, nil).SendCode(ctx, code(core.SMSLogin, "usr_1", testenv.RandomPhone())), core.ERateLimited)
+			p := testenv.RandomPhone()
+			wantCode(t, f.texter(racedBudget{eph}, limits, nil).SendCode(ctx, code(core.SMSLogin, "usr_1", p)), core.ERateLimited)
 			if f.sms.total() != 0 {
 				t.Fatal("a refused message was sent")
 			}
-			// The budget of one is still whole.
-			mustOK(t, f.texter(eph, limits, nil).SendCode(ctx, code(core.SMSLogin, "usr_2", testenv.RandomPhone())))
+			// The phone's hour of one is still whole.
+			mustOK(t, f.texter(eph, limits, nil).SendCode(ctx, code(core.SMSLogin, "usr_1", p)))
 		})
 	}
 }

@@ -61,6 +61,12 @@ type SessionStore interface {
 	RevokeSession(ctx context.Context, id string, now time.Time) error
 	// RevokeOtherSessions revokes every active session of userID but keepID.
 	RevokeOtherSessions(ctx context.Context, userID, keepID string, now time.Time) error
+	// SessionByRefreshToken returns the session whose unspent refresh token
+	// has hash, spending nothing; ENotFound otherwise.
+	SessionByRefreshToken(ctx context.Context, hash string) (*Session, error)
+	// RevokeClientSessions revokes userID's sessions with OpenID Connect
+	// client clientID.
+	RevokeClientSessions(ctx context.Context, userID, clientID string, now time.Time) error
 }
 
 // KeyStore keeps the server's signing keys.

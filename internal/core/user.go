@@ -57,6 +57,11 @@ type Session struct {
 	LastUsedAt time.Time // refresh; idle expiry counts from here
 	ExpiresAt  time.Time // absolute end (created + 90 days)
 	RevokedAt  *time.Time
+	// ClientID is the OpenID Connect client whose tokens these are; "" for
+	// approvald's own session (its pages, its API, the single sign-on).
+	ClientID string
+	// Scopes are what the client was granted (OpenID Connect sessions only).
+	Scopes []string
 }
 
 // Active reports whether the session may still be used at now.

@@ -93,3 +93,25 @@ func (m *memStore) RevokeOtherSessions(_ context.Context, userID, keepID string,
 	}
 	return nil
 }
+
+func (m *memStore) SessionByRefreshToken(_ context.Context, hash string) (*core.Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rec, ok := m.refresh[hash]
+	if !ok || rec.spent {
+		return nil, core.Errorf(core.ENotFound, "no such session")
+	}
+	c := *m.sessions[rec.sessionID]
+	return &c, nil
+}
+
+func (m *memStore) RevokeClientSessions(_ context.Context, userID, clientID string, now time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, s := range m.sessions {
+		if s.UserID == userID && s.ClientID == clientID && s.RevokedAt == nil {
+			s.RevokedAt = &now
+		}
+	}
+	return nil
+}

@@ -51,6 +51,8 @@ type TokenPair struct {
 	RefreshToken string `json:"refresh_token"`
 	TokenType    string `json:"token_type"`
 	ExpiresIn    int    `json:"expires_in"`
+	// SessionID names the session (the single sign-on cookie refers to it).
+	SessionID string `json:"-"`
 }
 
 // Service issues, verifies and refreshes tokens and ends sessions.
@@ -148,6 +150,10 @@ func (svc *Service) Refresh(ctx context.Context, refreshToken string) (*TokenPai
 	if !s.Active(now, svc.cfg.RefreshIdle) {
 		return nil, invalidRefreshToken(errors.New("session is not active"))
 	}
+	if s.ClientID != "" {
+		// An application's refresh token never buys approvald's own tokens.
+		return nil, invalidRefreshToken(errors.New("the token belongs to an OpenID Connect client"))
+	}
 	return svc.pair(s, next, now)
 }
 
@@ -172,6 +178,7 @@ func (svc *Service) pair(s *core.Session, refresh string, now time.Time) (*Token
 		RefreshToken: refresh,
 		TokenType:    "Bearer",
 		ExpiresIn:    int(svc.cfg.AccessTTL / time.Second),
+		SessionID:    s.ID,
 	}, nil
 }
 

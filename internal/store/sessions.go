@@ -21,6 +21,8 @@ type sessionRow struct {
 	LastUsedAt dbTime  `bun:"last_used_at"`
 	ExpiresAt  dbTime  `bun:"expires_at"`
 	RevokedAt  *dbTime `bun:"revoked_at"`
+	ClientID   string  `bun:"client_id"`
+	Scopes     string  `bun:"scopes"` // space-separated
 }
 
 // refreshTokenRow is one refresh token of a session, by hash; a spent one
@@ -44,6 +46,8 @@ func newSessionRow(s *core.Session) *sessionRow {
 		LastUsedAt: ts(s.LastUsedAt),
 		ExpiresAt:  ts(s.ExpiresAt),
 		RevokedAt:  tsPtr(s.RevokedAt),
+		ClientID:   s.ClientID,
+		Scopes:     strings.Join(s.Scopes, " "),
 	}
 }
 
@@ -57,6 +61,8 @@ func (r *sessionRow) session() *core.Session {
 		LastUsedAt: r.LastUsedAt.Time,
 		ExpiresAt:  r.ExpiresAt.Time,
 		RevokedAt:  timePtr(r.RevokedAt),
+		ClientID:   r.ClientID,
+		Scopes:     strings.Fields(r.Scopes),
 	}
 }
 
@@ -176,6 +182,33 @@ func (db *DB) RevokeOtherSessions(ctx context.Context, userID, keepID string, no
 	_, err := db.bun.NewUpdate().Model((*sessionRow)(nil)).
 		Set("revoked_at = ?", ts(now)).
 		Where("user_id = ?", userID).Where("id <> ?", keepID).Where("revoked_at IS NULL").
+		Exec(ctx)
+	return dbErr(err)
+}
+
+// SessionByRefreshToken returns the session whose current (unspent) refresh
+// token has hash; ENotFound for a spent or unknown one. It spends nothing:
+// a revocation request names a token without using it.
+func (db *DB) SessionByRefreshToken(ctx context.Context, hash string) (*core.Session, error) {
+	var row sessionRow
+	err := db.bun.NewSelect().Model(&row).
+		Where("id = (SELECT session_id FROM refresh_tokens WHERE hash = ? AND spent_at IS NULL)", hash).
+		Scan(ctx)
+	if err != nil {
+		return nil, notFoundOr(err, "session")
+	}
+	return row.session(), nil
+}
+
+// RevokeClientSessions revokes every active session userID has with the
+// OpenID Connect client clientID (an application's logout).
+func (db *DB) RevokeClientSessions(ctx context.Context, userID, clientID string, now time.Time) error {
+	if clientID == "" {
+		return core.Errorf(core.EInvalidRequest, "a client id is required")
+	}
+	_, err := db.bun.NewUpdate().Model((*sessionRow)(nil)).
+		Set("revoked_at = ?", ts(now)).
+		Where("user_id = ?", userID).Where("client_id = ?", clientID).Where("revoked_at IS NULL").
 		Exec(ctx)
 	return dbErr(err)
 }

@@ -1,0 +1,46 @@
+package oidcprovider
+
+import (
+	"slices"
+
+	"github.com/approvald/approvald/internal/core"
+)
+
+// The acr values this provider asserts (OpenID Connect Core §2): two
+// factors, or a password alone for a user with two-factor sign-in off.
+const (
+	ACRTwoFactor = "urn:approvald:acr:2fa"
+	ACRPassword  = "urn:approvald:acr:pwd"
+)
+
+// rfc8176 maps a session's methods to RFC 8176 values. A push is decided by
+// a signature of the device's Ed25519 key, kept in software by the
+// authenticator: proof of possession of a software-secured key, "swk".
+var rfc8176 = map[string]string{
+	"pwd":           "pwd",
+	core.MethodSMS:  "sms",
+	core.MethodOTP:  "otp",
+	core.MethodPush: "swk",
+}
+
+// amrOf is the amr claim of a session's methods, with "mfa" when more than
+// one factor was used.
+func amrOf(methods []string) []string {
+	out := make([]string, 0, len(methods)+1)
+	for _, m := range methods {
+		if v, ok := rfc8176[m]; ok && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	if len(out) > 1 {
+		out = append(out, "mfa")
+	}
+	return out
+}
+
+func acrOf(methods []string) string {
+	if len(methods) > 1 {
+		return ACRTwoFactor
+	}
+	return ACRPassword
+}

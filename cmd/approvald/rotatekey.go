@@ -10,10 +10,22 @@ import (
 	"github.com/approvald/approvald/internal/store"
 )
 
-// rotateKey is `approvald rotate-key`: a new access-token key, published at
-// once (every instance reads it within KEY_RELOAD_INTERVAL and verifies its
-// tokens) and signing after keyring.ActivationReloads intervals; the old key
-// is retired then and verifies the tokens it signed for twice their lifetime.
+// rotatedKeys are what `approvald rotate-key` rotates, in order, with the
+// name its output gives each.
+var rotatedKeys = []struct {
+	purpose core.KeyPurpose
+	name    string
+}{
+	{core.KeyJWT, "token key"},
+	{core.KeyOIDC, "OIDC key"},
+}
+
+// rotateKey is `approvald rotate-key`: a new access-token key and a new ID
+// token (OIDC) key, each published at once (every instance reads it within
+// KEY_RELOAD_INTERVAL and verifies with it) and signing after
+// keyring.ActivationReloads intervals; the old key is retired then and
+// verifies what it signed for keyring.RetiredKeyGrace. Each key is said
+// once rotated, so a failure on the second leaves no doubt about the first.
 func rotateKey(ctx context.Context, cfg *config, db *store.DB, stdout io.Writer) error {
 	secret, err := loadSecretKey(cfg, db.Dialect())
 	if err != nil {
@@ -23,15 +35,18 @@ func rotateKey(ctx context.Context, cfg *config, db *store.DB, stdout io.Writer)
 	if err != nil {
 		return err
 	}
-	// The ring is loaded first so a database without a key gets one; the
-	// new key then follows it.
-	if _, err := keyring.Load(ctx, keys, core.KeyJWT, core.SystemClock{}); err != nil {
-		return err
+	clock := core.SystemClock{}
+	for _, k := range rotatedKeys {
+		// The ring is loaded first so a database without the key (one from
+		// before OIDC keys) gets one; the new key then follows it.
+		if _, err := keyring.Load(ctx, keys, k.purpose, clock); err != nil {
+			return fmt.Errorf("%s: %w", k.name, err)
+		}
+		fresh, err := keyring.RotateKey(ctx, keys, k.purpose, clock.Now(), keyring.ActivationReloads*cfg.KeyReloadInterval)
+		if err != nil {
+			return fmt.Errorf("%s: %w", k.name, err)
+		}
+		fmt.Fprintf(stdout, "new %s %s: published now, signing from %s\n", k.name, fresh.KID, fresh.CreatedAt.UTC().Format("2006-01-02 15:04:05 MST"))
 	}
-	fresh, err := keyring.RotateKey(ctx, keys, core.KeyJWT, core.SystemClock{}.Now(), keyring.ActivationReloads*cfg.KeyReloadInterval)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "new token key %s: published now, signing from %s\n", fresh.KID, fresh.CreatedAt.UTC().Format("2006-01-02 15:04:05 MST"))
 	return nil
 }

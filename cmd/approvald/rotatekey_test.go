@@ -4,17 +4,25 @@ import (
 	"context"
 	"net/http"
 	"regexp"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/e2e"
+	"github.com/approvald/approvald/internal/keyring"
+	"github.com/approvald/approvald/internal/store"
 )
 
-var rotatedLine = regexp.MustCompile(`new token key (\S+): published now`)
+var (
+	rotatedLine     = regexp.MustCompile(`new token key (\S+): published now`)
+	rotatedOIDCLine = regexp.MustCompile(`new OIDC key (\S+): published now`)
+)
 
 // TestRotateKey: `approvald rotate-key` beside a running instance. The new
-// key shows in the instance's JWKS before it signs, then signs its tokens,
-// while tokens of the old key keep working.
+// token key shows in the instance's JWKS before it signs, then signs its
+// tokens, while tokens of the old key keep working. The OIDC key rotates in
+// the same call, one being made first when the database has none.
 func TestRotateKey(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b e2e.Backend) {
 		s := startServer(t, b, map[string]string{"KEY_RELOAD_INTERVAL": "200ms"})
@@ -24,6 +32,7 @@ func TestRotateKey(t *testing.T) {
 		oldHeader, _ := jwtParts(t, oldAccess)
 
 		var out, errOut e2e.Buffer
+		before := time.Now()
 		if err := run(context.Background(), []string{"approvald", "rotate-key"}, func(k string) string { return s.Env[k] }, &out, &errOut); err != nil {
 			t.Fatalf("rotate-key: %v\n%s", err, errOut.String())
 		}
@@ -35,6 +44,11 @@ func TestRotateKey(t *testing.T) {
 		if newKID == oldHeader["kid"] {
 			t.Fatal("rotate-key named the old key")
 		}
+		oidc := rotatedOIDCLine.FindStringSubmatch(out.String())
+		if oidc == nil {
+			t.Fatalf("rotate-key did not say the OIDC key rotated: %q", out.String())
+		}
+		checkOIDCRotated(t, s.Env, oidc[1], before)
 
 		// Published first: in the JWKS (after a reload), beside the old key.
 		deadline := time.Now().Add(10 * time.Second)
@@ -79,4 +93,56 @@ func jwksHas(t *testing.T, s *e2e.Server, kid string) bool {
 		}
 	}
 	return false
+}
+
+// checkOIDCRotated: env's database holds kid as its unretired OIDC key,
+// activating after the rotation began, and every older OIDC key retired by
+// then; sealed under env's SECRET_KEY, they load as an RS256 ring that
+// verifies with both the new key and the one it replaces.
+func checkOIDCRotated(t *testing.T, env map[string]string, kid string, before time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := loadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	stored, err := db.Keys(ctx, core.KeyOIDC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) < 2 || stored[0].KID != kid || stored[0].RetiredAt != nil || !stored[0].CreatedAt.After(before) {
+		t.Fatalf("stored OIDC keys %+v; want %s unretired and activating later, then the key it replaces", stored, kid)
+	}
+	for _, old := range stored[1:] {
+		if old.RetiredAt == nil || old.RetiredAt.After(stored[0].CreatedAt) {
+			t.Fatalf("OIDC key %s not retired by the new key's activation", old.KID)
+		}
+	}
+	secret, err := loadSecretKey(cfg, db.Dialect())
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := signingKeys(cfg, secret, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := keyring.Load(ctx, keys, core.KeyOIDC, core.SystemClock{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var verifying []string
+	for _, vk := range ring.VerificationKeys() {
+		if vk.Alg != "RS256" {
+			t.Fatalf("OIDC key %s has alg %s", vk.KID, vk.Alg)
+		}
+		verifying = append(verifying, vk.KID)
+	}
+	if !slices.Contains(verifying, kid) || !slices.Contains(verifying, stored[1].KID) {
+		t.Fatalf("the OIDC ring verifies with %v; want %s and %s", verifying, kid, stored[1].KID)
+	}
 }

@@ -75,14 +75,16 @@ type KeyPurpose string
 const (
 	KeyJWT  KeyPurpose = "jwt"  // signs access tokens
 	KeyPush KeyPurpose = "push" // signs pushes to devices
+	KeyOIDC KeyPurpose = "oidc" // signs OpenID Connect ID tokens (RS256)
 )
 
-// SigningKey is an Ed25519 key pair of the server, persisted so every
-// instance and every restart signs with the same key.
+// SigningKey is a key pair of the server, persisted so every instance and
+// every restart signs with the same key: Ed25519, or RSA for KeyOIDC (RS256
+// is the one algorithm every OpenID Connect client supports).
 type SigningKey struct {
 	KID        string
 	Purpose    KeyPurpose
-	PrivateKey []byte // ed25519.PrivateKey (64 bytes)
+	PrivateKey []byte // ed25519.PrivateKey (64 bytes); for KeyOIDC, the PKCS #8 DER of an RSA key
 	CreatedAt  time.Time
 	RetiredAt  *time.Time
 }

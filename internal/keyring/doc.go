@@ -1,5 +1,5 @@
-// Package keyring keeps the server's persisted Ed25519 signing keys, one
-// Ring per purpose (access tokens, pushes to devices): generated on first
-// start and agreed on by every instance, sealed at rest, rotated, and
-// published as a JWKS.
+// Package keyring keeps the server's persisted signing keys, one Ring per
+// purpose (access tokens and pushes to devices: Ed25519; OpenID Connect ID
+// tokens: RSA, for RS256): generated on first start and agreed on by every
+// instance, sealed at rest, rotated, and published as a JWKS.
 package keyring

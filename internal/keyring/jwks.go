@@ -1,16 +1,21 @@
 package keyring
 
 import (
+	"crypto/ed25519"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"math/big"
 )
 
-// jwk is one Ed25519 public key in RFC 8037 form; the field order is the
-// order clients see.
+// jwk is one public key: Ed25519 in RFC 8037 form (crv, x), RSA in RFC 7518
+// form (n, e). The field order is the order clients see.
 type jwk struct {
 	Kty string `json:"kty"`
-	Crv string `json:"crv"`
-	X   string `json:"x"`
+	Crv string `json:"crv,omitempty"`
+	X   string `json:"x,omitempty"`
+	N   string `json:"n,omitempty"`
+	E   string `json:"e,omitempty"`
 	Kid string `json:"kid"`
 	Alg string `json:"alg"`
 	Use string `json:"use"`
@@ -23,13 +28,9 @@ type jwkSet struct {
 // JWKS returns the body of /.well-known/jwks.json: every key that verifies
 // now (a rotated-in key before it signs), the active one first.
 func (r *Ring) JWKS() []byte {
-	now := r.clock.Now()
-	active := r.active(now)
-	set := jwkSet{Keys: []jwk{toJWK(active)}}
-	for _, k := range *r.keys.Load() {
-		if k != active && k.verifiesAt(now) {
-			set.Keys = append(set.Keys, toJWK(k))
-		}
+	set := jwkSet{Keys: []jwk{}}
+	for _, k := range r.verifying(r.clock.Now()) {
+		set.Keys = append(set.Keys, toJWK(k))
 	}
 	body, err := json.Marshal(set)
 	if err != nil {
@@ -40,12 +41,14 @@ func (r *Ring) JWKS() []byte {
 }
 
 func toJWK(k *ringKey) jwk {
-	return jwk{
-		Kty: "OKP",
-		Crv: "Ed25519",
-		X:   base64.RawURLEncoding.EncodeToString(k.public),
-		Kid: k.kid,
-		Alg: "EdDSA",
-		Use: "sig",
+	b64 := base64.RawURLEncoding.EncodeToString
+	j := jwk{Kid: k.kid, Alg: k.alg, Use: "sig"}
+	switch pub := k.public.(type) {
+	case ed25519.PublicKey:
+		j.Kty, j.Crv, j.X = "OKP", "Ed25519", b64(pub)
+	case *rsa.PublicKey:
+		// Unsigned big-endian, no leading zero octets (RFC 7518 §6.3.1).
+		j.Kty, j.N, j.E = "RSA", b64(pub.N.Bytes()), b64(big.NewInt(int64(pub.E)).Bytes())
 	}
+	return j
 }

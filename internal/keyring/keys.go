@@ -2,10 +2,8 @@ package keyring
 
 import (
 	"context"
+	"crypto"
 	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -21,8 +19,9 @@ import (
 // expired and every client had time to fetch the new key set.
 const RetiredKeyGrace = 20 * time.Minute
 
-// Ring holds the server's Ed25519 keys of one purpose: the one that signs
-// now, and those that still verify. It is safe for concurrent use; Reload
+// Ring holds the server's keys of one purpose: the one that signs now, and
+// those that still verify. They are RSA keys for KeyOIDC, Ed25519 keys
+// otherwise (see GenerateKey). It is safe for concurrent use; Reload
 // replaces its keys with what the store holds.
 type Ring struct {
 	purpose core.KeyPurpose
@@ -34,8 +33,9 @@ type Ring struct {
 // ringKey is a decoded core.SigningKey.
 type ringKey struct {
 	kid       string
-	private   ed25519.PrivateKey
-	public    ed25519.PublicKey
+	alg       string           // algEdDSA or algRS256
+	private   crypto.Signer    // ed25519.PrivateKey or *rsa.PrivateKey
+	public    crypto.PublicKey // ed25519.PublicKey or *rsa.PublicKey
 	createdAt time.Time
 	retiredAt *time.Time
 }
@@ -129,11 +129,11 @@ const (
 
 // RotateKey stores a new key of purpose that signs from now+delay on; the
 // one signing until then is retired at that moment and keeps verifying for
-// RetiredKeyGrace after. Only token keys rotate: devices pin the push key
-// they were given at enrollment.
+// RetiredKeyGrace after. Only the keys of tokens (access and ID tokens)
+// rotate: devices pin the push key they were given at enrollment.
 func RotateKey(ctx context.Context, ks core.KeyStore, purpose core.KeyPurpose, now time.Time, delay time.Duration) (*core.SigningKey, error) {
-	if purpose != core.KeyJWT {
-		return nil, core.Errorf(core.EInvalidRequest, "only the token key rotates: devices pin the push key")
+	if purpose != core.KeyJWT && purpose != core.KeyOIDC {
+		return nil, core.Errorf(core.EInvalidRequest, "only the token keys rotate: devices pin the push key")
 	}
 	fresh, err := GenerateKey(purpose, now.Add(delay))
 	if err != nil {
@@ -145,49 +145,19 @@ func RotateKey(ctx context.Context, ks core.KeyStore, purpose core.KeyPurpose, n
 	return fresh, nil
 }
 
-// GenerateKey returns a new Ed25519 signing key of purpose, not yet stored.
-func GenerateKey(purpose core.KeyPurpose, now time.Time) (*core.SigningKey, error) {
-	public, private, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("generate ed25519 key: %w", err)
-	}
-	return &core.SigningKey{
-		KID:        KeyID(public),
-		Purpose:    purpose,
-		PrivateKey: private,
-		CreatedAt:  now,
-	}, nil
-}
-
-// KeyID names a public key: base64url of the first 12 bytes of its SHA-256.
-func KeyID(public ed25519.PublicKey) string {
-	sum := sha256.Sum256(public)
-	return base64.RawURLEncoding.EncodeToString(sum[:12])
-}
-
-func decodeKey(sk *core.SigningKey) (*ringKey, error) {
-	if len(sk.PrivateKey) != ed25519.PrivateKeySize {
-		return nil, &core.Error{Code: core.EInternal, Message: "internal error",
-			Err: fmt.Errorf("signing key %q: private key has %d bytes, want %d", sk.KID, len(sk.PrivateKey), ed25519.PrivateKeySize)}
-	}
-	private := ed25519.PrivateKey(sk.PrivateKey)
-	return &ringKey{
-		kid:       sk.KID,
-		private:   private,
-		public:    private.Public().(ed25519.PublicKey),
-		createdAt: sk.CreatedAt,
-		retiredAt: sk.RetiredAt,
-	}, nil
-}
-
 // Purpose is what the keys of this ring sign.
 func (r *Ring) Purpose() core.KeyPurpose { return r.purpose }
 
 // Active returns the key that signs now and its kid: the newest one created
-// by now and not yet retired.
+// by now and not yet retired. It is for the Ed25519 rings (tokens, pushes):
+// on an RSA ring (KeyOIDC) it returns "", nil; Signer serves every ring.
 func (r *Ring) Active() (kid string, key ed25519.PrivateKey) {
 	k := r.active(r.clock.Now())
-	return k.kid, k.private
+	private, ok := k.private.(ed25519.PrivateKey)
+	if !ok {
+		return "", nil
+	}
+	return k.kid, private
 }
 
 // active is the key that signs at now. Should none qualify (a key made by
@@ -208,17 +178,18 @@ func (r *Ring) active(now time.Time) *ringKey {
 	return keys[0]
 }
 
-// Public returns the public key named kid when it may still verify: it is
-// unretired (or published ahead of its turn), or was retired less than
-// RetiredKeyGrace ago.
+// Public returns the Ed25519 public key named kid when it may still verify:
+// it is unretired (or published ahead of its turn), or was retired less than
+// RetiredKeyGrace ago. An RSA ring has no such key: see VerificationKeys.
 func (r *Ring) Public(kid string) (ed25519.PublicKey, bool) {
 	now := r.clock.Now()
 	for _, k := range *r.keys.Load() {
 		if k.kid == kid {
-			if !k.verifiesAt(now) {
+			public, ok := k.public.(ed25519.PublicKey)
+			if !ok || !k.verifiesAt(now) {
 				return nil, false
 			}
-			return k.public, true
+			return public, true
 		}
 	}
 	return nil, false

@@ -147,7 +147,12 @@ func TestJWKSListsActiveAndRecentlyRetiredKeys(t *testing.T) {
 
 func retiredKey(t *testing.T, retiredAt time.Time) *core.SigningKey {
 	t.Helper()
-	k, err := GenerateKey(core.KeyJWT, retiredAt.Add(-24*time.Hour))
+	return retiredKeyOf(t, core.KeyJWT, retiredAt)
+}
+
+func retiredKeyOf(t *testing.T, purpose core.KeyPurpose, retiredAt time.Time) *core.SigningKey {
+	t.Helper()
+	k, err := GenerateKey(purpose, retiredAt.Add(-24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

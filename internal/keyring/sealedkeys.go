@@ -81,7 +81,10 @@ func (s SealedKeys) ReplacePrivateKey(ctx context.Context, kid string, old, priv
 // anew when it was stored in the clear or under an older key.
 func (s SealedKeys) open(ctx context.Context, k *core.SigningKey) error {
 	stored := k.PrivateKey
-	inTheClear := len(stored) == ed25519.PrivateKeySize // sealed values are longer
+	// Only Ed25519 keys were ever stored in the clear (the RSA key of KeyOIDC
+	// came after sealing), and a sealed value is longer than 64 bytes, so a
+	// stored RSA key is always opened, whatever its length.
+	inTheClear := len(stored) == ed25519.PrivateKeySize
 	if !inTheClear {
 		private, err := s.Box.Open(stored, keyAAD(k))
 		if err != nil {

@@ -9,12 +9,24 @@ import (
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/secretbox"
 	"github.com/approvald/approvald/internal/store"
+	"github.com/approvald/approvald/internal/testenv"
 )
 
 // openKeyDB is a real (SQLite) database for the keys.
 func openKeyDB(t *testing.T) *store.DB {
 	t.Helper()
-	db, err := store.Open(context.Background(), "sqlite:"+t.TempDir()+"/keys.db")
+	return openKeyDBOf(t, store.DialectSQLite)
+}
+
+// openKeyDBOf is a fresh database of dialect: SQLite in t.TempDir(), or
+// PostgreSQL from testenv (skipped without one).
+func openKeyDBOf(t *testing.T, dialect string) *store.DB {
+	t.Helper()
+	url := "sqlite:" + t.TempDir() + "/keys.db"
+	if dialect == store.DialectPostgres {
+		url = testenv.PostgresURL(t)
+	}
+	db, err := store.Open(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,5 +60,7 @@ func newApp(cfg *config, a *adapters, s *services, log *slog.Logger, closing <-c
 		Log:       log,
 		Closing:   closing,
 		Metrics:   a.metrics,
+		OIDC:      s.oidc,
+		SSO:       s.sso,
 	})
 }

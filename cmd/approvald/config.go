@@ -15,6 +15,7 @@ import (
 	"github.com/approvald/approvald/internal/push"
 	"github.com/approvald/approvald/internal/secretbox"
 	"github.com/approvald/approvald/internal/sms"
+	"github.com/approvald/approvald/internal/sso"
 )
 
 // config is everything approvald reads from its environment. The names of
@@ -68,6 +69,13 @@ type config struct {
 	YunpianAPIKey    string
 	YunpianBaseURL   string
 
+	// SSOTTL (SSO_TTL) is how long a login's single sign-on cookie lets
+	// other applications in without a new approval.
+	SSOTTL time.Duration
+	// CookieDomain (COOKIE_DOMAIN) shares the single sign-on cookie with
+	// the hosts under it, for forward auth; it must contain PUBLIC_URL's host.
+	CookieDomain string
+
 	// ClientsFile (CLIENTS_FILE) declares OpenID Connect clients, applied
 	// by serve at start (applyClientsFile).
 	ClientsFile string
@@ -99,6 +107,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		YunpianAPIKey:    getenv("YUNPIAN_API_KEY"),
 		YunpianBaseURL:   getenv("YUNPIAN_BASE_URL"),
 		ClientsFile:      getenv("CLIENTS_FILE"),
+		CookieDomain:     strings.TrimPrefix(strings.ToLower(strings.TrimSpace(getenv("COOKIE_DOMAIN"))), "."),
 		getenv:           getenv,
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
@@ -141,6 +150,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		{"SMS_TIMEOUT", &c.SMSTimeout, sms.DefaultTimeout},
 		{"SWEEP_INTERVAL", &c.SweepInterval, time.Second},
 		{"KEY_RELOAD_INTERVAL", &c.KeyReloadInterval, keyring.DefaultReloadInterval},
+		{"SSO_TTL", &c.SSOTTL, sso.DefaultTTL},
 	}
 	for _, d := range durations {
 		if *d.dst, err = parseDuration(d.name, getenv(d.name), d.def); err != nil {
@@ -223,6 +233,22 @@ func (c *config) setPublicURL(listenAddr string) {
 		u, _ := url.Parse(c.PublicURL) // checked by loadConfig
 		c.AllowedOrigins = []string{u.Scheme + "://" + u.Host}
 	}
+}
+
+// checkCookieDomain refuses a COOKIE_DOMAIN that does not contain
+// PUBLIC_URL's host: the browser would then drop the cookie, and every
+// login would loop back to the login page.
+func (c *config) checkCookieDomain() error {
+	if c.CookieDomain == "" {
+		return nil
+	}
+	u, _ := url.Parse(c.PublicURL) // checked by loadConfig
+	host := strings.ToLower(u.Hostname())
+	if !strings.Contains(c.CookieDomain, ".") || net.ParseIP(c.CookieDomain) != nil ||
+		(host != c.CookieDomain && !strings.HasSuffix(host, "."+c.CookieDomain)) {
+		return &configError{"COOKIE_DOMAIN", "must be a domain name that PUBLIC_URL's host is, or is under (e.g. example.com for auth.example.com)"}
+	}
+	return nil
 }
 
 // pushPolicy is where pushes may go, decided once (after setPublicURL) for

@@ -65,6 +65,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("ADDR: %w", err)
 	}
 	cfg.setPublicURL(ln.Addr().String())
+	if err := cfg.checkCookieDomain(); err != nil {
+		ln.Close()
+		return err
+	}
 
 	closing := make(chan struct{})
 	app, cleanup, err := build(ctx, cfg, db, log, stdout, closing)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/keyring"
+	"github.com/approvald/approvald/internal/oidcclient"
 	"github.com/approvald/approvald/internal/otp"
 	"github.com/approvald/approvald/internal/secretbox"
 	"github.com/approvald/approvald/internal/store"
@@ -58,6 +59,10 @@ func loadSecretKey(cfg *config, dialect string) ([]byte, error) {
 // keys are what SECRET_KEY opens or derives.
 type keys struct {
 	jwt    *keyring.Ring      // signs the access tokens
+	oidc   *keyring.Ring      // signs the OpenID Connect ID tokens (RS256)
+	sso    []byte             // MACs the single sign-on cookie
+	opaque [32]byte           // seals the OpenID provider's opaque tokens and codes
+	client *oidcclient.Hasher // checks OpenID Connect client secrets
 	server ed25519.PrivateKey // signs what is sent to devices
 	codes  *otp.CodeHasher    // hashes the texted codes
 	totp   *secretbox.Box     // seals the devices' TOTP secrets
@@ -74,6 +79,12 @@ func loadKeys(ctx context.Context, cfg *config, secret []byte, db *store.DB, clo
 	if k.jwt, err = keyring.Load(ctx, sealed, core.KeyJWT, clock); err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)
 	}
+	if k.oidc, err = keyring.Load(ctx, sealed, core.KeyOIDC, clock); err != nil {
+		return nil, fmt.Errorf("OpenID Connect signing key: %w", err)
+	}
+	k.sso = subkey(secret, "sso-cookie")
+	copy(k.opaque[:], subkey(secret, "oidc-opaque-tokens"))
+	k.client = newClientSecretHasher(secret, cfg.PreviousSecretKeys)
 	if k.totp, err = sealingBox(secret, cfg.PreviousSecretKeys, "totp-secrets"); err != nil {
 		return nil, err
 	}

@@ -4,12 +4,15 @@ import (
 	"crypto/ed25519"
 	"log/slog"
 	"runtime"
+	"strings"
 
 	"github.com/approvald/approvald/internal/account"
 	"github.com/approvald/approvald/internal/approval"
 	"github.com/approvald/approvald/internal/device"
+	"github.com/approvald/approvald/internal/oidcprovider"
 	"github.com/approvald/approvald/internal/password"
 	"github.com/approvald/approvald/internal/session"
+	"github.com/approvald/approvald/internal/sso"
 	"github.com/approvald/approvald/internal/texts"
 )
 
@@ -19,6 +22,8 @@ type services struct {
 	accounts  *account.Service
 	devices   *device.Service
 	approvals *approval.Service
+	sso       *sso.Cookies
+	oidc      *oidcprovider.Provider
 }
 
 // newServices builds the services on a. They open nothing of their own:
@@ -54,6 +59,19 @@ func newServices(cfg *config, a *adapters, log *slog.Logger) (*services, error) 
 		Broker: a.eph, KV: a.eph, Limiter: a.eph, Texts: texts, Codes: a.keys.codes, Pusher: a.metrics.Pushes(a.pusher),
 		Secrets: a.keys.totp, Tokens: s.tokens, Audit: a.audit, Clock: a.clock, Log: log,
 		ServerKey: a.keys.server, Local: a.hub,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if s.sso, err = sso.New(sso.Config{
+		Key: a.keys.sso, TTL: cfg.SSOTTL, Domain: cfg.CookieDomain,
+		Secure: strings.HasPrefix(cfg.PublicURL, "https://"), PublicURL: cfg.PublicURL,
+	}, s.tokens, a.clock); err != nil {
+		return nil, err
+	}
+	s.oidc, err = oidcprovider.New(oidcprovider.Config{Issuer: cfg.PublicURL, CryptoKey: a.keys.opaque}, oidcprovider.Deps{
+		Clients: a.db, Secrets: a.keys.client, Users: a.db, Tokens: s.tokens, SSO: s.sso, KV: a.eph,
+		Keys: a.keys.oidc, Clock: a.clock, Log: log,
 	})
 	if err != nil {
 		return nil, err

@@ -19,6 +19,7 @@ import (
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/device"
 	"github.com/approvald/approvald/internal/session"
+	"github.com/approvald/approvald/internal/sso"
 )
 
 // The /web/ endpoints serve approvald's own pages (web/) and are not part of
@@ -31,10 +32,13 @@ import (
 // carries it comes from a page of this origin (the CSRF guard).
 const WebHeader = "X-Approvald-Web"
 
-// webCookie is where the browser keeps its refresh token.
+// webCookie is where the browser keeps its refresh token, and, when the
+// server is an OpenID provider or forward auth, the single sign-on cookie
+// that names the same session.
 type webCookie struct {
 	name   string
 	secure bool
+	sso    *sso.Cookies // nil: no single sign-on
 }
 
 // webCookieFor picks the cookie for PUBLIC_URL: "__Host-" and Secure over
@@ -73,6 +77,9 @@ func (w webCookie) clear(c *fiber.Ctx) {
 		Name: w.name, Path: "/", Expires: time.Unix(1, 0),
 		Secure: w.secure, HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,
 	})
+	if w.sso != nil {
+		c.Cookie(fiberCookie(w.sso.Clear()))
+	}
 }
 
 func (w webCookie) read(c *fiber.Ctx) string {
@@ -116,6 +123,16 @@ func (w webCookie) sendSession(c *fiber.Ctx, pair *session.TokenPair) error {
 	return c.JSON(webAccess{pair.AccessToken, pair.TokenType, pair.ExpiresIn})
 }
 
+// sendNewSession is sendSession for a login just made: it starts single
+// sign-on too. A refresh does not, so single sign-on ends SSO_TTL after the
+// login however long the page stays open.
+func (w webCookie) sendNewSession(c *fiber.Ctx, pair *session.TokenPair) error {
+	if w.sso != nil {
+		c.Cookie(fiberCookie(w.sso.Cookie(pair.SessionID)))
+	}
+	return w.sendSession(c, pair)
+}
+
 // handleWebConfig tells the pages the server's figures they count down, so
 // that they repeat none of them: the seconds between two codes texted for
 // one sign-up and for one approval.
@@ -143,7 +160,7 @@ func handleWebLogin(p passwordLogin, cookie webCookie) fiber.Handler {
 			return err
 		}
 		if pair != nil {
-			return cookie.sendSession(c, pair)
+			return cookie.sendNewSession(c, pair)
 		}
 		return c.Status(fiber.StatusAccepted).JSON(started)
 	}
@@ -169,7 +186,7 @@ func handleWebSession(approvals *approval.Service, cookie webCookie) fiber.Handl
 		if err != nil {
 			return err
 		}
-		return cookie.sendSession(c, pair)
+		return cookie.sendNewSession(c, pair)
 	}
 }
 

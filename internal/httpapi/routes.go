@@ -52,12 +52,26 @@ func addRoutes(app *fiber.App, cfg Config, d Deps) {
 	// Browser-only endpoints of the pages in web/ (handlers_web.go): the
 	// refresh token lives in an HttpOnly cookie; not part of the /api/v1 contract.
 	webOnly, cookie := webGuard(cfg.PublicURL, cfg.AllowedOrigins), webCookieFor(cfg.PublicURL)
+	cookie.sso = d.SSO
 	app.Get("/web/config", webOnly, handleWebConfig(d.Accounts, d.Approvals))
 	app.Post("/web/login", webOnly, handleWebLogin(login, cookie))
 	app.Post("/web/session", webOnly, handleWebSession(d.Approvals, cookie))
 	app.Post("/web/refresh", webOnly, handleWebRefresh(d.Tokens, cookie))
 	app.Post("/web/logout", webOnly, handleWebLogout(d.Tokens, d.Audit, cookie))
 	app.Post("/web/devices/enrollments", webOnly, bearer, risky, handleWebEnrollment(d.Devices, cfg.PublicURL))
+
+	// Other applications: the OpenID provider (its own handler, its own
+	// paths and errors as the specifications say) and forward auth for
+	// reverse proxies, both on the single sign-on cookie of the pages.
+	if d.OIDC != nil {
+		mountOIDC(app, d.OIDC)
+		app.Get("/web/authorization/:id", webOnly, handleWebAuthorization(d.OIDC))
+	}
+	if d.SSO != nil {
+		loginPage := cfg.PublicURL + "/"
+		app.Get("/api/v1/forward-auth", handleForwardAuth(d.SSO, d.Accounts, loginPage))
+		app.Get("/sso/continue", handleContinue(d.SSO, loginPage))
+	}
 
 	app.Use("/", web.Handler())
 }

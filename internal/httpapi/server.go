@@ -20,6 +20,7 @@ import (
 	"github.com/approvald/approvald/internal/hub"
 	"github.com/approvald/approvald/internal/metrics"
 	"github.com/approvald/approvald/internal/session"
+	"github.com/approvald/approvald/internal/sso"
 )
 
 // Config is what the HTTP layer needs to know of the deployment.
@@ -55,6 +56,11 @@ type Deps struct {
 	Closing <-chan struct{}
 	// Metrics records HTTP timings and websocket deliveries; nil records nothing.
 	Metrics *metrics.Metrics
+	// OIDC is the OpenID provider; nil serves none of its routes.
+	OIDC OIDCProvider
+	// SSO makes the single sign-on cookie of a login on the pages; nil
+	// turns single sign-on and forward auth off.
+	SSO *sso.Cookies
 }
 
 // MaxBody is the contract's request body limit.
@@ -94,7 +100,7 @@ func NewServer(cfg Config, d Deps) *fiber.App {
 			AllowHeaders:  "Authorization, Content-Type, X-Approval-Ticket",
 			ExposeHeaders: "Retry-After",
 			MaxAge:        600,
-			Next:          isDeviceEndpoint,
+			Next:          func(c *fiber.Ctx) bool { return isDeviceEndpoint(c) || isOIDCEndpoint(c) },
 		}),
 	)
 	addRoutes(app, cfg, d)

@@ -43,6 +43,9 @@ type Config struct {
 	Domain string
 	// Secure is true over https.
 	Secure bool
+	// PublicURL is the server's; without Domain, return addresses must be
+	// on its host.
+	PublicURL string
 }
 
 // Cookies makes and checks single sign-on cookies.

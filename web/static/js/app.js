@@ -5,6 +5,7 @@
 import { initAccount, showAccount } from './account.js';
 import { describe, loadSettings } from './api.js';
 import { initApproval } from './approval.js';
+import * as handoff from './handoff.js';
 import { initLogin, showLogin } from './login.js';
 import { refresh, signedIn } from './session.js';
 import { initSignup, showVerify } from './signup.js';
@@ -13,6 +14,10 @@ import { $, flash, showView } from './ui.js';
 let loginPrefill = '';
 
 function toAccount() {
+  if (handoff.pending()) {
+    handoff.finish();
+    return;
+  }
   flash('');
   if (location.hash === '#/account') route();
   else location.hash = '#/account';
@@ -47,6 +52,12 @@ async function route() {
       location.hash = '#/login';
       return;
     default:
+      // A login for another application always asks: the server sent the
+      // browser here because its single sign-on did not do.
+      if (handoff.pending()) {
+        await showHandoffLogin();
+        return;
+      }
       // A visitor who still has a session goes straight to the account.
       if (signedIn() || (await haveSession())) {
         location.hash = '#/account';
@@ -55,6 +66,20 @@ async function route() {
       showLogin(loginPrefill);
       loginPrefill = '';
   }
+}
+
+// showHandoffLogin shows the login form titled with the application's name
+// and pre-filled with the login_hint it sent.
+async function showHandoffLogin() {
+  let about = null;
+  try {
+    about = await handoff.describe();
+  } catch (err) {
+    flash(describe(err));
+  }
+  if (about && about.app) $('login-title').textContent = 'Sign in to ' + about.app;
+  showLogin((about && about.login_hint) || loginPrefill);
+  loginPrefill = '';
 }
 
 // haveSession tries the refresh cookie once per page load.

@@ -3,6 +3,7 @@
 
 import { web } from './api.js';
 import { startApproval } from './approval.js';
+import { authRequest } from './handoff.js';
 import { setSession } from './session.js';
 import { fillCountries, isInternational, phoneFields } from './phone.js';
 import { $, busy, clearErrors, fieldError, showError, showView } from './ui.js';
@@ -18,6 +19,7 @@ export function initLogin({ onSession }) {
     if (!who) return fieldError(id, 'Please enter your phone number or email.');
     if (!password.value) return fieldError(password, 'Please enter your password.');
     const body = { password: password.value };
+    if (authRequest()) body.auth_request = authRequest();
     Object.assign(body, who.includes('@') ? { email: who } : phoneFields($('login-country'), who));
     await busy(form, async () => {
       try {

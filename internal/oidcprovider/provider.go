@@ -142,7 +142,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 func (p *Provider) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(LoginPath, p.handleLogin)
-	mux.Handle("/", p.withBrowserSession(p.op))
+	mux.Handle("/", honestDiscovery(p.withBrowserSession(p.op)))
 	return mux
 }
 

@@ -9,7 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/approvald/approvald/internal/authenticator"
 	"github.com/approvald/approvald/internal/e2e"
 )
 
@@ -193,6 +195,31 @@ func TestUsageErrors(t *testing.T) {
 		if r := cli(t.Context(), "", args...); r.err != nil || r.stdout+r.stderr == "" {
 			t.Errorf("authenticator %s = %v with no usage text", strings.Join(args, " "), r.err)
 		}
+	}
+}
+
+// A login request that names the application signed in to is headed
+// "Sign in to <app>", the name cleaned as any text from the server; one
+// that names none keeps its message.
+func TestShowNamesTheApplication(t *testing.T) {
+	now := time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)
+	p := authenticator.PushRequest{ApprovalID: "apr_x", Message: "Login request", App: "Grafana", ExpiresAt: now.Add(time.Minute)}
+	var out strings.Builder
+	show(&out, p, now)
+	if !strings.Contains(out.String(), "Sign in to Grafana  apr_x") || strings.Contains(out.String(), "Login request") {
+		t.Fatalf("show printed %q; want it headed Sign in to Grafana", out.String())
+	}
+	p.App = "Graf\x1b[2Jana"
+	out.Reset()
+	show(&out, p, now)
+	if strings.Contains(out.String(), "\x1b") || !strings.Contains(out.String(), "Sign in to Graf") {
+		t.Fatalf("show printed %q; want the name without its escape", out.String())
+	}
+	p.App = ""
+	out.Reset()
+	show(&out, p, now)
+	if !strings.Contains(out.String(), "Login request  apr_x") || strings.Contains(out.String(), "Sign in") {
+		t.Fatalf("show printed %q; want the message", out.String())
 	}
 }
 

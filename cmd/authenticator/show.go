@@ -13,10 +13,13 @@ import (
 // maxShownRunes bounds one shown field; a user agent can be long.
 const maxShownRunes = 200
 
-// show prints one login request for a human to judge.
+// show prints one login request for a human to judge, headed "Sign in to
+// <app>" when it names the application the user signs in to.
 func show(w io.Writer, p authenticator.PushRequest, now time.Time) {
 	msg := p.Message
-	if msg == "" {
+	if p.App != "" {
+		msg = "Sign in to " + p.App
+	} else if msg == "" {
 		msg = "Login request"
 	}
 	fmt.Fprintf(w, "\n%s  %s\n", clean(msg), clean(p.ApprovalID))

@@ -14,6 +14,9 @@ type Frame struct {
 	Status  string `json:"status,omitempty"`
 	Channel string `json:"channel,omitempty"`
 	Reason  string `json:"reason,omitempty"`
+	// App names the application signed in to ("Sign in to Grafana") in a
+	// status frame; absent for approvald itself and in fallback frames.
+	App string `json:"app,omitempty"`
 }
 
 // Final reports whether the frame ends the approval.
@@ -23,10 +26,11 @@ func (f Frame) Final() bool {
 
 // StateFrame is a's state at now, as sent on connect and after a
 // decision. A pending one carries its channel and reason, so a browser
-// that reconnects learns of a fallback it may have missed.
+// that reconnects learns of a fallback it may have missed; every one
+// carries the application signed in to, if any.
 func StateFrame(a *core.Approval, now time.Time) Frame {
 	v := ViewAt(a, now)
-	f := Frame{Type: "status", Status: string(v.Status)}
+	f := Frame{Type: "status", Status: string(v.Status), App: v.AppName}
 	switch v.Status {
 	case core.ApprovalPending:
 		f.Channel, f.Reason = string(v.Channel), v.Reason

@@ -68,6 +68,12 @@ func TestStateFrame(t *testing.T) {
 		{"pending at its expires_at is expired, swept or not",
 			core.Approval{Status: core.ApprovalPending, Channel: core.ChannelSMS, Reason: core.ReasonPushFailed, ExpiresAt: at},
 			Frame{Type: "status", Status: "expired"}},
+		{"every status frame names the application signed in to",
+			core.Approval{Status: core.ApprovalPending, Channel: core.ChannelPush, AppName: "Grafana"},
+			Frame{Type: "status", Status: "pending", Channel: "push", App: "Grafana"}},
+		{"a final one too",
+			core.Approval{Status: core.ApprovalDenied, Channel: core.ChannelPush, Reason: core.ReasonUserDenied, AppName: "Grafana", DecidedAt: &at},
+			Frame{Type: "status", Status: "denied", Reason: core.ReasonUserDenied, App: "Grafana"}},
 		{"pending a moment before its expires_at is pending",
 			core.Approval{Status: core.ApprovalPending, Channel: core.ChannelPush, ExpiresAt: at.Add(time.Nanosecond)},
 			Frame{Type: "status", Status: "pending", Channel: "push"}},
@@ -95,6 +101,10 @@ func TestFrameJSON(t *testing.T) {
 			`{"type":"status","status":"approved"}`},
 		{frameAt(core.Approval{Status: core.ApprovalExpired}),
 			`{"type":"status","status":"expired"}`},
+		{frameAt(core.Approval{Status: core.ApprovalPending, Channel: core.ChannelPush, AppName: "Grafana"}),
+			`{"type":"status","status":"pending","channel":"push","app":"Grafana"}`},
+		{frameAt(core.Approval{Status: core.ApprovalApproved, Method: core.MethodPush, AppName: "Grafana"}),
+			`{"type":"status","status":"approved","app":"Grafana"}`},
 	}
 	for _, reason := range []string{core.ReasonNoDevice, core.ReasonPushFailed, core.ReasonPushTimeout, core.ReasonRequested, core.ReasonPushLimited} {
 		cases = append(cases, struct {

@@ -11,9 +11,12 @@ import (
 
 // PushRequest is the body of a push, and an item of the pull listing.
 type PushRequest struct {
-	ApprovalID  string      `json:"approval_id"`
-	DeviceID    string      `json:"device_id"`
-	Message     string      `json:"message"`
+	ApprovalID string `json:"approval_id"`
+	DeviceID   string `json:"device_id"`
+	Message    string `json:"message"`
+	// App names the application the user signs in to through approvald
+	// ("Sign in to Grafana"); absent for approvald itself.
+	App         string      `json:"app,omitempty"`
 	Details     PushDetails `json:"details"`
 	ExpiresAt   time.Time   `json:"expires_at"`
 	CallbackURL string      `json:"callback_url"`
@@ -28,7 +31,7 @@ type PushDetails struct {
 
 func (s *Service) pushRequest(a *core.Approval, deviceID string) PushRequest {
 	return PushRequest{
-		ApprovalID: a.ID, DeviceID: deviceID, Message: "Login request",
+		ApprovalID: a.ID, DeviceID: deviceID, Message: "Login request", App: a.AppName,
 		Details:     PushDetails{IP: a.IP, UserAgent: a.UserAgent, Time: a.CreatedAt.UTC()},
 		ExpiresAt:   a.ExpiresAt.UTC(),
 		CallbackURL: s.Config.CallbackURL,
@@ -58,13 +61,13 @@ func (s *Service) Deliver(ctx context.Context, st *Started) {
 			defer wg.Done()
 			if err := s.Pusher.Send(ctx, d.PushURL, body); err != nil {
 				s.Log.WarnContext(ctx, "push failed", "approval_id", st.Approval.ID, "device_id", d.ID, "err", err)
-				s.Audit.Record(ctx, d.UserID, core.EventPushFailed, d.Name)
+				s.Audit.Record(ctx, d.UserID, core.EventPushFailed, forApp(d.Name, st.Approval.AppName))
 				mu.Lock()
 				failures++
 				mu.Unlock()
 				return
 			}
-			s.Audit.Record(ctx, d.UserID, core.EventPushSent, d.Name)
+			s.Audit.Record(ctx, d.UserID, core.EventPushSent, forApp(d.Name, st.Approval.AppName))
 		}(d)
 	}
 	wg.Wait()

@@ -220,7 +220,7 @@ func (f *fixture) callback(t *testing.T, ctx context.Context, d *core.Device, cb
 
 func (f *fixture) start(t *testing.T, u *core.User) *approval.Started {
 	t.Helper()
-	st, err := f.svc.Start(context.Background(), u, "203.0.113.7", "test-browser")
+	st, err := f.svc.Start(context.Background(), u, approval.StartInput{IP: "203.0.113.7", UserAgent: "test-browser"})
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -726,12 +726,12 @@ func TestWrongCodesPerHourBlockLogin(t *testing.T) {
 	startSMS() // nine wrong codes: still allowed
 	wrong(second, secondWrong, 1)
 
-	_, err := f.svc.Start(ctx, u, "203.0.113.7", "test-browser")
+	_, err := f.svc.Start(ctx, u, approval.StartInput{IP: "203.0.113.7", UserAgent: "test-browser"})
 	if e := wantCode(t, err, core.ERateLimited); e.RetryAfter != time.Hour {
 		t.Fatalf("Retry-After %v; want 1h", e.RetryAfter)
 	}
 	f.clock.Advance(time.Hour - time.Nanosecond)
-	_, err = f.svc.Start(ctx, u, "203.0.113.7", "test-browser")
+	_, err = f.svc.Start(ctx, u, approval.StartInput{IP: "203.0.113.7", UserAgent: "test-browser"})
 	wantCode(t, err, core.ERateLimited)
 	f.clock.Advance(time.Nanosecond)
 	f.start(t, u)

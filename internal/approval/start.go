@@ -19,18 +19,29 @@ type Started struct {
 	Devices  []*core.Device // the devices to push to, for Deliver
 }
 
+// StartInput is where a login comes from and what it signs in to.
+type StartInput struct {
+	IP        string // the client's resolved address
+	UserAgent string // as the browser sent it; truncated to 256 bytes
+	// AppName is the application the user signs in to through approvald
+	// (an OpenID Connect client's name), "" for approvald itself; it is
+	// kept as core.CleanAppName makes it.
+	AppName string
+}
+
 // Start opens the second factor for a user whose password was right: a push
 // approval when the user has a device and may be pushed to, else an SMS code
 // at once. A new push approval supersedes the user's pending ones that were
 // pushed, whatever their channel now, so a device can approve only the newest.
-func (s *Service) Start(ctx context.Context, u *core.User, ip, userAgent string) (*Started, error) {
+func (s *Service) Start(ctx context.Context, u *core.User, in StartInput) (*Started, error) {
+	app := core.CleanAppName(in.AppName)
 	now := s.Clock.Now()
 	d, err := s.Limiter.Check(ctx, wrongCodesKey(u.ID), s.Config.WrongCodesPerHour, time.Hour, now)
 	if err != nil {
 		return nil, err
 	}
 	if !d.Allowed {
-		s.Audit.Record(ctx, u.ID, core.EventRateLimited, "too many wrong codes in the last hour")
+		s.Audit.Record(ctx, u.ID, core.EventRateLimited, forApp("too many wrong codes in the last hour", app))
 		return nil, core.RateLimited(d.RetryAfter)
 	}
 	devices, err := s.Devices.DevicesByUser(ctx, u.ID)
@@ -42,7 +53,7 @@ func (s *Service) Start(ctx context.Context, u *core.User, ip, userAgent string)
 	ticket := core.NewSecret(32)
 	a := &core.Approval{
 		ID: core.NewID(core.PrefixApproval), UserID: u.ID, Status: core.ApprovalPending,
-		TicketHash: HashTicket(ticket), IP: ip, UserAgent: truncate(userAgent, 256), CreatedAt: now,
+		TicketHash: HashTicket(ticket), IP: in.IP, UserAgent: truncate(in.UserAgent, 256), AppName: app, CreatedAt: now,
 	}
 	reason, err := s.pushRefusal(ctx, u.ID, len(devices), now)
 	if err != nil {
@@ -65,8 +76,8 @@ func (s *Service) Start(ctx context.Context, u *core.User, ip, userAgent string)
 	if err := s.Approvals.CreateApproval(ctx, a); err != nil {
 		return nil, err
 	}
-	s.Log.InfoContext(ctx, "approval started", "approval_id", a.ID, "user_id", u.ID, "channel", a.Channel, "reason", a.Reason)
-	s.Audit.Record(ctx, u.ID, core.EventLoginStarted, "second factor by "+string(a.Channel))
+	s.Log.InfoContext(ctx, "approval started", "approval_id", a.ID, "user_id", u.ID, "channel", a.Channel, "reason", a.Reason, "app", a.AppName)
+	s.Audit.Record(ctx, u.ID, core.EventLoginStarted, forApp("second factor by "+string(a.Channel), a.AppName))
 	if a.Channel == core.ChannelSMS {
 		if err := s.sendCode(ctx, a, u.Phone, now, core.SMSLogin); err != nil {
 			return nil, err
@@ -108,6 +119,16 @@ func matchNumber() int {
 		panic(err)
 	}
 	return core.MinMatchNumber + int(n.Int64())
+}
+
+// forApp is the detail of a security event that the login to app writes,
+// naming the application when there is one: "second factor by push, sign
+// in to Grafana".
+func forApp(detail, app string) string {
+	if app == "" {
+		return detail
+	}
+	return detail + ", sign in to " + app
 }
 
 func truncate(s string, n int) string {

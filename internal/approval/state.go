@@ -46,6 +46,7 @@ type View struct {
 	Reason      string // why it is on its channel while pending; why it was denied
 	MatchNumber int
 	ExpiresAt   time.Time
+	AppName     string // the application signed in to, "" for approvald itself
 }
 
 // ViewAt is a as a reader sees it at now: expired once its time is up,
@@ -53,7 +54,7 @@ type View struct {
 // timeout was announced, the reason is push_timeout even before the
 // approval has moved to the code channel.
 func ViewAt(a *core.Approval, now time.Time) View {
-	v := View{Status: a.Status, Channel: a.Channel, Reason: a.Reason, MatchNumber: a.MatchNumber, ExpiresAt: a.ExpiresAt}
+	v := View{Status: a.Status, Channel: a.Channel, Reason: a.Reason, MatchNumber: a.MatchNumber, ExpiresAt: a.ExpiresAt, AppName: a.AppName}
 	switch {
 	case expired(a, now):
 		v.Status, v.Reason = core.ApprovalExpired, ""

@@ -259,9 +259,13 @@ func TestViewAt(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			a := approvalIn(c.state)
 			c.adjust(a)
+			a.AppName = "Grafana"
 			v := approval.ViewAt(a, t0)
 			if v.Status != c.status || v.Channel != c.channel || v.Reason != c.reason || v.MatchNumber != a.MatchNumber || !v.ExpiresAt.Equal(a.ExpiresAt) {
 				t.Fatalf("view %+v; want %s on %s, reason %q", v, c.status, c.channel, c.reason)
+			}
+			if v.AppName != "Grafana" {
+				t.Fatalf("view %+v; want the application signed in to", v)
 			}
 		})
 	}

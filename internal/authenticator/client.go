@@ -16,9 +16,12 @@ import (
 // an item of the pull listing. It carries no match number: the user reads
 // it in the browser.
 type PushRequest struct {
-	ApprovalID  string      `json:"approval_id"`
-	DeviceID    string      `json:"device_id"`
-	Message     string      `json:"message"`
+	ApprovalID string `json:"approval_id"`
+	DeviceID   string `json:"device_id"`
+	Message    string `json:"message"`
+	// App names the application the user signs in to through the server
+	// ("Sign in to Grafana"); "" for the server itself.
+	App         string      `json:"app,omitempty"`
 	Details     PushDetails `json:"details"`
 	ExpiresAt   time.Time   `json:"expires_at"`
 	CallbackURL string      `json:"callback_url"`

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,6 +92,30 @@ func TestPushHandlerAcceptsAValidPush(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("a valid push was not handed on")
+	}
+}
+
+// A push that names the application signed in to ("app", as the server's
+// approval.PushRequest writes it) hands the name on; one without reads "".
+func TestPushHandlerReadsTheApplication(t *testing.T) {
+	for _, app := range []string{"Grafana", ""} {
+		f := newPushFixture(t)
+		h, accepted, _ := f.receiver()
+		body := f.body(func(p *PushRequest) { p.App = app })
+		if strings.Contains(string(body), `"app"`) != (app != "") {
+			t.Fatalf("push body %s", body)
+		}
+		if code := serve(h, f.request("/push", body, f.now)); code != http.StatusOK {
+			t.Fatalf("push naming %q answered %d", app, code)
+		}
+		select {
+		case p := <-accepted:
+			if p.App != app {
+				t.Fatalf("accepted app %q; want %q", p.App, app)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a valid push was not handed on")
+		}
 	}
 }
 

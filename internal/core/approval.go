@@ -1,6 +1,11 @@
 package core
 
-import "time"
+import (
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
 
 // ApprovalStatus is the state of a pending approval: pending → approved |
 // denied | expired, each final.
@@ -77,5 +82,33 @@ type Approval struct {
 	ExchangedAt        *time.Time
 	IP                 string
 	UserAgent          string
-	CreatedAt          time.Time
+	// AppName is the application the user is signing in to through
+	// approvald (an OpenID Connect client's name), "" for approvald
+	// itself. It is shown as "Sign in to <AppName>"; CleanAppName bounds it.
+	AppName   string
+	CreatedAt time.Time
+}
+
+// MaxAppName is the most characters (runes) an approval's AppName keeps.
+const MaxAppName = 100
+
+// CleanAppName is name as an approval keeps it: invalid UTF-8 and control
+// and format characters (escape sequences, bidi overrides) dropped,
+// surrounding space trimmed, at most MaxAppName characters. The name comes
+// from a validated client registration; this holds what reaches a phone's
+// screen and a terminal to those bounds whatever the caller checked.
+func CleanAppName(name string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range strings.TrimSpace(name) {
+		if r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			continue
+		}
+		if n == MaxAppName {
+			break
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return strings.TrimSpace(b.String())
 }

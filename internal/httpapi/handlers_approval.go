@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -21,8 +23,24 @@ type passwordLogin struct {
 	accounts  *account.Service
 	tokens    *session.Service
 	approvals *approval.Service
-	clock     core.Clock
+	// authRequests names the application of an OpenID Connect
+	// authorization request; nil when this server is no OpenID provider.
+	authRequests AppNamer
+	clock        core.Clock
 }
+
+// AppNamer resolves the id of an OpenID Connect authorization request in
+// progress to the name of the application (the client) it signs in to.
+// The OpenID provider implements it.
+type AppNamer interface {
+	// AppName returns the client's name; an id that is unknown or expired
+	// is a core.Error of code EInvalidRequest, which the login answers as
+	// it is.
+	AppName(ctx context.Context, authRequestID string) (string, error)
+}
+
+// MaxAuthRequestID bounds the auth_request a login may carry (characters).
+const MaxAuthRequestID = 128
 
 // loginStarted is the 202 answer of a login that needs a second factor.
 type loginStarted struct {
@@ -32,6 +50,9 @@ type loginStarted struct {
 	MatchNumber  int       `json:"match_number,omitempty"`
 	ExpiresAt    time.Time `json:"expires_at"`
 	WebsocketURL string    `json:"websocket_url"`
+	// App names the application signed in to ("Sign in to Grafana") when
+	// the login carried an auth_request.
+	App string `json:"app,omitempty"`
 	// Devices names the devices asked (the pages' "Approve on Ada's
 	// phone"); the API's answer leaves it out.
 	Devices []string `json:"devices,omitempty"`
@@ -48,11 +69,20 @@ func (p passwordLogin) login(c *fiber.Ctx) (pair *session.TokenPair, started *lo
 		CountryCode string `json:"country_code"`
 		Email       string `json:"email"`
 		Password    string `json:"password"`
+		AuthRequest string `json:"auth_request"`
 	}
 	if err := decodeJSON(c, &req); err != nil {
 		return nil, nil, err
 	}
-	u, err := p.accounts.CheckPassword(c.UserContext(), account.LoginInput(req))
+	// The application comes first: a login for a request that cannot go
+	// on costs no password check and counts no attempt.
+	app, err := p.appName(c.UserContext(), req.AuthRequest)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := p.accounts.CheckPassword(c.UserContext(), account.LoginInput{
+		Phone: req.Phone, CountryCode: req.CountryCode, Email: req.Email, Password: req.Password,
+	})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -63,14 +93,14 @@ func (p passwordLogin) login(c *fiber.Ctx) (pair *session.TokenPair, started *lo
 	// The push shows where the login came from: the resolved address
 	// (the context's copies outlive the request, as the push goroutine does).
 	cl := core.ClientFrom(c.UserContext())
-	st, err := p.approvals.Start(c.UserContext(), u, cl.IP, cl.UserAgent)
+	st, err := p.approvals.Start(c.UserContext(), u, approval.StartInput{IP: cl.IP, UserAgent: cl.UserAgent, AppName: app})
 	if err != nil {
 		return nil, nil, err
 	}
 	a := st.Approval
 	started = &loginStarted{
 		ApprovalID: a.ID, Ticket: st.Ticket, Channel: string(a.Channel), MatchNumber: a.MatchNumber,
-		ExpiresAt: a.ExpiresAt.UTC(), WebsocketURL: "/api/v1/approvals/" + a.ID + "/ws",
+		ExpiresAt: a.ExpiresAt.UTC(), WebsocketURL: "/api/v1/approvals/" + a.ID + "/ws", App: a.AppName,
 	}
 	if len(st.Devices) > 0 {
 		ctx := context.WithValue(context.Background(), requestIDKey, RequestID(c.UserContext()))
@@ -86,6 +116,20 @@ func (p passwordLogin) login(c *fiber.Ctx) (pair *session.TokenPair, started *lo
 	return nil, started, nil
 }
 
+// appName is the name of the application that the authorization request
+// id signs in to, "" when the login carries none.
+func (p passwordLogin) appName(ctx context.Context, id string) (string, error) {
+	switch {
+	case id == "":
+		return "", nil
+	case utf8.RuneCountInString(id) > MaxAuthRequestID:
+		return "", core.FieldError(core.EInvalidRequest, "auth_request", fmt.Sprintf("auth_request must be at most %d characters", MaxAuthRequestID))
+	case p.authRequests == nil:
+		return "", core.FieldError(core.EInvalidRequest, "auth_request", "this server is not an OpenID provider")
+	}
+	return p.authRequests.AppName(ctx, id)
+}
+
 // withTicket loads the approval named by :id that the X-Approval-Ticket opens.
 func withTicket(approvals *approval.Service, c *fiber.Ctx) (*core.Approval, error) {
 	return approvals.ByTicket(c.UserContext(), c.Params("id"), c.Get("X-Approval-Ticket"))
@@ -97,12 +141,13 @@ type approvalView struct {
 	ExpiresAt   time.Time `json:"expires_at"`
 	MatchNumber int       `json:"match_number,omitempty"`
 	Reason      string    `json:"reason,omitempty"`
+	App         string    `json:"app,omitempty"`
 }
 
 func viewOf(a *core.Approval, now time.Time) approvalView {
 	v := approval.ViewAt(a, now)
 	return approvalView{Status: string(v.Status), Channel: string(v.Channel), ExpiresAt: v.ExpiresAt.UTC(),
-		MatchNumber: v.MatchNumber, Reason: v.Reason}
+		MatchNumber: v.MatchNumber, Reason: v.Reason, App: v.AppName}
 }
 
 func handleGetApproval(approvals *approval.Service, clock core.Clock) fiber.Handler {

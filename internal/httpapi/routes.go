@@ -23,7 +23,7 @@ func addRoutes(app *fiber.App, cfg Config, d Deps) {
 	app.Post("/api/v1/signup/verify", handleSignupVerify(d.Accounts))
 	app.Post("/api/v1/signup/resend", handleSignupResend(d.Accounts))
 
-	login := passwordLogin{d.Accounts, d.Tokens, d.Approvals, d.Clock}
+	login := passwordLogin{d.Accounts, d.Tokens, d.Approvals, d.AuthRequests, d.Clock}
 	app.Post("/api/v1/login", handleLogin(login))
 	app.Get("/api/v1/approvals/:id", handleGetApproval(d.Approvals, d.Clock))
 	slots := newWSSlots(cfg.Websockets)

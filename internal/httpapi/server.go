@@ -47,10 +47,14 @@ type Deps struct {
 	Store     approvalReader
 	Events    core.SecurityEventStore
 	Audit     core.Auditor
-	JWKS      func() []byte
-	Ready     []Dependency
-	Clock     core.Clock
-	Log       *slog.Logger
+	// AuthRequests names the application of an OpenID Connect
+	// authorization request that a login carries (auth_request); nil when
+	// this server is not an OpenID provider, and such a login is refused.
+	AuthRequests AppNamer
+	JWKS         func() []byte
+	Ready        []Dependency
+	Clock        core.Clock
+	Log          *slog.Logger
 	// Closing is closed when the server shuts down: websockets then close
 	// with 1001 (going away) so browsers reconnect to another instance.
 	Closing <-chan struct{}

@@ -32,6 +32,7 @@ type approvalRow struct {
 	ExchangedAt        *dbTime             `bun:"exchanged_at"`
 	IP                 string              `bun:"ip"`
 	UserAgent          string              `bun:"user_agent"`
+	AppName            string              `bun:"app_name"`
 	CreatedAt          dbTime              `bun:"created_at"`
 }
 
@@ -39,7 +40,7 @@ type approvalRow struct {
 var approvalColumns = []string{
 	"user_id", "status", "channel", "reason", "match_number", "ticket_hash", "code_hash", "code_sent_at",
 	"attempts", "expires_at", "push_sent_at", "timeout_announced_at", "decided_at", "decided_by", "method",
-	"exchanged_at", "ip", "user_agent", "created_at",
+	"exchanged_at", "ip", "user_agent", "app_name", "created_at",
 }
 
 func newApprovalRow(a *core.Approval) *approvalRow {
@@ -63,6 +64,7 @@ func newApprovalRow(a *core.Approval) *approvalRow {
 		ExchangedAt:        tsPtr(a.ExchangedAt),
 		IP:                 a.IP,
 		UserAgent:          a.UserAgent,
+		AppName:            a.AppName,
 		CreatedAt:          ts(a.CreatedAt),
 	}
 }
@@ -88,6 +90,7 @@ func (r *approvalRow) approval() *core.Approval {
 		ExchangedAt:        timePtr(r.ExchangedAt),
 		IP:                 r.IP,
 		UserAgent:          r.UserAgent,
+		AppName:            r.AppName,
 		CreatedAt:          r.CreatedAt.Time,
 	}
 }

@@ -27,6 +27,7 @@ func TestApprovalRoundTrip(t *testing.T) {
 		a.CodeSentAt = ptr(t0.Add(123456 * time.Microsecond))
 		a.Attempts = 2
 		a.PushSentAt = ptr(t0.Add(time.Microsecond))
+		a.AppName = "Grafana"
 		createApproval(t, db, a)
 		got, err := db.Approval(ctx, a.ID)
 		must(t, err)
@@ -35,6 +36,77 @@ func TestApprovalRoundTrip(t *testing.T) {
 		}
 		_, err = db.Approval(ctx, "apr_missing")
 		wantCode(t, err, core.ENotFound)
+	})
+}
+
+// The application signed in to (app_name) comes back from every read and
+// from every write that returns the approval: the prepared PostgreSQL
+// statement names its columns, the others return them all. An approval
+// without one reads "".
+func TestApprovalAppName(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		u := verifiedUser(t, db, "")
+		dev := newDevice(u.ID)
+		must(t, db.CreateDevice(ctx, dev))
+		named := func() *core.Approval {
+			a := pushed(newApproval(u.ID, core.ChannelPush, t0.Add(2*time.Minute)))
+			a.AppName = "Grafana — Ops"
+			return createApproval(t, db, a)
+		}
+		plain := createApproval(t, db, newApproval(u.ID, core.ChannelSMS, t0.Add(10*time.Minute)))
+		if got, err := db.Approval(ctx, plain.ID); err != nil || got.AppName != "" {
+			t.Fatalf("an approval without an application: %+v, %v", got, err)
+		}
+
+		a := named()
+		got, err := db.Approval(ctx, a.ID)
+		must(t, err)
+		if got.AppName != "Grafana — Ops" {
+			t.Fatalf("Approval: app %q", got.AppName)
+		}
+		list, err := db.PendingForUser(ctx, u.ID, t0)
+		must(t, err)
+		apps := map[string]string{}
+		for _, p := range list {
+			apps[p.ID] = p.AppName
+		}
+		if len(apps) != 2 || apps[plain.ID] != "" || apps[a.ID] != "Grafana — Ops" {
+			t.Fatalf("PendingForUser: apps by id %v", apps)
+		}
+		updated, err := db.UpdatePending(ctx, a.ID, t0, core.CodeSent{CodeHash: "h", At: t0})
+		must(t, err)
+		if updated == nil || updated.AppName != "Grafana — Ops" {
+			t.Fatalf("UpdatePending returned %+v", updated)
+		}
+		right := 42
+		decided, err := db.DecideByDevice(ctx, a.ID, t0, core.DeviceDecision{
+			Decided: core.Decided{Status: core.ApprovalApproved, Method: core.MethodPush, By: dev.ID, At: t0},
+			UserID:  u.ID, DeviceID: dev.ID, MatchNumber: &right,
+			Event: &core.SecurityEvent{ID: core.NewID(core.PrefixEvent), UserID: u.ID, Kind: core.EventApproved, Detail: "by push", CreatedAt: t0},
+		})
+		must(t, err)
+		if decided == nil || decided.AppName != "Grafana — Ops" {
+			t.Fatalf("DecideByDevice returned %+v", decided)
+		}
+		b := named()
+		superseded, err := db.SupersedePending(ctx, u.ID, t0, core.Decided{Status: core.ApprovalDenied, Reason: core.ReasonSuperseded, At: t0})
+		must(t, err)
+		if len(superseded) != 1 || superseded[0].ID != b.ID || superseded[0].AppName != "Grafana — Ops" {
+			t.Fatalf("SupersedePending returned %+v", superseded)
+		}
+		c := named()
+		expired, err := db.ExpireDue(ctx, c.ExpiresAt, 10)
+		must(t, err)
+		found := false
+		for _, e := range expired {
+			if e.ID == c.ID {
+				found = e.AppName == "Grafana — Ops"
+			}
+		}
+		if !found {
+			t.Fatalf("ExpireDue returned %+v; want %s with its application", expired, c.ID)
+		}
 	})
 }
 

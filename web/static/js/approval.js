@@ -61,6 +61,7 @@ class Approval {
     this.channel = login.channel;
     this.matchNumber = login.match_number || 0;
     this.devices = login.devices || [];
+    this.app = login.app || ''; // the application signed in to ("Sign in to Grafana"), '' for approvald
     this.setExpiry(login.expires_at, serverTime);
     this.status = 'pending';
     this.reason = '';
@@ -130,6 +131,7 @@ class Approval {
   }
 
   onFrame(f) {
+    if (f.app) this.app = f.app;
     if (f.type === 'status') {
       this.apply(f.status, f.channel, f.reason);
     } else if (f.type === 'fallback') {
@@ -144,6 +146,7 @@ class Approval {
         { headers: ticketHeader(this.ticket) });
       if (this.final || this.closed) return;
       this.setExpiry(data.expires_at, serverTime);
+      if (data.app) this.app = data.app;
       this.apply(data.status, data.channel, data.reason);
     } catch (err) {
       if (err.status === 401) this.apply('expired');
@@ -345,8 +348,9 @@ class Approval {
     const modal = $('approval-modal');
     modal.dataset.status = fallback ? 'fallback' : this.status;
 
+    // Text only: the application's name is never markup.
     $('approval-title').textContent = {
-      pending: fallback || this.codeAsked ? 'Enter your code' : 'Approve this login',
+      pending: this.app ? `Sign in to ${this.app}` : fallback || this.codeAsked ? 'Enter your code' : 'Approve this login',
       approved: 'Login approved', denied: 'Login denied', expired: 'Login expired',
     }[this.status] || 'Login';
 

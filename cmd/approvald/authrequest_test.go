@@ -8,10 +8,11 @@ import (
 	"github.com/approvald/approvald/internal/e2e"
 )
 
-// approvald is no OpenID provider yet: a login that carries auth_request,
-// on either login endpoint, is 400 invalid_request on that field, before
-// the password is checked (a wrong one would be 401), and starts nothing.
-func TestLoginWithAuthRequestIsRefusedWithoutAnOpenIDProvider(t *testing.T) {
+// A login that names an authorization request the provider does not know
+// (made up, or expired), on either login endpoint, is 400 invalid_request
+// on that field, before the password is checked (a wrong one would be
+// 401), and starts nothing.
+func TestLoginWithUnknownAuthRequestIsRefused(t *testing.T) {
 	s := startServer(t, e2e.SQLite, nil)
 	u := s.SignUp(t)
 	for _, c := range []struct {
@@ -25,7 +26,7 @@ func TestLoginWithAuthRequestIsRefusedWithoutAnOpenIDProvider(t *testing.T) {
 			r := s.Post(t, c.path, map[string]any{"phone": u.Phone, "password": password, "auth_request": "ar_1"}, c.headers...)
 			e2e.Expect(t, r, http.StatusBadRequest, "invalid_request")
 			e := r.Body["error"].(map[string]any)
-			if e["field"] != "auth_request" || !strings.Contains(e["message"].(string), "not an OpenID provider") {
+			if e["field"] != "auth_request" || !strings.Contains(e["message"].(string), "unknown or has expired") {
 				t.Fatalf("%s: %s; want the refusal of auth_request", c.path, r.Raw)
 			}
 		}

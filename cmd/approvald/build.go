@@ -61,6 +61,8 @@ func newApp(cfg *config, a *adapters, s *services, log *slog.Logger, closing <-c
 		Closing:   closing,
 		Metrics:   a.metrics,
 		OIDC:      s.oidc,
-		SSO:       s.sso,
+		// The provider names the application of a login that comes from it.
+		AuthRequests: s.oidc,
+		SSO:          s.sso,
 	})
 }

@@ -62,7 +62,7 @@ func (r *sessionRow) session() *core.Session {
 		ExpiresAt:  r.ExpiresAt.Time,
 		RevokedAt:  timePtr(r.RevokedAt),
 		ClientID:   r.ClientID,
-		Scopes:     strings.Fields(r.Scopes),
+		Scopes:     fieldsOrNil(r.Scopes),
 	}
 }
 
@@ -211,4 +211,13 @@ func (db *DB) RevokeClientSessions(ctx context.Context, userID, clientID string,
 		Where("user_id = ?", userID).Where("client_id = ?", clientID).Where("revoked_at IS NULL").
 		Exec(ctx)
 	return dbErr(err)
+}
+
+// fieldsOrNil splits a space-separated column; nil for an empty one, as
+// the session had it before it was stored.
+func fieldsOrNil(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Fields(s)
 }

@@ -8,7 +8,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 run:
 	$(GO) run ./cmd/approvald
 
-## test: start throwaway PostgreSQL and Redis, run every check and test, stop them again
+## test: start throwaway PostgreSQL and Redis (nginx, oauth2-proxy, browsers installed or built when missing), run every check and test, stop them again
 test:
 	@bash .ci/test
 

@@ -1,7 +1,9 @@
 // Package testenv finds the real PostgreSQL and Redis that `make test` starts
 // (.ci/services writes their URLs to .testenv/env and the Makefile exports
-// them). Without them a test skips with the reason, except under CI=true,
-// where a missing service fails the test: CI must never pass by skipping.
+// them), and starts for a test the nginx and oauth2-proxy that `make test`
+// installs and builds (StartNginx, StartOAuth2Proxy). Without them a test
+// skips with the reason, except under CI=true, where a missing service
+// fails the test: CI must never pass by skipping.
 //
 // It does not import the testing package: cmd/approvalbench, a program,
 // creates its database with CreateDatabase, and internal/e2e (which the

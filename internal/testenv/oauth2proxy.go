@@ -40,6 +40,20 @@ func OAuth2ProxyPath(t TB) string {
 // environment are not passed on.
 func StartOAuth2Proxy(t TB, args ...string) string {
 	t.Helper()
+	return startOAuth2Proxy(t, 0, args)
+}
+
+// StartOAuth2ProxyOn is StartOAuth2Proxy on port, chosen by the test (with
+// FreePort) because the OpenID provider must know the callback address
+// before oauth2-proxy starts, and oauth2-proxy reads the provider's
+// discovery document when it starts.
+func StartOAuth2ProxyOn(t TB, port int, args ...string) string {
+	t.Helper()
+	return startOAuth2Proxy(t, port, args)
+}
+
+func startOAuth2Proxy(t TB, port int, args []string) string {
+	t.Helper()
 	for _, a := range args {
 		if a == "--http-address" || strings.HasPrefix(a, "--http-address=") {
 			t.Fatalf("StartOAuth2Proxy chooses --http-address itself")
@@ -55,7 +69,7 @@ func StartOAuth2Proxy(t TB, args ...string) string {
 		}
 	}
 	client := &http.Client{Timeout: 2 * time.Second}
-	addr := startOnFreePort(t, "oauth2-proxy", func(port int) *exec.Cmd {
+	addr := startOnPort(t, "oauth2-proxy", port, func(port int) *exec.Cmd {
 		p := strconv.Itoa(port)
 		full := []string{
 			"--http-address=127.0.0.1:" + p,

@@ -122,8 +122,18 @@ func (p *process) waitReady(ready func() bool) error {
 // printed if the test failed.
 func startOnFreePort(t TB, name string, command func(port int) *exec.Cmd, ready func(addr string) bool) string {
 	t.Helper()
+	return startOnPort(t, name, 0, command, ready)
+}
+
+// startOnPort is startOnFreePort on port when it is not 0 (no retry then:
+// the caller chose the port and told others about it).
+func startOnPort(t TB, name string, fixed int, command func(port int) *exec.Cmd, ready func(addr string) bool) string {
+	t.Helper()
 	for try := 1; ; try++ {
-		port := FreePort(t)
+		port := fixed
+		if port == 0 {
+			port = FreePort(t)
+		}
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		p, err := startProcess(command(port))
 		if err != nil {
@@ -140,7 +150,7 @@ func startOnFreePort(t TB, name string, command func(port int) *exec.Cmd, ready 
 			return addr
 		}
 		p.stop()
-		if errors.Is(err, errExited) && try < startTries && lostPort(p.out.String(), addr) {
+		if fixed == 0 && errors.Is(err, errExited) && try < startTries && lostPort(p.out.String(), addr) {
 			continue
 		}
 		t.Fatalf("%s on %s %v; its output:\n%s", name, addr, err, p.out.String())

@@ -61,7 +61,7 @@ func TestOIDCAppSignsInWithPush(t *testing.T) {
 	b := openBrowser(t, e.URL)
 
 	b.visit(rp.srv.URL + "/login?login_hint=" + url.QueryEscape(u.Phone))
-	b.waitView("login")
+	b.waitLoginPage()
 	b.waitText("#login-title", "Sign in to Grafana")
 	var prefilled string
 	b.eval(`document.getElementById("login-id").value`, &prefilled)

@@ -247,3 +247,11 @@ func (b *browser) waitApp(rp *relyingParty, path string) string {
 
 // countIn counts the lines of approvald's log that contain s.
 func countIn(log, s string) int { return strings.Count(log, s) }
+
+// waitLoginPage waits for approvald's login form after the redirects from an
+// application (WaitVisible, unlike a polled script, outlives navigations).
+func (b *browser) waitLoginPage() {
+	b.t.Helper()
+	b.do(chromedp.WaitVisible(chromedp.CSS("#view-login")))
+	b.waitView("login")
+}

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
 
 	"github.com/approvald/approvald/internal/oidcprovider"
 )
@@ -21,9 +21,22 @@ type OIDCProvider interface {
 // /oidc/ with its own handler (zitadel/oidc's op, with its CORS and errors
 // as the specifications say).
 func mountOIDC(app *fiber.App, p OIDCProvider) {
-	h := adaptor.HTTPHandler(p.Handler())
+	h := withUserContext(p.Handler())
 	app.Get(oidcprovider.DiscoveryPath, h)
 	app.All(oidcprovider.PathPrefix+"*", h)
+}
+
+// withUserContext serves an http.Handler with the request's context of
+// this server (its deadline, its client address), which Fiber's adaptor
+// would replace with fasthttp's, which has neither.
+func withUserContext(h http.Handler) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		ctx := c.UserContext()
+		fasthttpadaptor.NewFastHTTPHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h.ServeHTTP(w, r.WithContext(ctx))
+		}))(c.Context())
+		return nil
+	}
 }
 
 // isOIDCEndpoint: the provider answers CORS itself (a browser app may call

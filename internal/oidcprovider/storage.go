@@ -101,6 +101,11 @@ func (s *storage) CreateAuthRequest(ctx context.Context, in *oidc.AuthRequest, h
 		HintSubject:  hintSubject,
 	}
 	if in.CodeChallenge != "" {
+		// S256 only: "plain" (also what an absent method means, RFC 7636
+		// §4.3) shows the verifier to whoever sees the authorization request.
+		if in.CodeChallengeMethod != oidc.CodeChallengeMethodS256 {
+			return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256")
+		}
 		r.Challenge = &oidc.CodeChallenge{Challenge: in.CodeChallenge, Method: in.CodeChallengeMethod}
 	}
 	if err := s.requests.create(ctx, r); err != nil {

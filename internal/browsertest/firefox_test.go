@@ -107,7 +107,8 @@ func TestFirefoxSignUpLoginPush(t *testing.T) {
 
 // expectAccount checks that the login ended on the account page of phone,
 // with the session kept as designed: the refresh token only in an HttpOnly,
-// SameSite=Strict cookie, nothing in web storage.
+// SameSite=Strict cookie, the single sign-on cookie HttpOnly and Lax,
+// nothing in web storage.
 func (f *firefox) expectAccount(phone string) {
 	f.t.Helper()
 	f.waitView("account")
@@ -126,12 +127,22 @@ func (f *firefox) expectAccount(phone string) {
 		f.t.Errorf("web storage %s and script-visible cookies %q, want none", state.Storage, state.Cookie)
 	}
 	cookies := f.cookies()
-	if len(cookies) != 1 {
-		f.t.Fatalf("cookies %+v, want the refresh cookie only", cookies)
+	if len(cookies) != 2 {
+		f.t.Fatalf("cookies %+v, want the refresh and the single sign-on cookie", cookies)
 	}
-	c := cookies[0]
-	if c.Name != "approvald_refresh" || !c.HTTPOnly || c.SameSite != "strict" || c.Path != "/" || len(c.Value.Value) < 40 {
-		f.t.Errorf("refresh cookie %s: HttpOnly %v, SameSite %q, Path %q, %d characters",
-			c.Name, c.HTTPOnly, c.SameSite, c.Path, len(c.Value.Value))
+	for _, c := range cookies {
+		switch c.Name {
+		case "approvald_refresh":
+			if !c.HTTPOnly || c.SameSite != "strict" || c.Path != "/" || len(c.Value.Value) < 40 {
+				f.t.Errorf("refresh cookie: HttpOnly %v, SameSite %q, Path %q, %d characters",
+					c.HTTPOnly, c.SameSite, c.Path, len(c.Value.Value))
+			}
+		case "approvald_sso":
+			if !c.HTTPOnly || c.SameSite != "lax" || c.Path != "/" {
+				f.t.Errorf("single sign-on cookie: HttpOnly %v, SameSite %q, Path %q", c.HTTPOnly, c.SameSite, c.Path)
+			}
+		default:
+			f.t.Errorf("unexpected cookie %s", c.Name)
+		}
 	}
 }

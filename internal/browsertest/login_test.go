@@ -59,14 +59,27 @@ func (b *browser) expectAccount(u e2e.User) {
 	if storage != "[{},{}]" || visibleCookies != "" {
 		b.t.Errorf("web storage %s and script-visible cookies %q, want none", storage, visibleCookies)
 	}
+	// Two cookies, both HttpOnly: the refresh token (SameSite=Strict) and
+	// the single sign-on cookie (Lax, so an application's redirect back
+	// carries it).
 	cookies := b.cookies()
-	if len(cookies) != 1 {
-		b.t.Fatalf("cookies %+v, want the refresh cookie only", cookies)
+	if len(cookies) != 2 {
+		b.t.Fatalf("cookies %+v, want the refresh and the single sign-on cookie", cookies)
 	}
-	c := cookies[0]
-	if c.Name != "approvald_refresh" || !c.HTTPOnly || string(c.SameSite) != "Strict" || c.Path != "/" || len(c.Value) < 40 {
-		b.t.Errorf("refresh cookie %s: HttpOnly %v, SameSite %q, Path %q, %d characters",
-			c.Name, c.HTTPOnly, c.SameSite, c.Path, len(c.Value))
+	for _, c := range cookies {
+		switch c.Name {
+		case "approvald_refresh":
+			if !c.HTTPOnly || string(c.SameSite) != "Strict" || c.Path != "/" || len(c.Value) < 40 {
+				b.t.Errorf("refresh cookie: HttpOnly %v, SameSite %q, Path %q, %d characters",
+					c.HTTPOnly, c.SameSite, c.Path, len(c.Value))
+			}
+		case "approvald_sso":
+			if !c.HTTPOnly || string(c.SameSite) != "Lax" || c.Path != "/" || !strings.HasPrefix(c.Value, "v1.ses_") {
+				b.t.Errorf("single sign-on cookie: HttpOnly %v, SameSite %q, Path %q", c.HTTPOnly, c.SameSite, c.Path)
+			}
+		default:
+			b.t.Errorf("unexpected cookie %s", c.Name)
+		}
 	}
 }
 

@@ -161,3 +161,62 @@ func revoke(t *testing.T, rp *relyingParty, token string) {
 		t.Fatalf("revocation answered %d", res.StatusCode)
 	}
 }
+
+// TestLoggingOutEndsTheApps: "Log out everywhere else" on the account page
+// revokes the applications' refresh tokens (their sessions are the user's),
+// and "Log out" ends single sign-on: forward auth and prompt=none refuse.
+func TestLoggingOutEndsTheApps(t *testing.T) {
+	t.Parallel()
+	rp := newRelyingParty(t, "chat")
+	e := startProvider(t, map[string]*relyingParty{"Chat": rp})
+	u, phone := userWithPhone(t, e)
+	b := openBrowser(t, e.URL)
+
+	b.visit(rp.srv.URL + "/login")
+	b.waitLoginPage()
+	b.fill("#login-id", u.Phone)
+	b.fill("#login-password", u.Password)
+	b.click("#login-submit")
+	b.approveOnPhone(phone, "Chat")
+	if got := b.waitApp(rp, "/callback"); got != "signed in as Ada" {
+		t.Fatalf("the app says %q", got)
+	}
+	appToken := rp.lastLogin().token
+
+	b.open("#/account")
+	b.expectAccountWithSSO(u)
+	b.click("#logout-others")
+	b.waitText("#account-status", "other sessions are logged out")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	expired := *appToken
+	expired.Expiry = time.Now().Add(-time.Minute)
+	if _, err := rp.conf.TokenSource(ctx, &expired).Token(); err == nil {
+		t.Error("the app's refresh token still works after log out everywhere else")
+	}
+	if _, err := rp.provider.UserInfo(ctx, oauth2.StaticTokenSource(appToken)); err == nil {
+		t.Error("the app's access token still reads userinfo after log out everywhere else")
+	}
+
+	// This browser's single sign-on survived "everywhere else" ...
+	b.visit(rp.srv.URL + "/login?prompt=none")
+	if got := b.waitApp(rp, "/callback"); got != "signed in as Ada" {
+		t.Fatalf("prompt=none before logging out: %q", got)
+	}
+	// ... and ends with "Log out".
+	b.open("#/account")
+	b.waitView("account")
+	b.click("#logout")
+	b.waitLoginPage()
+	b.visit(rp.srv.URL + "/login?prompt=none")
+	if got := b.waitApp(rp, "/callback"); !strings.HasPrefix(got, "login_required") {
+		t.Errorf("prompt=none after logging out: %q, want login_required", got)
+	}
+}
+
+// expectAccountWithSSO waits for the account page of u.
+func (b *browser) expectAccountWithSSO(u e2e.User) {
+	b.t.Helper()
+	b.waitView("account")
+	b.waitText("#account-phone", u.Phone)
+}

@@ -69,8 +69,10 @@ func (p *Provider) satisfies(req *authRequest, s *core.Session) bool {
 		return false
 	}
 	if req.forcesLogin() {
-		// Stored times may lose sub-second precision: compare by the second.
-		return !s.AuthTime.Before(req.CreatedAt.Truncate(time.Second))
+		// The database keeps microseconds (store.ts): compare at that
+		// precision, never coarser, or a login made in the same second
+		// before the request would count as fresh.
+		return !s.AuthTime.Before(req.CreatedAt.Truncate(time.Microsecond))
 	}
 	if req.MaxAge != nil {
 		return !s.AuthTime.Before(p.clock.Now().Add(-time.Duration(*req.MaxAge) * time.Second))

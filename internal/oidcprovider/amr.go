@@ -38,8 +38,11 @@ func amrOf(methods []string) []string {
 	return out
 }
 
+// acrOf is the acr of a session's methods: two factors exactly when amrOf
+// says "mfa" (two distinct known methods), so a duplicate or an unknown
+// method never counts as a second factor.
 func acrOf(methods []string) string {
-	if len(methods) > 1 {
+	if slices.Contains(amrOf(methods), "mfa") {
 		return ACRTwoFactor
 	}
 	return ACRPassword

@@ -90,6 +90,9 @@ func (svc *Service) ClientSessionByRefresh(ctx context.Context, clientID, refres
 	if s.ClientID != clientID || clientID == "" {
 		return nil, invalidRefreshToken(errors.New("the token belongs to another client"))
 	}
+	if !s.Active(svc.clock.Now(), svc.cfg.RefreshIdle) {
+		return nil, invalidRefreshToken(errors.New("session is not active"))
+	}
 	return s, nil
 }
 

@@ -106,6 +106,10 @@ func (m *memStore) SessionByRefreshToken(_ context.Context, hash string) (*core.
 }
 
 func (m *memStore) RevokeClientSessions(_ context.Context, userID, clientID string, now time.Time) error {
+	if clientID == "" {
+		// As the store: "" would name approvald's own sessions.
+		return core.Errorf(core.EInvalidRequest, "a client id is required")
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, s := range m.sessions {

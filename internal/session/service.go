@@ -152,6 +152,11 @@ func (svc *Service) Refresh(ctx context.Context, refreshToken string) (*TokenPai
 	}
 	if s.ClientID != "" {
 		// An application's refresh token never buys approvald's own tokens.
+		// Spent now, so revoke rather than leave the session on a token
+		// nobody holds, as RotateClientRefresh does.
+		if err := svc.sessions.RevokeSession(ctx, s.ID, now); err != nil {
+			return nil, err
+		}
 		return nil, invalidRefreshToken(errors.New("the token belongs to an OpenID Connect client"))
 	}
 	return svc.pair(s, next, now)

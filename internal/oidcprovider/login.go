@@ -69,8 +69,10 @@ func (p *Provider) satisfies(req *authRequest, s *core.Session) bool {
 		return false
 	}
 	if req.forcesLogin() {
-		// Stored times may lose sub-second precision: compare by the second.
-		return !s.AuthTime.Before(req.CreatedAt.Truncate(time.Second))
+		// The stores keep times to the microsecond: compare at that
+		// precision, no coarser, or a login made earlier in the same second
+		// as the request would pass for a new one.
+		return !s.AuthTime.Before(req.CreatedAt.Truncate(time.Microsecond))
 	}
 	if req.MaxAge != nil {
 		return !s.AuthTime.Before(p.clock.Now().Add(-time.Duration(*req.MaxAge) * time.Second))

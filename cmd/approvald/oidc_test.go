@@ -499,3 +499,39 @@ func TestForwardAuth(t *testing.T) {
 		}
 	})
 }
+
+// TestOIDCRequestStaysInItsBrowser: an authorization request is completed
+// only in the browser that made it. Otherwise whoever starts a request at
+// an application (and so knows its id) could send a signed-in victim's
+// browser to /oidc/login?id=…, stop it there, then take the code with
+// their own browser and be the victim at the application.
+func TestOIDCRequestStaysInItsBrowser(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b e2e.Backend) {
+		env := startOIDC(t, b)
+		victim, d := env.UserWithDevice(t, true)
+		app := env.rp(webappID)
+		vb := env.browser(t)
+		vb.webLogin(t, victim, d, "", "")
+
+		attacker := env.browser(t)
+		r := app.newRequest()
+		id := atLoginPage(t, attacker.get(t, r.URL))
+		handBack := "/oidc/login?id=" + url.QueryEscape(id)
+
+		// The victim's single sign-on does not complete it: a page, no
+		// redirect, and the attacker's browser is still asked to log in.
+		expectNoRedirect(t, vb.first(t, handBack), http.StatusBadRequest)
+		atLoginPage(t, attacker.get(t, handBack))
+
+		// Nor does the victim logging in on the attacker's login page.
+		vb.webLogin(t, victim, d, id, webappName)
+		expectNoRedirect(t, vb.get(t, handBack), http.StatusBadRequest)
+		atLoginPage(t, attacker.get(t, handBack))
+
+		// The victim's own requests go on as ever.
+		code, req := vb.silent(t, app)
+		if _, tok := app.mustExchange(t, code, req); tok.Subject != victim.ID {
+			t.Fatalf("sub %q", tok.Subject)
+		}
+	})
+}

@@ -32,6 +32,7 @@ type authRequest struct {
 	MaxAge       *uint               `json:"max_age"`
 	LoginHint    string              `json:"login_hint"`
 	HintSubject  string              `json:"hint_subject"` // sub of an id_token_hint
+	Browser      string              `json:"browser"`      // hash of the asking browser's binding cookie
 	Challenge    *oidc.CodeChallenge `json:"code_challenge"`
 	Login        *completedLogin     `json:"-"`
 	code         string              // set when read by its code

@@ -35,6 +35,10 @@ func (p *Provider) handleLogin(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "The server could not read the sign-in request; try again.", http.StatusServiceUnavailable)
 		return
 	}
+	if !p.sameBrowser(r, req) {
+		otherBrowserPage(w)
+		return
+	}
 	if req.Done() {
 		p.toCallback(w, r, id)
 		return

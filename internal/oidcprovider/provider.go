@@ -21,6 +21,7 @@ import (
 // front of them for the outside (a proxy strips it, as for the rest).
 const (
 	PathPrefix    = "/oidc/"
+	AuthorizePath = "/oidc/authorize"
 	LoginPath     = "/oidc/login"
 	DiscoveryPath = "/.well-known/openid-configuration"
 )
@@ -71,6 +72,7 @@ type Provider struct {
 	log      *slog.Logger
 	requests *requests
 	clock    core.Clock
+	binding  bindingCookie
 }
 
 // New builds the provider.
@@ -133,7 +135,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	}
 	return &Provider{
 		op: o, storage: st, sso: d.SSO, tokens: d.Tokens, issuer: cfg.Issuer, page: cfg.LoginPage,
-		log: d.Log, requests: q, clock: d.Clock,
+		log: d.Log, requests: q, clock: d.Clock, binding: bindingCookieFor(u.Scheme == "https"),
 	}, nil
 }
 
@@ -142,7 +144,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 func (p *Provider) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(LoginPath, p.handleLogin)
-	mux.Handle("/", honestDiscovery(p.withBrowserSession(p.op)))
+	mux.Handle("/", honestDiscovery(p.withBrowserSession(p.bindBrowser(p.op))))
 	return mux
 }
 

@@ -99,6 +99,7 @@ func (s *storage) CreateAuthRequest(ctx context.Context, in *oidc.AuthRequest, h
 		MaxAge:       in.MaxAge,
 		LoginHint:    clampHint(in.LoginHint),
 		HintSubject:  hintSubject,
+		Browser:      browserOf(ctx),
 	}
 	if in.CodeChallenge != "" {
 		// S256 only: "plain" (also what an absent method means, RFC 7636

@@ -31,6 +31,7 @@ func TestSmoke(t *testing.T) {
 		Approvald: e2e.Binary(t), DatabaseURL: dbURL, RedisURL: redisURL,
 		Waiting: 4, Rate: 40, PollRate: 40, Duration: 150 * time.Millisecond, Idle: 200 * time.Millisecond,
 		PollEvery: 100 * time.Millisecond, Floor: 100 * time.Millisecond, Argon: 100 * time.Millisecond, Settle: 50 * time.Millisecond,
+		OIDC: 400 * time.Millisecond, OIDCWorkers: 2, OIDCScope: "openid profile offline_access",
 		Seed: "api", Concurrency: 4, Modes: allModes, PprofDir: t.TempDir(), Timeout: 2 * time.Minute,
 	}
 	var progress bytes.Buffer
@@ -59,8 +60,13 @@ func TestSmoke(t *testing.T) {
 	if res.Poll.PollsPerSecond <= 0 {
 		t.Errorf("no polls counted: %+v", res.Poll)
 	}
+	if o := res.OIDC; o == nil || o.Flows == 0 || o.Errors != 0 || o.Flow.Count != o.Flows || o.Token.P50 <= 0 ||
+		o.Token.P50 > o.Flow.P50 || o.SignPerSecond <= 0 || o.Ratio <= 0 {
+		t.Fatalf("oidc figures %+v", o)
+	}
 	table := res.Markdown()
-	for _, want := range []string{"| callback → browser p50 / p95 / p99 / max (ms) |", "| lost notifications | 0 | 0 | yes |", "n/a (reduced run)"} {
+	for _, want := range []string{"| callback → browser p50 / p95 / p99 / max (ms) |", "| lost notifications | 0 | 0 | yes |", "n/a (reduced run)",
+		"| OpenID code flows/s / raw RS256 signs/s | ≥ 70 % |"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("the table has no %q:\n%s", want, table)
 		}
@@ -74,5 +80,31 @@ func TestSmoke(t *testing.T) {
 		if _, err := os.Stat(cfg.PprofDir + "/" + profile); err != nil {
 			t.Errorf("profile %s was not saved: %v", profile, err)
 		}
+	}
+}
+
+// TestOIDCAlone runs the oidc phase by itself: no user is seeded nor
+// logged in but the single sign-on one, and its first ID token is checked
+// against the provider's keys.
+func TestOIDCAlone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs approvald")
+	}
+	dbURL := os.Getenv("TEST_DATABASE_URL")
+	if dbURL == "" {
+		testenv.Missing(t, "PostgreSQL (TEST_DATABASE_URL)")
+	}
+	cfg := &config{
+		Approvald: e2e.Binary(t), DatabaseURL: dbURL, RedisURL: testenv.RedisURL(t), Waiting: 1000,
+		OIDC: 300 * time.Millisecond, OIDCWorkers: 3, OIDCScope: "openid", Seed: "db", Concurrency: 4,
+		Modes: []string{"oidc"}, Timeout: time.Minute,
+	}
+	var progress bytes.Buffer
+	res, err := run(context.Background(), cfg, &progress)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, progress.String())
+	}
+	if res.OIDC == nil || res.OIDC.Flows == 0 || res.OIDC.Errors != 0 || res.Login != nil || strings.Contains(progress.String(), "seeding") {
+		t.Fatalf("oidc alone: %+v, login %+v\n%s", res.OIDC, res.Login, progress.String())
 	}
 }

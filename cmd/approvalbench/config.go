@@ -28,6 +28,10 @@ type config struct {
 	Argon     time.Duration // how long the raw Argon2id rate is sampled
 	Settle    time.Duration // pause before each memory reading
 
+	OIDC        time.Duration // how long the oidc phase runs its flows (the raw RS256 rate is sampled as long, half before and half after)
+	OIDCWorkers int           // concurrent authorization code flows
+	OIDCScope   string        // the scope each flow asks for
+
 	ServerEnv   []string // extra NAME=value for approvald (GOGC, GODEBUG, … for experiments)
 	Seed        string   // "db" (bench-only fast path) or "api"
 	Concurrency int      // requests in flight while seeding and logging in
@@ -38,7 +42,7 @@ type config struct {
 	Timeout     time.Duration
 }
 
-var allModes = []string{"floor", "login", "memory", "ws", "poll"}
+var allModes = []string{"floor", "login", "oidc", "memory", "ws", "poll"}
 
 func (c *config) has(mode string) bool { return slices.Contains(c.Modes, mode) }
 
@@ -63,6 +67,9 @@ func parseFlags(args []string, getenv func(string) string) (*config, error) {
 	fs.DurationVar(&c.Floor, "floor", 5*time.Second, "how long to sample the Redis floor (at -rate)")
 	fs.DurationVar(&c.Argon, "argon", 3*time.Second, "how long to sample the raw Argon2id hash rate")
 	fs.DurationVar(&c.Settle, "settle", 2*time.Second, "pause before each reading of the server's memory")
+	fs.DurationVar(&c.OIDC, "oidc", 10*time.Second, "how long the oidc phase runs its code flows (and samples the raw RS256 rate: half before, half after)")
+	fs.IntVar(&c.OIDCWorkers, "oidc-workers", 8, "code flows in flight at once in the oidc phase")
+	fs.StringVar(&c.OIDCScope, "oidc-scope", "openid profile email", "the scope each code flow of the oidc phase asks for (add offline_access for a refresh token)")
 	fs.Func("server-env", "extra `NAME=value` in approvald's environment (repeatable), e.g. GOGC=50", func(v string) error {
 		if !strings.Contains(v, "=") {
 			return errors.New("want NAME=value")
@@ -111,6 +118,8 @@ func (c *config) check() error {
 		return errors.New(`-seed must be "db" or "api"`)
 	case c.Concurrency < 1:
 		return errors.New("-concurrency must be at least 1")
+	case c.has("oidc") && (c.OIDC <= 0 || c.OIDCWorkers < 1):
+		return errors.New("-oidc must be positive and -oidc-workers at least 1")
 	case c.Timeout <= 0:
 		return errors.New("-timeout must be positive")
 	}

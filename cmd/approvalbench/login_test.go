@@ -17,3 +17,24 @@ func TestLoginRatioIsAgainstTheMeanRawRate(t *testing.T) {
 		t.Fatalf("ratio %v without a raw rate; want 0", r.Ratio)
 	}
 }
+
+// The flows are held against the mean of the raw RS256 rates sampled
+// before and after them, and the CPU is counted per complete flow.
+func TestOIDCRatioIsAgainstTheMeanRawRate(t *testing.T) {
+	r := &OIDCResult{}
+	run := &flowRun{took: 2 * time.Second, flow: make([]time.Duration, 1000), token: make([]time.Duration, 1000), errors: 1}
+	before := signs{n: 1200, wall: time.Second, cpu: 2 * time.Second}
+	after := signs{n: 800, wall: time.Second, cpu: 2 * time.Second}
+	r.fill(run, cpuUse{server: time.Second, deps: 500 * time.Millisecond, wall: 2 * time.Second}, 250*time.Millisecond, before, after)
+	if r.PerSecond != 500 || r.SignPerSecond != 1000 || math.Abs(r.Ratio-0.5) > 1e-9 || r.Errors != 1 {
+		t.Fatalf("%+v; want 500 flows/s against a mean of 1000 signs/s, ratio 0.5", r)
+	}
+	if r.ServerMsPerFlow != 1 || r.DepsMsPerFlow != 0.5 || r.HarnessMsPerFlow != 0.25 || r.ServerCores != 0.5 {
+		t.Fatalf("CPU figures %+v", r)
+	}
+	// 4 s of CPU for 2,000 signatures: 2 ms each, twice a flow's 1 ms in
+	// approvald, 2 / 1.75 of its 1.75 ms everywhere.
+	if r.SignCPUMs != 2 || math.Abs(r.CPURatio-2) > 1e-9 || math.Abs(r.CPURatioAll-2/1.75) > 1e-9 {
+		t.Fatalf("CPU ratios %+v", r)
+	}
+}

@@ -4,6 +4,9 @@
 //
 //   - floor: times bare Redis PUBLISH → SUBSCRIBE round trips on the same Redis;
 //   - login: compares password logins/s with the raw Argon2id hash rate;
+//   - oidc: runs complete OpenID Connect code flows (authorize → login →
+//     callback → token) on one single sign-on cookie and compares flows/s
+//     with the raw RS256 signing rate;
 //   - memory: reads the server's RSS before and after opening the websockets;
 //   - ws: keeps N browsers waiting on websockets and sends signed approve
 //     callbacks at a fixed rate, timing callback sent → websocket frame;

@@ -17,6 +17,7 @@ const (
 	targetPollLatency = 100
 	targetPollCPU     = 10
 	targetLoginRatio  = 0.90
+	targetOIDCRatio   = 0.70
 )
 
 func targets(cfg *config, r *Result) []Target {
@@ -62,6 +63,11 @@ func targets(cfg *config, r *Result) []Target {
 		add("password logins/s / raw Argon2id hashes/s", fmt.Sprintf("≥ %.0f %%", targetLoginRatio*100),
 			fmt.Sprintf("%.0f %% (%.1f / %.1f per s)", r.Login.Ratio*100, r.Login.PerSecond, r.Login.ArgonPerSecond),
 			r.Login.Ratio >= targetLoginRatio, true)
+	}
+	if r.OIDC != nil && r.OIDC.SignPerSecond > 0 {
+		add("OpenID code flows/s / raw RS256 signs/s", fmt.Sprintf("≥ %.0f %%", targetOIDCRatio*100),
+			fmt.Sprintf("%.0f %% (%.1f / %.1f per s)", r.OIDC.Ratio*100, r.OIDC.PerSecond, r.OIDC.SignPerSecond),
+			r.OIDC.Ratio >= targetOIDCRatio, true)
 	}
 	return out
 }
@@ -149,6 +155,23 @@ func (r *Result) Markdown() string {
 			row("raw Argon2id hashes/s, every core (before / after the logins)", fmt.Sprintf("%.1f (%.1f / %.1f)", r.Login.ArgonPerSecond, r.Login.ArgonBefore, r.Login.ArgonAfter))
 			row("other processes on the machine, Argon2id / logins (cores)", fmt.Sprintf("%.2f / %.2f", r.Login.OtherCoresArgon, r.Login.OtherCoresLogin))
 			row("cores during the logins: approvald / PostgreSQL + Redis / harness", fmt.Sprintf("%.2f / %.2f / %.2f", r.Login.ServerCores, r.Login.DepsCores, r.Login.HarnessCores))
+		}
+	}
+	if o := r.OIDC; o != nil {
+		row(fmt.Sprintf("OpenID code flows/s, authorize → token (flows, workers, errors; scope %s)", o.Scope),
+			fmt.Sprintf("%.1f (%s, %d, %d)", o.PerSecond, count(o.Flows), o.Workers, o.Errors))
+		row("code flow p50 / p99 / max (ms)", fmt.Sprintf("%s / %s / %s", msf(o.Flow.P50), msf(o.Flow.P99), msf(o.Flow.Max)))
+		row("token request p50 / p99 / max (ms)", fmt.Sprintf("%s / %s / %s", msf(o.Token.P50), msf(o.Token.P99), msf(o.Token.Max)))
+		row("raw RS256 signs/s, every core (before / after the flows)", fmt.Sprintf("%.0f (%.0f / %.0f)", o.SignPerSecond, o.SignBefore, o.SignAfter))
+		row("CPU per raw RS256 sign (ms); other processes meanwhile (cores)", fmt.Sprintf("%.3f; %.2f", o.SignCPUMs, o.SignOtherCores))
+		row("CPU per sign / CPU per flow: approvald alone; approvald + PostgreSQL + Redis + harness",
+			fmt.Sprintf("%.0f %%; %.0f %%", o.CPURatio*100, o.CPURatioAll*100))
+		row("cores during the flows: approvald / PostgreSQL + Redis / harness / other processes",
+			fmt.Sprintf("%.2f / %.2f / %.2f / %.2f", o.ServerCores, o.DepsCores, o.HarnessCores, o.OtherCores))
+		row("CPU per flow: approvald / PostgreSQL + Redis / harness (ms)",
+			fmt.Sprintf("%.2f / %.2f / %.2f", o.ServerMsPerFlow, o.DepsMsPerFlow, o.HarnessMsPerFlow))
+		if o.FirstError != "" {
+			row("oidc: first error", strings.ReplaceAll(o.FirstError, "|", `\|`))
 		}
 	}
 	if mm := r.Memory; mm != nil {

@@ -13,6 +13,7 @@ type Result struct {
 	Config    ResultConfig  `json:"config"`
 	Floor     *Latency      `json:"floor,omitempty"`
 	Login     *LoginResult  `json:"login,omitempty"`
+	OIDC      *OIDCResult   `json:"oidc,omitempty"`
 	Memory    *MemoryResult `json:"memory,omitempty"`
 	WS        *PhaseResult  `json:"ws,omitempty"`
 	Poll      *PhaseResult  `json:"poll,omitempty"`

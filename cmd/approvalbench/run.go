@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -31,6 +32,7 @@ type bench struct {
 	metricsURL  string      // its METRICS_ADDR listener
 	inbox       *e2e.Inbox
 	databaseURL string
+	oidcSecret  string // of the client the oidc phase registers (CLIENTS_FILE)
 }
 
 // close stops what the run started, whatever got started, and drops the
@@ -110,6 +112,17 @@ func run(ctx context.Context, cfg *config, progress io.Writer) (*Result, error) 
 		return finish(err)
 	}
 
+	if !needsUsers(cfg) {
+		// No user to seed nor log in: the flows alone, if asked.
+		if cfg.has("oidc") {
+			if res.OIDC, err = b.oidcPhase(ctx); err != nil {
+				return finish(err)
+			}
+		}
+		b.say("done")
+		return finish(b.alive())
+	}
+
 	n := open + kPoll
 	b.say("seeding %d users with a device (%s)", n, cfg.Seed)
 	users, err := b.seed(ctx, n)
@@ -141,6 +154,14 @@ func run(ctx context.Context, cfg *config, progress io.Writer) (*Result, error) 
 	res.Login.DepsCores = cpu.deps.Seconds() / cpu.wall.Seconds()
 	res.Login.HarnessCores = (harness1 - harness0).Seconds() / cpu.wall.Seconds()
 
+	// After the logins (whose Argon2id would compete) and before the
+	// memory phase, which restarts approvald anyway.
+	if cfg.has("oidc") {
+		if res.OIDC, err = b.oidcPhase(ctx); err != nil {
+			return finish(err)
+		}
+	}
+
 	idle, wsDecided, pollDecided := users[:cfg.Waiting], users[cfg.Waiting:open], users[open:]
 	if cfg.has("memory") || cfg.has("ws") {
 		if res.Memory, res.WS, err = b.wsPhase(ctx, idle, wsDecided); err != nil {
@@ -154,6 +175,12 @@ func run(ctx context.Context, cfg *config, progress io.Writer) (*Result, error) 
 	}
 	b.say("done")
 	return finish(b.alive())
+}
+
+// needsUsers: the phases that log the seeded users in, or use their
+// approvals (the login phase, and the browsers of memory, ws and poll).
+func needsUsers(cfg *config) bool {
+	return cfg.has("login") || cfg.has("memory") || cfg.has("ws") || cfg.has("poll")
 }
 
 func (b *bench) startServer(ctx context.Context) error {
@@ -172,9 +199,23 @@ func (b *bench) startServer(ctx context.Context) error {
 		return err
 	}
 	b.metricsURL = "http://" + metricsAddr
+	env := serverEnv(addr, dbURL, b.cfg.RedisURL, metricsAddr, b.cfg.ServerEnv)
+	if b.cfg.has("oidc") {
+		dir, err := os.MkdirTemp("", "approvalbench-clients-")
+		if err != nil {
+			return err
+		}
+		b.tb.Cleanup(func() { _ = os.RemoveAll(dir) })
+		clients, secret, err := oidcClientEnv(dir)
+		if err != nil {
+			return err
+		}
+		maps.Copy(env, clients)
+		b.oidcSecret = secret
+	}
 	b.opts = e2e.Options{
 		Binary: b.cfg.Approvald,
-		Env:    serverEnv(addr, dbURL, b.cfg.RedisURL, metricsAddr, b.cfg.ServerEnv),
+		Env:    env,
 		Bare:   true, // none of the test defaults: the bench's settings alone
 		// The tail of the log, for the error when approvald exits.
 		LogLimit: 64 << 10,

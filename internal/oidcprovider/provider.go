@@ -100,7 +100,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	}
 	q := &requests{kv: d.KV, clock: d.Clock, ttl: cfg.RequestTTL, codeTTL: cfg.CodeTTL}
 	st := &storage{
-		clients: d.Clients, secrets: d.Secrets, users: d.Users, tokens: d.Tokens, keys: d.Keys,
+		clients: newClientCache(d.Clients, d.Clock), secrets: d.Secrets, users: d.Users, tokens: d.Tokens, keys: d.Keys,
 		requests: q, clock: d.Clock, log: d.Log, loginPath: u.Path + LoginPath,
 		accessTTL: cfg.AccessTTL, idTTL: cfg.IDTokenTTL,
 	}

@@ -19,7 +19,7 @@ import (
 
 // storage is op.Storage on approvald's stores.
 type storage struct {
-	clients   core.OIDCClientStore
+	clients   *clientCache
 	secrets   SecretVerifier
 	users     Users
 	tokens    *session.Service
@@ -52,7 +52,7 @@ func (notFound) IsNotFound() {}
 func (s *storage) Health(ctx context.Context) error { return nil }
 
 func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
-	c, err := s.clients.OIDCClient(ctx, id)
+	c, err := s.clients.client(ctx, id)
 	if core.IsCode(err, core.ENotFound) {
 		return nil, notFound{fmt.Errorf("no client %q", id)}
 	}
@@ -66,7 +66,7 @@ func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client
 // public client has none to give and is refused where one is required
 // (introspection).
 func (s *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {
-	c, err := s.clients.OIDCClient(ctx, id)
+	c, err := s.clients.client(ctx, id)
 	if core.IsCode(err, core.ENotFound) {
 		return oidc.ErrInvalidClient().WithDescription("client authentication failed")
 	}
@@ -80,7 +80,7 @@ func (s *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string
 }
 
 func (s *storage) CreateAuthRequest(ctx context.Context, in *oidc.AuthRequest, hintSubject string) (op.AuthRequest, error) {
-	c, err := s.clients.OIDCClient(ctx, in.ClientID)
+	c, err := s.clients.client(ctx, in.ClientID)
 	if err != nil {
 		return nil, err
 	}

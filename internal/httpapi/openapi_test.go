@@ -1,16 +1,28 @@
 package httpapi
 
 import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/keyring"
+	"github.com/approvald/approvald/internal/oidcprovider"
+	"github.com/approvald/approvald/internal/session"
+	"github.com/approvald/approvald/internal/sso"
 )
 
 // openAPIMethods are the operation keys of an OpenAPI path item.
@@ -25,12 +37,39 @@ func loadOpenAPI(t *testing.T) map[string]any {
 	return doc
 }
 
+// noOIDC is an OIDCProvider that serves nothing: the routes only need one
+// to be there.
+type noOIDC struct{}
+
+func (noOIDC) Handler() http.Handler { return http.NotFoundHandler() }
+func (noOIDC) Describe(context.Context, string) (*oidcprovider.Request, error) {
+	return nil, core.Errorf(core.ENotFound, "no authorization request")
+}
+
+// noSessions has no active session.
+type noSessions struct{}
+
+func (noSessions) ActiveSession(context.Context, string) (*core.Session, error) {
+	return nil, core.Errorf(core.EUnauthorized, "no such session")
+}
+
+func testSSO(t *testing.T) *sso.Cookies {
+	t.Helper()
+	c, err := sso.New(sso.Config{Key: make([]byte, 32), PublicURL: "http://x"}, noSessions{}, core.SystemClock{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // routeKeys lists the app's routes as "METHOD /path/{param}", without the
-// HEAD twins Fiber adds to GET routes and without Use middleware.
+// HEAD twins Fiber adds to GET routes and without Use middleware. The
+// server is an OpenID provider and does single sign-on, so the routes of
+// both are there.
 func routeKeys(t *testing.T) []string {
 	t.Helper()
 	app := fiber.New()
-	addRoutes(app, Config{PublicURL: "http://x", AllowedOrigins: []string{"http://x"}}, Deps{})
+	addRoutes(app, Config{PublicURL: "http://x", AllowedOrigins: []string{"http://x"}}, Deps{OIDC: noOIDC{}, SSO: testSSO(t)})
 	param := regexp.MustCompile(`:([A-Za-z0-9_]+)`)
 	seen := map[string]bool{}
 	for _, r := range app.GetRoutes(true) {
@@ -81,6 +120,61 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	for _, r := range routeKeys(t) {
 		if !slices.Contains(documented, r) {
 			t.Errorf("route %s is not in openapi.json", r)
+		}
+	}
+}
+
+// testKeys is an RSA key for the provider's discovery document.
+type testKeys struct{ key *rsa.PrivateKey }
+
+func (k testKeys) Signer() (string, string, crypto.Signer) { return "k1", "RS256", k.key }
+func (k testKeys) VerificationKeys() []keyring.VerificationKey {
+	return []keyring.VerificationKey{{KID: "k1", Alg: "RS256", Public: &k.key.PublicKey}}
+}
+
+// The provider's discovery document names only endpoints that routes.go
+// mounts (mountOIDC lists op's paths itself), the document's own path among
+// them.
+func TestOIDCRoutesServeEveryDiscoveredEndpoint(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type noClients struct{ core.OIDCClientStore }
+	type noSecrets struct{ oidcprovider.SecretVerifier }
+	type noUsers struct{ oidcprovider.Users }
+	type noKV struct{ core.KV }
+	p, err := oidcprovider.New(oidcprovider.Config{Issuer: "http://x"}, oidcprovider.Deps{
+		Clients: noClients{}, Secrets: noSecrets{}, Users: noUsers{}, Tokens: &session.Service{},
+		SSO: testSSO(t), KV: noKV{}, Keys: testKeys{key}, Clock: core.SystemClock{},
+		Log: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	p.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, oidcprovider.DiscoveryPath, nil))
+	var doc map[string]any
+	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &doc) != nil {
+		t.Fatalf("discovery document: %d %s", rec.Code, rec.Body)
+	}
+	paths := []string{oidcprovider.DiscoveryPath}
+	for k, v := range doc {
+		if s, ok := v.(string); ok && (strings.HasSuffix(k, "_endpoint") || k == "jwks_uri") {
+			u, err := url.Parse(s)
+			if err != nil || u.Scheme+"://"+u.Host != "http://x" {
+				t.Fatalf("%s = %q is not on the issuer", k, s)
+			}
+			paths = append(paths, u.Path)
+		}
+	}
+	if len(paths) < 8 {
+		t.Fatalf("the discovery document names only %v", paths)
+	}
+	routes := routeKeys(t)
+	for _, path := range paths {
+		if !slices.ContainsFunc(routes, func(r string) bool { return strings.HasSuffix(r, " "+path) }) {
+			t.Errorf("the discovery document names %s, which routes.go does not mount", path)
 		}
 	}
 }

@@ -115,6 +115,7 @@ func expiredPage(w http.ResponseWriter) {
 // request, and out whether it was ended (to clear the cookie).
 type ending struct {
 	sessionID string
+	userID    string // the single sign-on session's user
 	ended     bool
 }
 
@@ -130,7 +131,7 @@ func (p *Provider) withBrowserSession(next http.Handler) http.Handler {
 		}
 		e := &ending{}
 		if s := p.browserSession(r); s != nil {
-			e.sessionID = s.ID
+			e.sessionID, e.userID = s.ID, s.UserID
 		}
 		cw := &clearingWriter{ResponseWriter: w, e: e, clear: p.sso.Clear()}
 		next.ServeHTTP(cw, r.WithContext(context.WithValue(r.Context(), endingKey{}, e)))
@@ -160,7 +161,10 @@ func (s *endingStorage) TerminateSessionFromRequest(ctx context.Context, req *op
 	if err := s.TerminateSession(ctx, req.UserID, req.ClientID); err != nil {
 		return "", err
 	}
-	if e, ok := ctx.Value(endingKey{}).(*ending); ok && e.sessionID != "" {
+	// An id_token_hint of another user (this browser's sign-on is someone
+	// else's by now) ends that user's sessions with the application, not
+	// the sign-on of whoever is signed in here.
+	if e, ok := ctx.Value(endingKey{}).(*ending); ok && e.sessionID != "" && (req.UserID == "" || req.UserID == e.userID) {
 		if err := s.tokens.RevokeSession(ctx, e.sessionID); err != nil && !core.IsCode(err, core.ENotFound) {
 			return "", err
 		}

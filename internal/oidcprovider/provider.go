@@ -101,7 +101,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	q := &requests{kv: d.KV, clock: d.Clock, ttl: cfg.RequestTTL, codeTTL: cfg.CodeTTL}
 	st := &storage{
 		clients: newClientCache(d.Clients, d.Clock), secrets: d.Secrets, users: d.Users, tokens: d.Tokens, keys: d.Keys,
-		requests: q, clock: d.Clock, log: d.Log, loginPath: u.Path + LoginPath,
+		requests: q, clock: d.Clock, log: d.Log,
 		accessTTL: cfg.AccessTTL, idTTL: cfg.IDTokenTTL,
 	}
 	st.loginPath = strings.TrimSuffix(u.Path, "/") + LoginPath
@@ -144,7 +144,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 func (p *Provider) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(LoginPath, p.handleLogin)
-	mux.Handle("/", honestDiscovery(p.withBrowserSession(p.bindBrowser(p.op))))
+	mux.Handle("/", honestDiscovery(tokenAnswers(p.withBrowserSession(p.bindBrowser(p.op)))))
 	return mux
 }
 

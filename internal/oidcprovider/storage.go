@@ -3,7 +3,6 @@ package oidcprovider
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -44,17 +43,14 @@ type Users interface {
 
 var _ op.Storage = (*storage)(nil)
 
-// notFound is how op learns a client or request does not exist.
-type notFound struct{ error }
-
-func (notFound) IsNotFound() {}
-
 func (s *storage) Health(ctx context.Context) error { return nil }
 
 func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
 	c, err := s.clients.client(ctx, id)
 	if core.IsCode(err, core.ENotFound) {
-		return nil, notFound{fmt.Errorf("no client %q", id)}
+		// invalid_client (401 at the token endpoint); the authorization
+		// endpoint shows its own page for it and never redirects.
+		return nil, oidc.ErrInvalidClient().WithDescription("unknown client")
 	}
 	if err != nil {
 		return nil, err
@@ -84,11 +80,16 @@ func (s *storage) CreateAuthRequest(ctx context.Context, in *oidc.AuthRequest, h
 	if err != nil {
 		return nil, err
 	}
+	if in.ResponseMode != "" && in.ResponseMode != oidc.ResponseModeQuery {
+		// form_post would answer with op's auto-submitting page, which the
+		// server's CSP blocks; fragment is for the implicit flow, not offered.
+		return nil, oidc.ErrInvalidRequestRedirectURI().WithDescription("response_mode must be query")
+	}
 	r := &authRequest{
 		ID:           core.NewSecret(16),
 		CreatedAt:    s.clock.Now(),
 		ClientID:     in.ClientID,
-		ClientName:   c.Name,
+		ClientName:   core.CleanAppName(c.Name),
 		RedirectURI:  in.RedirectURI,
 		Scopes:       in.Scopes,
 		State:        in.State,
@@ -347,12 +348,22 @@ func (s *storage) SetUserinfoFromScopes(ctx context.Context, info *oidc.UserInfo
 	return nil
 }
 
+// SetUserinfoFromToken fills userinfo for a live token. op writes what it
+// returns as the body: an OAuth error, never the inner one (Provider.Handler
+// makes the status RFC 6750's 401).
 func (s *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, subject, _ string) error {
 	sess, err := s.sessionOfToken(ctx, tokenID, subject)
-	if err != nil {
-		return err
+	if core.IsCode(err, core.EUnauthorized) {
+		return &oidc.Error{ErrorType: "invalid_token", Description: "the access token is not valid"}
 	}
-	return s.SetUserinfoFromScopes(ctx, info, sess.UserID, sess.ClientID, sess.Scopes)
+	if err == nil {
+		err = s.SetUserinfoFromScopes(ctx, info, sess.UserID, sess.ClientID, sess.Scopes)
+	}
+	if err != nil {
+		s.log.Error("userinfo not read", "err", err)
+		return oidc.ErrServerError().WithDescription("internal error")
+	}
+	return nil
 }
 
 // SetIntrospectionFromToken answers RFC 7662 for a confidential client's

@@ -73,9 +73,7 @@ func TestNginxAndOIDCAppShareOneApproval(t *testing.T) {
 
 	b.visit(proxy + "/reports?q=1")
 	b.waitLoginPage()
-	b.fill("#login-id", u.Phone)
-	b.fill("#login-password", u.Password)
-	b.click("#login-submit")
+	b.submitLogin(u)
 	b.approveOnPhone(phone, "")
 	b.do(chromedp.WaitVisible(chromedp.CSS("#user")))
 	var at string
@@ -101,9 +99,7 @@ func TestNginxAndOIDCAppShareOneApproval(t *testing.T) {
 	b.visit(rp.srv.URL + "/login?prompt=login")
 	b.waitLoginPage()
 	b.waitText("#login-title", "Sign in to Wiki")
-	b.fill("#login-id", u.Phone)
-	b.fill("#login-password", u.Password)
-	b.click("#login-submit")
+	b.submitLogin(u)
 	b.approveOnPhone(phone, "Wiki")
 	if got := b.waitApp(rp, "/callback"); got != "signed in as Ada" {
 		t.Fatalf("after prompt=login the OIDC app says %q", got)

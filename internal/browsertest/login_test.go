@@ -14,6 +14,13 @@ func (b *browser) logIn(u e2e.User) {
 	b.t.Helper()
 	b.open("#/login")
 	b.waitView("login")
+	b.submitLogin(u)
+}
+
+// submitLogin fills the login form on the page with u's phone and password
+// and submits it.
+func (b *browser) submitLogin(u e2e.User) {
+	b.t.Helper()
 	b.fill("#login-id", u.Phone)
 	b.fill("#login-password", u.Password)
 	b.click("#login-submit")

@@ -45,9 +45,7 @@ func TestOAuth2ProxyInFrontOfAnApp(t *testing.T) {
 	b.visit(proxyURL + "/dashboard")
 	b.waitLoginPage()
 	b.waitText("#login-title", "Sign in to Dashboard")
-	b.fill("#login-id", u.Phone)
-	b.fill("#login-password", u.Password)
-	b.click("#login-submit")
+	b.submitLogin(u)
 	b.approveOnPhone(phone, "Dashboard")
 	b.do(chromedp.WaitVisible(chromedp.CSS("#user")))
 	var at string

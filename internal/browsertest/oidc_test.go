@@ -174,9 +174,7 @@ func TestLoggingOutEndsTheApps(t *testing.T) {
 
 	b.visit(rp.srv.URL + "/login")
 	b.waitLoginPage()
-	b.fill("#login-id", u.Phone)
-	b.fill("#login-password", u.Password)
-	b.click("#login-submit")
+	b.submitLogin(u)
 	b.approveOnPhone(phone, "Chat")
 	if got := b.waitApp(rp, "/callback"); got != "signed in as Ada" {
 		t.Fatalf("the app says %q", got)

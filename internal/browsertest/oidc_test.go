@@ -203,7 +203,7 @@ func TestLoggingOutEndsTheApps(t *testing.T) {
 	}
 	// ... and ends with "Log out".
 	b.open("#/account")
-	b.waitView("account")
+	b.expectAccountWithSSO(u)
 	b.click("#logout")
 	b.waitLoginPage()
 	b.visit(rp.srv.URL + "/login?prompt=none")
@@ -212,9 +212,12 @@ func TestLoggingOutEndsTheApps(t *testing.T) {
 	}
 }
 
-// expectAccountWithSSO waits for the account page of u.
+// expectAccountWithSSO waits for the account page of u, its activity list
+// filled in: that arrives last and moves the buttons below it, so a click
+// before it could land where a button was.
 func (b *browser) expectAccountWithSSO(u e2e.User) {
 	b.t.Helper()
 	b.waitView("account")
 	b.waitText("#account-phone", u.Phone)
+	b.waitJS(`document.querySelectorAll("#activity li").length > 0`, "the activity list")
 }

@@ -5,6 +5,17 @@ import (
 	"time"
 )
 
+// The methods (amr, RFC 8176) of a passkey login: a key bound to its
+// hardware (hwk), or one that may be backed up or synced (swk); the
+// authenticator tested the user's presence and verified the user (user), so
+// the login is multi-factor (mfa).
+const (
+	AMRHardwareKey = "hwk"
+	AMRSoftwareKey = "swk"
+	AMRUser        = "user"
+	AMRMFA         = "mfa"
+)
+
 // MaxPasskeys is how many passkeys one user may have.
 const MaxPasskeys = 20
 

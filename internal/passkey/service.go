@@ -31,17 +31,6 @@ import (
 // ChallengeTTL is how long a ceremony's options may be answered.
 const ChallengeTTL = 5 * time.Minute
 
-// AMR values of a passkey login (RFC 8176): the key is hardware-bound (hwk)
-// unless the credential may be backed up or synced (swk); the
-// authenticator tested the user's presence and verified the user, which
-// makes it multi-factor.
-const (
-	AMRHardwareKey = "hwk"
-	AMRSoftwareKey = "swk"
-	AMRUser        = "user"
-	AMRMFA         = "mfa"
-)
-
 // Config is the relying party: PUBLIC_URL names its ID (the host) and its
 // first origin, ExtraOrigins (WEBAUTHN_ORIGINS) the others.
 type Config struct {
@@ -365,11 +354,17 @@ func (s *Service) FinishRegistration(ctx context.Context, userID string, r Regis
 
 // List returns the user's passkeys, oldest first.
 func (s *Service) List(ctx context.Context, userID string) ([]*core.Passkey, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
 	return s.Passkeys.PasskeysByUser(ctx, userID)
 }
 
 // Remove deletes one of the user's passkeys and tells the user.
 func (s *Service) Remove(ctx context.Context, userID, passkeyID string) error {
+	if err := s.check(); err != nil {
+		return err
+	}
 	if !core.HasPrefix(passkeyID, core.PrefixPasskey) {
 		return core.Errorf(core.ENotFound, "no such passkey")
 	}
@@ -496,11 +491,11 @@ func (s *Service) finishLogin(ctx context.Context, id string, credential json.Ra
 	if cred.Flags.BackupState != p.BackupState {
 		s.Audit.Record(ctx, p.UserID, core.EventPasskeyBackupChange, fmt.Sprintf("%s: backed up %t", p.Name, cred.Flags.BackupState))
 	}
-	keyKind := AMRHardwareKey
+	keyKind := core.AMRHardwareKey
 	if p.BackupEligible {
-		keyKind = AMRSoftwareKey
+		keyKind = core.AMRSoftwareKey
 	}
-	pair, err := s.Tokens.Issue(ctx, u.ID, []string{keyKind, AMRUser, AMRMFA}, now)
+	pair, err := s.Tokens.Issue(ctx, u.ID, []string{keyKind, core.AMRUser, core.AMRMFA}, now)
 	if err != nil {
 		return nil, err
 	}

@@ -140,9 +140,10 @@ func (w webCookie) sendNewSession(c *fiber.Ctx, pair *session.TokenPair) error {
 // pages offer them only then.
 func handleWebConfig(accounts *account.Service, approvals *approval.Service, passkeys *passkey.Service) fiber.Handler {
 	type response struct {
-		SignupResendCooldown int  `json:"signup_resend_cooldown"`
-		ApprovalSMSCooldown  int  `json:"approval_sms_cooldown"`
-		Passkeys             bool `json:"passkeys"`
+		SignupResendCooldown int    `json:"signup_resend_cooldown"`
+		ApprovalSMSCooldown  int    `json:"approval_sms_cooldown"`
+		Passkeys             bool   `json:"passkeys"`
+		PasskeyRPID          string `json:"passkey_rp_id,omitempty"`
 	}
 	seconds := func(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
 	return func(c *fiber.Ctx) error {
@@ -150,6 +151,7 @@ func handleWebConfig(accounts *account.Service, approvals *approval.Service, pas
 			SignupResendCooldown: seconds(accounts.ResendCooldown()),
 			ApprovalSMSCooldown:  seconds(approvals.Config.SMSCooldown),
 			Passkeys:             passkeys.Enabled(),
+			PasskeyRPID:          passkeys.RPID(),
 		})
 	}
 }

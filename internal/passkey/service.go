@@ -128,6 +128,15 @@ func New(cfg Config, d Deps) (*Service, error) {
 // Enabled says whether passkeys are on.
 func (s *Service) Enabled() bool { return s != nil && s.wa != nil }
 
+// RPID is the relying party's id (PUBLIC_URL's host); "" when passkeys are
+// off.
+func (s *Service) RPID() string {
+	if !s.Enabled() {
+		return ""
+	}
+	return s.wa.Config.RPID
+}
+
 func (s *Service) check() error {
 	if !s.Enabled() {
 		return core.Errorf(core.EPasskeysUnavailable, "passkeys are not available on this server")

@@ -17,6 +17,7 @@ import (
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/ephemeraltest"
 	"github.com/approvald/approvald/internal/passkey"
+	"github.com/approvald/approvald/internal/passkey/passkeytest"
 	"github.com/approvald/approvald/internal/session"
 	"github.com/approvald/approvald/internal/store"
 	"github.com/approvald/approvald/internal/testenv"
@@ -110,14 +111,14 @@ func (f *fixture) newUser(t *testing.T) *core.User {
 }
 
 // register makes a the user's passkey.
-func (f *fixture) register(t *testing.T, a *softAuth, userID string) *core.Passkey {
+func (f *fixture) register(t *testing.T, a *passkeytest.Authenticator, userID string) *core.Passkey {
 	t.Helper()
 	ctx := context.Background()
 	id, opts, err := f.svc.BeginRegistration(ctx, userID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := f.svc.FinishRegistration(ctx, userID, passkey.Registration{ID: id, Name: "Laptop", Credential: a.create(t, opts)})
+	p, err := f.svc.FinishRegistration(ctx, userID, passkey.Registration{ID: id, Name: "Laptop", Credential: a.Create(t, opts)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,13 +126,13 @@ func (f *fixture) register(t *testing.T, a *softAuth, userID string) *core.Passk
 }
 
 // login runs a login ceremony with a and returns its result.
-func (f *fixture) login(t *testing.T, a *softAuth) (*passkey.Login, error) {
+func (f *fixture) login(t *testing.T, a *passkeytest.Authenticator) (*passkey.Login, error) {
 	t.Helper()
 	id, opts, err := f.svc.BeginLogin(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return f.svc.FinishLogin(context.Background(), id, a.get(t, opts))
+	return f.svc.FinishLogin(context.Background(), id, a.Get(t, opts))
 }
 
 // wantRefused checks that err is the one refusal, for the reason (in the
@@ -161,8 +162,8 @@ func TestPasskeyRegisterAndLogin(t *testing.T) {
 		opts.AuthenticatorSelection.UserVerification != "required" || opts.Attestation != "none" {
 		t.Fatalf("creation options %+v", opts)
 	}
-	a := newSoftAuth(t, rpID, origin)
-	p, err := f.svc.FinishRegistration(ctx, f.user.ID, passkey.Registration{ID: id, Name: " Laptop ", Credential: a.create(t, opts)})
+	a := passkeytest.New(t, rpID, origin)
+	p, err := f.svc.FinishRegistration(ctx, f.user.ID, passkey.Registration{ID: id, Name: " Laptop ", Credential: a.Create(t, opts)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +181,7 @@ func TestPasskeyRegisterAndLogin(t *testing.T) {
 	if len(lopts.AllowedCredentials) != 0 || lopts.UserVerification != "required" || lopts.RelyingPartyID != rpID {
 		t.Fatalf("request options %+v", lopts)
 	}
-	login, err := f.svc.FinishLogin(ctx, lid, a.get(t, lopts))
+	login, err := f.svc.FinishLogin(ctx, lid, a.Get(t, lopts))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +196,7 @@ func TestPasskeyRegisterAndLogin(t *testing.T) {
 		t.Fatalf("after login %+v", list[0])
 	}
 	// An extra origin (WEBAUTHN_ORIGINS) is accepted.
-	a.origin = "https://app.example.com"
+	a.Origin = "https://app.example.com"
 	if _, err := f.login(t, a); err != nil {
 		t.Fatalf("login from an extra origin: %v", err)
 	}
@@ -217,37 +218,37 @@ func TestPasskeyRegisterAndLogin(t *testing.T) {
 func TestPasskeyRefusals(t *testing.T) {
 	f := newFixture(t, origin)
 	ctx := context.Background()
-	a := newSoftAuth(t, rpID, origin)
+	a := passkeytest.New(t, rpID, origin)
 	f.register(t, a, f.user.ID)
 
 	t.Run("unknown credential", func(t *testing.T) {
-		other := newSoftAuth(t, rpID, origin)
-		other.userHandle = []byte(f.user.ID)
+		other := passkeytest.New(t, rpID, origin)
+		other.UserHandle = []byte(f.user.ID)
 		_, err := f.login(t, other)
 		wantRefused(t, err, "an unknown credential", "passkey not found")
 	})
 	t.Run("wrong origin", func(t *testing.T) {
-		a.origin = "https://evil.example.net"
-		defer func() { a.origin = origin }()
+		a.Origin = "https://evil.example.net"
+		defer func() { a.Origin = origin }()
 		_, err := f.login(t, a)
 		wantRefused(t, err, "a wrong origin", "origin")
 	})
 	t.Run("wrong RP ID", func(t *testing.T) {
-		a.rpID = "evil.example.net"
-		defer func() { a.rpID = rpID }()
+		a.RPID = "evil.example.net"
+		defer func() { a.RPID = rpID }()
 		_, err := f.login(t, a)
 		wantRefused(t, err, "a wrong RP ID", "RP Hash mismatch")
 	})
 	t.Run("user verification missing", func(t *testing.T) {
-		a.uv = false
-		defer func() { a.uv = true }()
+		a.UV = false
+		defer func() { a.UV = true }()
 		_, err := f.login(t, a)
 		wantRefused(t, err, "an assertion without UV", "User verification required")
 	})
 	t.Run("another user's handle", func(t *testing.T) {
-		saved := a.userHandle
-		a.userHandle = []byte(f.newUser(t).ID)
-		defer func() { a.userHandle = saved }()
+		saved := a.UserHandle
+		a.UserHandle = []byte(f.newUser(t).ID)
+		defer func() { a.UserHandle = saved }()
 		_, err := f.login(t, a)
 		wantRefused(t, err, "a user handle that is not the owner", "not the passkey's owner")
 	})
@@ -256,29 +257,29 @@ func TestPasskeyRefusals(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cred := a.get(t, opts)
+		cred := a.Get(t, opts)
 		if _, err := f.svc.FinishLogin(ctx, id, cred); err != nil {
 			t.Fatal(err)
 		}
 		_, err = f.svc.FinishLogin(ctx, id, cred)
 		wantRefused(t, err, "the same assertion again", "spent")
-		_, err = f.svc.FinishLogin(ctx, id, a.get(t, opts))
+		_, err = f.svc.FinishLogin(ctx, id, a.Get(t, opts))
 		wantRefused(t, err, "a new assertion on a spent challenge", "spent")
 	})
 	t.Run("a refused finish spends the challenge", func(t *testing.T) {
 		id, opts, _ := f.svc.BeginLogin(ctx)
-		a.origin = "https://evil.example.net"
-		_, err := f.svc.FinishLogin(ctx, id, a.get(t, opts))
-		a.origin = origin
+		a.Origin = "https://evil.example.net"
+		_, err := f.svc.FinishLogin(ctx, id, a.Get(t, opts))
+		a.Origin = origin
 		wantRefused(t, err, "wrong origin", "origin")
-		_, err = f.svc.FinishLogin(ctx, id, a.get(t, opts))
+		_, err = f.svc.FinishLogin(ctx, id, a.Get(t, opts))
 		wantRefused(t, err, "the challenge after a refusal", "spent")
 	})
 	t.Run("concurrent finishes of one challenge", func(t *testing.T) {
 		id, opts, _ := f.svc.BeginLogin(ctx)
 		creds := make([]json.RawMessage, 6)
 		for i := range creds {
-			creds[i] = a.get(t, opts)
+			creds[i] = a.Get(t, opts)
 		}
 		errs := make([]error, len(creds))
 		var wg sync.WaitGroup
@@ -301,12 +302,12 @@ func TestPasskeyRefusals(t *testing.T) {
 	t.Run("expired challenge", func(t *testing.T) {
 		id, opts, _ := f.svc.BeginLogin(ctx)
 		f.clock.Advance(passkey.ChallengeTTL)
-		_, err := f.svc.FinishLogin(ctx, id, a.get(t, opts))
+		_, err := f.svc.FinishLogin(ctx, id, a.Get(t, opts))
 		wantRefused(t, err, "an expired challenge", "expired")
 	})
 	t.Run("unknown challenge", func(t *testing.T) {
 		_, opts, _ := f.svc.BeginLogin(ctx)
-		_, err := f.svc.FinishLogin(ctx, "no-such-challenge", a.get(t, opts))
+		_, err := f.svc.FinishLogin(ctx, "no-such-challenge", a.Get(t, opts))
 		wantRefused(t, err, "an unknown challenge", "unknown")
 	})
 	t.Run("malformed credential", func(t *testing.T) {
@@ -319,17 +320,17 @@ func TestPasskeyRefusals(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := len(f.audit.Of(core.EventPasskeyCounter))
-		a.step = 0 // the same count again
+		a.Step = 0 // the same count again
 		_, err := f.login(t, a)
 		wantRefused(t, err, "an equal counter", "sign counter")
-		a.counter -= 3 // a lower one
-		a.step = 1
+		a.Counter -= 3 // a lower one
+		a.Step = 1
 		_, err = f.login(t, a)
 		wantRefused(t, err, "a lower counter", "sign counter")
 		if n := len(f.audit.Of(core.EventPasskeyCounter)) - before; n != 2 {
 			t.Fatalf("%d counter events, want 2", n)
 		}
-		a.counter += 10
+		a.Counter += 10
 		if _, err := f.login(t, a); err != nil {
 			t.Fatalf("a higher counter afterwards: %v", err)
 		}
@@ -338,8 +339,8 @@ func TestPasskeyRefusals(t *testing.T) {
 
 func TestPasskeySyncedCounterStaysZero(t *testing.T) {
 	f := newFixture(t, origin)
-	a := newSoftAuth(t, rpID, origin)
-	a.step, a.be, a.bs = 0, true, false
+	a := passkeytest.New(t, rpID, origin)
+	a.Step, a.BE, a.BS = 0, true, false
 	p := f.register(t, a, f.user.ID)
 	if !p.BackupEligible || p.BackupState {
 		t.Fatalf("passkey %+v", p)
@@ -353,7 +354,7 @@ func TestPasskeySyncedCounterStaysZero(t *testing.T) {
 		t.Fatalf("amr %v", got)
 	}
 	// Backed up since: allowed, and recorded.
-	a.bs = true
+	a.BS = true
 	if _, err := f.login(t, a); err != nil {
 		t.Fatal(err)
 	}
@@ -361,7 +362,7 @@ func TestPasskeySyncedCounterStaysZero(t *testing.T) {
 		t.Fatalf("backup change events %+v", ev)
 	}
 	// A counter that starts moving after 0 is fine too.
-	a.step = 1
+	a.Step = 1
 	if _, err := f.login(t, a); err != nil {
 		t.Fatal(err)
 	}
@@ -370,12 +371,12 @@ func TestPasskeySyncedCounterStaysZero(t *testing.T) {
 func TestPasskeyRegistrationRefusals(t *testing.T) {
 	f := newFixture(t, origin)
 	ctx := context.Background()
-	begin := func(userID string) (string, *protocol.PublicKeyCredentialCreationOptions, *softAuth) {
+	begin := func(userID string) (string, *protocol.PublicKeyCredentialCreationOptions, *passkeytest.Authenticator) {
 		id, opts, err := f.svc.BeginRegistration(ctx, userID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return id, opts, newSoftAuth(t, rpID, origin)
+		return id, opts, passkeytest.New(t, rpID, origin)
 	}
 	finish := func(userID, id string, cred json.RawMessage) error {
 		_, err := f.svc.FinishRegistration(ctx, userID, passkey.Registration{ID: id, Credential: cred})
@@ -383,31 +384,31 @@ func TestPasskeyRegistrationRefusals(t *testing.T) {
 	}
 
 	id, opts, a := begin(f.user.ID)
-	a.uv = false
-	wantRefused(t, finish(f.user.ID, id, a.create(t, opts)), "registration without UV", "User verification required")
+	a.UV = false
+	wantRefused(t, finish(f.user.ID, id, a.Create(t, opts)), "registration without UV", "User verification required")
 
 	id, opts, a = begin(f.user.ID)
-	a.origin = "https://evil.example.net"
-	wantRefused(t, finish(f.user.ID, id, a.create(t, opts)), "registration from a wrong origin", "origin")
+	a.Origin = "https://evil.example.net"
+	wantRefused(t, finish(f.user.ID, id, a.Create(t, opts)), "registration from a wrong origin", "origin")
 
 	id, opts, a = begin(f.user.ID)
-	a.rpID = "example.org"
-	wantRefused(t, finish(f.user.ID, id, a.create(t, opts)), "registration for a wrong RP ID", "RP Hash mismatch")
+	a.RPID = "example.org"
+	wantRefused(t, finish(f.user.ID, id, a.Create(t, opts)), "registration for a wrong RP ID", "RP Hash mismatch")
 
 	// Another user cannot finish this user's registration, and it is spent then.
 	id, opts, a = begin(f.user.ID)
-	cred := a.create(t, opts)
+	cred := a.Create(t, opts)
 	wantRefused(t, finish(f.newUser(t).ID, id, cred), "another user's registration", "another user")
 	wantRefused(t, finish(f.user.ID, id, cred), "a spent registration", "spent")
 
 	// A credential registered once cannot be registered again, by anyone.
 	id, opts, a = begin(f.user.ID)
-	if err := finish(f.user.ID, id, a.create(t, opts)); err != nil {
+	if err := finish(f.user.ID, id, a.Create(t, opts)); err != nil {
 		t.Fatal(err)
 	}
 	other := f.newUser(t)
 	id, opts, _ = begin(other.ID)
-	wantRefused(t, finish(other.ID, id, a.create(t, opts)), "a credential that is taken", "already registered")
+	wantRefused(t, finish(other.ID, id, a.Create(t, opts)), "a credential that is taken", "already registered")
 	if n := len(f.audit.Of(core.EventPasskeyAdded)); n != 1 {
 		t.Fatalf("%d passkeys added, want 1", n)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -204,5 +205,35 @@ func TestPasskeysHiddenOnAnIPAddress(t *testing.T) {
 	b.eval(`!document.getElementById("passkeys-section").hidden`, &shown)
 	if shown {
 		t.Error("the account page offers passkeys with passkeys off")
+	}
+}
+
+// A passkey login on the pages is the OpenID provider's login too: an
+// application sends its user to approvald, who signs in with the button.
+func TestPasskeySignsInToAnOIDCApp(t *testing.T) {
+	t.Parallel()
+	rp := newRelyingParty(t, "grafana")
+	port := testenv.FreePort(t)
+	e := startProvider(t, map[string]*relyingParty{"Grafana": rp},
+		fmt.Sprintf("ADDR=127.0.0.1:%d", port), fmt.Sprintf("PUBLIC_URL=http://localhost:%d", port))
+	u := e.SignUp(t)
+	b := openBrowser(t, e.PublicURL)
+	b.withoutAutofill()
+	b.virtualAuthenticator()
+	b.logInWithSMS(e, u)
+	b.addPasskey("Virtual key")
+	b.logOut()
+
+	b.visit(rp.srv.URL + "/login")
+	b.waitLoginPage()
+	b.waitText("#login-title", "Sign in to Grafana")
+	b.click("#passkey-login")
+	if got := b.waitApp(rp, "/callback"); got != "signed in as Ada" {
+		t.Fatalf("the application says %q", got)
+	}
+	c := rp.lastLogin().claims
+	amr, _ := c["amr"].([]any)
+	if c["sub"] != u.ID || !slices.Equal(amr, []any{"hwk", "user", "mfa"}) || c["acr"] != "urn:approvald:acr:2fa" {
+		t.Errorf("ID token claims %v; want sub %s, amr [hwk user mfa], acr 2fa", c, u.ID)
 	}
 }

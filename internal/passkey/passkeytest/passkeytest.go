@@ -74,9 +74,12 @@ func (a *Authenticator) authData(attested bool, counter uint32) []byte {
 		out = append(out, make([]byte, 16)...) // AAGUID: none
 		out = binary.BigEndian.AppendUint16(out, uint16(len(a.CredID)))
 		out = append(out, a.CredID...)
-		x, y := make([]byte, 32), make([]byte, 32)
-		a.key.PublicKey.X.FillBytes(x)
-		a.key.PublicKey.Y.FillBytes(y)
+		// The uncompressed point is 0x04 ‖ x ‖ y, 32 bytes each on P-256.
+		point, err := a.key.PublicKey.Bytes()
+		if err != nil {
+			panic(err)
+		}
+		x, y := point[1:33], point[33:65]
 		cose, err := webauthncbor.Marshal(map[int]any{1: 2, 3: -7, -1: 1, -2: x, -3: y})
 		if err != nil {
 			panic(err)

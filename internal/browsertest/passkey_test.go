@@ -237,3 +237,30 @@ func TestPasskeySignsInToAnOIDCApp(t *testing.T) {
 		t.Errorf("ID token claims %v; want sub %s, amr [hwk user mfa], acr 2fa", c, u.ID)
 	}
 }
+
+// A browser without WebAuthn never sees the passkey options, though the
+// server has them on.
+func TestPasskeysHiddenWithoutWebAuthn(t *testing.T) {
+	t.Parallel()
+	e := startPasskeySite(t)
+	u := e.SignUp(t)
+	b := openBrowser(t, e.PublicURL)
+	b.do(chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{
+			Source: `delete window.PublicKeyCredential;`,
+		})
+		return err
+	}))
+	b.open("#/login")
+	b.waitView("login")
+	var shown bool
+	b.eval(`!document.getElementById("passkey-login").hidden`, &shown)
+	if shown {
+		t.Error("the passkey button shows in a browser without WebAuthn")
+	}
+	b.logInWithSMS(e, u)
+	b.eval(`!document.getElementById("passkeys-section").hidden`, &shown)
+	if shown {
+		t.Error("the account page offers passkeys in a browser without WebAuthn")
+	}
+}

@@ -67,6 +67,13 @@ type fixture struct {
 
 func newFixture(t *testing.T, publicURL string) *fixture {
 	t.Helper()
+	return newFixtureOn(t, publicURL, ephemeraltest.InProcess)
+}
+
+// newFixtureOn is a service at publicURL on SQLite, its ceremonies and
+// limits on kind, a manual clock, and a verified user.
+func newFixtureOn(t *testing.T, publicURL string, kind ephemeraltest.Kind) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, "sqlite:"+t.TempDir()+"/db")
 	if err != nil {
@@ -77,7 +84,7 @@ func newFixture(t *testing.T, publicURL string) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{db: db, clock: clocktest.New(t0), audit: &audittest.Log{}, issued: &issued{}, notices: &notices{}}
-	eph := ephemeraltest.Open(t, ephemeraltest.InProcess, f.clock, "")
+	eph := ephemeraltest.Open(t, kind, f.clock, "test:"+core.NewSecret(8)+":")
 	f.svc, err = passkey.New(passkey.Config{PublicURL: publicURL, ExtraOrigins: []string{"https://app.example.com"}}, passkey.Deps{
 		Passkeys: db, Users: db, KV: eph, Limiter: eph, Tokens: f.issued, Notices: f.notices, Audit: f.audit,
 		Limits: passkey.DefaultLimits(), Clock: f.clock, Log: slog.New(slog.DiscardHandler),
@@ -215,8 +222,17 @@ func TestPasskeyRegisterAndLogin(t *testing.T) {
 	}
 }
 
+// TestPasskeyRefusals runs on both ephemeral stores: the ceremonies are
+// core.KV entries (Redis expires them by its own clock, so there the
+// expired challenge is refused by the service's own expiry on its clock).
 func TestPasskeyRefusals(t *testing.T) {
-	f := newFixture(t, origin)
+	for _, kind := range []ephemeraltest.Kind{ephemeraltest.InProcess, ephemeraltest.OnRedis} {
+		t.Run(string(kind), func(t *testing.T) { testPasskeyRefusals(t, kind) })
+	}
+}
+
+func testPasskeyRefusals(t *testing.T, kind ephemeraltest.Kind) {
+	f := newFixtureOn(t, origin, kind)
 	ctx := context.Background()
 	a := passkeytest.New(t, rpID, origin)
 	f.register(t, a, f.user.ID)
@@ -433,5 +449,37 @@ func TestPasskeysOffOnAnIPAddress(t *testing.T) {
 	}
 	if _, err := f.svc.FinishLogin(ctx, "x", nil); !core.IsCode(err, core.EPasskeysUnavailable) {
 		t.Fatalf("FinishLogin: %v", err)
+	}
+}
+
+// Refused logins take their place in the client's limit before they are
+// verified; an accepted one gives its place back.
+func TestPasskeyFailureLimit(t *testing.T) {
+	f := newFixture(t, origin)
+	f.svc.Limits.FailuresPerIP = 2
+	ctx := context.Background()
+	a := passkeytest.New(t, rpID, origin)
+	f.register(t, a, f.user.ID)
+	for range 3 {
+		if _, err := f.login(t, a); err != nil {
+			t.Fatalf("accepted logins must not count: %v", err)
+		}
+	}
+	a.Origin = "https://evil.example.net"
+	for range 2 {
+		_, err := f.login(t, a)
+		wantRefused(t, err, "a wrong origin", "origin")
+	}
+	a.Origin = origin
+	id, opts, err := f.svc.BeginLogin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.FinishLogin(ctx, id, a.Get(t, opts)); !core.IsCode(err, core.ERateLimited) {
+		t.Fatalf("a login past the limit: %v", err)
+	}
+	f.clock.Advance(f.svc.Limits.FailureWindow)
+	if _, err := f.login(t, a); err != nil {
+		t.Fatalf("after the window: %v", err)
 	}
 }

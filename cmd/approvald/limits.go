@@ -52,6 +52,7 @@ func loadLimits(getenv func(string) string) (*limits, error) {
 		{"LIMIT_ENROLL_FAILURES_PER_IP", &l.Device.EnrollFailuresPerIP},
 		{"LIMIT_PASSKEY_LOGINS_PER_IP_PER_MINUTE", &l.Passkey.OptionsPerIP},
 		{"LIMIT_PASSKEY_FAILURES_PER_IP", &l.Passkey.FailuresPerIP},
+		{"LIMIT_PASSKEY_REGISTRATIONS_PER_USER_PER_HOUR", &l.Passkey.RegistrationsPerHour},
 		{"LIMIT_WEBSOCKETS_PER_APPROVAL", &l.Websockets.PerApproval},
 		{"LIMIT_WEBSOCKETS_PER_IP", &l.Websockets.PerIP},
 		{"MAX_WEBSOCKETS", &l.Websockets.Total},

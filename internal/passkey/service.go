@@ -50,17 +50,20 @@ type Issuer interface {
 	Issue(ctx context.Context, userID string, amr []string, authTime time.Time) (*session.TokenPair, error)
 }
 
-// Limits bound the login ceremony per client address.
+// Limits bound the ceremonies: logins per client address, registrations per
+// user.
 type Limits struct {
-	OptionsPerIP  int           // login ceremonies started per client address per OptionsWindow (60)
-	OptionsWindow time.Duration // 1 min
-	FailuresPerIP int           // refused logins per client address per FailureWindow (20)
-	FailureWindow time.Duration // 15 min
+	OptionsPerIP         int           // login ceremonies started per client address per OptionsWindow (60)
+	OptionsWindow        time.Duration // 1 min
+	FailuresPerIP        int           // refused logins per client address per FailureWindow (20)
+	FailureWindow        time.Duration // 15 min
+	RegistrationsPerHour int           // registrations started per user per hour (20)
 }
 
 // DefaultLimits are the documented defaults.
 func DefaultLimits() Limits {
-	return Limits{OptionsPerIP: 60, OptionsWindow: time.Minute, FailuresPerIP: 20, FailureWindow: 15 * time.Minute}
+	return Limits{OptionsPerIP: 60, OptionsWindow: time.Minute, FailuresPerIP: 20, FailureWindow: 15 * time.Minute,
+		RegistrationsPerHour: 20}
 }
 
 // Deps are what a Service is built from: every field must be set.
@@ -271,6 +274,13 @@ func (s *Service) notify(ctx context.Context, u *core.User, text string) {
 func (s *Service) BeginRegistration(ctx context.Context, userID string) (id string, options *protocol.PublicKeyCredentialCreationOptions, err error) {
 	if err := s.check(); err != nil {
 		return "", nil, err
+	}
+	d, err := s.Limiter.Hit(ctx, "passkeyreg:user:"+userID, s.Limits.RegistrationsPerHour, time.Hour, s.Clock.Now())
+	if err != nil {
+		return "", nil, err
+	}
+	if !d.Allowed {
+		return "", nil, core.RateLimited(d.RetryAfter)
 	}
 	u, err := s.Users.UserByID(ctx, userID)
 	if err != nil {

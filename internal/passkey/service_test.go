@@ -483,3 +483,20 @@ func TestPasskeyFailureLimit(t *testing.T) {
 		t.Fatalf("after the window: %v", err)
 	}
 }
+
+func TestPasskeyRegistrationLimit(t *testing.T) {
+	f := newFixture(t, origin)
+	f.svc.Limits.RegistrationsPerHour = 2
+	ctx := context.Background()
+	for range 2 {
+		if _, _, err := f.svc.BeginRegistration(ctx, f.user.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := f.svc.BeginRegistration(ctx, f.user.ID); !core.IsCode(err, core.ERateLimited) {
+		t.Fatalf("a third registration in the hour: %v", err)
+	}
+	if _, _, err := f.svc.BeginRegistration(ctx, f.newUser(t).ID); err != nil {
+		t.Fatalf("another user's: %v", err)
+	}
+}

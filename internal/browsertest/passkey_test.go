@@ -173,7 +173,16 @@ func TestPasskeyAutofill(t *testing.T) {
 	u := e.SignUp(t)
 	b := openBrowser(t, e.PublicURL)
 	b.virtualAuthenticator()
-	b.logInWithSMS(e, u) // the autofill request of this page finds no passkey yet
+	// The autofill request of the login page finds no passkey yet, and says nothing.
+	b.open("#/login")
+	b.waitView("login")
+	b.waitJS(`performance.getEntriesByType("resource").some(r => r.name.endsWith("/api/v1/login/passkey/options"))`, "the autofill request")
+	var loginError string
+	b.eval(`document.getElementById("login-error").textContent`, &loginError)
+	if loginError != "" {
+		t.Errorf("the login page says %q before anything was done", loginError)
+	}
+	b.logInWithSMS(e, u)
 	b.addPasskey("Autofill key")
 
 	// Logged out, and in again from the login page without a click.

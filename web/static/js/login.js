@@ -93,7 +93,9 @@ async function startPasskeyAutofill() {
     const answer = await passkey.login('conditional', ctl.signal);
     if (autofill === ctl) passkeySession(answer);
   } catch (err) {
-    if (autofill === ctl && !ctl.signal.aborted) passkeyFailed(err);
+    // The browser's own refusals of an autofill request (nothing picked,
+    // no passkey here) are no news to the user; the server's are.
+    if (autofill === ctl && !ctl.signal.aborted && !passkey.cancelled(err)) passkeyFailed(err);
   } finally {
     if (autofill === ctl) autofill = null;
   }

@@ -3,6 +3,7 @@ package passkey_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"slices"
 	"strings"
@@ -498,5 +499,24 @@ func TestPasskeyRegistrationLimit(t *testing.T) {
 	}
 	if _, _, err := f.svc.BeginRegistration(ctx, f.newUser(t).ID); err != nil {
 		t.Fatalf("another user's: %v", err)
+	}
+}
+
+// downStore is a passkey store whose database is down for lookups.
+type downStore struct{ core.PasskeyStore }
+
+func (downStore) PasskeyByCredentialID(context.Context, []byte) (*core.Passkey, error) {
+	return nil, core.Unavailable("the database", errors.New("connection refused"))
+}
+
+// A database outage is answered as one (503), not as a refusal that would
+// send the user to the password for nothing.
+func TestPasskeyLoginStoreOutage(t *testing.T) {
+	f := newFixture(t, origin)
+	a := passkeytest.New(t, rpID, origin)
+	f.register(t, a, f.user.ID)
+	f.svc.Passkeys = downStore{f.db}
+	if _, err := f.login(t, a); !core.IsCode(err, core.EUnavailable) {
+		t.Fatalf("login with the database down: %v", err)
 	}
 }

@@ -50,6 +50,7 @@ func newApp(cfg *config, a *adapters, s *services, log *slog.Logger, closing <-c
 		Tokens:    s.tokens,
 		Approvals: s.approvals,
 		Devices:   s.devices,
+		Passkeys:  s.passkeys,
 		Hub:       a.hub,
 		Store:     a.db,
 		Events:    a.db,

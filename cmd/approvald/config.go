@@ -22,14 +22,19 @@ import (
 // the contract's variables are fixed: deployments set them (README "Configuration").
 type config struct {
 	Addr           string
+	addrDefault    bool // ADDR was not set
 	PublicURL      string
 	DatabaseURL    string
 	RedisURL       string
 	AllowedOrigins []string
-	ApprovalTTL    time.Duration
-	PushTimeout    time.Duration
-	CodeTTL        time.Duration
-	SecretKey      string // SECRET_KEY: base64 of 32 bytes; see README "Secrets"
+	// WebAuthnOrigins (WEBAUTHN_ORIGINS) are origins besides PUBLIC_URL's
+	// that passkey ceremonies may come from (pages on another port or a
+	// subdomain under the same RP ID).
+	WebAuthnOrigins []string
+	ApprovalTTL     time.Duration
+	PushTimeout     time.Duration
+	CodeTTL         time.Duration
+	SecretKey       string // SECRET_KEY: base64 of 32 bytes; see README "Secrets"
 	// PreviousSecretKeys (SECRET_KEYS_PREVIOUS) still open TOTP secrets
 	// sealed before a rotation.
 	PreviousSecretKeys [][]byte
@@ -109,6 +114,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		ClientsFile:      getenv("CLIENTS_FILE"),
 		CookieDomain:     strings.TrimPrefix(strings.ToLower(strings.TrimSpace(getenv("COOKIE_DOMAIN"))), "."),
 		getenv:           getenv,
+		addrDefault:      getenv("ADDR") == "",
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return nil, &configError{"ADDR", "must be host:port, e.g. 127.0.0.1:8080"}
@@ -136,6 +142,16 @@ func loadConfig(getenv func(string) string) (*config, error) {
 			return nil, &configError{"ALLOWED_ORIGINS", fmt.Sprintf("%q %v", o, err)}
 		}
 		c.AllowedOrigins = append(c.AllowedOrigins, o)
+	}
+	for _, o := range strings.Split(getenv("WEBAUTHN_ORIGINS"), ",") {
+		o = strings.TrimSuffix(strings.TrimSpace(o), "/")
+		if o == "" {
+			continue
+		}
+		if err := checkOrigin(o); err != nil {
+			return nil, &configError{"WEBAUTHN_ORIGINS", fmt.Sprintf("%q %v", o, err)}
+		}
+		c.WebAuthnOrigins = append(c.WebAuthnOrigins, o)
 	}
 	var err error
 	approvals := approval.DefaultConfig()
@@ -225,13 +241,25 @@ func (c *config) requireSMSProvider() error {
 
 // setPublicURL fills the defaults that depend on the listening address:
 // PUBLIC_URL is http:// + that address, ALLOWED_ORIGINS is PUBLIC_URL.
+// With neither PUBLIC_URL nor ADDR set (`make run`), the default address
+// 127.0.0.1 is announced as localhost, since an IP address cannot be a
+// WebAuthn RP ID and passkeys would be off; 127.0.0.1 stays an allowed
+// origin then, so the pages work there too (without passkeys).
 func (c *config) setPublicURL(listenAddr string) {
+	loopbackAlias := ""
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + listenAddr
+		if host, port, err := net.SplitHostPort(listenAddr); err == nil && c.addrDefault && host == "127.0.0.1" {
+			loopbackAlias = c.PublicURL
+			c.PublicURL = "http://localhost:" + port
+		}
 	}
 	if len(c.AllowedOrigins) == 0 {
 		u, _ := url.Parse(c.PublicURL) // checked by loadConfig
 		c.AllowedOrigins = []string{u.Scheme + "://" + u.Host}
+		if loopbackAlias != "" {
+			c.AllowedOrigins = append(c.AllowedOrigins, loopbackAlias)
+		}
 	}
 }
 

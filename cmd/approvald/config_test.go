@@ -17,10 +17,41 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.setPublicURL("127.0.0.1:8080")
-	if c.Addr != "127.0.0.1:8080" || c.PublicURL != "http://127.0.0.1:8080" || c.DatabaseURL != "sqlite:approvald.db" ||
+	// The default address is announced as localhost (an IP address cannot
+	// be a passkey's RP ID); 127.0.0.1 stays an allowed origin.
+	if c.Addr != "127.0.0.1:8080" || c.PublicURL != "http://localhost:8080" || c.DatabaseURL != "sqlite:approvald.db" ||
 		c.RedisURL != "" || c.SMSProvider != "console" || c.ApprovalTTL != 120*time.Second || c.PushTimeout != 30*time.Second ||
-		c.CodeTTL != 10*time.Minute || len(c.AllowedOrigins) != 1 || c.AllowedOrigins[0] != "http://127.0.0.1:8080" {
+		c.CodeTTL != 10*time.Minute || len(c.AllowedOrigins) != 2 || c.AllowedOrigins[0] != "http://localhost:8080" ||
+		c.AllowedOrigins[1] != "http://127.0.0.1:8080" {
 		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+// An ADDR that is set is announced as it is: tests listen on 127.0.0.1:0.
+func TestConfigSetAddrAnnouncedAsIs(t *testing.T) {
+	c, err := loadConfig(func(k string) string { return map[string]string{"ADDR": "127.0.0.1:0"}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.setPublicURL("127.0.0.1:41234")
+	if c.PublicURL != "http://127.0.0.1:41234" || len(c.AllowedOrigins) != 1 || c.AllowedOrigins[0] != "http://127.0.0.1:41234" {
+		t.Fatalf("public URL %q, origins %v", c.PublicURL, c.AllowedOrigins)
+	}
+}
+
+func TestConfigWebAuthnOrigins(t *testing.T) {
+	c, err := loadConfig(func(k string) string {
+		return map[string]string{"WEBAUTHN_ORIGINS": "https://app.example.com/, https://login.example.com:8443"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.WebAuthnOrigins) != 2 || c.WebAuthnOrigins[0] != "https://app.example.com" || c.WebAuthnOrigins[1] != "https://login.example.com:8443" {
+		t.Fatalf("WebAuthnOrigins %v", c.WebAuthnOrigins)
+	}
+	if _, err := loadConfig(func(k string) string { return map[string]string{"WEBAUTHN_ORIGINS": "app.example.com"}[k] }); err == nil ||
+		!strings.Contains(err.Error(), "WEBAUTHN_ORIGINS") {
+		t.Fatalf("a bad origin: %v", err)
 	}
 }
 

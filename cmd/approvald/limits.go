@@ -10,6 +10,7 @@ import (
 	"github.com/approvald/approvald/internal/approval"
 	"github.com/approvald/approvald/internal/device"
 	"github.com/approvald/approvald/internal/httpapi"
+	"github.com/approvald/approvald/internal/passkey"
 	"github.com/approvald/approvald/internal/texts"
 )
 
@@ -20,6 +21,7 @@ type limits struct {
 	Account    account.Limits
 	SMS        texts.SMSLimits
 	Device     device.Limits
+	Passkey    passkey.Limits
 	Approval   approval.Config // only its limit fields are read from here
 	Websockets httpapi.WebsocketLimits
 }
@@ -27,6 +29,7 @@ type limits struct {
 func loadLimits(getenv func(string) string) (*limits, error) {
 	l := &limits{
 		Account: account.DefaultLimits(), SMS: texts.DefaultSMSLimits, Device: device.DefaultLimits(),
+		Passkey:    passkey.DefaultLimits(),
 		Approval:   approval.DefaultConfig(),
 		Websockets: httpapi.DefaultWebsocketLimits(),
 	}
@@ -47,6 +50,9 @@ func loadLimits(getenv func(string) string) (*limits, error) {
 		{"LIMIT_CALLBACK_FAILURES_PER_DEVICE", &l.Approval.CallbackFailures},
 		{"LIMIT_ENROLLMENTS_PER_USER_PER_HOUR", &l.Device.EnrollmentsPerHour},
 		{"LIMIT_ENROLL_FAILURES_PER_IP", &l.Device.EnrollFailuresPerIP},
+		{"LIMIT_PASSKEY_LOGINS_PER_IP_PER_MINUTE", &l.Passkey.OptionsPerIP},
+		{"LIMIT_PASSKEY_FAILURES_PER_IP", &l.Passkey.FailuresPerIP},
+		{"LIMIT_PASSKEY_REGISTRATIONS_PER_USER_PER_HOUR", &l.Passkey.RegistrationsPerHour},
 		{"LIMIT_WEBSOCKETS_PER_APPROVAL", &l.Websockets.PerApproval},
 		{"LIMIT_WEBSOCKETS_PER_IP", &l.Websockets.PerIP},
 		{"MAX_WEBSOCKETS", &l.Websockets.Total},

@@ -10,6 +10,7 @@ import (
 	"github.com/approvald/approvald/internal/approval"
 	"github.com/approvald/approvald/internal/device"
 	"github.com/approvald/approvald/internal/oidcprovider"
+	"github.com/approvald/approvald/internal/passkey"
 	"github.com/approvald/approvald/internal/password"
 	"github.com/approvald/approvald/internal/session"
 	"github.com/approvald/approvald/internal/sso"
@@ -21,6 +22,7 @@ type services struct {
 	tokens    *session.Service
 	accounts  *account.Service
 	devices   *device.Service
+	passkeys  *passkey.Service
 	approvals *approval.Service
 	sso       *sso.Cookies
 	oidc      *oidcprovider.Provider
@@ -53,6 +55,16 @@ func newServices(cfg *config, a *adapters, log *slog.Logger) (*services, error) 
 	})
 	if err != nil {
 		return nil, err
+	}
+	s.passkeys, err = passkey.New(passkey.Config{PublicURL: cfg.PublicURL, ExtraOrigins: cfg.WebAuthnOrigins}, passkey.Deps{
+		Passkeys: a.db, Users: a.db, KV: a.eph, Limiter: a.eph, Tokens: s.tokens, Notices: texts, Audit: a.audit,
+		Limits: cfg.Limits.Passkey, Clock: a.clock, Log: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !s.passkeys.Enabled() {
+		log.Info("passkeys are off: PUBLIC_URL's host is an IP address, which cannot be a WebAuthn RP ID", "public_url", cfg.PublicURL)
 	}
 	s.approvals, err = approval.New(approval.Deps{
 		Config: approvalConfig(cfg), Approvals: a.metrics.Approvals(a.db), Devices: a.db, Users: a.db,

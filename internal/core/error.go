@@ -33,6 +33,13 @@ const (
 	ERateLimited      = "rate_limited"
 	EUnavailable      = "unavailable"
 	EInternal         = "internal"
+	// EPasskeyRefused is every refusal of a passkey ceremony (unknown
+	// credential, wrong origin, spent challenge, counter regression): one
+	// code, so it says nothing about whether a credential exists.
+	EPasskeyRefused = "passkey_refused"
+	// EPasskeysUnavailable: passkeys are off on this server (PUBLIC_URL's
+	// host is an IP address, which cannot be a WebAuthn RP ID).
+	EPasskeysUnavailable = "passkeys_unavailable"
 )
 
 // Error is the one error type of approvald. Message is safe to show to a

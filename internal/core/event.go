@@ -23,6 +23,14 @@ const (
 	EventDeviceRemoved  = "device_removed"
 	EventPasswordChange = "password_changed"
 	EventTwoFactor      = "two_factor_changed"
+	// Passkeys: added and removed, a login with one, and what a login
+	// refused or noticed about a credential (a sign counter that did not go
+	// up, a change of its backup state).
+	EventPasskeyAdded        = "passkey_added"
+	EventPasskeyRemoved      = "passkey_removed"
+	EventPasskeyLogin        = "passkey_login"
+	EventPasskeyCounter      = "passkey_counter_regressed"
+	EventPasskeyBackupChange = "passkey_backup_changed"
 	// EventSMSBudgetExhausted: a code was not sent because the service-wide
 	// SMS budget (SMS_BUDGET_PER_HOUR) is spent.
 	EventSMSBudgetExhausted = "sms_budget_exhausted"

@@ -19,6 +19,7 @@ const (
 	PrefixEnrollment   = "enr_"
 	PrefixEvent        = "evt_"
 	PrefixOIDCClient   = "clt_" // made by `approvald clients add`; CLIENTS_FILE names its own
+	PrefixPasskey      = "pky_"
 )
 
 // NewID returns prefix + 26 characters of base32 over 128 random bits.

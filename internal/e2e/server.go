@@ -71,11 +71,13 @@ type Options struct {
 // trip across tests. The limits have tests of their own that set them low.
 func LiftedLimits() map[string]string {
 	return map[string]string{
-		"LIMIT_SIGNUPS_PER_IP_PER_HOUR": "1000000",
-		"LIMIT_LOGIN_FAILURES_PER_IP":   "1000000",
-		"LIMIT_ENROLL_FAILURES_PER_IP":  "1000000",
-		"LIMIT_RESENDS_PER_IP_PER_HOUR": "1000000",
-		"SMS_BUDGET_PER_HOUR":           "1000000",
+		"LIMIT_SIGNUPS_PER_IP_PER_HOUR":          "1000000",
+		"LIMIT_LOGIN_FAILURES_PER_IP":            "1000000",
+		"LIMIT_ENROLL_FAILURES_PER_IP":           "1000000",
+		"LIMIT_PASSKEY_FAILURES_PER_IP":          "1000000",
+		"LIMIT_PASSKEY_LOGINS_PER_IP_PER_MINUTE": "1000000",
+		"LIMIT_RESENDS_PER_IP_PER_HOUR":          "1000000",
+		"SMS_BUDGET_PER_HOUR":                    "1000000",
 	}
 }
 

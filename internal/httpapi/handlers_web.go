@@ -18,6 +18,7 @@ import (
 	"github.com/approvald/approvald/internal/approval"
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/device"
+	"github.com/approvald/approvald/internal/passkey"
 	"github.com/approvald/approvald/internal/session"
 	"github.com/approvald/approvald/internal/sso"
 )
@@ -135,17 +136,22 @@ func (w webCookie) sendNewSession(c *fiber.Ctx, pair *session.TokenPair) error {
 
 // handleWebConfig tells the pages the server's figures they count down, so
 // that they repeat none of them: the seconds between two codes texted for
-// one sign-up and for one approval.
-func handleWebConfig(accounts *account.Service, approvals *approval.Service) fiber.Handler {
+// one sign-up and for one approval; and whether passkeys are on, so the
+// pages offer them only then.
+func handleWebConfig(accounts *account.Service, approvals *approval.Service, passkeys *passkey.Service) fiber.Handler {
 	type response struct {
-		SignupResendCooldown int `json:"signup_resend_cooldown"`
-		ApprovalSMSCooldown  int `json:"approval_sms_cooldown"`
+		SignupResendCooldown int    `json:"signup_resend_cooldown"`
+		ApprovalSMSCooldown  int    `json:"approval_sms_cooldown"`
+		Passkeys             bool   `json:"passkeys"`
+		PasskeyRPID          string `json:"passkey_rp_id,omitempty"`
 	}
 	seconds := func(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
 	return func(c *fiber.Ctx) error {
 		return c.JSON(response{
 			SignupResendCooldown: seconds(accounts.ResendCooldown()),
 			ApprovalSMSCooldown:  seconds(approvals.Config.SMSCooldown),
+			Passkeys:             passkeys.Enabled(),
+			PasskeyRPID:          passkeys.RPID(),
 		})
 	}
 }

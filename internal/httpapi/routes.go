@@ -46,6 +46,13 @@ func addRoutes(app *fiber.App, cfg Config, d Deps) {
 	app.Post("/api/v1/devices", handleRegisterDevice(d.Devices))
 	app.Get("/api/v1/devices", bearer, handleListDevices(d.Devices))
 	app.Delete("/api/v1/devices/:id", bearer, risky, handleDeleteDevice(d.Devices))
+	app.Post("/api/v1/passkeys/registration", bearer, risky, handleStartPasskeyRegistration(d.Passkeys))
+	app.Post("/api/v1/passkeys", bearer, risky, handleAddPasskey(d.Passkeys))
+	app.Get("/api/v1/passkeys", bearer, handleListPasskeys(d.Passkeys))
+	app.Delete("/api/v1/passkeys/:id", bearer, risky, handleDeletePasskey(d.Passkeys))
+	app.Post("/api/v1/login/passkey/options", handlePasskeyLoginOptions(d.Passkeys))
+	app.Post("/api/v1/login/passkey", handlePasskeyLogin(d.Passkeys))
+
 	app.Get("/api/v1/devices/:id/approvals", handlePullApprovals(d.Approvals, signedPrefix))
 	app.Post("/api/v1/callbacks/approval", handleCallback(d.Approvals, signedPrefix))
 
@@ -53,8 +60,9 @@ func addRoutes(app *fiber.App, cfg Config, d Deps) {
 	// refresh token lives in an HttpOnly cookie; not part of the /api/v1 contract.
 	webOnly, cookie := webGuard(cfg.PublicURL, cfg.AllowedOrigins), webCookieFor(cfg.PublicURL)
 	cookie.sso = d.SSO
-	app.Get("/web/config", webOnly, handleWebConfig(d.Accounts, d.Approvals))
+	app.Get("/web/config", webOnly, handleWebConfig(d.Accounts, d.Approvals, d.Passkeys))
 	app.Post("/web/login", webOnly, handleWebLogin(login, cookie))
+	app.Post("/web/login/passkey", webOnly, handleWebPasskeyLogin(d.Passkeys, cookie))
 	app.Post("/web/session", webOnly, handleWebSession(d.Approvals, cookie))
 	app.Post("/web/refresh", webOnly, handleWebRefresh(d.Tokens, cookie))
 	app.Post("/web/logout", webOnly, handleWebLogout(d.Tokens, d.Audit, cookie))

@@ -19,6 +19,7 @@ import (
 	"github.com/approvald/approvald/internal/device"
 	"github.com/approvald/approvald/internal/hub"
 	"github.com/approvald/approvald/internal/metrics"
+	"github.com/approvald/approvald/internal/passkey"
 	"github.com/approvald/approvald/internal/session"
 	"github.com/approvald/approvald/internal/sso"
 )
@@ -43,10 +44,13 @@ type Deps struct {
 	Tokens    *session.Service
 	Approvals *approval.Service
 	Devices   *device.Service
-	Hub       *hub.Hub
-	Store     approvalReader
-	Events    core.SecurityEventStore
-	Audit     core.Auditor
+	// Passkeys runs the passkey ceremonies; when its Enabled is false
+	// (PUBLIC_URL's host is an IP address) they answer passkeys_unavailable.
+	Passkeys *passkey.Service
+	Hub      *hub.Hub
+	Store    approvalReader
+	Events   core.SecurityEventStore
+	Audit    core.Auditor
 	// AuthRequests names the application of an OpenID Connect
 	// authorization request that a login carries (auth_request); nil when
 	// this server is not an OpenID provider, and such a login is refused.

@@ -26,6 +26,9 @@ var rfc8176 = map[string]string{
 // amrOf is the amr claim of a session's methods, with "mfa" when more than
 // one factor was used.
 func amrOf(methods []string) []string {
+	if isPasskeyLogin(methods) {
+		return slices.Clone(methods)
+	}
 	out := make([]string, 0, len(methods)+1)
 	for _, m := range methods {
 		if v, ok := rfc8176[m]; ok && !slices.Contains(out, v) {
@@ -46,4 +49,11 @@ func acrOf(methods []string) string {
 		return ACRTwoFactor
 	}
 	return ACRPassword
+}
+
+// isPasskeyLogin: a passkey login's methods are RFC 8176 values already, and
+// only as the whole set the passkey service issues (hwk or swk, user, mfa).
+func isPasskeyLogin(methods []string) bool {
+	return len(methods) == 3 && (methods[0] == core.AMRHardwareKey || methods[0] == core.AMRSoftwareKey) &&
+		methods[1] == core.AMRUser && methods[2] == core.AMRMFA
 }

@@ -26,6 +26,9 @@ func TestAMRAndACR(t *testing.T) {
 		{"duplicates", []string{"pwd", "pwd"}, []string{"pwd"}, ACRPassword},
 		{"duplicate second factor", []string{"pwd", core.MethodPush, core.MethodPush}, []string{"pwd", "swk", "mfa"}, ACRTwoFactor},
 		{"none", nil, []string{}, ACRPassword},
+		{"passkey bound to hardware", []string{"hwk", "user", "mfa"}, []string{"hwk", "user", "mfa"}, ACRTwoFactor},
+		{"synced passkey", []string{"swk", "user", "mfa"}, []string{"swk", "user", "mfa"}, ACRTwoFactor},
+		{"not a passkey's set", []string{"hwk", "mfa"}, []string{}, ACRPassword},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := slices.Clone(tc.methods)

@@ -11,8 +11,9 @@ import (
 // change (turning two-factor off, devices, password).
 const MaxAuthAge = 300 * time.Second
 
-// secondFactors are the amr values that prove a second factor.
-var secondFactors = []string{core.MethodPush, core.MethodSMS, core.MethodOTP}
+// secondFactors are the amr values that prove a second factor; a passkey
+// login (hwk or swk) is a complete multi-factor login.
+var secondFactors = []string{core.MethodPush, core.MethodSMS, core.MethodOTP, core.AMRHardwareKey, core.AMRSoftwareKey}
 
 // RequireRecentAuth allows a risky change when auth_time is at most
 // MaxAuthAge old and, with two-factor on, amr holds a second factor;

@@ -25,6 +25,9 @@ func TestRequireRecentAuth(t *testing.T) {
 		{"password only with two-factor off", []string{"pwd"}, 0, false, true},
 		{"too old with two-factor off", []string{"pwd"}, time.Hour, false, false},
 		{"no amr", nil, 0, true, false},
+		{"passkey bound to hardware", []string{"hwk", "user", "mfa"}, time.Minute, true, true},
+		{"synced passkey", []string{"swk", "user", "mfa"}, 0, true, true},
+		{"passkey too old", []string{"hwk", "user", "mfa"}, 301 * time.Second, true, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -41,6 +41,7 @@ var (
 	_ core.SessionStore    = (*DB)(nil)
 	_ core.KeyStore        = (*DB)(nil)
 	_ core.DeviceStore     = (*DB)(nil)
+	_ core.PasskeyStore    = (*DB)(nil)
 	_ core.ApprovalStore   = (*DB)(nil)
 	_ core.OIDCClientStore = (*DB)(nil)
 	_ core.Pinger          = (*DB)(nil)

@@ -1,8 +1,10 @@
-// The account page: profile, two-factor switch, devices (add with a code and
-// a QR code, remove), password, log out here or elsewhere. Risky changes
+// The account page: profile, two-factor switch, passkeys (add, remove),
+// devices (add with a code and a QR code, remove), password, log out here or
+// elsewhere. Risky changes
 // answered 403 reauth_required offer a fresh login.
 
 import { describe } from './api.js';
+import * as passkey from './passkey.js';
 import { authed, logout } from './session.js';
 import { $, busy, clearErrors, fieldError, say, showError, showView } from './ui.js';
 
@@ -11,6 +13,7 @@ const WATCH_EVERY = 3000; // ms between device-list checks while an enrollment c
 let hooks;
 let profile = null;
 let devices = [];
+let passkeys = [];
 let watchTimer = null;
 
 export function initAccount(h) {
@@ -27,6 +30,12 @@ export function initAccount(h) {
       ev.target.checked = !on;
       failed(err);
     }
+  });
+
+  $('add-passkey').addEventListener('click', addPasskey);
+  $('passkeys').addEventListener('click', (ev) => {
+    const button = ev.target.closest('button[data-passkey]');
+    if (button) removePasskey(button);
   });
 
   $('add-device').addEventListener('click', addDevice);
@@ -93,7 +102,7 @@ export async function showAccount() {
   $('reauth').hidden = true;
   closeEnrollment();
   try {
-    const [{ data: me }] = await Promise.all([authed('GET', 'api/v1/me'), loadDevices()]);
+    const [{ data: me }] = await Promise.all([authed('GET', 'api/v1/me'), loadDevices(), loadPasskeys()]);
     fillProfile(me);
     showView('account');
     loadActivity(); // not needed to show the page; fills in when it arrives
@@ -120,6 +129,87 @@ async function loadDevices() {
   return devices;
 }
 
+// loadPasskeys fills the passkey list; the section stays hidden when this
+// browser or the server has no passkeys.
+async function loadPasskeys() {
+  $('passkeys-section').hidden = !passkey.available();
+  if (!passkey.available()) return [];
+  const { data } = await authed('GET', 'api/v1/passkeys');
+  passkeys = data.passkeys || [];
+  $('passkeys').replaceChildren(...passkeys.map(passkeyItem));
+  $('passkeys-empty').hidden = passkeys.length > 0;
+  return passkeys;
+}
+
+function passkeyItem(p) {
+  const li = document.createElement('li');
+  li.dataset.passkeyId = p.passkey_id;
+  const text = document.createElement('div');
+  const name = document.createElement('span');
+  name.className = 'passkey-name';
+  name.textContent = p.name;
+  const meta = document.createElement('span');
+  meta.className = 'meta';
+  const used = p.last_used_at ? `last used ${day(p.last_used_at)}` : 'not used yet';
+  meta.textContent = `${p.backed_up ? 'Synced' : 'On one device'} · added ${day(p.created_at)} · ${used}`;
+  text.append(name, meta);
+  const remove = document.createElement('button');
+  remove.type = 'button';
+  remove.className = 'danger';
+  remove.dataset.passkey = p.passkey_id;
+  remove.textContent = 'Remove';
+  remove.setAttribute('aria-label', `Remove ${p.name}`);
+  li.append(text, remove);
+  return li;
+}
+
+async function addPasskey() {
+  notice('');
+  const button = $('add-passkey');
+  button.disabled = true;
+  try {
+    const added = await passkey.register(authed, $('passkey-name').value.trim());
+    $('passkey-name').value = '';
+    await loadPasskeys();
+    notice(`Added the passkey ${added.name}. It logs you in without your password.`);
+  } catch (err) {
+    if (passkey.cancelled(err)) notice('No passkey was added: the request was cancelled.');
+    else if (err instanceof DOMException && err.name === 'InvalidStateError') notice('This device already holds a passkey of your account.');
+    else failed(err);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// removePasskey asks once more ("Really remove?") before it removes.
+async function removePasskey(button) {
+  const p = passkeys.find((x) => x.passkey_id === button.dataset.passkey);
+  if (!p) return;
+  if (button.dataset.confirm !== 'yes') {
+    button.dataset.confirm = 'yes';
+    button.textContent = 'Really remove?';
+    button.setAttribute('aria-label', `Really remove ${p.name}?`);
+    setTimeout(() => {
+      if (button.isConnected) {
+        delete button.dataset.confirm;
+        button.textContent = 'Remove';
+        button.setAttribute('aria-label', `Remove ${p.name}`);
+      }
+    }, 6000);
+    return;
+  }
+  button.disabled = true;
+  try {
+    await authed('DELETE', `api/v1/passkeys/${encodeURIComponent(p.passkey_id)}`);
+    await loadPasskeys();
+    notice(`Removed the passkey ${p.name}. It can no longer log you in.`);
+    $('add-passkey').focus();
+  } catch (err) {
+    button.disabled = false;
+    failed(err);
+  }
+}
+
 // EVENT_WORDS says each security event kind in words.
 const EVENT_WORDS = {
   login_started: 'Login started',
@@ -138,6 +228,11 @@ const EVENT_WORDS = {
   password_changed: 'Password changed',
   two_factor_changed: 'Two-factor login changed',
   sms_budget_exhausted: 'Code not texted: the service sent too many texts this hour',
+  passkey_added: 'Passkey added:',
+  passkey_removed: 'Passkey removed',
+  passkey_login: 'Logged in with the passkey',
+  passkey_counter_regressed: 'Passkey refused (it may have been copied):',
+  passkey_backup_changed: 'Passkey backup changed:',
 };
 
 async function loadActivity() {
@@ -299,6 +394,7 @@ function leave(message, identifier) {
   stopWatching();
   profile = null;
   devices = [];
+  passkeys = [];
   hooks.onSignedOut(message, identifier);
 }
 

@@ -52,13 +52,17 @@ export function web(path, { body, headers = {} } = {}) {
 // from GET web/config by loadSettings, so the pages repeat none of them.
 // Until then, or when it fails, they are 0: the buttons do not wait, and
 // the server's 429 and its Retry-After start the countdown instead.
-export const settings = { signupResendCooldown: 0, approvalSMSCooldown: 0 };
+// passkeys (and the RP ID they are bound to) says whether the server has
+// them on.
+export const settings = { signupResendCooldown: 0, approvalSMSCooldown: 0, passkeys: false, passkeyRPID: '' };
 
 export async function loadSettings() {
   try {
     const { data } = await call('GET', 'web/config', { headers: WEB_HEADER });
     settings.signupResendCooldown = data.signup_resend_cooldown;
     settings.approvalSMSCooldown = data.approval_sms_cooldown;
+    settings.passkeys = data.passkeys === true;
+    settings.passkeyRPID = data.passkey_rp_id || '';
   } catch {
     // keep the zeros: the server enforces the cooldowns anyway
   }
@@ -78,6 +82,8 @@ export function describe(err) {
       return 'Cannot reach approvald. Check your connection and try again.';
     case 'invalid_credentials':
       return 'That phone number or email and password do not match a verified account.';
+    case 'passkey_refused':
+      return 'That passkey was not accepted. It may have been removed from your account: log in with your password.';
     case 'rate_limited':
       return err.retryAfter
         ? `Too many attempts. Try again in ${waitWords(err.retryAfter)}.`

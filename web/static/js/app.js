@@ -6,7 +6,7 @@ import { initAccount, showAccount } from './account.js';
 import { describe, loadSettings } from './api.js';
 import { initApproval } from './approval.js';
 import * as handoff from './handoff.js';
-import { initLogin, showLogin } from './login.js';
+import { initLogin, showLogin, stopPasskeyAutofill } from './login.js';
 import { refresh, signedIn } from './session.js';
 import { initSignup, showVerify } from './signup.js';
 import { $, flash, showView } from './ui.js';
@@ -32,6 +32,7 @@ function signedOut(message, identifier) {
 
 async function route() {
   const view = location.hash.replace(/^#\/?/, '') || 'login';
+  if (view !== 'login') stopPasskeyAutofill();
   switch (view) {
     case 'signup':
       flash('');

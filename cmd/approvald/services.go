@@ -42,6 +42,7 @@ func newServices(cfg *config, a *adapters, log *slog.Logger) (*services, error) 
 		Users: a.db, Devices: a.db, Hasher: password.New(password.Params{}, runtime.GOMAXPROCS(0)), Codes: a.keys.codes,
 		Texts: texts, KV: a.eph, Limiter: a.eph, Audit: a.audit, LoginAudit: a.loginAudit,
 		Limits: cfg.Limits.Account, Clock: a.clock, Log: log, CodeTTL: cfg.CodeTTL,
+		PasswordlessSMS: cfg.PasswordlessSMS,
 	})
 	if err != nil {
 		return nil, err

@@ -17,7 +17,12 @@ type Started struct {
 	Approval *core.Approval
 	Ticket   string
 	Devices  []*core.Device // the devices to push to, for Deliver
+	text     *core.CodeText // a passwordless login's code, texted by Deliver
 }
+
+// Undelivered says whether Deliver has something to do for st: pushes to
+// send, or a passwordless login's code to text.
+func (st *Started) Undelivered() bool { return len(st.Devices) > 0 || st.text != nil }
 
 // StartInput is where a login comes from and what it signs in to.
 type StartInput struct {

@@ -23,6 +23,7 @@ const (
 	EventDeviceRemoved  = "device_removed"
 	EventPasswordChange = "password_changed"
 	EventTwoFactor      = "two_factor_changed"
+	EventPasswordless   = "passwordless_changed"
 	// EventSMSBudgetExhausted: a code was not sent because the service-wide
 	// SMS budget (SMS_BUDGET_PER_HOUR) is spent.
 	EventSMSBudgetExhausted = "sms_budget_exhausted"

@@ -15,8 +15,8 @@ type User struct {
 	// Passwordless is what a login with this user's phone or email and no
 	// password starts: PasswordlessOff, PasswordlessPush or PasswordlessSMS.
 	Passwordless Passwordless
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // VerificationStatus is where a phone verification stands.

@@ -73,6 +73,7 @@ func (s *Service) StartPasswordless(ctx context.Context, u *core.User, mode core
 		}
 	case core.PasswordlessSMS:
 		a.Channel, a.ExpiresAt = core.ChannelSMS, now.Add(s.Config.CodeTTL)
+		devices = nil // a code, not a push
 	default:
 		return nil, core.Errorf(core.EInternal, "passwordless sign-in by %q", mode)
 	}

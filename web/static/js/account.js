@@ -29,6 +29,20 @@ export function initAccount(h) {
     }
   });
 
+  $('passwordless').addEventListener('change', async (ev) => {
+    const mode = ev.target.value;
+    notice('');
+    try {
+      const { data } = await authed('PATCH', 'api/v1/me', { body: { passwordless: mode } });
+      fillProfile(data);
+      notice(mode === 'off' ? 'Passwordless sign-in is off: your password is always asked for.'
+        : 'Passwordless sign-in is on: leave the password empty and continue to sign in.');
+    } catch (err) {
+      ev.target.value = (profile && profile.passwordless) || 'off';
+      failed(err);
+    }
+  });
+
   $('add-device').addEventListener('click', addDevice);
   $('enrollment-close').addEventListener('click', closeEnrollment);
   $('devices').addEventListener('click', (ev) => {
@@ -111,6 +125,7 @@ function fillProfile(p) {
   $('password-username').value = p.phone; // for password managers
   $('account-email').textContent = p.email || '—';
   $('two-factor').checked = p.two_factor;
+  $('passwordless').value = p.passwordless || 'off';
 }
 
 async function loadDevices() {
@@ -137,6 +152,7 @@ const EVENT_WORDS = {
   device_removed: 'Device removed',
   password_changed: 'Password changed',
   two_factor_changed: 'Two-factor login changed',
+  passwordless_changed: 'Passwordless sign-in changed',
   sms_budget_exhausted: 'Code not texted: the service sent too many texts this hour',
 };
 

@@ -36,7 +36,7 @@ func (s *Service) StartPasswordless(ctx context.Context, u *core.User, mode core
 	}
 	if asked && !d.Allowed {
 		asked = false
-		s.Audit.Record(ctx, userID, core.EventRateLimited, forApp("passwordless sign-in refused: too many wrong codes in the last hour", app))
+		s.lateAudit().Record(ctx, userID, core.EventRateLimited, forApp("passwordless sign-in refused: too many wrong codes in the last hour", app))
 	}
 	devices, err := s.Devices.DevicesByUser(ctx, userID)
 	if err != nil {
@@ -57,7 +57,7 @@ func (s *Service) StartPasswordless(ctx context.Context, u *core.User, mode core
 		}
 		if asked && (len(devices) == 0 || reason != "") {
 			asked = false
-			s.Audit.Record(ctx, userID, core.EventRateLimited, forApp("passwordless push not sent: "+orNoDevice(reason, len(devices)), app))
+			s.lateAudit().Record(ctx, userID, core.EventRateLimited, forApp("passwordless push not sent: "+orNoDevice(reason, len(devices)), app))
 		}
 		a.Channel, a.MatchNumber, a.ExpiresAt = core.ChannelPush, matchNumber(), now.Add(s.Config.ApprovalTTL)
 		supersede := core.PlaceholderUserID // a placeholder's rows are never pushed, so none is superseded
@@ -105,7 +105,7 @@ func (s *Service) StartPasswordless(ctx context.Context, u *core.User, mode core
 	if asked {
 		s.keys.remember(devices...)
 		s.Log.InfoContext(ctx, "passwordless approval started", "approval_id", a.ID, "user_id", u.ID, "channel", a.Channel, "app", a.AppName)
-		s.Audit.Record(ctx, u.ID, core.EventLoginStarted, forApp("passwordless sign-in by "+string(a.Channel), a.AppName))
+		s.lateAudit().Record(ctx, u.ID, core.EventLoginStarted, forApp("passwordless sign-in by "+string(a.Channel), a.AppName))
 	}
 	return st, nil
 }

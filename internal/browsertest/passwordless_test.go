@@ -44,6 +44,7 @@ func TestPasswordlessPushInTheBrowser(t *testing.T) {
 	n := b.matchNumber()
 	phone.MustDecide(t, phone.NextPush(t).ApprovalID, true, n, false)
 	b.expectAccount(u)
+	b.waitJS(`document.querySelector('#passwordless option[value="sms"]').hidden`, "no SMS choice without PASSWORDLESS_SMS")
 	b.setPasswordless("push")
 
 	// Continue without a password: the phone is asked, and says so.
@@ -87,6 +88,7 @@ func TestPasswordlessSMSInTheBrowser(t *testing.T) {
 	u := e.SignUp(t)
 	b := openBrowser(t, e.URL)
 	b.logInWithSMS(e, u)
+	b.waitJS(`!document.querySelector('#passwordless option[value="sms"]').hidden`, "the SMS choice with PASSWORDLESS_SMS")
 	b.setPasswordless("sms")
 
 	b.continueWithout(u.Phone)

@@ -140,12 +140,16 @@ func handleWebConfig(accounts *account.Service, approvals *approval.Service) fib
 	type response struct {
 		SignupResendCooldown int `json:"signup_resend_cooldown"`
 		ApprovalSMSCooldown  int `json:"approval_sms_cooldown"`
+		// PasswordlessSMS says whether users may choose passwordless
+		// sign-in by SMS (PASSWORDLESS_SMS), for the account page.
+		PasswordlessSMS bool `json:"passwordless_sms"`
 	}
 	seconds := func(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
 	return func(c *fiber.Ctx) error {
 		return c.JSON(response{
 			SignupResendCooldown: seconds(accounts.ResendCooldown()),
 			ApprovalSMSCooldown:  seconds(approvals.Config.SMSCooldown),
+			PasswordlessSMS:      accounts.PasswordlessSMS,
 		})
 	}
 }

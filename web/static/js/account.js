@@ -2,7 +2,7 @@
 // a QR code, remove), password, log out here or elsewhere. Risky changes
 // answered 403 reauth_required offer a fresh login.
 
-import { describe } from './api.js';
+import { describe, settings } from './api.js';
 import { authed, logout } from './session.js';
 import { $, busy, clearErrors, fieldError, say, showError, showView } from './ui.js';
 
@@ -125,6 +125,9 @@ function fillProfile(p) {
   $('password-username').value = p.phone; // for password managers
   $('account-email').textContent = p.email || '—';
   $('two-factor').checked = p.two_factor;
+  // Passwordless SMS is offered only where the operator allows it (or to
+  // a user who chose it then, so the select shows the setting).
+  $('passwordless').querySelector('option[value="sms"]').hidden = !settings.passwordlessSMS && p.passwordless !== 'sms';
   $('passwordless').value = p.passwordless || 'off';
 }
 

@@ -52,13 +52,14 @@ export function web(path, { body, headers = {} } = {}) {
 // from GET web/config by loadSettings, so the pages repeat none of them.
 // Until then, or when it fails, they are 0: the buttons do not wait, and
 // the server's 429 and its Retry-After start the countdown instead.
-export const settings = { signupResendCooldown: 0, approvalSMSCooldown: 0 };
+export const settings = { signupResendCooldown: 0, approvalSMSCooldown: 0, passwordlessSMS: false };
 
 export async function loadSettings() {
   try {
     const { data } = await call('GET', 'web/config', { headers: WEB_HEADER });
     settings.signupResendCooldown = data.signup_resend_cooldown;
     settings.approvalSMSCooldown = data.approval_sms_cooldown;
+    settings.passwordlessSMS = data.passwordless_sms === true;
   } catch {
     // keep the zeros: the server enforces the cooldowns anyway
   }

@@ -95,9 +95,19 @@ func TestPasswordlessPush(t *testing.T) {
 		default:
 		}
 
-		// A session older than five minutes may not change it.
-		// (session_test covers reauth_required for the other risky changes;
-		// here the token without a second factor does not qualify either.)
+		// Changing it is a risky change: a password-only session, with
+		// two-factor on, is refused.
+		v := s.SignUp(t)
+		at := s.LoginSMS(t, v).Str("access_token")
+		e2e.Expect(t, s.Do(t, e2e.Request{Method: http.MethodPatch, Path: "/api/v1/me", Body: map[string]any{"two_factor": false}, Headers: e2e.Pairs(e2e.Bearer(at))}), http.StatusOK)
+		lr := s.Post(t, "/api/v1/login", map[string]any{"phone": v.Phone, "password": v.Password})
+		e2e.Expect(t, lr, http.StatusOK)
+		pwdOnly := lr.Str("access_token")
+		e2e.Expect(t, s.Do(t, e2e.Request{Method: http.MethodPatch, Path: "/api/v1/me", Body: map[string]any{"two_factor": true}, Headers: e2e.Pairs(e2e.Bearer(pwdOnly))}), http.StatusOK)
+		setPasswordless(t, s, pwdOnly, "off", http.StatusForbidden, "reauth_required")
+		if me := s.Get(t, "/api/v1/me", e2e.Bearer(pwdOnly)...); me.Str("passwordless") != "off" {
+			t.Fatalf("GET /me %s", me.Raw)
+		}
 	})
 }
 

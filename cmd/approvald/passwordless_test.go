@@ -1,13 +1,16 @@
 package main
 
 import (
+	"encoding/json"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"testing"
 
 	"github.com/approvald/approvald/internal/approval"
 	"github.com/approvald/approvald/internal/e2e"
+	"github.com/approvald/approvald/internal/oidcprovider"
 	"github.com/approvald/approvald/internal/testenv"
 )
 
@@ -172,6 +175,38 @@ func TestPasswordlessRevealsNothing(t *testing.T) {
 				passwordlessLogin(t, s, map[string]any{"phone": phone})
 			}
 			e2e.Expect(t, s.Post(t, "/api/v1/login", map[string]any{"phone": phone}), http.StatusTooManyRequests, "rate_limited")
+		}
+	})
+}
+
+// A passwordless push signs in to an OpenID Connect application too; the ID
+// token claims neither a password nor two factors.
+func TestPasswordlessOIDC(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b e2e.Backend) {
+		env := startOIDC(t, b)
+		u, d := env.UserWithDevice(t, true)
+		setPasswordless(t, env.Server, freshSession(t, env.Server, u, d), "push", http.StatusOK)
+
+		br, app := env.browser(t), env.rp(webappID)
+		r := app.newRequest()
+		id := atLoginPage(t, br.get(t, r.URL))
+		web := []string{"X-Approvald-Web", "1"}
+		p := br.do(t, http.MethodPost, "/web/login", map[string]any{"phone": u.Phone, "auth_request": id}, web...)
+		var l e2e.Login
+		if p.Status != http.StatusAccepted || json.Unmarshal([]byte(p.Body), &l) != nil || l.Channel != "push" {
+			t.Fatalf("web login: %d %s", p.Status, p.Body)
+		}
+		push := d.NextPush(t)
+		if !push.Passwordless || push.App != webappName {
+			t.Fatalf("push %+v", push)
+		}
+		d.MustDecide(t, l.ID, true, l.Number, false)
+		if p := br.do(t, http.MethodPost, "/web/session", map[string]any{"approval_id": l.ID, "ticket": l.Ticket}, web...); p.Status != http.StatusOK {
+			t.Fatalf("web session: %d %s", p.Status, p.Body)
+		}
+		_, idt := app.mustExchange(t, codeOf(t, app, br.get(t, "/oidc/login?id="+url.QueryEscape(id)), r), r)
+		if c := idClaimsOf(t, idt); !slices.Equal(c.AMR, []string{"swk"}) || c.ACR != oidcprovider.ACRPasswordless {
+			t.Fatalf("amr %v acr %q; want [swk] %s", c.AMR, c.ACR, oidcprovider.ACRPasswordless)
 		}
 	})
 }

@@ -65,6 +65,9 @@ func (s *Service) fallBack(ctx context.Context, id, reason, send string) error {
 	return s.sendCode(ctx, a, u.Phone, now, send)
 }
 
+// lateTextBudget bounds texting a code after the answer.
+const lateTextBudget = 15 * time.Second
+
 // sendCode stores a new code's hash, then texts it as a message of kind.
 func (s *Service) sendCode(ctx context.Context, a *core.Approval, phone string, now time.Time, kind string) error {
 	code := otp.NewCode()
@@ -81,7 +84,21 @@ func (s *Service) sendCode(ctx context.Context, a *core.Approval, phone string, 
 	if a.UserID == core.PlaceholderUserID {
 		return nil // nobody to text: the code is never sent
 	}
-	return s.Texts.SendCode(ctx, core.CodeText{Kind: kind, UserID: a.UserID, Phone: phone, Code: code, TTL: s.Config.CodeTTL})
+	text := core.CodeText{Kind: kind, UserID: a.UserID, Phone: phone, Code: code, TTL: s.Config.CodeTTL}
+	if a.Passwordless != "" {
+		// A passwordless login's new code goes out after the answer, as
+		// its first did: neither the SMS provider's latency nor its
+		// refusals may tell a user's login from a placeholder.
+		go func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lateTextBudget)
+			defer cancel()
+			if err := s.Texts.SendCode(ctx, text); err != nil {
+				s.Log.WarnContext(ctx, "passwordless code not sent", "approval_id", a.ID, "err", err)
+			}
+		}()
+		return nil
+	}
+	return s.Texts.SendCode(ctx, text)
 }
 
 // VerifyCode decides an approval with an SMS code or a TOTP code of one of

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/approvald/approvald/internal/approval"
 	"github.com/approvald/approvald/internal/core"
@@ -179,6 +180,12 @@ func TestPasswordlessSMSTakesTheTextedCodeOnly(t *testing.T) {
 			t.Fatal("texted before Deliver: the answer would wait for the SMS provider")
 		}
 		f.svc.Deliver(ctx, st)
+		f.lastCode(t, u.Phone)
+		// A new code, asked for after the cooldown, is texted after the
+		// answer too (as the first was), whatever the SMS provider does.
+		f.clock.Advance(approval.DefaultConfig().SMSCooldown)
+		ok(t, f.svc.RequestSMS(ctx, f.stored(t, a.ID)))
+		waitTexts(t, f, 2)
 		code := f.lastCode(t, u.Phone)
 		// The authenticator's TOTP is no way in: SMS alone was chosen.
 		wantCode(t, f.svc.VerifyCode(ctx, a, totpNow(t, secret, f)), core.EInvalidCode)
@@ -233,4 +240,16 @@ func TestPasswordlessPlaceholderBehavesAsAPendingApprovalThatExpires(t *testing.
 func totpNow(t *testing.T, secret []byte, f *fixture) string {
 	t.Helper()
 	return otp.TOTPCode(secret, f.clock.Now())
+}
+
+// waitTexts waits (up to 5 s) until n codes were texted: some are texted
+// after the answer, by a goroutine of their own.
+func waitTexts(t *testing.T, f *fixture, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); len(f.texts.all()) < n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d codes texted, want %d", len(f.texts.all()), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

@@ -146,8 +146,10 @@ func TestPasswordlessRevealsNothing(t *testing.T) {
 		off, offDev := s.UserWithDevice(t, true)
 		unknown := testenv.RandomPhone()
 		var shapes [][]string
+		firsts := map[string]e2e.Login{}
 		for _, phone := range []string{unknown, off.Phone, on.Phone} {
 			l, r := passwordlessLogin(t, s, map[string]any{"phone": phone})
+			firsts[phone] = l
 			keys := slices.Sorted(maps.Keys(r.Body))
 			shapes = append(shapes, keys)
 			if l.Channel != "push" || l.Number < 10 {
@@ -169,10 +171,14 @@ func TestPasswordlessRevealsNothing(t *testing.T) {
 			t.Fatalf("a user with passwordless off was pushed: %+v", p)
 		default:
 		}
-		// The per-identifier limit: 3 starts, then 429, for all alike.
+		// A second start supersedes the first, for all alike; the
+		// per-identifier limit: 3 starts, then 429, for all alike.
 		for _, phone := range []string{unknown, off.Phone, on.Phone} {
 			for range 2 {
 				passwordlessLogin(t, s, map[string]any{"phone": phone})
+			}
+			if g := s.Approval(t, firsts[phone]); g.Str("status") != "denied" || g.Str("reason") != "superseded" {
+				t.Fatalf("%s: the first approval after a second start: %s", phone, g.Raw)
 			}
 			e2e.Expect(t, s.Post(t, "/api/v1/login", map[string]any{"phone": phone}), http.StatusTooManyRequests, "rate_limited")
 		}

@@ -18,6 +18,9 @@ type PasswordlessTarget struct {
 	// nobody the identifier's own placeholder channel (decoyMode), the
 	// same at every try, so that the channel tells nothing either.
 	Mode core.Passwordless
+	// Key names the identifier without saying it (a keyed hash), for
+	// what the approval keeps per identifier (approval.StartInput).
+	Key string
 }
 
 // Passwordless resolves a login with a phone or email and no password.
@@ -39,7 +42,7 @@ func (s *Service) Passwordless(ctx context.Context, in LoginInput) (*Passwordles
 		s.giveBackPasswordless(ctx, at)
 		return nil, err
 	}
-	t := &PasswordlessTarget{Mode: s.decoyMode(ident)}
+	t := &PasswordlessTarget{Mode: s.decoyMode(ident), Key: s.Codes.Hash("passwordless-identifier", ident)}
 	if u != nil && u.PhoneVerified && s.passwordlessAllowed(u.Passwordless) {
 		t.User, t.Mode = u, u.Passwordless
 	}

@@ -60,16 +60,11 @@ func (s *Service) StartPasswordless(ctx context.Context, u *core.User, mode core
 			s.lateAudit().Record(ctx, userID, core.EventRateLimited, forApp("passwordless push not sent: "+orNoDevice(reason, len(devices)), app))
 		}
 		a.Channel, a.MatchNumber, a.ExpiresAt = core.ChannelPush, matchNumber(), now.Add(s.Config.ApprovalTTL)
-		supersede := core.PlaceholderUserID // a placeholder's rows are never pushed, so none is superseded
 		if asked {
-			a.PushSentAt, supersede = &now, userID
+			a.PushSentAt = &now
 		}
-		superseded, err := s.Approvals.SupersedePending(ctx, supersede, now, Supersede(now))
-		if err != nil {
+		if err := s.supersedeFor(ctx, a, asked, in.Identifier, now); err != nil {
 			return nil, err
-		}
-		for _, old := range superseded {
-			s.publish(ctx, old.ID, StateFrame(old, now))
 		}
 	case core.PasswordlessSMS:
 		a.Channel, a.ExpiresAt = core.ChannelSMS, now.Add(s.Config.CodeTTL)
@@ -109,6 +104,46 @@ func (s *Service) StartPasswordless(ctx context.Context, u *core.User, mode core
 	}
 	return st, nil
 }
+
+// supersedeFor denies what a new passwordless push a replaces, as a new
+// push does: the user's pushed approvals (SupersedePending) when a user is
+// asked, else the identifier's previous placeholder, which a watcher of it
+// must see superseded just as a user's would be. The same steps either
+// way: the identifier's last push is read and replaced in the KV, and one
+// guarded write denies.
+func (s *Service) supersedeFor(ctx context.Context, a *core.Approval, asked bool, identifier string, now time.Time) error {
+	key := lastPasswordlessKey(identifier)
+	previous, _, err := s.KV.Get(ctx, key)
+	if err != nil {
+		return err
+	}
+	var superseded []*core.Approval
+	switch {
+	case asked || previous == "":
+		// A placeholder's rows are never pushed: SupersedePending of its
+		// owner denies none.
+		superseded, err = s.Approvals.SupersedePending(ctx, a.UserID, now, Supersede(now))
+	default:
+		var old *core.Approval
+		old, err = s.Approvals.UpdatePending(ctx, previous, now, Supersede(now))
+		if old != nil {
+			superseded = []*core.Approval{old}
+		}
+	}
+	if err != nil {
+		return err
+	}
+	for _, old := range superseded {
+		s.publish(ctx, old.ID, StateFrame(old, now))
+	}
+	if err := s.KV.Del(ctx, key); err != nil {
+		return err
+	}
+	_, err = s.KV.SetNX(ctx, key, a.ID, s.Config.ApprovalTTL)
+	return err
+}
+
+func lastPasswordlessKey(identifier string) string { return "passwordless:last:" + identifier }
 
 func orNoDevice(reason string, devices int) string {
 	if devices == 0 {

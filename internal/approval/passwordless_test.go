@@ -52,7 +52,11 @@ func (p *pushes) all() []approval.PushRequest {
 
 func (f *fixture) startPasswordless(t *testing.T, u *core.User, mode core.Passwordless) *approval.Started {
 	t.Helper()
-	st, err := f.svc.StartPasswordless(context.Background(), u, mode, approval.StartInput{IP: "203.0.113.7", UserAgent: "test-browser"})
+	ident := "nobody"
+	if u != nil {
+		ident = u.ID
+	}
+	st, err := f.svc.StartPasswordless(context.Background(), u, mode, approval.StartInput{IP: "203.0.113.7", UserAgent: "test-browser", Identifier: ident})
 	if err != nil {
 		t.Fatalf("StartPasswordless: %v", err)
 	}
@@ -252,4 +256,23 @@ func waitTexts(t *testing.T, f *fixture, n int) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// A new passwordless push supersedes the identifier's previous one, for a
+// user as for a placeholder: watching the first tells nothing.
+func TestPasswordlessPushSupersedesTheIdentifiersPrevious(t *testing.T) {
+	eachDialect(t, func(t *testing.T, f *fixture) {
+		u := f.user(t)
+		f.device(t, u, "https://phone.test/push")
+		for _, who := range []*core.User{u, nil} {
+			first := f.startPasswordless(t, who, core.PasswordlessPush)
+			f.follow(t, first.Approval.ID)
+			f.frames(t)
+			second := f.startPasswordless(t, who, core.PasswordlessPush)
+			f.wantFrames(t, published{first.Approval.ID, statusFrame(core.ApprovalDenied, core.ReasonSuperseded)})
+			if a := f.stored(t, second.Approval.ID); a.Status != core.ApprovalPending {
+				t.Fatalf("the newer: %+v", a)
+			}
+		}
+	})
 }

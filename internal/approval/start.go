@@ -32,6 +32,10 @@ type StartInput struct {
 	// (an OpenID Connect client's name), "" for approvald itself; it is
 	// kept as core.CleanAppName makes it.
 	AppName string
+	// Identifier names the phone or email of a passwordless login (a keyed
+	// hash of it, account.PasswordlessTarget.Key): a new passwordless push
+	// for it supersedes the previous one, a placeholder's as a user's.
+	Identifier string
 }
 
 // Start opens the second factor for a user whose password was right: a push

@@ -132,7 +132,7 @@ func (p passwordLogin) passwordless(c *fiber.Ctx, in account.LoginInput, app str
 		return nil, err
 	}
 	cl := core.ClientFrom(c.UserContext())
-	st, err := p.approvals.StartPasswordless(c.UserContext(), t.User, t.Mode, approval.StartInput{IP: cl.IP, UserAgent: cl.UserAgent, AppName: app})
+	st, err := p.approvals.StartPasswordless(c.UserContext(), t.User, t.Mode, approval.StartInput{IP: cl.IP, UserAgent: cl.UserAgent, AppName: app, Identifier: t.Key})
 	if err != nil {
 		return nil, err
 	}

@@ -405,7 +405,7 @@ class Approval {
         if (this.passwordless) {
           return this.channel === 'sms'
             ? 'If passwordless sign-in is on for this account, we texted a code to its phone.'
-            : 'If passwordless sign-in is on for this account, approve on its authenticator app with this number.';
+            : 'The request goes out only if passwordless sign-in is on for this account.';
         }
         if (fallback) return (FALLBACK_WORDS[this.reason] || 'We texted a code to your phone.') + this.stillOnPhone();
         if (this.codeAsked) return 'Type the 6-digit code your authenticator app shows.';

@@ -51,7 +51,11 @@ type config struct {
 	// PushAllowPrivate lets pushes reach private and loopback addresses
 	// (PUSH_ALLOW_PRIVATE=true): for a test network only, never in production.
 	PushAllowPrivate bool
-	LogLevel         string
+	// PasswordlessSMS (PASSWORDLESS_SMS=true) lets users sign in with an SMS
+	// code alone. Off by default: whoever takes over the phone number (a SIM
+	// swap, a ported number) then takes over the account.
+	PasswordlessSMS bool
+	LogLevel        string
 	// Metrics: METRICS_ADDR is a listener of its own for /metrics (and
 	// /debug/pprof/ with METRICS_PPROF=true); else METRICS_TOKEN serves
 	// /metrics on ADDR to that bearer token; neither: no metrics endpoint.
@@ -186,6 +190,13 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	}
 	if c.SMSPolicy, err = phone.NewSMSPolicy(splitList(getenv("SMS_COUNTRIES"))); err != nil {
 		return nil, &configError{"SMS_COUNTRIES", err.Error() + "; list the countries to text as ISO 3166 alpha-2 codes, e.g. US,CA,GB"}
+	}
+	switch v := getenv("PASSWORDLESS_SMS"); v {
+	case "", "false":
+	case "true":
+		c.PasswordlessSMS = true
+	default:
+		return nil, &configError{"PASSWORDLESS_SMS", "must be true or false"}
 	}
 	switch v := getenv("PUSH_ALLOW_PRIVATE"); v {
 	case "", "false":

@@ -41,6 +41,8 @@ func loadLimits(getenv func(string) string) (*limits, error) {
 		{"LIMIT_LOGIN_DELAY_AFTER", &l.Account.LoginDelayAfter},
 		{"LIMIT_LOGIN_FAILURES_PER_IP", &l.Account.LoginFailuresPerIP},
 		{"LIMIT_SIGNUPS_PER_IP_PER_HOUR", &l.Account.SignupsPerIPPerHour},
+		{"LIMIT_PASSWORDLESS_PER_IDENTIFIER", &l.Account.PasswordlessPerIdentifier},
+		{"LIMIT_PASSWORDLESS_PER_IP", &l.Account.PasswordlessPerIP},
 		{"LIMIT_SMS_PER_PHONE_PER_HOUR", &l.SMS.PerHour},
 		{"LIMIT_SMS_PER_PHONE_PER_DAY", &l.SMS.PerDay},
 		{"LIMIT_RESENDS_PER_IP_PER_HOUR", &l.SMS.ResendsPerIPPerHour},
@@ -73,6 +75,7 @@ func loadLimits(getenv func(string) string) (*limits, error) {
 		dst  *time.Duration
 	}{
 		{"LIMIT_LOGIN_WINDOW", &l.Account.LoginWindow},
+		{"LIMIT_PASSWORDLESS_WINDOW", &l.Account.PasswordlessWindow},
 		{"LIMIT_LOGIN_DELAY_BASE", &l.Account.LoginDelayBase},
 		{"LIMIT_LOGIN_DELAY_MAX", &l.Account.LoginDelayMax},
 		{"LIMIT_PUSH_WINDOW", &l.Approval.PushWindow},

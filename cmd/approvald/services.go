@@ -44,6 +44,7 @@ func newServices(cfg *config, a *adapters, log *slog.Logger) (*services, error) 
 		Users: a.db, Devices: a.db, Hasher: password.New(password.Params{}, runtime.GOMAXPROCS(0)), Codes: a.keys.codes,
 		Texts: texts, KV: a.eph, Limiter: a.eph, Audit: a.audit, LoginAudit: a.loginAudit,
 		Limits: cfg.Limits.Account, Clock: a.clock, Log: log, CodeTTL: cfg.CodeTTL,
+		PasswordlessSMS: cfg.PasswordlessSMS,
 	})
 	if err != nil {
 		return nil, err
@@ -70,7 +71,7 @@ func newServices(cfg *config, a *adapters, log *slog.Logger) (*services, error) 
 		Config: approvalConfig(cfg), Approvals: a.metrics.Approvals(a.db), Devices: a.db, Users: a.db,
 		Broker: a.eph, KV: a.eph, Limiter: a.eph, Texts: texts, Codes: a.keys.codes, Pusher: a.metrics.Pushes(a.pusher),
 		Secrets: a.keys.totp, Tokens: s.tokens, Audit: a.audit, Clock: a.clock, Log: log,
-		ServerKey: a.keys.server, Local: a.hub,
+		ServerKey: a.keys.server, Local: a.hub, LateAudit: a.loginAudit,
 	})
 	if err != nil {
 		return nil, err

@@ -232,6 +232,9 @@ func TestWebConfigServesTheCooldowns(t *testing.T) {
 	if signupWait != core.ResendCooldown.Seconds() || approvalWait != approval.DefaultConfig().SMSCooldown.Seconds() {
 		t.Fatalf("served %s; want both cooldowns of %v", r.Raw, core.ResendCooldown)
 	}
+	if r.Body["passwordless_sms"] != false {
+		t.Fatalf("served %s; want passwordless_sms false (PASSWORDLESS_SMS unset)", r.Raw)
+	}
 
 	refusedFor := func(r *e2e.Response, served float64) {
 		t.Helper()

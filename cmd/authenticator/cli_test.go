@@ -223,6 +223,24 @@ func TestShowNamesTheApplication(t *testing.T) {
 	}
 }
 
+// A passwordless login's push says plainly that no password was given,
+// whatever the heading.
+func TestShowWarnsOfAPasswordlessLogin(t *testing.T) {
+	now := time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)
+	p := authenticator.PushRequest{ApprovalID: "apr_x", Message: "Someone is trying to sign in as you without your password", App: "Grafana", Passwordless: true, ExpiresAt: now.Add(time.Minute)}
+	var out strings.Builder
+	show(&out, p, now)
+	if !strings.Contains(out.String(), "someone is trying to sign in as you without your password") {
+		t.Fatalf("show printed %q; want the passwordless warning", out.String())
+	}
+	p.Passwordless = false
+	out.Reset()
+	show(&out, p, now)
+	if strings.Contains(out.String(), "WARNING") {
+		t.Fatalf("show printed %q for a password login", out.String())
+	}
+}
+
 func TestCleanNeutralizesTerminalEscapes(t *testing.T) {
 	got := clean("Mozilla\x1b[2J\x1b]0;owned\x07\u202e\ttail")
 	if strings.ContainsAny(got, "\x1b\x07\u202e\t") {

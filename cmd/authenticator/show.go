@@ -23,6 +23,11 @@ func show(w io.Writer, p authenticator.PushRequest, now time.Time) {
 		msg = "Login request"
 	}
 	fmt.Fprintf(w, "\n%s  %s\n", clean(msg), clean(p.ApprovalID))
+	if p.Passwordless {
+		// Said by this program, not by the server's message: with the
+		// application's name as the heading it would not be seen.
+		fmt.Fprintf(w, "  WARNING:  %s\n", passwordlessWarning)
+	}
 	fmt.Fprintf(w, "  from:     %s\n", orUnknown(p.Details.IP))
 	fmt.Fprintf(w, "  browser:  %s\n", orUnknown(p.Details.UserAgent))
 	if !p.Details.Time.IsZero() {
@@ -30,6 +35,9 @@ func show(w io.Writer, p authenticator.PushRequest, now time.Time) {
 	}
 	fmt.Fprintf(w, "  expires:  %s\n", expiry(p.ExpiresAt, now))
 }
+
+// passwordlessWarning heads the details of a passwordless login's push.
+const passwordlessWarning = "someone is trying to sign in as you without your password; approve only if it is you"
 
 func expiry(at, now time.Time) string {
 	left := at.Sub(now).Round(time.Second)

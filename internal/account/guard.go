@@ -16,6 +16,12 @@ type Limits struct {
 	LoginFailuresPerIP      int           // per client IP in LoginWindow (100)
 	LoginWindow             time.Duration // 15 min
 	SignupsPerIPPerHour     int           // 20
+
+	// Passwordless starts (logins without a password), counted whether
+	// anybody was asked or not, on top of the approval's push limits.
+	PasswordlessPerIdentifier int           // per phone/email in PasswordlessWindow (5)
+	PasswordlessPerIP         int           // per client IP in PasswordlessWindow (30)
+	PasswordlessWindow        time.Duration // 15 min
 }
 
 // DefaultLimits are the documented defaults.
@@ -23,6 +29,7 @@ func DefaultLimits() Limits {
 	return Limits{
 		LoginFailuresPerAccount: 10, LoginDelayAfter: 5, LoginDelayBase: time.Second, LoginDelayMax: time.Minute,
 		LoginFailuresPerIP: 100, LoginWindow: 15 * time.Minute, SignupsPerIPPerHour: 20,
+		PasswordlessPerIdentifier: 5, PasswordlessPerIP: 30, PasswordlessWindow: 15 * time.Minute,
 	}
 }
 

@@ -23,21 +23,12 @@ var errInvalidCredentials = core.Errorf(core.EInvalidCreds, "the phone, email or
 // verification), so the answer reveals nothing about which it was. A hash
 // with outdated parameters is replaced on success.
 func (s *Service) CheckPassword(ctx context.Context, in LoginInput) (*core.User, error) {
-	if (in.Phone == "") == (in.Email == "") {
-		return nil, core.Errorf(core.EInvalidRequest, "give either phone or email")
-	}
 	if len(in.Password) > 4*MaxPasswordLen { // bytes; no account can have one this long
 		in.Password = in.Password[:4*MaxPasswordLen]
 	}
-	var ident string
-	if in.Phone != "" {
-		e164, err := phone.Normalize(in.Phone, in.CountryCode)
-		if err != nil {
-			return nil, err
-		}
-		ident = "phone:" + e164
-	} else {
-		ident = "email:" + strings.ToLower(strings.TrimSpace(in.Email))
+	ident, err := loginIdentifier(in)
+	if err != nil {
+		return nil, err
 	}
 	at, err := s.reserveLogin(ctx, ident)
 	if err != nil {
@@ -58,6 +49,22 @@ func (s *Service) CheckPassword(ctx context.Context, in LoginInput) (*core.User,
 		s.upgradeHash(ctx, u.ID, in.Password)
 	}
 	return u, nil
+}
+
+// loginIdentifier is the normalized identifier of a login: "phone:" and
+// the E.164 number, or "email:" and the lower-cased address.
+func loginIdentifier(in LoginInput) (string, error) {
+	if (in.Phone == "") == (in.Email == "") {
+		return "", core.Errorf(core.EInvalidRequest, "give either phone or email")
+	}
+	if in.Phone != "" {
+		e164, err := phone.Normalize(in.Phone, in.CountryCode)
+		if err != nil {
+			return "", err
+		}
+		return "phone:" + e164, nil
+	}
+	return "email:" + strings.ToLower(strings.TrimSpace(in.Email)), nil
 }
 
 // verifyPassword returns the user of ident when password is theirs and

@@ -37,6 +37,9 @@ type Deps struct {
 	Clock      core.Clock
 	Log        *slog.Logger
 	CodeTTL    time.Duration // lifetime of an SMS code (CODE_TTL)
+	// PasswordlessSMS allows passwordless sign-in by SMS code alone
+	// (PASSWORDLESS_SMS): weak against SIM swaps, so the operator's choice.
+	PasswordlessSMS bool `deps:"optional"`
 }
 
 // New returns the service on d, or an error naming each field of d that is

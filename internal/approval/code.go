@@ -14,6 +14,9 @@ func (s *Service) RequestSMS(ctx context.Context, a *core.Approval) error {
 	if err := CheckPending(a, s.Clock.Now()); err != nil {
 		return err
 	}
+	if a.Passwordless == core.PasswordlessPush {
+		return errDeviceOnly
+	}
 	return s.fallBack(ctx, a.ID, core.ReasonRequested, core.SMSLoginRequested)
 }
 
@@ -62,6 +65,9 @@ func (s *Service) fallBack(ctx context.Context, id, reason, send string) error {
 	return s.sendCode(ctx, a, u.Phone, now, send)
 }
 
+// lateTextBudget bounds texting a code after the answer.
+const lateTextBudget = 15 * time.Second
+
 // sendCode stores a new code's hash, then texts it as a message of kind.
 func (s *Service) sendCode(ctx context.Context, a *core.Approval, phone string, now time.Time, kind string) error {
 	code := otp.NewCode()
@@ -75,7 +81,24 @@ func (s *Service) sendCode(ctx context.Context, a *core.Approval, phone string, 
 	if _, err := s.KV.SetNX(ctx, smsCooldownKey(a.ID), "1", s.Config.SMSCooldown); err != nil {
 		return err
 	}
-	return s.Texts.SendCode(ctx, core.CodeText{Kind: kind, UserID: a.UserID, Phone: phone, Code: code, TTL: s.Config.CodeTTL})
+	if a.UserID == core.PlaceholderUserID {
+		return nil // nobody to text: the code is never sent
+	}
+	text := core.CodeText{Kind: kind, UserID: a.UserID, Phone: phone, Code: code, TTL: s.Config.CodeTTL}
+	if a.Passwordless != "" {
+		// A passwordless login's new code goes out after the answer, as
+		// its first did: neither the SMS provider's latency nor its
+		// refusals may tell a user's login from a placeholder.
+		go func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lateTextBudget)
+			defer cancel()
+			if err := s.Texts.SendCode(ctx, text); err != nil {
+				s.Log.WarnContext(ctx, "passwordless code not sent", "approval_id", a.ID, "err", err)
+			}
+		}()
+		return nil
+	}
+	return s.Texts.SendCode(ctx, text)
 }
 
 // VerifyCode decides an approval with an SMS code or a TOTP code of one of
@@ -95,10 +118,13 @@ func (s *Service) VerifyCode(ctx context.Context, a *core.Approval, code string)
 	if err := CheckPending(a, now); err != nil {
 		return err
 	}
+	if a.Passwordless == core.PasswordlessPush {
+		return errDeviceOnly
+	}
 	if !isSixDigits(code) {
 		return core.FieldError(core.EInvalidRequest, "code", "code must be 6 digits")
 	}
-	d, token, err := s.Limiter.Reserve(ctx, wrongCodesKey(a.UserID), s.Config.WrongCodesPerHour, time.Hour, now)
+	d, token, err := s.Limiter.Reserve(ctx, codesKey(a), s.Config.WrongCodesPerHour, time.Hour, now)
 	if err != nil {
 		return err
 	}
@@ -107,7 +133,7 @@ func (s *Service) VerifyCode(ctx context.Context, a *core.Approval, code string)
 	}
 	attempts, err := s.reserveAttempt(ctx, a, now)
 	if err != nil {
-		s.giveBack(ctx, a.UserID, token)
+		s.giveBack(ctx, a, token)
 		return err
 	}
 	method, by, err := s.matchCode(ctx, a, code, now)
@@ -115,7 +141,7 @@ func (s *Service) VerifyCode(ctx context.Context, a *core.Approval, code string)
 		return err // it may have been compared: both counts keep it
 	}
 	if method != "" {
-		s.giveBack(ctx, a.UserID, token) // only wrong codes count
+		s.giveBack(ctx, a, token) // only wrong codes count
 		return s.decideBy(ctx, a, now, Outcome{Approve: true, Method: method, By: by}, s.approveWithCode)
 	}
 	s.Audit.Record(ctx, a.UserID, core.EventCodeFailed, "")
@@ -144,9 +170,9 @@ func (s *Service) reserveAttempt(ctx context.Context, a *core.Approval, now time
 // giveBack releases a reserved wrong code of the user's hourly count: the
 // code was not compared, or was right. Should that fail, the user is
 // charged one wrong code too many, which the caller need not hear of.
-func (s *Service) giveBack(ctx context.Context, userID, token string) {
-	if err := s.Limiter.Release(ctx, wrongCodesKey(userID), token); err != nil {
-		s.Log.WarnContext(ctx, "a reserved wrong code could not be given back", "user_id", userID, "err", err)
+func (s *Service) giveBack(ctx context.Context, a *core.Approval, token string) {
+	if err := s.Limiter.Release(ctx, codesKey(a), token); err != nil {
+		s.Log.WarnContext(ctx, "a reserved wrong code could not be given back", "user_id", a.UserID, "err", err)
 	}
 }
 
@@ -155,6 +181,9 @@ func (s *Service) matchCode(ctx context.Context, a *core.Approval, code string, 
 	if a.CodeHash != "" && a.CodeSentAt != nil && now.Before(a.CodeSentAt.Add(s.Config.CodeTTL)) &&
 		s.Codes.Equal(a.CodeHash, a.ID, code) {
 		return core.MethodSMS, "", nil
+	}
+	if a.Passwordless != "" {
+		return "", "", nil // a passwordless SMS login takes its texted code only
 	}
 	devices, err := s.Devices.DevicesByUser(ctx, a.UserID)
 	if err != nil {

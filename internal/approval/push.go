@@ -16,10 +16,13 @@ type PushRequest struct {
 	Message    string `json:"message"`
 	// App names the application the user signs in to through approvald
 	// ("Sign in to Grafana"); absent for approvald itself.
-	App         string      `json:"app,omitempty"`
-	Details     PushDetails `json:"details"`
-	ExpiresAt   time.Time   `json:"expires_at"`
-	CallbackURL string      `json:"callback_url"`
+	App string `json:"app,omitempty"`
+	// Passwordless is true when the login gave no password: Message then
+	// says so plainly (PasswordlessMessage).
+	Passwordless bool        `json:"passwordless,omitempty"`
+	Details      PushDetails `json:"details"`
+	ExpiresAt    time.Time   `json:"expires_at"`
+	CallbackURL  string      `json:"callback_url"`
 }
 
 // PushDetails tell the user where the login comes from.
@@ -30,8 +33,12 @@ type PushDetails struct {
 }
 
 func (s *Service) pushRequest(a *core.Approval, deviceID string) PushRequest {
+	msg := "Login request"
+	if a.Passwordless != "" {
+		msg = PasswordlessMessage
+	}
 	return PushRequest{
-		ApprovalID: a.ID, DeviceID: deviceID, Message: "Login request", App: a.AppName,
+		ApprovalID: a.ID, DeviceID: deviceID, Message: msg, App: a.AppName, Passwordless: a.Passwordless != "",
 		Details:     PushDetails{IP: a.IP, UserAgent: a.UserAgent, Time: a.CreatedAt.UTC()},
 		ExpiresAt:   a.ExpiresAt.UTC(),
 		CallbackURL: s.Config.CallbackURL,
@@ -40,8 +47,15 @@ func (s *Service) pushRequest(a *core.Approval, deviceID string) PushRequest {
 
 // Deliver pushes a started approval to each device with a push_url. It runs
 // after the login response was written, so login latency never includes it.
-// When every push failed and no device pulls, the approval falls back to SMS.
+// When every push failed and no device pulls, the approval falls back to
+// SMS, but for a passwordless login, which is decided on its channel or
+// expires. A passwordless login's code is texted here.
 func (s *Service) Deliver(ctx context.Context, st *Started) {
+	if st.text != nil {
+		if err := s.Texts.SendCode(ctx, *st.text); err != nil {
+			s.Log.WarnContext(ctx, "passwordless code not sent", "approval_id", st.Approval.ID, "err", err)
+		}
+	}
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
@@ -71,7 +85,7 @@ func (s *Service) Deliver(ctx context.Context, st *Started) {
 		}(d)
 	}
 	wg.Wait()
-	if attempts == 0 || failures < attempts || pullers > 0 {
+	if attempts == 0 || failures < attempts || pullers > 0 || st.Approval.Passwordless != "" {
 		return
 	}
 	if err := s.fallBack(ctx, st.Approval.ID, core.ReasonPushFailed, core.SMSLogin); err != nil &&

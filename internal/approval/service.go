@@ -86,6 +86,10 @@ type Deps struct {
 	// ServerKey signs what the server sends to devices; its public half is
 	// the server_public_key a device receives when it enrolls.
 	ServerKey ed25519.PrivateKey
+	// LateAudit records the security events of a passwordless start off
+	// the request's path (a store.AuditQueue): a placeholder writes none,
+	// so a synchronous write would tell a user from nobody. Audit when nil.
+	LateAudit core.Auditor `deps:"optional"`
 	// Local, when set, hands each message to this process's waiting
 	// browsers before it is published (hub.Hub.Deliver); it may be nil.
 	Local Deliverer `deps:"optional"`
@@ -98,6 +102,14 @@ func New(d Deps) (*Service, error) {
 		return nil, err
 	}
 	return &Service{Deps: d}, nil
+}
+
+// lateAudit is LateAudit, or Audit when there is none.
+func (s *Service) lateAudit() core.Auditor {
+	if s.LateAudit != nil {
+		return s.LateAudit
+	}
+	return s.Audit
 }
 
 // Deliverer hands a message to this process's waiters ahead of the broker,

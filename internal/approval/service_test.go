@@ -85,10 +85,21 @@ var start = time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureOn(t, "sqlite")
+}
+
+// newFixtureOn is newFixture on a fresh database of dialect ("sqlite" or
+// "postgres"); dbPath is "" on PostgreSQL.
+func newFixtureOn(t *testing.T, dialect string) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	clock := clocktest.New(start)
 	dbPath := t.TempDir() + "/db"
-	db, err := store.Open(ctx, "sqlite:"+dbPath)
+	url := "sqlite:" + dbPath
+	if dialect == "postgres" {
+		url, dbPath = testenv.PostgresURL(t), ""
+	}
+	db, err := store.Open(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,12 @@ type Started struct {
 	Approval *core.Approval
 	Ticket   string
 	Devices  []*core.Device // the devices to push to, for Deliver
+	text     *core.CodeText // a passwordless login's code, texted by Deliver
 }
+
+// Undelivered says whether Deliver has something to do for st: pushes to
+// send, or a passwordless login's code to text.
+func (st *Started) Undelivered() bool { return len(st.Devices) > 0 || st.text != nil }
 
 // StartInput is where a login comes from and what it signs in to.
 type StartInput struct {
@@ -27,6 +32,10 @@ type StartInput struct {
 	// (an OpenID Connect client's name), "" for approvald itself; it is
 	// kept as core.CleanAppName makes it.
 	AppName string
+	// Identifier names the phone or email of a passwordless login (a keyed
+	// hash of it, account.PasswordlessTarget.Key): a new passwordless push
+	// for it supersedes the previous one, a placeholder's as a user's.
+	Identifier string
 }
 
 // Start opens the second factor for a user whose password was right: a push

@@ -121,9 +121,10 @@ func expireDue(a *core.Approval, now time.Time) bool {
 
 // pushTimeoutDue is DuePushTimeouts' condition: an open push approval whose
 // push went out at or before sentBefore, not announced yet. It then falls
-// back to the code channel with reason push_timeout.
+// back to the code channel with reason push_timeout. A passwordless push
+// never does: it is decided on the device or expires.
 func pushTimeoutDue(a *core.Approval, sentBefore, now time.Time) bool {
-	return CheckPending(a, now) == nil && a.Channel == core.ChannelPush && a.TimeoutAnnouncedAt == nil &&
+	return CheckPending(a, now) == nil && a.Channel == core.ChannelPush && a.TimeoutAnnouncedAt == nil && a.Passwordless == "" &&
 		a.PushSentAt != nil && !a.PushSentAt.After(sentBefore)
 }
 

@@ -42,5 +42,5 @@ func (s *Service) Exchange(ctx context.Context, a *core.Approval) (*session.Toke
 	if !ok {
 		return nil, core.Errorf(core.EAlreadyExchanged, "the approval was already exchanged for a session")
 	}
-	return s.Tokens.Issue(ctx, a.UserID, []string{"pwd", a.Method}, *a.DecidedAt)
+	return s.Tokens.Issue(ctx, a.UserID, AMR(a), *a.DecidedAt)
 }

@@ -21,10 +21,14 @@ type PushRequest struct {
 	Message    string `json:"message"`
 	// App names the application the user signs in to through the server
 	// ("Sign in to Grafana"); "" for the server itself.
-	App         string      `json:"app,omitempty"`
-	Details     PushDetails `json:"details"`
-	ExpiresAt   time.Time   `json:"expires_at"`
-	CallbackURL string      `json:"callback_url"`
+	App string `json:"app,omitempty"`
+	// Passwordless is true when the login gave no password (the user's
+	// passwordless sign-in): whoever approves it signs in with this
+	// approval alone.
+	Passwordless bool        `json:"passwordless,omitempty"`
+	Details      PushDetails `json:"details"`
+	ExpiresAt    time.Time   `json:"expires_at"`
+	CallbackURL  string      `json:"callback_url"`
 }
 
 // PushDetails say where the login comes from. They are what the login's

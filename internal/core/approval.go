@@ -85,8 +85,13 @@ type Approval struct {
 	// AppName is the application the user is signing in to through
 	// approvald (an OpenID Connect client's name), "" for approvald
 	// itself. It is shown as "Sign in to <AppName>"; CleanAppName bounds it.
-	AppName   string
-	CreatedAt time.Time
+	AppName string
+	// Passwordless is set on an approval a passwordless login started
+	// (PasswordlessPush or PasswordlessSMS), "" on a password login's
+	// second factor: it is decided on its own channel only, and its
+	// session's amr holds no "pwd".
+	Passwordless Passwordless
+	CreatedAt    time.Time
 }
 
 // MaxAppName is the most characters (runes) an approval's AppName keeps.

@@ -31,6 +31,7 @@ const (
 	EventPasskeyLogin        = "passkey_login"
 	EventPasskeyCounter      = "passkey_counter_regressed"
 	EventPasskeyBackupChange = "passkey_backup_changed"
+	EventPasswordless        = "passwordless_changed"
 	// EventSMSBudgetExhausted: a code was not sent because the service-wide
 	// SMS budget (SMS_BUDGET_PER_HOUR) is spent.
 	EventSMSBudgetExhausted = "sms_budget_exhausted"

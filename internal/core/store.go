@@ -24,6 +24,7 @@ type UserStore interface {
 	UserByEmail(ctx context.Context, email string) (*User, error)
 	SetPasswordHash(ctx context.Context, userID, hash string, now time.Time) error
 	SetTwoFactor(ctx context.Context, userID string, on bool, now time.Time) error
+	SetPasswordless(ctx context.Context, userID string, mode Passwordless, now time.Time) error
 
 	Verification(ctx context.Context, id string) (*Verification, error)
 	// ReserveVerificationAttempt counts one code attempt on a pending

@@ -12,8 +12,11 @@ type User struct {
 	PhoneVerified bool
 	PasswordHash  string // PHC string, e.g. $argon2id$v=19$m=19456,t=2,p=1$salt$hash
 	TwoFactor     bool
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// Passwordless is what a login with this user's phone or email and no
+	// password starts: PasswordlessOff, PasswordlessPush or PasswordlessSMS.
+	Passwordless Passwordless
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // VerificationStatus is where a phone verification stands.
@@ -88,3 +91,18 @@ type SigningKey struct {
 	CreatedAt  time.Time
 	RetiredAt  *time.Time
 }
+
+// Passwordless is a user's passwordless sign-in setting (issue 13).
+type Passwordless string
+
+const (
+	PasswordlessOff  Passwordless = "off"
+	PasswordlessPush Passwordless = "push" // a number-matched push to one of the user's devices
+	PasswordlessSMS  Passwordless = "sms"  // a code texted to the user's phone (PASSWORDLESS_SMS)
+)
+
+// PlaceholderUserID owns the approvals a passwordless login starts for an
+// identifier without passwordless sign-in (unknown, or turned off): real
+// rows that every reader sees as any pending approval and nothing can
+// decide (migration 0007 creates the user; it cannot sign in).
+const PlaceholderUserID = "usr_passwordless_placeholder"

@@ -78,6 +78,7 @@ func LiftedLimits() map[string]string {
 		"LIMIT_PASSKEY_LOGINS_PER_IP_PER_MINUTE": "1000000",
 		"LIMIT_RESENDS_PER_IP_PER_HOUR":          "1000000",
 		"SMS_BUDGET_PER_HOUR":                    "1000000",
+		"LIMIT_PASSWORDLESS_PER_IP":              "1000000",
 	}
 }
 

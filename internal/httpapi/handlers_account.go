@@ -88,6 +88,7 @@ type profileResponse struct {
 	Phone         string  `json:"phone"`
 	PhoneVerified bool    `json:"phone_verified"`
 	TwoFactor     bool    `json:"two_factor"`
+	Passwordless  string  `json:"passwordless"`
 	Devices       int     `json:"devices"`
 }
 
@@ -96,7 +97,11 @@ func profileJSON(p *account.Profile) profileResponse {
 	if p.User.Email != "" {
 		email = &p.User.Email
 	}
-	return profileResponse{p.User.ID, p.User.Name, email, p.User.Phone, p.User.PhoneVerified, p.User.TwoFactor, p.Devices}
+	mode := p.User.Passwordless
+	if mode == "" {
+		mode = core.PasswordlessOff
+	}
+	return profileResponse{p.User.ID, p.User.Name, email, p.User.Phone, p.User.PhoneVerified, p.User.TwoFactor, string(mode), p.Devices}
 }
 
 func handleGetMe(accounts *account.Service) fiber.Handler {
@@ -111,30 +116,48 @@ func handleGetMe(accounts *account.Service) fiber.Handler {
 
 func handlePatchMe(accounts *account.Service, tokens *session.Service) fiber.Handler {
 	type request struct {
-		TwoFactor *bool `json:"two_factor"`
+		TwoFactor    *bool   `json:"two_factor"`
+		Passwordless *string `json:"passwordless"`
 	}
 	return func(c *fiber.Ctx) error {
 		var req request
 		if err := decodeJSON(c, &req); err != nil {
 			return err
 		}
-		claims := claimsOf(c)
-		if req.TwoFactor == nil {
-			p, err := accounts.Profile(c.UserContext(), claims.UserID)
-			if err != nil {
-				return err
+		if req.Passwordless != nil {
+			switch core.Passwordless(*req.Passwordless) {
+			case core.PasswordlessOff, core.PasswordlessPush, core.PasswordlessSMS:
+			default:
+				return core.FieldError(core.EInvalidRequest, "passwordless", `passwordless must be "push", "sms" or "off"`)
 			}
-			return c.JSON(profileJSON(p))
 		}
-		if !*req.TwoFactor {
+		claims := claimsOf(c)
+		p, err := accounts.Profile(c.UserContext(), claims.UserID)
+		if err != nil {
+			return err
+		}
+		if req.TwoFactor != nil && !*req.TwoFactor {
 			// Turning the second factor off is a risky change.
 			if err := tokens.RequireRecentAuth(claims, true); err != nil {
 				return err
 			}
 		}
-		p, err := accounts.SetTwoFactor(c.UserContext(), claims.UserID, *req.TwoFactor)
-		if err != nil {
-			return err
+		if req.Passwordless != nil {
+			// So is any change of passwordless sign-in, as adding a
+			// device is: a fresh login, with the second factor when on.
+			if err := tokens.RequireRecentAuth(claims, p.User.TwoFactor); err != nil {
+				return err
+			}
+		}
+		if req.TwoFactor != nil {
+			if p, err = accounts.SetTwoFactor(c.UserContext(), claims.UserID, *req.TwoFactor); err != nil {
+				return err
+			}
+		}
+		if req.Passwordless != nil {
+			if p, err = accounts.SetPasswordless(c.UserContext(), claims.UserID, core.Passwordless(*req.Passwordless)); err != nil {
+				return err
+			}
 		}
 		return c.JSON(profileJSON(p))
 	}

@@ -54,8 +54,12 @@ type loginStarted struct {
 	// the login carried an auth_request.
 	App string `json:"app,omitempty"`
 	// Devices names the devices asked (the pages' "Approve on Ada's
-	// phone"); the API's answer leaves it out.
+	// phone"); the API's answer leaves it out, and so does a passwordless
+	// login's, which must not tell who has devices.
 	Devices []string `json:"devices,omitempty"`
+	// Passwordless is true on the answer of a login without a password:
+	// the same for everyone, whether anybody was asked or not.
+	Passwordless bool `json:"passwordless,omitempty"`
 }
 
 // PushBudget bounds the background delivery of one login's pushes.
@@ -80,9 +84,12 @@ func (p passwordLogin) login(c *fiber.Ctx) (pair *session.TokenPair, started *lo
 	if err != nil {
 		return nil, nil, err
 	}
-	u, err := p.accounts.CheckPassword(c.UserContext(), account.LoginInput{
-		Phone: req.Phone, CountryCode: req.CountryCode, Email: req.Email, Password: req.Password,
-	})
+	in := account.LoginInput{Phone: req.Phone, CountryCode: req.CountryCode, Email: req.Email, Password: req.Password}
+	if req.Password == "" {
+		started, err := p.passwordless(c, in, app)
+		return nil, started, err
+	}
+	u, err := p.accounts.CheckPassword(c.UserContext(), in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -114,6 +121,36 @@ func (p passwordLogin) login(c *fiber.Ctx) (pair *session.TokenPair, started *lo
 		}
 	}
 	return nil, started, nil
+}
+
+// passwordless starts a login without a password (issue 13): the same 202
+// for everyone, an approval on the user's passwordless channel when they
+// have it on, else a placeholder of the same shape that simply expires.
+func (p passwordLogin) passwordless(c *fiber.Ctx, in account.LoginInput, app string) (*loginStarted, error) {
+	t, err := p.accounts.Passwordless(c.UserContext(), in)
+	if err != nil {
+		return nil, err
+	}
+	cl := core.ClientFrom(c.UserContext())
+	st, err := p.approvals.StartPasswordless(c.UserContext(), t.User, t.Mode, approval.StartInput{IP: cl.IP, UserAgent: cl.UserAgent, AppName: app, Identifier: t.Key})
+	if err != nil {
+		return nil, err
+	}
+	a := st.Approval
+	started := &loginStarted{
+		ApprovalID: a.ID, Ticket: st.Ticket, Channel: string(a.Channel), MatchNumber: a.MatchNumber,
+		ExpiresAt: a.ExpiresAt.UTC(), WebsocketURL: "/api/v1/approvals/" + a.ID + "/ws", App: a.AppName,
+		Passwordless: true,
+	}
+	if st.Undelivered() {
+		ctx := context.WithValue(context.Background(), requestIDKey, RequestID(c.UserContext()))
+		go func() {
+			ctx, cancel := context.WithTimeout(ctx, PushBudget)
+			defer cancel()
+			p.approvals.Deliver(ctx, st)
+		}()
+	}
+	return started, nil
 }
 
 // appName is the name of the application that the authorization request

@@ -144,6 +144,9 @@ func handleWebConfig(accounts *account.Service, approvals *approval.Service, pas
 		ApprovalSMSCooldown  int    `json:"approval_sms_cooldown"`
 		Passkeys             bool   `json:"passkeys"`
 		PasskeyRPID          string `json:"passkey_rp_id,omitempty"`
+		// PasswordlessSMS says whether users may choose passwordless
+		// sign-in by SMS (PASSWORDLESS_SMS), for the account page.
+		PasswordlessSMS bool `json:"passwordless_sms"`
 	}
 	seconds := func(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
 	return func(c *fiber.Ctx) error {
@@ -152,6 +155,7 @@ func handleWebConfig(accounts *account.Service, approvals *approval.Service, pas
 			ApprovalSMSCooldown:  seconds(approvals.Config.SMSCooldown),
 			Passkeys:             passkeys.Enabled(),
 			PasskeyRPID:          passkeys.RPID(),
+			PasswordlessSMS:      accounts.PasswordlessSMS,
 		})
 	}
 }

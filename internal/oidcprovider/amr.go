@@ -7,10 +7,12 @@ import (
 )
 
 // The acr values this provider asserts (OpenID Connect Core §2): two
-// factors, or a password alone for a user with two-factor sign-in off.
+// factors, a password alone for a user with two-factor sign-in off, or one
+// factor that is not a password (a passwordless push or SMS code).
 const (
-	ACRTwoFactor = "urn:approvald:acr:2fa"
-	ACRPassword  = "urn:approvald:acr:pwd"
+	ACRTwoFactor    = "urn:approvald:acr:2fa"
+	ACRPassword     = "urn:approvald:acr:pwd"
+	ACRPasswordless = "urn:approvald:acr:passwordless"
 )
 
 // rfc8176 maps a session's methods to RFC 8176 values. A push is decided by
@@ -43,10 +45,16 @@ func amrOf(methods []string) []string {
 
 // acrOf is the acr of a session's methods: two factors exactly when amrOf
 // says "mfa" (two distinct known methods), so a duplicate or an unknown
-// method never counts as a second factor.
+// method never counts as a second factor; passwordless when the one known
+// method is not a password (a passwordless login's session: "push" or
+// "sms" alone, never claiming "pwd" or "mfa").
 func acrOf(methods []string) string {
-	if slices.Contains(amrOf(methods), "mfa") {
+	amr := amrOf(methods)
+	switch {
+	case slices.Contains(amr, "mfa"):
 		return ACRTwoFactor
+	case len(amr) == 1 && amr[0] != "pwd":
+		return ACRPasswordless
 	}
 	return ACRPassword
 }

@@ -17,6 +17,8 @@ func TestAMRAndACR(t *testing.T) {
 	}{
 		{"password and push", []string{"pwd", core.MethodPush}, []string{"pwd", "swk", "mfa"}, ACRTwoFactor},
 		{"password alone", []string{"pwd"}, []string{"pwd"}, ACRPassword},
+		{"passwordless push", []string{"push"}, []string{"swk"}, ACRPasswordless},
+		{"passwordless sms", []string{"sms"}, []string{"sms"}, ACRPasswordless},
 		{"password and sms", []string{"pwd", core.MethodSMS}, []string{"pwd", "sms", "mfa"}, ACRTwoFactor},
 		{"password and otp", []string{"pwd", core.MethodOTP}, []string{"pwd", "otp", "mfa"}, ACRTwoFactor},
 		{"order kept", []string{core.MethodOTP, "pwd"}, []string{"otp", "pwd", "mfa"}, ACRTwoFactor},

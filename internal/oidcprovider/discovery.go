@@ -29,7 +29,7 @@ func honestDiscovery(next http.Handler) http.Handler {
 		doc["response_types_supported"] = []string{"code"}
 		doc["response_modes_supported"] = []string{"query"}
 		doc["grant_types_supported"] = []string{"authorization_code", "refresh_token"}
-		doc["acr_values_supported"] = []string{ACRTwoFactor, ACRPassword}
+		doc["acr_values_supported"] = []string{ACRTwoFactor, ACRPassword, ACRPasswordless}
 		delete(doc, "device_authorization_endpoint")
 		delete(doc, "request_object_signing_alg_values_supported")
 		body, err := json.Marshal(doc)

@@ -33,6 +33,7 @@ type approvalRow struct {
 	IP                 string              `bun:"ip"`
 	UserAgent          string              `bun:"user_agent"`
 	AppName            string              `bun:"app_name"`
+	Passwordless       string              `bun:"passwordless"`
 	CreatedAt          dbTime              `bun:"created_at"`
 }
 
@@ -40,7 +41,7 @@ type approvalRow struct {
 var approvalColumns = []string{
 	"user_id", "status", "channel", "reason", "match_number", "ticket_hash", "code_hash", "code_sent_at",
 	"attempts", "expires_at", "push_sent_at", "timeout_announced_at", "decided_at", "decided_by", "method",
-	"exchanged_at", "ip", "user_agent", "app_name", "created_at",
+	"exchanged_at", "ip", "user_agent", "app_name", "passwordless", "created_at",
 }
 
 func newApprovalRow(a *core.Approval) *approvalRow {
@@ -65,6 +66,7 @@ func newApprovalRow(a *core.Approval) *approvalRow {
 		IP:                 a.IP,
 		UserAgent:          a.UserAgent,
 		AppName:            a.AppName,
+		Passwordless:       string(a.Passwordless),
 		CreatedAt:          ts(a.CreatedAt),
 	}
 }
@@ -91,6 +93,7 @@ func (r *approvalRow) approval() *core.Approval {
 		IP:                 r.IP,
 		UserAgent:          r.UserAgent,
 		AppName:            r.AppName,
+		Passwordless:       core.Passwordless(r.Passwordless),
 		CreatedAt:          r.CreatedAt.Time,
 	}
 }
@@ -236,6 +239,7 @@ func (db *DB) DuePushTimeouts(ctx context.Context, sentBefore, now time.Time, li
 		Where("status = ?", core.ApprovalPending).
 		Where("channel = ?", core.ChannelPush).
 		Where("timeout_announced_at IS NULL").
+		Where("passwordless = ''").
 		Where("push_sent_at <= ?", ts(sentBefore)).
 		Where("expires_at > ?", ts(now)).
 		OrderExpr("push_sent_at").Limit(batch(limit))

@@ -20,6 +20,7 @@ type userRow struct {
 	PhoneVerified bool   `bun:"phone_verified"`
 	PasswordHash  string `bun:"password_hash"`
 	TwoFactor     bool   `bun:"two_factor"`
+	Passwordless  string `bun:"passwordless"`
 	CreatedAt     dbTime `bun:"created_at"`
 	UpdatedAt     dbTime `bun:"updated_at"`
 }
@@ -33,6 +34,7 @@ func newUserRow(u *core.User) *userRow {
 		PhoneVerified: u.PhoneVerified,
 		PasswordHash:  u.PasswordHash,
 		TwoFactor:     u.TwoFactor,
+		Passwordless:  passwordlessOrOff(u.Passwordless),
 		CreatedAt:     ts(u.CreatedAt),
 		UpdatedAt:     ts(u.UpdatedAt),
 	}
@@ -47,6 +49,7 @@ func (r *userRow) user() *core.User {
 		PhoneVerified: r.PhoneVerified,
 		PasswordHash:  r.PasswordHash,
 		TwoFactor:     r.TwoFactor,
+		Passwordless:  core.Passwordless(r.Passwordless),
 		CreatedAt:     r.CreatedAt.Time,
 		UpdatedAt:     r.UpdatedAt.Time,
 	}
@@ -155,6 +158,19 @@ func (db *DB) SetPasswordHash(ctx context.Context, userID, hash string, now time
 
 func (db *DB) SetTwoFactor(ctx context.Context, userID string, on bool, now time.Time) error {
 	return db.updateUser(ctx, userID, now, "two_factor = ?", on)
+}
+
+// SetPasswordless stores the user's passwordless sign-in setting.
+func (db *DB) SetPasswordless(ctx context.Context, userID string, mode core.Passwordless, now time.Time) error {
+	return db.updateUser(ctx, userID, now, "passwordless = ?", passwordlessOrOff(mode))
+}
+
+// passwordlessOrOff is mode, with "" (a user built without one) as off.
+func passwordlessOrOff(mode core.Passwordless) string {
+	if mode == "" {
+		return string(core.PasswordlessOff)
+	}
+	return string(mode)
 }
 
 func (db *DB) updateUser(ctx context.Context, userID string, now time.Time, set string, arg any) error {

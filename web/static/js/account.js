@@ -3,7 +3,7 @@
 // elsewhere. Risky changes
 // answered 403 reauth_required offer a fresh login.
 
-import { describe } from './api.js';
+import { describe, settings } from './api.js';
 import * as passkey from './passkey.js';
 import { authed, logout } from './session.js';
 import { $, busy, clearErrors, fieldError, say, showError, showView } from './ui.js';
@@ -36,6 +36,20 @@ export function initAccount(h) {
   $('passkeys').addEventListener('click', (ev) => {
     const button = ev.target.closest('button[data-passkey]');
     if (button) removePasskey(button);
+  });
+
+  $('passwordless').addEventListener('change', async (ev) => {
+    const mode = ev.target.value;
+    notice('');
+    try {
+      const { data } = await authed('PATCH', 'api/v1/me', { body: { passwordless: mode } });
+      fillProfile(data);
+      notice(mode === 'off' ? 'Passwordless sign-in is off: your password is always asked for.'
+        : 'Passwordless sign-in is on: leave the password empty and continue to sign in.');
+    } catch (err) {
+      ev.target.value = (profile && profile.passwordless) || 'off';
+      failed(err);
+    }
   });
 
   $('add-device').addEventListener('click', addDevice);
@@ -120,6 +134,10 @@ function fillProfile(p) {
   $('password-username').value = p.phone; // for password managers
   $('account-email').textContent = p.email || '—';
   $('two-factor').checked = p.two_factor;
+  // Passwordless SMS is offered only where the operator allows it (or to
+  // a user who chose it then, so the select shows the setting).
+  $('passwordless').querySelector('option[value="sms"]').hidden = !settings.passwordlessSMS && p.passwordless !== 'sms';
+  $('passwordless').value = p.passwordless || 'off';
 }
 
 async function loadDevices() {
@@ -227,6 +245,7 @@ const EVENT_WORDS = {
   device_removed: 'Device removed',
   password_changed: 'Password changed',
   two_factor_changed: 'Two-factor login changed',
+  passwordless_changed: 'Passwordless sign-in changed',
   sms_budget_exhausted: 'Code not texted: the service sent too many texts this hour',
   passkey_added: 'Passkey added:',
   passkey_removed: 'Passkey removed',

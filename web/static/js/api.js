@@ -53,8 +53,10 @@ export function web(path, { body, headers = {} } = {}) {
 // Until then, or when it fails, they are 0: the buttons do not wait, and
 // the server's 429 and its Retry-After start the countdown instead.
 // passkeys (and the RP ID they are bound to) says whether the server has
-// them on.
-export const settings = { signupResendCooldown: 0, approvalSMSCooldown: 0, passkeys: false, passkeyRPID: '' };
+// them on; passwordlessSMS whether users may choose passwordless SMS.
+export const settings = {
+  signupResendCooldown: 0, approvalSMSCooldown: 0, passkeys: false, passkeyRPID: '', passwordlessSMS: false,
+};
 
 export async function loadSettings() {
   try {
@@ -63,6 +65,7 @@ export async function loadSettings() {
     settings.approvalSMSCooldown = data.approval_sms_cooldown;
     settings.passkeys = data.passkeys === true;
     settings.passkeyRPID = data.passkey_rp_id || '';
+    settings.passwordlessSMS = data.passwordless_sms === true;
   } catch {
     // keep the zeros: the server enforces the cooldowns anyway
   }

@@ -40,6 +40,15 @@ export function initApproval() {
     ev.preventDefault();
     if (current) current.verify($('code').value.trim());
   });
+  $('approval-password-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const pw = $('approval-password');
+    if (!pw.value || !current || !current.onPassword) return pw.focus();
+    const { onPassword } = current, value = pw.value;
+    pw.value = '';
+    current.close();
+    onPassword(value);
+  });
   modal.addEventListener('cancel', (ev) => { // Escape
     ev.preventDefault();
     if (current) current.cancel();
@@ -48,9 +57,12 @@ export function initApproval() {
 
 // startApproval opens the modal for a 202 login answer. onSession runs once
 // the page holds a session; onCancel when the user gives up or starts over.
-export function startApproval(login, serverTime, { onSession, onCancel }) {
+// A passwordless login's answer (login.passwordless) also offers the
+// password: onPassword(value) then logs in with it.
+export function startApproval(login, serverTime, { onSession, onCancel, onPassword }) {
   if (current) current.dispose();
   current = new Approval(login, serverTime, onSession, onCancel);
+  current.onPassword = onPassword || null;
   current.open();
 }
 
@@ -62,6 +74,9 @@ class Approval {
     this.matchNumber = login.match_number || 0;
     this.devices = login.devices || [];
     this.app = login.app || ''; // the application signed in to ("Sign in to Grafana"), '' for approvald
+    // A login without a password: decided on its channel only (no SMS for
+    // a push, no authenticator code), and the password is offered beside it.
+    this.passwordless = login.passwordless === true;
     this.setExpiry(login.expires_at, serverTime);
     this.status = 'pending';
     this.reason = '';
@@ -350,7 +365,8 @@ class Approval {
 
     // Text only: the application's name is never markup.
     $('approval-title').textContent = {
-      pending: this.app ? `Sign in to ${this.app}` : fallback || this.codeAsked ? 'Enter your code' : 'Approve this login',
+      pending: this.app ? `Sign in to ${this.app}` : this.passwordless ? 'Check your phone'
+        : fallback || this.codeAsked ? 'Enter your code' : 'Approve this login',
       approved: 'Login approved', denied: 'Login denied', expired: 'Login expired',
     }[this.status] || 'Login';
 
@@ -363,12 +379,14 @@ class Approval {
 
     const codeShown = pending && (fallback || this.codeAsked);
     $('code-form').hidden = !codeShown;
-    $('code-label').textContent = !this.smsSent ? 'Code from your authenticator app'
+    $('code-label').textContent = this.passwordless ? 'Code from the text message'
+      : !this.smsSent ? 'Code from your authenticator app'
       : this.hasDevice() ? 'Code from the text message or your authenticator app' : 'Code from the text message';
 
-    $('sms-button').hidden = !pending;
+    $('sms-button').hidden = !pending || (this.passwordless && this.channel !== 'sms');
     if (pending) this.sms.tick();
-    $('totp-button').hidden = !pending || codeShown || !this.hasDevice();
+    $('totp-button').hidden = !pending || codeShown || !this.hasDevice() || this.passwordless;
+    $('approval-password-form').hidden = !(pending && this.passwordless && this.onPassword);
     const restart = $('restart-button');
     restart.hidden = this.exchanging || (this.status === 'approved' && !this.error);
     restart.textContent = pending ? 'Cancel' : 'Start over';
@@ -384,6 +402,11 @@ class Approval {
       case 'expired':
         return 'This login request expired before it was approved. Start over to try again.';
       default:
+        if (this.passwordless) {
+          return this.channel === 'sms'
+            ? 'If passwordless sign-in is on for this account, we texted a code to its phone.'
+            : 'The request goes out only if passwordless sign-in is on for this account.';
+        }
         if (fallback) return (FALLBACK_WORDS[this.reason] || 'We texted a code to your phone.') + this.stillOnPhone();
         if (this.codeAsked) return 'Type the 6-digit code your authenticator app shows.';
         return 'Waiting for your approval…';

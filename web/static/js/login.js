@@ -23,8 +23,11 @@ export function initLogin({ onSession }) {
     const id = $('login-id'), password = $('login-password');
     const who = id.value.trim();
     if (!who) return fieldError(id, 'Please enter your phone number or email.');
-    if (!password.value) return fieldError(password, 'Please enter your password.');
-    const body = { password: password.value };
+    // No password: a passwordless login. The server answers the same for
+    // everyone (an approval that only a user with passwordless sign-in on
+    // can approve), and so does this page: "check your phone, or enter
+    // your password".
+    const body = password.value ? { password: password.value } : {};
     if (authRequest()) body.auth_request = authRequest();
     Object.assign(body, who.includes('@') ? { email: who } : phoneFields($('login-country'), who));
     await busy(form, async () => {
@@ -42,6 +45,10 @@ export function initLogin({ onSession }) {
             onSession();
           },
           onCancel: () => password.focus(),
+          onPassword: (value) => {
+            password.value = value;
+            form.requestSubmit();
+          },
         });
       } catch (err) {
         showError(err, $('login-error'), { phone: id, email: id, country_code: id, password });

@@ -123,10 +123,10 @@ func TestUnknownFieldsAreRefused(t *testing.T) {
 	s := startServer(t, e2e.SQLite, nil)
 	u := s.SignUp(t)
 	at := s.LoginSMS(t, u).Str("access_token")
-	r := s.Do(t, e2e.Request{Method: http.MethodPatch, Path: "/api/v1/me", Body: map[string]any{"passwordless": "push"}, Headers: e2e.Pairs(e2e.Bearer(at))})
+	r := s.Do(t, e2e.Request{Method: http.MethodPatch, Path: "/api/v1/me", Body: map[string]any{"dark_mode": true}, Headers: e2e.Pairs(e2e.Bearer(at))})
 	e2e.Expect(t, r, http.StatusBadRequest, "invalid_request")
-	if e := r.Body["error"].(map[string]any); e["field"] != "passwordless" || !strings.Contains(e["message"].(string), `"passwordless"`) {
-		t.Fatalf("PATCH /me with passwordless: %s", r.Raw)
+	if e := r.Body["error"].(map[string]any); e["field"] != "dark_mode" || !strings.Contains(e["message"].(string), `"dark_mode"`) {
+		t.Fatalf("PATCH /me with dark_mode: %s", r.Raw)
 	}
 
 	enroll := s.Post(t, "/api/v1/devices/enrollments", nil, e2e.Bearer(at)...)

@@ -11,7 +11,6 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"math/big"
 	"slices"
 	"sync"
 	"testing"
@@ -185,8 +184,8 @@ func TestECDSAJWKSRoundTrip(t *testing.T) {
 		if errX != nil || errY != nil || len(x) != 32 || len(y) != 32 {
 			t.Fatalf("jwk %d: x, y not 32 octets of unpadded base64url (%v, %v)", i, errX, errY)
 		}
-		pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}
-		if !pub.Equal(vks[i].Public) {
+		pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), slices.Concat([]byte{4}, x, y))
+		if err != nil || !pub.Equal(vks[i].Public) {
 			t.Fatalf("jwk %d does not give back the ring's key", i)
 		}
 	}

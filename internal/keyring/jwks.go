@@ -51,8 +51,7 @@ func toJWK(k *ringKey) jwk {
 	case *ecdsa.PublicKey:
 		// x and y are 32 octets each, zero-padded (RFC 7518 §6.2.1.2): the
 		// uncompressed point 0x04 || x || y.
-		if ec, err := pub.ECDH(); err == nil {
-			point := ec.Bytes()
+		if point, err := pub.Bytes(); err == nil && len(point) == 65 {
 			j.Kty, j.Crv, j.X, j.Y = "EC", "P-256", b64(point[1:33]), b64(point[33:])
 		}
 	case *rsa.PublicKey:

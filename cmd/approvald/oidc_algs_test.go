@@ -78,6 +78,17 @@ func TestOIDCIDTokenAlgorithms(t *testing.T) {
 			}
 		}
 
+		// An id_token_hint of each algorithm at the authorization
+		// endpoint: op verifies it (an unverifiable one is login_required)
+		// and the browser's sign-on, the hint's user, completes it.
+		for _, hintOf := range []string{esID, edID} {
+			app := env.rp(webappID)
+			code, req := br.silent(t, app, promptNone, oauth2.SetAuthURLParam("id_token_hint", hints[hintOf]))
+			if _, idt := app.mustExchange(t, code, req); idt.Subject != u.ID {
+				t.Fatalf("with %s's hint: sub %q", hintOf, idt.Subject)
+			}
+		}
+
 		// RP-initiated logout with an ES256 hint, then (after a new
 		// login) with an EdDSA one: op verifies each hint, and a hint it
 		// cannot verify is refused without a redirect.

@@ -18,7 +18,7 @@ import (
 )
 
 const clientsUsage = `usage:
-  approvald clients add --name NAME --redirect-uri URI [--redirect-uri URI…] [--post-logout-redirect-uri URI…] [--public]
+  approvald clients add --name NAME --redirect-uri URI [--redirect-uri URI…] [--post-logout-redirect-uri URI…] [--public] [--id-token-alg RS256|ES256|EdDSA]
   approvald clients list
   approvald clients remove ID
   approvald clients hash-secret`
@@ -71,6 +71,7 @@ func addClient(ctx context.Context, cfg *config, db *store.DB, args []string, st
 	fs.Var(&redirects, "redirect-uri", "a redirect URI, compared exactly (repeat for more)")
 	fs.Var(&postLogout, "post-logout-redirect-uri", "a post-logout redirect URI (repeat for more)")
 	public := fs.Bool("public", false, "a public client (a native or browser app): no secret")
+	alg := fs.String("id-token-alg", core.IDTokenRS256, "the algorithm its ID tokens are signed with: RS256, ES256 or EdDSA (id_token_signed_response_alg)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -86,6 +87,7 @@ func addClient(ctx context.Context, cfg *config, db *store.DB, args []string, st
 		RedirectURIs:           redirects,
 		PostLogoutRedirectURIs: postLogout,
 		Public:                 *public,
+		IDTokenAlg:             *alg,
 		Source:                 core.ClientFromCLI,
 		CreatedAt:              core.SystemClock{}.Now(),
 	}
@@ -97,6 +99,9 @@ func addClient(ctx context.Context, cfg *config, db *store.DB, args []string, st
 		}
 		secret = oidcclient.NewSecret()
 		c.SecretHash = h.Hash(secret)
+	}
+	if c.IDTokenAlg == "" {
+		return fmt.Errorf("clients add: --id-token-alg: give RS256, ES256 or EdDSA")
 	}
 	if err := oidcclient.Validate(c); err != nil {
 		return fmt.Errorf("clients add: %s", flagError(err))
@@ -120,6 +125,7 @@ func flagError(err error) string {
 		oidcclient.FieldName:                   "--name",
 		oidcclient.FieldRedirectURIs:           "--redirect-uri",
 		oidcclient.FieldPostLogoutRedirectURIs: "--post-logout-redirect-uri",
+		oidcclient.FieldIDTokenAlg:             "--id-token-alg",
 	}
 	if f := flagOf[e.Field]; f != "" {
 		return f + ": " + e.Message
@@ -135,6 +141,7 @@ type clientLine struct {
 	RedirectURIs           []string `json:"redirect_uris"`
 	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris"`
 	Public                 bool     `json:"public"`
+	IDTokenAlg             string   `json:"id_token_signed_response_alg"`
 	Source                 string   `json:"source"`
 	CreatedAt              string   `json:"created_at"`
 }
@@ -154,6 +161,7 @@ func listClients(ctx context.Context, db *store.DB, stdout io.Writer) error {
 			RedirectURIs:           nonNilStrings(c.RedirectURIs),
 			PostLogoutRedirectURIs: nonNilStrings(c.PostLogoutRedirectURIs),
 			Public:                 c.Public,
+			IDTokenAlg:             c.SigningAlg(),
 			Source:                 string(c.Source),
 			CreatedAt:              c.CreatedAt.UTC().Format(time.RFC3339),
 		}

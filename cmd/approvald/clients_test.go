@@ -105,7 +105,7 @@ func storedClient(t *testing.T, env map[string]string, id string) (*core.OIDCCli
 	return c, h
 }
 
-var listKeys = []string{"client_id", "created_at", "name", "post_logout_redirect_uris", "public", "redirect_uris", "source"}
+var listKeys = []string{"client_id", "created_at", "id_token_signed_response_alg", "name", "post_logout_redirect_uris", "public", "redirect_uris", "source"}
 
 // TestClientsCLI: add prints the id and a secret that verifies (no secret
 // with --public), list prints JSON lines without secrets, remove removes,
@@ -132,7 +132,7 @@ func TestClientsCLI(t *testing.T) {
 			t.Fatalf("stored %+v", wiki)
 		}
 
-		out = mustApprovald(t, env, "clients", "add", "--public", "--name", "CLI tool", "--redirect-uri", "http://[::1]:8400/cb")
+		out = mustApprovald(t, env, "clients", "add", "--public", "--name", "CLI tool", "--redirect-uri", "http://[::1]:8400/cb", "--id-token-alg", "EdDSA")
 		added = jsonLines(t, out)
 		if len(added) != 1 || !slices.Equal(keysOf(added[0]), []string{"client_id"}) {
 			t.Fatalf("clients add --public printed %q, want only a client_id", out)
@@ -158,6 +158,13 @@ func TestClientsCLI(t *testing.T) {
 		if lines[0]["public"] != false || lines[1]["public"] != true || len(anyStrings(lines[1]["post_logout_redirect_uris"])) != 0 {
 			t.Fatalf("list lines %v", lines)
 		}
+		// --id-token-alg: RS256 unless given, stored and listed.
+		if lines[0]["id_token_signed_response_alg"] != "RS256" || lines[1]["id_token_signed_response_alg"] != "EdDSA" {
+			t.Fatalf("list lines' ID token algorithms: %v, %v", lines[0]["id_token_signed_response_alg"], lines[1]["id_token_signed_response_alg"])
+		}
+		if tool, _ := storedClient(t, env, toolID); tool.IDTokenAlg != core.IDTokenEdDSA || wiki.IDTokenAlg != core.IDTokenRS256 {
+			t.Fatalf("stored ID token algorithms %q, %q", wiki.IDTokenAlg, tool.IDTokenAlg)
+		}
 
 		// Mistakes: an error, nothing on stdout, nothing stored.
 		for _, args := range [][]string{
@@ -168,6 +175,9 @@ func TestClientsCLI(t *testing.T) {
 			{"clients", "add", "--name", "App", "--redirect-uri", "com.example.app:/cb"}, // a native scheme needs --public
 			{"clients", "add", "--name", "X", "--redirect-uri", "https://x.example/cb", "extra"},
 			{"clients", "add", "--nope"},
+			{"clients", "add", "--name", "X", "--redirect-uri", "https://x.example/cb", "--id-token-alg", "HS256"},
+			{"clients", "add", "--name", "X", "--redirect-uri", "https://x.example/cb", "--id-token-alg", "es256"},
+			{"clients", "add", "--name", "X", "--redirect-uri", "https://x.example/cb", "--id-token-alg", ""},
 			{"clients", "remove", "clt_aaaaaaaaaaaaaaaaaaaaaaaaaa"},
 			{"clients", "remove"},
 			{"clients", "list", "extra"},
@@ -182,6 +192,10 @@ func TestClientsCLI(t *testing.T) {
 		_, _, err := approvald(t, env, "clients", "add", "--name", "Evil", "--redirect-uri", "http://evil.example.com/cb")
 		if !strings.Contains(err.Error(), "--redirect-uri") || !strings.Contains(err.Error(), "must be https") {
 			t.Fatalf("the refusal says %q", err)
+		}
+		_, _, err = approvald(t, env, "clients", "add", "--name", "X", "--redirect-uri", "https://x.example/cb", "--id-token-alg", "none")
+		if !strings.Contains(err.Error(), "--id-token-alg") || !strings.Contains(err.Error(), "RS256, ES256 or EdDSA") {
+			t.Fatalf("the refusal of --id-token-alg none says %q", err)
 		}
 		if n := len(listed(t, env)); n != 2 {
 			t.Fatalf("%d clients after the mistakes, want 2", n)
@@ -265,6 +279,7 @@ func TestClientsFile(t *testing.T) {
     name: Tool
     public: true
     redirect_uris: ["http://127.0.0.1:8400/cb", "com.example.tool:/cb"]
+    id_token_signed_response_alg: ES256
 `)
 		s := startServer(t, b, env)
 		if !strings.Contains(s.Logs.String(), `"msg":"clients file applied"`) || strings.Contains(s.Logs.String(), env["WIKI_SECRET"]) {
@@ -285,6 +300,9 @@ func TestClientsFile(t *testing.T) {
 		if !h.VerifySecret(grafana, grafanaSecret) || !h.VerifySecret(wiki, env["WIKI_SECRET"]) || clients["tool"]["public"] != true {
 			t.Fatal("the file's secrets do not verify, or tool is not public")
 		}
+		if clients["tool"]["id_token_signed_response_alg"] != "ES256" || clients["grafana"]["id_token_signed_response_alg"] != "RS256" {
+			t.Fatalf("ID token algorithms from the file: tool %v, grafana %v", clients["tool"]["id_token_signed_response_alg"], clients["grafana"]["id_token_signed_response_alg"])
+		}
 		if err := s.Stop(); err != nil {
 			t.Fatal(err)
 		}
@@ -302,6 +320,9 @@ func TestClientsFile(t *testing.T) {
 		}
 		if clients["grafana"]["name"] != "Grafana (new)" || len(anyStrings(clients["grafana"]["redirect_uris"])) != 2 {
 			t.Fatalf("grafana: %v", clients["grafana"])
+		}
+		if clients["tool"]["id_token_signed_response_alg"] != "RS256" {
+			t.Fatalf("tool dropped id_token_signed_response_alg from the file but signs in %v", clients["tool"]["id_token_signed_response_alg"])
 		}
 		if cliAfter, _ := storedClient(t, env, cliID); !equalClients(cliAfter, cliBefore) {
 			t.Fatalf("the CLI's client changed: %+v, was %+v", cliAfter, cliBefore)
@@ -340,7 +361,7 @@ func TestClientsFile(t *testing.T) {
 }
 
 func equalClients(a, b *core.OIDCClient) bool {
-	return a.ID == b.ID && a.Name == b.Name && a.SecretHash == b.SecretHash && a.Public == b.Public && a.Source == b.Source &&
+	return a.ID == b.ID && a.Name == b.Name && a.SecretHash == b.SecretHash && a.Public == b.Public && a.Source == b.Source && a.IDTokenAlg == b.IDTokenAlg &&
 		slices.Equal(a.RedirectURIs, b.RedirectURIs) && slices.Equal(a.PostLogoutRedirectURIs, b.PostLogoutRedirectURIs) &&
 		a.CreatedAt.Equal(b.CreatedAt)
 }

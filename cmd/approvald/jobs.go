@@ -15,7 +15,9 @@ func startJobs(cfg *config, a *adapters, s *services, log *slog.Logger, c *close
 	go s.approvals.RunSweeper(ctx, cfg.SweepInterval)
 	go a.hub.Watch(ctx, a.eph, time.Second)
 	go a.keys.jwt.ReloadEvery(ctx, cfg.KeyReloadInterval, log)
-	go a.keys.oidc.ReloadEvery(ctx, cfg.KeyReloadInterval, log)
+	for _, ring := range a.keys.idTokenRings() {
+		go ring.ReloadEvery(ctx, cfg.KeyReloadInterval, log)
+	}
 	stopMetrics, err := serveMetrics(cfg, a.metrics, log)
 	if err != nil {
 		return err

@@ -39,7 +39,20 @@ const (
 	wikiRedirect    = "https://wiki.example/cb"
 	cliID           = "cli"
 	cliRedirect     = "com.example.cli:/cb"
+	// esID and edID ask for ES256 and EdDSA ID tokens.
+	esID        = "es-app"
+	esName      = "ES App"
+	esRedirect  = "https://es.example/cb"
+	esLoggedOut = "https://es.example/bye"
+	edID        = "ed-cli"
+	edName      = "Ed tool"
+	edRedirect  = "com.example.ed:/cb"
+	edLoggedOut = "com.example.ed:/bye"
 )
+
+// idTokenAlgOf is the ID-token algorithm each client of oidcClientsFile
+// asked for.
+var idTokenAlgOf = map[string]string{webappID: oidc.RS256, wikiID: oidc.RS256, cliID: oidc.RS256, esID: oidc.ES256, edID: oidc.EdDSA}
 
 const oidcClientsFile = `clients:
   - client_id: webapp
@@ -55,6 +68,18 @@ const oidcClientsFile = `clients:
     name: Command line
     public: true
     redirect_uris: ["com.example.cli:/cb"]
+  - client_id: es-app
+    name: ES App
+    redirect_uris: [https://es.example/cb]
+    post_logout_redirect_uris: [https://es.example/bye]
+    client_secret_env: ES_SECRET
+    id_token_signed_response_alg: ES256
+  - client_id: ed-cli
+    name: Ed tool
+    public: true
+    redirect_uris: ["com.example.ed:/cb"]
+    post_logout_redirect_uris: ["com.example.ed:/bye"]
+    id_token_signed_response_alg: EdDSA
 `
 
 // oidcEnv is a running provider with its clients' secrets.
@@ -73,9 +98,9 @@ func startOIDC(t *testing.T, b e2e.Backend) *oidcEnv {
 	if err := os.WriteFile(file, []byte(oidcClientsFile), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	secrets := map[string]string{webappID: oidcclient.NewSecret(), wikiID: oidcclient.NewSecret()}
+	secrets := map[string]string{webappID: oidcclient.NewSecret(), wikiID: oidcclient.NewSecret(), esID: oidcclient.NewSecret()}
 	s := startServer(t, b, map[string]string{
-		"CLIENTS_FILE": file, "WEBAPP_SECRET": secrets[webappID], "WIKI_SECRET": secrets[wikiID],
+		"CLIENTS_FILE": file, "WEBAPP_SECRET": secrets[webappID], "WIKI_SECRET": secrets[wikiID], "ES_SECRET": secrets[esID],
 	})
 	p, err := oidc.NewProvider(t.Context(), s.PublicURL)
 	if err != nil {
@@ -97,14 +122,18 @@ type relyingParty struct {
 // client authenticates with HTTP Basic (never auto-detected: a refused code
 // would be presented a second time), the public one sends its id alone.
 func (e *oidcEnv) rp(id string) *relyingParty {
-	redirect := map[string]string{webappID: webappRedirect, wikiID: wikiRedirect, cliID: cliRedirect}[id]
+	redirect := map[string]string{webappID: webappRedirect, wikiID: wikiRedirect, cliID: cliRedirect, esID: esRedirect, edID: edRedirect}[id]
 	if redirect == "" {
 		redirect = webappRedirect // an unknown client asks as if it were webapp
 	}
 	ep := e.provider.Endpoint()
 	ep.AuthStyle = oauth2.AuthStyleInHeader
-	if id == cliID {
+	if id == cliID || id == edID {
 		ep.AuthStyle = oauth2.AuthStyleInParams
+	}
+	alg := idTokenAlgOf[id]
+	if alg == "" {
+		alg = oidc.RS256
 	}
 	return &relyingParty{
 		env: e, id: id, secret: e.secrets[id],
@@ -112,7 +141,8 @@ func (e *oidcEnv) rp(id string) *relyingParty {
 			ClientID: id, ClientSecret: e.secrets[id], Endpoint: ep, RedirectURL: redirect,
 			Scopes: []string{oidc.ScopeOpenID, "profile", "email", "phone", oidc.ScopeOfflineAccess},
 		},
-		verifier: e.provider.Verifier(&oidc.Config{ClientID: id, SupportedSigningAlgs: []string{oidc.RS256}}),
+		// Only the algorithm the client asked for: a token in another fails.
+		verifier: e.provider.Verifier(&oidc.Config{ClientID: id, SupportedSigningAlgs: []string{alg}}),
 	}
 }
 

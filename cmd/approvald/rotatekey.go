@@ -18,14 +18,18 @@ var rotatedKeys = []struct {
 }{
 	{core.KeyJWT, "token key"},
 	{core.KeyOIDC, "OIDC key"},
+	{core.KeyOIDCES256, "OIDC ES256 key"},
+	{core.KeyOIDCEdDSA, "OIDC EdDSA key"},
 }
 
-// rotateKey is `approvald rotate-key`: a new access-token key and a new ID
-// token (OIDC) key, each published at once (every instance reads it within
+// rotateKey is `approvald rotate-key`: a new access-token key and new ID
+// token (OIDC) keys, one per algorithm (RS256, ES256, EdDSA), each
+// published at once (every instance reads it within
 // KEY_RELOAD_INTERVAL and verifies with it) and signing after
 // keyring.ActivationReloads intervals; the old key is retired then and
 // verifies what it signed for keyring.RetiredKeyGrace. Each key is said
-// once rotated, so a failure on the second leaves no doubt about the first.
+// once rotated, so a failure on a later one leaves no doubt about those
+// before.
 func rotateKey(ctx context.Context, cfg *config, db *store.DB, stdout io.Writer) error {
 	secret, err := loadSecretKey(cfg, db.Dialect())
 	if err != nil {
@@ -38,7 +42,8 @@ func rotateKey(ctx context.Context, cfg *config, db *store.DB, stdout io.Writer)
 	clock := core.SystemClock{}
 	for _, k := range rotatedKeys {
 		// The ring is loaded first so a database without the key (one from
-		// before OIDC keys) gets one; the new key then follows it.
+		// before OIDC keys, or before ES256 and EdDSA ones) gets one; the new
+		// key then follows it.
 		if _, err := keyring.Load(ctx, keys, k.purpose, clock); err != nil {
 			return fmt.Errorf("%s: %w", k.name, err)
 		}

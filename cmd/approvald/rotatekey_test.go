@@ -17,6 +17,11 @@ import (
 var (
 	rotatedLine     = regexp.MustCompile(`new token key (\S+): published now`)
 	rotatedOIDCLine = regexp.MustCompile(`new OIDC key (\S+): published now`)
+	// The ID-token keys of the other algorithms, each on its line.
+	rotatedOIDCAlgLines = map[core.KeyPurpose]*regexp.Regexp{
+		core.KeyOIDCES256: regexp.MustCompile(`new OIDC ES256 key (\S+): published now`),
+		core.KeyOIDCEdDSA: regexp.MustCompile(`new OIDC EdDSA key (\S+): published now`),
+	}
 )
 
 // TestRotateKey: `approvald rotate-key` beside a running instance. The new
@@ -48,7 +53,14 @@ func TestRotateKey(t *testing.T) {
 		if oidc == nil {
 			t.Fatalf("rotate-key did not say the OIDC key rotated: %q", out.String())
 		}
-		checkOIDCRotated(t, s.Env, oidc[1], before)
+		checkOIDCRotated(t, s.Env, core.KeyOIDC, oidc[1], before)
+		for purpose, line := range rotatedOIDCAlgLines {
+			m := line.FindStringSubmatch(out.String())
+			if m == nil {
+				t.Fatalf("rotate-key did not say the %s key rotated: %q", purpose, out.String())
+			}
+			checkOIDCRotated(t, s.Env, purpose, m[1], before)
+		}
 
 		// Published first: in the JWKS (after a reload), beside the old key.
 		deadline := time.Now().Add(10 * time.Second)
@@ -95,11 +107,12 @@ func jwksHas(t *testing.T, s *e2e.Server, kid string) bool {
 	return false
 }
 
-// checkOIDCRotated: env's database holds kid as its unretired OIDC key,
-// activating after the rotation began, and every older OIDC key retired by
-// then; sealed under env's SECRET_KEY, they load as an RS256 ring that
-// verifies with both the new key and the one it replaces.
-func checkOIDCRotated(t *testing.T, env map[string]string, kid string, before time.Time) {
+// checkOIDCRotated: env's database holds kid as its unretired ID-token key
+// of purpose, activating after the rotation began, and every older key of
+// purpose retired by then; sealed under env's SECRET_KEY, they load as a
+// ring of the purpose's algorithm that verifies with both the new key and
+// the one it replaces.
+func checkOIDCRotated(t *testing.T, env map[string]string, purpose core.KeyPurpose, kid string, before time.Time) {
 	t.Helper()
 	ctx := context.Background()
 	cfg, err := loadConfig(func(k string) string { return env[k] })
@@ -111,7 +124,7 @@ func checkOIDCRotated(t *testing.T, env map[string]string, kid string, before ti
 		t.Fatal(err)
 	}
 	defer db.Close()
-	stored, err := db.Keys(ctx, core.KeyOIDC)
+	stored, err := db.Keys(ctx, purpose)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,13 +144,13 @@ func checkOIDCRotated(t *testing.T, env map[string]string, kid string, before ti
 	if err != nil {
 		t.Fatal(err)
 	}
-	ring, err := keyring.Load(ctx, keys, core.KeyOIDC, core.SystemClock{})
+	ring, err := keyring.Load(ctx, keys, purpose, core.SystemClock{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var verifying []string
 	for _, vk := range ring.VerificationKeys() {
-		if vk.Alg != "RS256" {
+		if want := map[core.KeyPurpose]string{core.KeyOIDC: "RS256", core.KeyOIDCES256: "ES256", core.KeyOIDCEdDSA: "EdDSA"}[purpose]; vk.Alg != want {
 			t.Fatalf("OIDC key %s has alg %s", vk.KID, vk.Alg)
 		}
 		verifying = append(verifying, vk.KID)

@@ -56,16 +56,26 @@ func loadSecretKey(cfg *config, dialect string) ([]byte, error) {
 	return k, nil
 }
 
+// idTokenRings are the ID-token key rings, RS256 first.
+func (k *keys) idTokenRings() []*keyring.Ring {
+	return []*keyring.Ring{k.oidc, k.oidcES256, k.oidcEdDSA}
+}
+
 // keys are what SECRET_KEY opens or derives.
 type keys struct {
-	jwt    *keyring.Ring      // signs the access tokens
-	oidc   *keyring.Ring      // signs the OpenID Connect ID tokens (RS256)
-	sso    []byte             // MACs the single sign-on cookie
-	opaque [32]byte           // seals the OpenID provider's opaque tokens and codes
-	client *oidcclient.Hasher // checks OpenID Connect client secrets
-	server ed25519.PrivateKey // signs what is sent to devices
-	codes  *otp.CodeHasher    // hashes the texted codes
-	totp   *secretbox.Box     // seals the devices' TOTP secrets
+	jwt *keyring.Ring // signs the access tokens
+	// oidc signs the OpenID Connect ID tokens (RS256, every client's
+	// default); oidcES256 and oidcEdDSA those of the clients that ask for
+	// ES256 or EdDSA (id_token_signed_response_alg).
+	oidc      *keyring.Ring
+	oidcES256 *keyring.Ring
+	oidcEdDSA *keyring.Ring
+	sso       []byte             // MACs the single sign-on cookie
+	opaque    [32]byte           // seals the OpenID provider's opaque tokens and codes
+	client    *oidcclient.Hasher // checks OpenID Connect client secrets
+	server    ed25519.PrivateKey // signs what is sent to devices
+	codes     *otp.CodeHasher    // hashes the texted codes
+	totp      *secretbox.Box     // seals the devices' TOTP secrets
 }
 
 // loadKeys opens the signing keys stored in the database (creating them on
@@ -81,6 +91,12 @@ func loadKeys(ctx context.Context, cfg *config, secret []byte, db *store.DB, clo
 	}
 	if k.oidc, err = keyring.Load(ctx, sealed, core.KeyOIDC, clock); err != nil {
 		return nil, fmt.Errorf("OpenID Connect signing key: %w", err)
+	}
+	if k.oidcES256, err = keyring.Load(ctx, sealed, core.KeyOIDCES256, clock); err != nil {
+		return nil, fmt.Errorf("OpenID Connect ES256 signing key: %w", err)
+	}
+	if k.oidcEdDSA, err = keyring.Load(ctx, sealed, core.KeyOIDCEdDSA, clock); err != nil {
+		return nil, fmt.Errorf("OpenID Connect EdDSA signing key: %w", err)
 	}
 	k.sso = subkey(secret, "sso-cookie")
 	copy(k.opaque[:], subkey(secret, "oidc-opaque-tokens"))

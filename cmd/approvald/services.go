@@ -84,7 +84,7 @@ func newServices(cfg *config, a *adapters, log *slog.Logger) (*services, error) 
 	}
 	s.oidc, err = oidcprovider.New(oidcprovider.Config{Issuer: cfg.PublicURL, CryptoKey: a.keys.opaque}, oidcprovider.Deps{
 		Clients: a.db, Secrets: a.keys.client, Users: a.db, Tokens: s.tokens, SSO: s.sso, KV: a.eph,
-		Keys: a.keys.oidc, Clock: a.clock, Log: log,
+		Keys: idTokenKeys(a.keys), Clock: a.clock, Log: log,
 	})
 	if err != nil {
 		return nil, err
@@ -99,4 +99,13 @@ func approvalConfig(cfg *config) approval.Config {
 	c.ApprovalTTL, c.PushTimeout, c.CodeTTL = cfg.ApprovalTTL, cfg.PushTimeout, cfg.CodeTTL
 	c.CallbackURL = cfg.PublicURL + "/api/v1/callbacks/approval"
 	return c
+}
+
+// idTokenKeys are the provider's ID-token key rings.
+func idTokenKeys(k *keys) []oidcprovider.Keys {
+	var out []oidcprovider.Keys
+	for _, ring := range k.idTokenRings() {
+		out = append(out, ring)
+	}
+	return out
 }

@@ -23,8 +23,33 @@ type OIDCClient struct {
 	// SecretHash is the client secret's hash (oidcclient.Hasher); "" for a
 	// public client. The secret itself is never stored.
 	SecretHash string
+	// IDTokenAlg is the JWS algorithm its ID tokens are signed with
+	// (id_token_signed_response_alg): IDTokenRS256, IDTokenES256 or
+	// IDTokenEdDSA; "" is IDTokenRS256 (see SigningAlg).
+	IDTokenAlg string
 	Source     OIDCClientSource
 	CreatedAt  time.Time
+}
+
+// The algorithms a client may ask its ID tokens to be signed with, each
+// signed by a keyring of its own (KeyOIDC, KeyOIDCES256, KeyOIDCEdDSA).
+// RS256 is the default: the one every OpenID Connect client supports.
+const (
+	IDTokenRS256 = "RS256"
+	IDTokenES256 = "ES256"
+	IDTokenEdDSA = "EdDSA"
+)
+
+// IDTokenAlgs are the ID-token algorithms, the default first.
+var IDTokenAlgs = []string{IDTokenRS256, IDTokenES256, IDTokenEdDSA}
+
+// SigningAlg is the algorithm c's ID tokens are signed with: IDTokenAlg,
+// or IDTokenRS256 when it is "".
+func (c *OIDCClient) SigningAlg() string {
+	if c.IDTokenAlg == "" {
+		return IDTokenRS256
+	}
+	return c.IDTokenAlg
 }
 
 // OIDCClientSource is where a client was declared: its owner.

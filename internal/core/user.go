@@ -79,15 +79,21 @@ const (
 	KeyJWT  KeyPurpose = "jwt"  // signs access tokens
 	KeyPush KeyPurpose = "push" // signs pushes to devices
 	KeyOIDC KeyPurpose = "oidc" // signs OpenID Connect ID tokens (RS256)
+	// KeyOIDCES256 signs the ID tokens of the clients that ask for ES256
+	// (ECDSA P-256), KeyOIDCEdDSA those of the clients that ask for EdDSA
+	// (Ed25519): id_token_signed_response_alg.
+	KeyOIDCES256 KeyPurpose = "oidc-es256"
+	KeyOIDCEdDSA KeyPurpose = "oidc-eddsa"
 )
 
 // SigningKey is a key pair of the server, persisted so every instance and
-// every restart signs with the same key: Ed25519, or RSA for KeyOIDC (RS256
-// is the one algorithm every OpenID Connect client supports).
+// every restart signs with the same key: Ed25519, RSA for KeyOIDC (RS256
+// is the one algorithm every OpenID Connect client supports), ECDSA P-256
+// for KeyOIDCES256.
 type SigningKey struct {
 	KID        string
 	Purpose    KeyPurpose
-	PrivateKey []byte // ed25519.PrivateKey (64 bytes); for KeyOIDC, the PKCS #8 DER of an RSA key
+	PrivateKey []byte // ed25519.PrivateKey (64 bytes); for KeyOIDC and KeyOIDCES256, the PKCS #8 DER of an RSA or ECDSA P-256 key
 	CreatedAt  time.Time
 	RetiredAt  *time.Time
 }

@@ -146,7 +146,7 @@ func TestOIDCRoutesServeEveryDiscoveredEndpoint(t *testing.T) {
 	type noKV struct{ core.KV }
 	p, err := oidcprovider.New(oidcprovider.Config{Issuer: "http://x"}, oidcprovider.Deps{
 		Clients: noClients{}, Secrets: noSecrets{}, Users: noUsers{}, Tokens: &session.Service{},
-		SSO: testSSO(t), KV: noKV{}, Keys: testKeys{key}, Clock: core.SystemClock{},
+		SSO: testSSO(t), KV: noKV{}, Keys: []oidcprovider.Keys{testKeys{key}}, Clock: core.SystemClock{},
 		Log: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {

@@ -1,5 +1,6 @@
 // Package keyring keeps the server's persisted signing keys, one Ring per
 // purpose (access tokens and pushes to devices: Ed25519; OpenID Connect ID
-// tokens: RSA, for RS256): generated on first start and agreed on by every
-// instance, sealed at rest, rotated, and published as a JWKS.
+// tokens: RSA for RS256, ECDSA P-256 for ES256 and Ed25519 for EdDSA, a
+// ring each): generated on first start and agreed on by every instance,
+// sealed at rest, rotated, and published as a JWKS.
 package keyring

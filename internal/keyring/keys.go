@@ -20,8 +20,8 @@ import (
 const RetiredKeyGrace = 20 * time.Minute
 
 // Ring holds the server's keys of one purpose: the one that signs now, and
-// those that still verify. They are RSA keys for KeyOIDC, Ed25519 keys
-// otherwise (see GenerateKey). It is safe for concurrent use; Reload
+// those that still verify. They are RSA keys for KeyOIDC, ECDSA P-256 keys
+// for KeyOIDCES256, Ed25519 keys otherwise (see GenerateKey). It is safe for concurrent use; Reload
 // replaces its keys with what the store holds.
 type Ring struct {
 	purpose core.KeyPurpose
@@ -33,9 +33,9 @@ type Ring struct {
 // ringKey is a decoded core.SigningKey.
 type ringKey struct {
 	kid       string
-	alg       string           // algEdDSA or algRS256
-	private   crypto.Signer    // ed25519.PrivateKey or *rsa.PrivateKey
-	public    crypto.PublicKey // ed25519.PublicKey or *rsa.PublicKey
+	alg       string           // algEdDSA, algRS256 or algES256
+	private   crypto.Signer    // ed25519.PrivateKey, *rsa.PrivateKey or *ecdsa.PrivateKey
+	public    crypto.PublicKey // ed25519.PublicKey, *rsa.PublicKey or *ecdsa.PublicKey
 	createdAt time.Time
 	retiredAt *time.Time
 }
@@ -127,12 +127,16 @@ const (
 	ActivationReloads     = 4
 )
 
+// RotatingPurposes are the purposes whose keys RotateKey rotates: the keys
+// of tokens (access tokens, and ID tokens of each algorithm).
+var RotatingPurposes = []core.KeyPurpose{core.KeyJWT, core.KeyOIDC, core.KeyOIDCES256, core.KeyOIDCEdDSA}
+
 // RotateKey stores a new key of purpose that signs from now+delay on; the
 // one signing until then is retired at that moment and keeps verifying for
 // RetiredKeyGrace after. Only the keys of tokens (access and ID tokens)
 // rotate: devices pin the push key they were given at enrollment.
 func RotateKey(ctx context.Context, ks core.KeyStore, purpose core.KeyPurpose, now time.Time, delay time.Duration) (*core.SigningKey, error) {
-	if purpose != core.KeyJWT && purpose != core.KeyOIDC {
+	if !slices.Contains(RotatingPurposes, purpose) {
 		return nil, core.Errorf(core.EInvalidRequest, "only the token keys rotate: devices pin the push key")
 	}
 	fresh, err := GenerateKey(purpose, now.Add(delay))
@@ -150,7 +154,7 @@ func (r *Ring) Purpose() core.KeyPurpose { return r.purpose }
 
 // Active returns the key that signs now and its kid: the newest one created
 // by now and not yet retired. It is for the Ed25519 rings (tokens, pushes):
-// on an RSA ring (KeyOIDC) it returns "", nil; Signer serves every ring.
+// on an RSA or ECDSA ring it returns "", nil; Signer serves every ring.
 func (r *Ring) Active() (kid string, key ed25519.PrivateKey) {
 	k := r.active(r.clock.Now())
 	private, ok := k.private.(ed25519.PrivateKey)
@@ -180,7 +184,8 @@ func (r *Ring) active(now time.Time) *ringKey {
 
 // Public returns the Ed25519 public key named kid when it may still verify:
 // it is unretired (or published ahead of its turn), or was retired less than
-// RetiredKeyGrace ago. An RSA ring has no such key: see VerificationKeys.
+// RetiredKeyGrace ago. An RSA or ECDSA ring has no such key: see
+// VerificationKeys.
 func (r *Ring) Public(kid string) (ed25519.PublicKey, bool) {
 	now := r.clock.Now()
 	for _, k := range *r.keys.Load() {

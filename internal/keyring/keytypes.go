@@ -1,7 +1,9 @@
 package keyring
 
 import (
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -17,18 +19,32 @@ import (
 // stored RSA key smaller than this is refused.
 const RSABits = 2048
 
-// The JWS algorithms of the two key types.
+// The JWS algorithms of the three key types.
 const (
 	algEdDSA = "EdDSA"
 	algRS256 = "RS256"
+	algES256 = "ES256"
 )
 
 // GenerateKey returns a new signing key of purpose, not yet stored: RSA for
-// KeyOIDC (PKCS #8 DER in PrivateKey), Ed25519 otherwise.
+// KeyOIDC, ECDSA P-256 for KeyOIDCES256 (each PKCS #8 DER in PrivateKey),
+// Ed25519 otherwise.
 func GenerateKey(purpose core.KeyPurpose, now time.Time) (*core.SigningKey, error) {
 	var kid string
 	var private []byte
-	if purpose == core.KeyOIDC {
+	switch purpose {
+	case core.KeyOIDCES256:
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return nil, fmt.Errorf("keyring: generate ecdsa key: %w", err)
+		}
+		if private, err = x509.MarshalPKCS8PrivateKey(key); err != nil {
+			return nil, fmt.Errorf("keyring: encode ecdsa key: %w", err)
+		}
+		if kid, err = pkixKeyID(&key.PublicKey); err != nil {
+			return nil, err
+		}
+	case core.KeyOIDC:
 		key, err := rsa.GenerateKey(rand.Reader, RSABits)
 		if err != nil {
 			return nil, fmt.Errorf("keyring: generate rsa key: %w", err)
@@ -36,10 +52,10 @@ func GenerateKey(purpose core.KeyPurpose, now time.Time) (*core.SigningKey, erro
 		if private, err = x509.MarshalPKCS8PrivateKey(key); err != nil {
 			return nil, fmt.Errorf("keyring: encode rsa key: %w", err)
 		}
-		if kid, err = rsaKeyID(&key.PublicKey); err != nil {
+		if kid, err = pkixKeyID(&key.PublicKey); err != nil {
 			return nil, err
 		}
-	} else {
+	default:
 		public, key, err := ed25519.GenerateKey(rand.Reader)
 		if err != nil {
 			return nil, fmt.Errorf("keyring: generate ed25519 key: %w", err)
@@ -52,11 +68,11 @@ func GenerateKey(purpose core.KeyPurpose, now time.Time) (*core.SigningKey, erro
 // KeyID names a public key: base64url of the first 12 bytes of its SHA-256.
 func KeyID(public ed25519.PublicKey) string { return idOf(public) }
 
-// rsaKeyID is KeyID's rule on the PKIX DER of an RSA public key.
-func rsaKeyID(public *rsa.PublicKey) (string, error) {
+// pkixKeyID is KeyID's rule on the PKIX DER of an RSA or ECDSA public key.
+func pkixKeyID(public any) (string, error) {
 	der, err := x509.MarshalPKIXPublicKey(public)
 	if err != nil {
-		return "", fmt.Errorf("keyring: encode rsa public key: %w", err)
+		return "", fmt.Errorf("keyring: encode public key: %w", err)
 	}
 	return idOf(der), nil
 }
@@ -67,11 +83,19 @@ func idOf(b []byte) string {
 }
 
 // decodeKey reads a stored key as its purpose says it is: an RSA key for
-// KeyOIDC, an Ed25519 key otherwise. Anything else is refused, so a ring
-// never holds keys of two types.
+// KeyOIDC, an ECDSA P-256 key for KeyOIDCES256, an Ed25519 key otherwise.
+// Anything else is refused, so a ring never holds keys of two types.
 func decodeKey(sk *core.SigningKey) (*ringKey, error) {
 	k := &ringKey{kid: sk.KID, createdAt: sk.CreatedAt, retiredAt: sk.RetiredAt}
-	if sk.Purpose == core.KeyOIDC {
+	switch sk.Purpose {
+	case core.KeyOIDCES256:
+		private, err := parseECDSAKey(sk.PrivateKey)
+		if err != nil {
+			return nil, badKey(sk, err)
+		}
+		k.alg, k.private, k.public = algES256, private, &private.PublicKey
+		return k, nil
+	case core.KeyOIDC:
 		private, err := parseRSAKey(sk.PrivateKey)
 		if err != nil {
 			return nil, badKey(sk, err)
@@ -98,6 +122,21 @@ func parseRSAKey(der []byte) (*rsa.PrivateKey, error) {
 	}
 	if bits := private.N.BitLen(); bits < RSABits {
 		return nil, fmt.Errorf("RSA key has %d bits, want at least %d", bits, RSABits)
+	}
+	return private, nil
+}
+
+func parseECDSAKey(der []byte) (*ecdsa.PrivateKey, error) {
+	parsed, err := x509.ParsePKCS8PrivateKey(der) // checks the point is on the curve
+	if err != nil {
+		return nil, fmt.Errorf("private key is not PKCS #8: %w", err)
+	}
+	private, ok := parsed.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("private key is a %T, want an ECDSA key", parsed)
+	}
+	if private.Curve != elliptic.P256() {
+		return nil, fmt.Errorf("ECDSA key on %s, want P-256", private.Curve.Params().Name)
 	}
 	return private, nil
 }

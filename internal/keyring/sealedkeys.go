@@ -81,10 +81,12 @@ func (s SealedKeys) ReplacePrivateKey(ctx context.Context, kid string, old, priv
 // anew when it was stored in the clear or under an older key.
 func (s SealedKeys) open(ctx context.Context, k *core.SigningKey) error {
 	stored := k.PrivateKey
-	// Only Ed25519 keys were ever stored in the clear (the RSA key of KeyOIDC
-	// came after sealing), and a sealed value is longer than 64 bytes, so a
-	// stored RSA key is always opened, whatever its length.
-	inTheClear := len(stored) == ed25519.PrivateKeySize
+	// Only Ed25519 keys were ever stored in the clear (the RSA and ECDSA
+	// keys of KeyOIDC and KeyOIDCES256, and KeyOIDCEdDSA, came after
+	// sealing), and a sealed value is longer than 64 bytes, so a stored RSA
+	// or ECDSA key is always opened, whatever its length, and a key of the
+	// later purposes is never taken as stored in the clear.
+	inTheClear := len(stored) == ed25519.PrivateKeySize && (k.Purpose == core.KeyJWT || k.Purpose == core.KeyPush)
 	if !inTheClear {
 		private, err := s.Box.Open(stored, keyAAD(k))
 		if err != nil {

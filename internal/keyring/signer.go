@@ -8,15 +8,17 @@ import (
 // Signer returns the key that signs now (the one Active names) with its kid
 // and JWS alg: "EdDSA" for an Ed25519 key, which signs the message itself
 // (crypto.Hash(0)); "RS256" for an RSA key, which signs the message's
-// SHA-256 digest (crypto.SHA256, PKCS #1 v1.5).
+// SHA-256 digest (crypto.SHA256, PKCS #1 v1.5); "ES256" for an ECDSA P-256
+// key, which signs the SHA-256 digest too (an ASN.1 signature from Sign;
+// JWS wants r || s, which go-jose makes from the *ecdsa.PrivateKey itself).
 func (r *Ring) Signer() (kid, alg string, key crypto.Signer) {
 	k := r.active(r.clock.Now())
 	return k.kid, k.alg, k.private
 }
 
 // VerificationKey is a public key of a ring that verifies now. Public is
-// an ed25519.PublicKey or an *rsa.PublicKey, shared with the ring: it is
-// not to be changed.
+// an ed25519.PublicKey, an *rsa.PublicKey or an *ecdsa.PublicKey, shared
+// with the ring: it is not to be changed.
 type VerificationKey struct {
 	KID, Alg string
 	Public   crypto.PublicKey

@@ -3,6 +3,7 @@ package keyring
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
@@ -19,7 +20,9 @@ import (
 )
 
 // wantAlg is the JWS alg of each purpose's keys.
-var wantAlg = map[core.KeyPurpose]string{core.KeyJWT: "EdDSA", core.KeyOIDC: "RS256"}
+var wantAlg = map[core.KeyPurpose]string{
+	core.KeyJWT: "EdDSA", core.KeyOIDC: "RS256", core.KeyOIDCES256: "ES256", core.KeyOIDCEdDSA: "EdDSA",
+}
 
 // sign signs msg as a JWS signer would with the ring's signing key.
 func sign(t *testing.T, r *Ring, msg []byte) (kid string, sig []byte) {
@@ -29,7 +32,7 @@ func sign(t *testing.T, r *Ring, msg []byte) (kid string, sig []byte) {
 	switch alg {
 	case "EdDSA":
 		sig, err = key.Sign(nil, msg, crypto.Hash(0))
-	case "RS256":
+	case "RS256", "ES256":
 		digest := sha256.Sum256(msg)
 		sig, err = key.Sign(rand.Reader, digest[:], crypto.SHA256)
 	default:
@@ -53,6 +56,9 @@ func verifies(r *Ring, kid string, msg, sig []byte) bool {
 		case *rsa.PublicKey:
 			digest := sha256.Sum256(msg)
 			return vk.Alg == "RS256" && rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig) == nil
+		case *ecdsa.PublicKey:
+			digest := sha256.Sum256(msg)
+			return vk.Alg == "ES256" && ecdsa.VerifyASN1(pub, digest[:], sig)
 		}
 	}
 	return false

@@ -29,6 +29,9 @@ type fileEntry struct {
 	Public                 bool     `json:"public"`
 	ClientSecretHash       string   `json:"client_secret_hash"`
 	ClientSecretEnv        string   `json:"client_secret_env"`
+	// IDTokenSignedResponseAlg is the registration metadata of OpenID
+	// Connect Dynamic Client Registration §2: RS256 when absent.
+	IDTokenSignedResponseAlg string `json:"id_token_signed_response_alg"`
 }
 
 // ParseFile reads the content of CLIENTS_FILE, YAML or JSON, one object
@@ -39,6 +42,7 @@ type fileEntry struct {
 //	    name: Grafana
 //	    redirect_uris: [https://grafana.example.com/login/generic_oauth]
 //	    client_secret_hash: hmac-sha256$…
+//	    id_token_signed_response_alg: ES256 # RS256 (the default), ES256 or EdDSA
 //
 // It returns them valid (Validate, and each id CheckID and listed once),
 // of Source ClientFromFile and created at now, with their secrets hashed
@@ -90,6 +94,7 @@ func (e *fileEntry) client(getenv func(string) string, h *Hasher, now time.Time)
 		RedirectURIs:           e.RedirectURIs,
 		PostLogoutRedirectURIs: e.PostLogoutRedirectURIs,
 		Public:                 e.Public,
+		IDTokenAlg:             e.IDTokenSignedResponseAlg,
 		Source:                 core.ClientFromFile,
 		CreatedAt:              now,
 	}
@@ -119,6 +124,7 @@ func (e *fileEntry) client(getenv func(string) string, h *Hasher, now time.Time)
 	if err := Validate(c); err != nil {
 		return nil, err
 	}
+	c.IDTokenAlg = c.SigningAlg()
 	return c, nil
 }
 

@@ -36,17 +36,20 @@ clients:
     name: Wiki
     redirect_uris: [https://wiki.example.com/cb, http://127.0.0.1:8080/cb]
     client_secret_env: WIKI_SECRET
+    id_token_signed_response_alg: ES256
   - client_id: cli-tool
     name: CLI tool
     public: true
     redirect_uris: ["http://127.0.0.1:8400/callback"]
+    id_token_signed_response_alg: EdDSA
 `
 	jsonFile := `{"clients": [
 		{"client_id": "grafana", "name": "Grafana", "redirect_uris": ["https://grafana.example.com/login/generic_oauth"],
 		 "post_logout_redirect_uris": ["https://grafana.example.com/"], "client_secret_hash": "` + grafanaHash + `"},
 		{"client_id": "wiki", "name": "Wiki", "redirect_uris": ["https://wiki.example.com/cb", "http://127.0.0.1:8080/cb"],
-		 "client_secret_env": "WIKI_SECRET"},
-		{"client_id": "cli-tool", "name": "CLI tool", "public": true, "redirect_uris": ["http://127.0.0.1:8400/callback"]}
+		 "client_secret_env": "WIKI_SECRET", "id_token_signed_response_alg": "ES256"},
+		{"client_id": "cli-tool", "name": "CLI tool", "public": true, "redirect_uris": ["http://127.0.0.1:8400/callback"],
+		 "id_token_signed_response_alg": "EdDSA"}
 	]}`
 	var parsed [][]*core.OIDCClient
 	for _, f := range []string{yamlFile, jsonFile} {
@@ -78,6 +81,10 @@ clients:
 	}
 	if !tool.Public || tool.SecretHash != "" {
 		t.Fatalf("cli-tool %+v", tool)
+	}
+	// id_token_signed_response_alg as given, RS256 when absent.
+	if grafana.IDTokenAlg != "RS256" || wiki.IDTokenAlg != "ES256" || tool.IDTokenAlg != "EdDSA" {
+		t.Fatalf("ID token algs %q, %q, %q; want RS256, ES256, EdDSA", grafana.IDTokenAlg, wiki.IDTokenAlg, tool.IDTokenAlg)
 	}
 	// JSON says the same. (The env secret's hash is deterministic too.)
 	if !reflect.DeepEqual(parsed[0], parsed[1]) {
@@ -128,6 +135,8 @@ func TestParseFileRefuses(t *testing.T) {
 		{"unset env", "clients:\n  - client_id: wiki\n    name: Wiki\n    redirect_uris: [https://wiki.example.com/cb]\n    client_secret_env: UNSET\n", "client_secret_env: UNSET is not set"},
 		{"weak env secret", "clients:\n  - client_id: wiki\n    name: Wiki\n    redirect_uris: [https://wiki.example.com/cb]\n    client_secret_env: WEAK\n", "client_secret_env: WEAK is shorter than 32 characters"},
 		{"public with a secret", "clients:\n  - client_id: tool\n    name: Tool\n    public: true\n    redirect_uris: [http://127.0.0.1/cb]\n    client_secret_env: GOOD\n", "a public client has no secret"},
+		{"HS256 ID tokens", "clients:\n" + good + "    id_token_signed_response_alg: HS256\n", `client 1 ("ok"): id_token_signed_response_alg: "HS256" is not offered`},
+		{"lower-case alg", "clients:\n" + good + "    id_token_signed_response_alg: eddsa\n", `client 1 ("ok"): id_token_signed_response_alg: "eddsa" is not offered`},
 		{"custom scheme, confidential", "clients:\n  - client_id: app\n    name: App\n    redirect_uris: ['com.example.app:/cb']\n    client_secret_env: GOOD\n", "only a public client"},
 	}
 	for _, tt := range tests {

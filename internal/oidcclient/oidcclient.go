@@ -47,6 +47,7 @@ const (
 	FieldRedirectURIs           = "redirect_uris"
 	FieldPostLogoutRedirectURIs = "post_logout_redirect_uris"
 	FieldSecret                 = "client_secret"
+	FieldIDTokenAlg             = "id_token_signed_response_alg"
 )
 
 // NewID returns a new client id: clt_ and 128 random bits.
@@ -71,10 +72,11 @@ func CheckID(id string) error {
 	return nil
 }
 
-// Validate checks c's name, URIs and secret: a name of 1 to MaxNameLength
-// characters, at least one redirect URI, every URI valid (CheckURI) and
-// none twice, a secret hash exactly when c is confidential. The error is an
-// *core.Error, invalid_request, whose Field names the field.
+// Validate checks c's name, URIs, secret and ID-token algorithm: a name of
+// 1 to MaxNameLength characters, at least one redirect URI, every URI valid
+// (CheckURI) and none twice, a secret hash exactly when c is confidential,
+// an IDTokenAlg that CheckIDTokenAlg takes. The error is an *core.Error,
+// invalid_request, whose Field names the field.
 func Validate(c *core.OIDCClient) error {
 	if err := checkName(c.Name); err != nil {
 		return err
@@ -94,7 +96,18 @@ func Validate(c *core.OIDCClient) error {
 	case !c.Public && c.SecretHash == "":
 		return invalid(FieldSecret, "a confidential client needs a secret")
 	}
-	return nil
+	return CheckIDTokenAlg(c.IDTokenAlg)
+}
+
+// CheckIDTokenAlg checks a client's id_token_signed_response_alg: RS256,
+// ES256 or EdDSA, spelt so (JWS names are case-sensitive), or "" for the
+// default, RS256. HS256 (signed with the client secret, which is only
+// kept hashed here) and "none" are not offered.
+func CheckIDTokenAlg(alg string) error {
+	if alg == "" || slices.Contains(core.IDTokenAlgs, alg) {
+		return nil
+	}
+	return invalid(FieldIDTokenAlg, strconv.Quote(alg)+" is not offered: the ID token algorithm must be RS256, ES256 or EdDSA")
 }
 
 func checkName(name string) error {

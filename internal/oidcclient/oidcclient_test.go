@@ -135,11 +135,22 @@ func TestValidateNameURIsAndSecret(t *testing.T) {
 		}, oidcclient.FieldPostLogoutRedirectURIs},
 		{"confidential without a secret", func(c *core.OIDCClient) { c.SecretHash = "" }, oidcclient.FieldSecret},
 		{"public with a secret", func(c *core.OIDCClient) { c.Public = true }, oidcclient.FieldSecret},
+		{"ID tokens in HS256", func(c *core.OIDCClient) { c.IDTokenAlg = "HS256" }, oidcclient.FieldIDTokenAlg},
+		{"ID tokens unsigned", func(c *core.OIDCClient) { c.IDTokenAlg = "none" }, oidcclient.FieldIDTokenAlg},
+		{"ID tokens in es256", func(c *core.OIDCClient) { c.IDTokenAlg = "es256" }, oidcclient.FieldIDTokenAlg},
+		{"ID tokens in PS256", func(c *core.OIDCClient) { c.IDTokenAlg = "PS256" }, oidcclient.FieldIDTokenAlg},
 	}
 	for _, tt := range tests {
 		c := *ok
 		tt.change(&c)
 		wantInvalid(t, oidcclient.Validate(&c), tt.field)
+	}
+	for _, alg := range []string{"", "RS256", "ES256", "EdDSA"} {
+		c := *ok
+		c.IDTokenAlg = alg
+		if err := oidcclient.Validate(&c); err != nil {
+			t.Fatalf("ID tokens in %q: %v", alg, err)
+		}
 	}
 	c := *ok
 	c.Name = strings.Repeat("é", 100)

@@ -56,9 +56,12 @@ type Deps struct {
 	Tokens  *session.Service
 	SSO     *sso.Cookies
 	KV      core.KV
-	Keys    Keys
-	Clock   core.Clock
-	Log     *slog.Logger
+	// Keys are the ID-token key rings, one per algorithm a client may ask
+	// for (Keys' Signer says which); RS256 is required, ES256 and EdDSA
+	// are offered when given.
+	Keys  []Keys
+	Clock core.Clock
+	Log   *slog.Logger
 }
 
 // Provider is the OpenID Provider: op's handler and the login step.
@@ -81,6 +84,10 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		d.KV == nil || d.Keys == nil || d.Clock == nil || d.Log == nil {
 		return nil, errors.New("oidcprovider: every dependency is required")
 	}
+	rings, err := newKeyRings(d.Keys)
+	if err != nil {
+		return nil, err
+	}
 	u, err := url.Parse(cfg.Issuer)
 	if err != nil || u.Host == "" {
 		return nil, errors.New("oidcprovider: the issuer must be an absolute URL")
@@ -100,7 +107,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	}
 	q := &requests{kv: d.KV, clock: d.Clock, ttl: cfg.RequestTTL, codeTTL: cfg.CodeTTL}
 	st := &storage{
-		clients: newClientCache(d.Clients, d.Clock), secrets: d.Secrets, users: d.Users, tokens: d.Tokens, keys: d.Keys,
+		clients: newClientCache(d.Clients, d.Clock), secrets: d.Secrets, users: d.Users, tokens: d.Tokens, keys: rings,
 		requests: q, clock: d.Clock, log: d.Log,
 		accessTTL: cfg.AccessTTL, idTTL: cfg.IDTokenTTL,
 	}
@@ -123,6 +130,9 @@ func New(cfg Config, d Deps) (*Provider, error) {
 			op.NewEndpoint("oidc/revoke"), op.NewEndpoint("oidc/end_session"), op.NewEndpoint("oidc/keys")),
 		op.WithCustomIntrospectionEndpoint(op.NewEndpoint("oidc/introspect")),
 		op.WithLogger(d.Log),
+		// An id_token_hint may be one of any client, of any algorithm
+		// offered (op takes RS256, ES256 and PS256 alone otherwise).
+		op.WithIDTokenHintVerifierOpts(op.WithSupportedIDTokenHintSigningAlgorithms(rings.algs...)),
 	}
 	if u.Scheme == "http" {
 		// Development and tests on loopback; config refuses plain http
@@ -144,7 +154,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 func (p *Provider) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(LoginPath, p.handleLogin)
-	mux.Handle("/", honestDiscovery(tokenAnswers(p.withBrowserSession(p.bindBrowser(p.op)))))
+	mux.Handle("/", honestDiscovery(tokenAnswers(withTokenClient(p.withBrowserSession(p.bindBrowser(p.op))))))
 	return mux
 }
 

@@ -22,7 +22,7 @@ type storage struct {
 	secrets   SecretVerifier
 	users     Users
 	tokens    *session.Service
-	keys      Keys
+	keys      keyRings
 	requests  *requests
 	clock     core.Clock
 	log       *slog.Logger

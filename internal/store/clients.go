@@ -20,6 +20,7 @@ type oidcClientRow struct {
 	Name       string                `bun:"name"`
 	Public     bool                  `bun:"public"`
 	SecretHash string                `bun:"secret_hash"`
+	IDTokenAlg string                `bun:"id_token_alg"`
 	Source     core.OIDCClientSource `bun:"source"`
 	CreatedAt  dbTime                `bun:"created_at"`
 }
@@ -47,6 +48,7 @@ func newOIDCClientRow(c *core.OIDCClient, source core.OIDCClientSource) *oidcCli
 		Name:       c.Name,
 		Public:     c.Public,
 		SecretHash: c.SecretHash,
+		IDTokenAlg: c.SigningAlg(),
 		Source:     source,
 		CreatedAt:  ts(c.CreatedAt),
 	}
@@ -58,6 +60,7 @@ func (r *oidcClientRow) client() *core.OIDCClient {
 		Name:       r.Name,
 		Public:     r.Public,
 		SecretHash: r.SecretHash,
+		IDTokenAlg: r.IDTokenAlg,
 		Source:     r.Source,
 		CreatedAt:  r.CreatedAt.Time,
 	}
@@ -215,6 +218,7 @@ func (db *DB) SyncFileClients(ctx context.Context, clients []*core.OIDCClient) (
 			case !sameClient(old, c):
 				if _, err := tx.NewUpdate().Model((*oidcClientRow)(nil)).
 					Set("name = ?", c.Name).Set("public = ?", c.Public).Set("secret_hash = ?", c.SecretHash).
+					Set("id_token_alg = ?", c.SigningAlg()).
 					Where("id = ?", c.ID).Exec(ctx); err != nil {
 					return err
 				}
@@ -248,5 +252,6 @@ func (db *DB) SyncFileClients(ctx context.Context, clients []*core.OIDCClient) (
 // source and creation time aside).
 func sameClient(stored, c *core.OIDCClient) bool {
 	return stored.Name == c.Name && stored.Public == c.Public && stored.SecretHash == c.SecretHash &&
+		stored.SigningAlg() == c.SigningAlg() &&
 		slices.Equal(stored.RedirectURIs, c.RedirectURIs) && slices.Equal(stored.PostLogoutRedirectURIs, c.PostLogoutRedirectURIs)
 }

@@ -18,6 +18,7 @@ func newOIDCClient(id string, source core.OIDCClientSource, createdAt time.Time)
 		RedirectURIs:           []string{"https://wiki.example.com/z/callback", "https://wiki.example.com/a/callback"},
 		PostLogoutRedirectURIs: []string{"https://wiki.example.com/bye"},
 		SecretHash:             "hmac-sha256$" + id,
+		IDTokenAlg:             core.IDTokenRS256,
 		Source:                 source,
 		CreatedAt:              createdAt,
 	}
@@ -47,7 +48,7 @@ func TestOIDCClientCreateReadList(t *testing.T) {
 		confidential := newOIDCClient("clt_b", core.ClientFromCLI, t0.Add(time.Microsecond))
 		public := &core.OIDCClient{
 			ID: "clt_a", Name: "CLI tool", Public: true, Source: core.ClientFromCLI, CreatedAt: t0,
-			RedirectURIs: []string{"http://127.0.0.1:8400/callback"},
+			RedirectURIs: []string{"http://127.0.0.1:8400/callback"}, IDTokenAlg: core.IDTokenES256,
 		}
 		must(t, db.CreateOIDCClient(ctx, confidential))
 		must(t, db.CreateOIDCClient(ctx, public))
@@ -152,6 +153,7 @@ func TestSyncFileClients(t *testing.T) {
 		grafana2.RedirectURIs = []string{"https://grafana.example.com/login/generic_oauth"}
 		grafana2.PostLogoutRedirectURIs = nil
 		grafana2.Public, grafana2.SecretHash = true, ""
+		grafana2.IDTokenAlg = core.IDTokenEdDSA
 		tool := newOIDCClient("tool", core.ClientFromFile, t0.Add(time.Hour))
 		got, err = db.SyncFileClients(ctx, []*core.OIDCClient{tool, grafana2})
 		must(t, err)
@@ -175,6 +177,50 @@ func TestSyncFileClients(t *testing.T) {
 		if ids := clientIDs(t, db); !slices.Equal(ids, []string{cli.ID}) {
 			t.Fatalf("clients %v, want only the CLI's", ids)
 		}
+	})
+}
+
+// A client's ID-token algorithm is stored and read back; "" is stored as
+// RS256, the schema takes no other value than the three, and a sync sees a
+// change of the algorithm alone (and none between "" and RS256).
+func TestOIDCClientIDTokenAlg(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		for i, alg := range []string{"", core.IDTokenRS256, core.IDTokenES256, core.IDTokenEdDSA} {
+			c := newOIDCClient("clt_"+string(rune('a'+i)), core.ClientFromCLI, t0)
+			c.IDTokenAlg = alg
+			must(t, db.CreateOIDCClient(ctx, c))
+			got, err := db.OIDCClient(ctx, c.ID)
+			must(t, err)
+			if want := c.SigningAlg(); got.IDTokenAlg != want {
+				t.Fatalf("client stored with alg %q reads back %q, want %q", alg, got.IDTokenAlg, want)
+			}
+		}
+		for _, alg := range []string{"HS256", "none", "rs256", "ES384"} {
+			c := newOIDCClient("clt_bad", core.ClientFromCLI, t0)
+			c.IDTokenAlg = alg
+			if err := db.CreateOIDCClient(ctx, c); err == nil {
+				t.Fatalf("a client with ID-token alg %q was stored", alg)
+			}
+		}
+
+		app := newOIDCClient("app", core.ClientFromFile, t0)
+		got, err := db.SyncFileClients(ctx, []*core.OIDCClient{app})
+		must(t, err)
+		wantSync(t, got, core.FileClientsSync{Added: []string{"app"}})
+		same := *app
+		same.IDTokenAlg = ""
+		got, err = db.SyncFileClients(ctx, []*core.OIDCClient{&same})
+		must(t, err)
+		wantSync(t, got, core.FileClientsSync{})
+		es := *app
+		es.IDTokenAlg = core.IDTokenES256
+		got, err = db.SyncFileClients(ctx, []*core.OIDCClient{&es})
+		must(t, err)
+		wantSync(t, got, core.FileClientsSync{Updated: []string{"app"}})
+		stored, err := db.OIDCClient(ctx, "app")
+		must(t, err)
+		wantClient(t, stored, &es)
 	})
 }
 

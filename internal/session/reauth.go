@@ -22,6 +22,14 @@ func (svc *Service) RequireRecentAuth(claims *Claims, twoFactorOn bool) error {
 	if claims == nil || svc.clock.Now().Sub(claims.AuthTime) > MaxAuthAge {
 		return core.Errorf(core.EReauthRequired, "please log in again to make this change")
 	}
+	// A login by an SMS code alone (passwordless SMS) proves only that
+	// someone holds the phone number, which a SIM swap takes: it may not
+	// add a device or a passkey, or change the password, on its own.
+	if !slices.Contains(claims.AMR, "pwd") && !slices.ContainsFunc(claims.AMR, func(m string) bool {
+		return m != core.MethodSMS
+	}) {
+		return core.Errorf(core.EReauthRequired, "please log in with your password to make this change")
+	}
 	if twoFactorOn && !slices.ContainsFunc(claims.AMR, func(m string) bool { return slices.Contains(secondFactors, m) }) {
 		return core.Errorf(core.EReauthRequired, "please log in again with your second factor to make this change")
 	}

@@ -28,6 +28,12 @@ func TestRequireRecentAuth(t *testing.T) {
 		{"passkey bound to hardware", []string{"hwk", "user", "mfa"}, time.Minute, true, true},
 		{"synced passkey", []string{"swk", "user", "mfa"}, 0, true, true},
 		{"passkey too old", []string{"hwk", "user", "mfa"}, 301 * time.Second, true, false},
+		// Passwordless: an SMS code alone is what a SIM swap gets, so it
+		// makes no risky change, whatever two-factor says; a push alone is
+		// the device's signature.
+		{"passwordless sms, two-factor on", []string{"sms"}, 0, true, false},
+		{"passwordless sms, two-factor off", []string{"sms"}, 0, false, false},
+		{"passwordless push", []string{"push"}, 0, true, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

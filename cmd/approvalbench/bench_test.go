@@ -32,6 +32,7 @@ func TestSmoke(t *testing.T) {
 		Waiting: 4, Rate: 40, PollRate: 40, Duration: 150 * time.Millisecond, Idle: 200 * time.Millisecond,
 		PollEvery: 100 * time.Millisecond, Floor: 100 * time.Millisecond, Argon: 100 * time.Millisecond, Settle: 50 * time.Millisecond,
 		OIDC: 400 * time.Millisecond, OIDCWorkers: 2, OIDCScope: "openid profile offline_access",
+		Passkey: 400 * time.Millisecond, PasskeyWorkers: 2,
 		Seed: "api", Concurrency: 4, Modes: allModes, PprofDir: t.TempDir(), Timeout: 2 * time.Minute,
 	}
 	var progress bytes.Buffer
@@ -64,9 +65,13 @@ func TestSmoke(t *testing.T) {
 		o.Token.P50 > o.Flow.P50 || o.SignPerSecond <= 0 || o.Ratio <= 0 {
 		t.Fatalf("oidc figures %+v", o)
 	}
+	if p := res.Passkey; p == nil || p.Logins == 0 || p.Errors != 0 || p.Login.Count != p.Logins || p.Finish.P50 <= 0 ||
+		p.Finish.P50 > p.Login.P50 || p.VerifyPerSecond <= 0 || p.Ratio <= 0 || p.SignCPUMs <= 0 {
+		t.Fatalf("passkey figures %+v", p)
+	}
 	table := res.Markdown()
 	for _, want := range []string{"| callback → browser p50 / p95 / p99 / max (ms) |", "| lost notifications | 0 | 0 | yes |", "n/a (reduced run)",
-		"| OpenID code flows/s / raw RS256 signs/s | ≥ 70 % |"} {
+		"| OpenID code flows/s / raw RS256 signs/s | ≥ 70 % |", "| passkey logins/s / raw P-256 verifications/s |"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("the table has no %q:\n%s", want, table)
 		}
@@ -106,5 +111,32 @@ func TestOIDCAlone(t *testing.T) {
 	}
 	if res.OIDC == nil || res.OIDC.Flows == 0 || res.OIDC.Errors != 0 || res.Login != nil || strings.Contains(progress.String(), "seeding") {
 		t.Fatalf("oidc alone: %+v, login %+v\n%s", res.OIDC, res.Login, progress.String())
+	}
+}
+
+// TestPasskeyAlone runs the passkey phase by itself: approvald on a
+// localhost PUBLIC_URL, two users registering a passkey through the API,
+// no other user seeded nor logged in.
+func TestPasskeyAlone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs approvald")
+	}
+	dbURL := os.Getenv("TEST_DATABASE_URL")
+	if dbURL == "" {
+		testenv.Missing(t, "PostgreSQL (TEST_DATABASE_URL)")
+	}
+	cfg := &config{
+		Approvald: e2e.Binary(t), DatabaseURL: dbURL, RedisURL: testenv.RedisURL(t), Waiting: 1000,
+		Passkey: 300 * time.Millisecond, PasskeyWorkers: 2, Seed: "db", Concurrency: 4,
+		Modes: []string{"passkey"}, Timeout: time.Minute,
+	}
+	var progress bytes.Buffer
+	res, err := run(context.Background(), cfg, &progress)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, progress.String())
+	}
+	if p := res.Passkey; p == nil || p.Logins == 0 || p.Errors != 0 || p.VerifyPerSecond <= 0 || res.Login != nil || res.OIDC != nil ||
+		strings.Contains(progress.String(), "seeding") {
+		t.Fatalf("passkey alone: %+v, login %+v\n%s", p, res.Login, progress.String())
 	}
 }

@@ -32,6 +32,9 @@ type config struct {
 	OIDCWorkers int           // concurrent authorization code flows
 	OIDCScope   string        // the scope each flow asks for
 
+	Passkey        time.Duration // how long the passkey phase runs its logins (the raw P-256 verification rate is sampled as long, half before and half after)
+	PasskeyWorkers int           // concurrent passkey logins, a user and a passkey each
+
 	ServerEnv   []string // extra NAME=value for approvald (GOGC, GODEBUG, … for experiments)
 	Seed        string   // "db" (bench-only fast path) or "api"
 	Concurrency int      // requests in flight while seeding and logging in
@@ -42,7 +45,7 @@ type config struct {
 	Timeout     time.Duration
 }
 
-var allModes = []string{"floor", "login", "oidc", "memory", "ws", "poll"}
+var allModes = []string{"floor", "login", "oidc", "passkey", "memory", "ws", "poll"}
 
 func (c *config) has(mode string) bool { return slices.Contains(c.Modes, mode) }
 
@@ -70,6 +73,8 @@ func parseFlags(args []string, getenv func(string) string) (*config, error) {
 	fs.DurationVar(&c.OIDC, "oidc", 10*time.Second, "how long the oidc phase runs its code flows (and samples the raw RS256 rate: half before, half after)")
 	fs.IntVar(&c.OIDCWorkers, "oidc-workers", 8, "code flows in flight at once in the oidc phase")
 	fs.StringVar(&c.OIDCScope, "oidc-scope", "openid profile email", "the scope each code flow of the oidc phase asks for (add offline_access for a refresh token)")
+	fs.DurationVar(&c.Passkey, "passkey", 10*time.Second, "how long the passkey phase runs its logins (and samples the raw ECDSA P-256 verification rate: half before, half after)")
+	fs.IntVar(&c.PasskeyWorkers, "passkey-workers", 8, "passkey logins in flight at once in the passkey phase (a user with a passkey each)")
 	fs.Func("server-env", "extra `NAME=value` in approvald's environment (repeatable), e.g. GOGC=50", func(v string) error {
 		if !strings.Contains(v, "=") {
 			return errors.New("want NAME=value")
@@ -120,6 +125,8 @@ func (c *config) check() error {
 		return errors.New("-concurrency must be at least 1")
 	case c.has("oidc") && (c.OIDC <= 0 || c.OIDCWorkers < 1):
 		return errors.New("-oidc must be positive and -oidc-workers at least 1")
+	case c.has("passkey") && (c.Passkey <= 0 || c.PasskeyWorkers < 1):
+		return errors.New("-passkey must be positive and -passkey-workers at least 1")
 	case c.Timeout <= 0:
 		return errors.New("-timeout must be positive")
 	}

@@ -134,3 +134,18 @@ func TestDialsFromEachSourceAddressInTurn(t *testing.T) {
 		}
 	}
 }
+
+func TestPasskeyFlagsAndPublicURL(t *testing.T) {
+	env := func(string) string { return "" }
+	base := []string{"-database-url", "postgres://127.0.0.1/x", "-redis-url", "redis://127.0.0.1:6379", "-modes", "passkey"}
+	cfg, err := parseFlags(base, env)
+	if err != nil || !cfg.has("passkey") || cfg.Passkey != 10*time.Second || cfg.PasskeyWorkers != 8 {
+		t.Fatalf("parsed %+v, %v", cfg, err)
+	}
+	if _, err := parseFlags(append(base, "-passkey-workers", "0"), env); err == nil {
+		t.Fatal("no passkey worker was accepted")
+	}
+	if got, err := passkeyPublicURL("127.0.0.1:41234"); err != nil || got != "http://localhost:41234" {
+		t.Fatalf("passkeyPublicURL = %q, %v", got, err)
+	}
+}

@@ -7,6 +7,9 @@
 //   - oidc: runs complete OpenID Connect code flows (authorize → login →
 //     callback → token) on one single sign-on cookie and compares flows/s
 //     with the raw RS256 signing rate;
+//   - passkey: gives users passkeys of a software authenticator through the
+//     API, runs complete passkey logins (options → assertion → token pair)
+//     and compares logins/s with the raw ECDSA P-256 verification rate;
 //   - memory: reads the server's RSS before and after opening the websockets;
 //   - ws: keeps N browsers waiting on websockets and sends signed approve
 //     callbacks at a fixed rate, timing callback sent → websocket frame;

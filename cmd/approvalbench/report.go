@@ -174,6 +174,27 @@ func (r *Result) Markdown() string {
 			row("oidc: first error", strings.ReplaceAll(o.FirstError, "|", `\|`))
 		}
 	}
+	if p := r.Passkey; p != nil {
+		row("passkey logins/s, options → assertion → token pair (logins, workers, errors)",
+			fmt.Sprintf("%.1f (%s, %d, %d)", p.PerSecond, count(p.Logins), p.Workers, p.Errors))
+		row("passkey login p50 / p99 / max (ms)", fmt.Sprintf("%s / %s / %s", msf(p.Login.P50), msf(p.Login.P99), msf(p.Login.Max)))
+		row("POST /api/v1/login/passkey p50 / p99 / max (ms)", fmt.Sprintf("%s / %s / %s", msf(p.Finish.P50), msf(p.Finish.P99), msf(p.Finish.Max)))
+		row("raw ECDSA P-256 verifications/s, every core (before / after the logins)",
+			fmt.Sprintf("%.0f (%.0f / %.0f)", p.VerifyPerSecond, p.VerifyBefore, p.VerifyAfter))
+		row("passkey logins/s / raw P-256 verifications/s", fmt.Sprintf("%.1f %%", p.Ratio*100))
+		row("CPU per raw P-256 verification (ms); other processes meanwhile (cores)", fmt.Sprintf("%.3f; %.2f", p.VerifyCPUMs, p.VerifyOtherCores))
+		row("CPU per verification / CPU per login: approvald alone; approvald + PostgreSQL + Redis + harness",
+			fmt.Sprintf("%.1f %%; %.1f %%", p.CPURatio*100, p.CPURatioAll*100))
+		row("cores during the logins: approvald / PostgreSQL + Redis / harness / other processes",
+			fmt.Sprintf("%.2f / %.2f / %.2f / %.2f", p.ServerCores, p.DepsCores, p.HarnessCores, p.OtherCores))
+		row("CPU per login: approvald / PostgreSQL + Redis / harness (ms)",
+			fmt.Sprintf("%.2f / %.2f / %.2f", p.ServerMsPerLogin, p.DepsMsPerLogin, p.HarnessMsPerLogin))
+		row("harness: CPU per P-256 assertion signature (ms); its share of the harness's CPU per login",
+			fmt.Sprintf("%.3f; %.0f %%", p.SignCPUMs, p.SignHarnessShare*100))
+		if p.FirstError != "" {
+			row("passkey: first error", strings.ReplaceAll(p.FirstError, "|", `\|`))
+		}
+	}
 	if mm := r.Memory; mm != nil {
 		row(fmt.Sprintf("server RSS before → after %s websockets (MiB)", count(mm.Websockets)), fmt.Sprintf("%.1f → %.1f", mm.RSSBeforeMiB, mm.RSSAfterMiB))
 		row("per websocket: RSS / Go heap / stacks (KiB), goroutines",

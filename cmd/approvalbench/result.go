@@ -7,17 +7,18 @@ import (
 // Result is everything one run measured; it is also the JSON output, so
 // two runs can be compared field by field.
 type Result struct {
-	StartedAt time.Time     `json:"started_at"`
-	Seconds   float64       `json:"seconds"`
-	Machine   Machine       `json:"machine"`
-	Config    ResultConfig  `json:"config"`
-	Floor     *Latency      `json:"floor,omitempty"`
-	Login     *LoginResult  `json:"login,omitempty"`
-	OIDC      *OIDCResult   `json:"oidc,omitempty"`
-	Memory    *MemoryResult `json:"memory,omitempty"`
-	WS        *PhaseResult  `json:"ws,omitempty"`
-	Poll      *PhaseResult  `json:"poll,omitempty"`
-	Targets   []Target      `json:"targets"`
+	StartedAt time.Time      `json:"started_at"`
+	Seconds   float64        `json:"seconds"`
+	Machine   Machine        `json:"machine"`
+	Config    ResultConfig   `json:"config"`
+	Floor     *Latency       `json:"floor,omitempty"`
+	Login     *LoginResult   `json:"login,omitempty"`
+	OIDC      *OIDCResult    `json:"oidc,omitempty"`
+	Passkey   *PasskeyResult `json:"passkey,omitempty"`
+	Memory    *MemoryResult  `json:"memory,omitempty"`
+	WS        *PhaseResult   `json:"ws,omitempty"`
+	Poll      *PhaseResult   `json:"poll,omitempty"`
+	Targets   []Target       `json:"targets"`
 }
 
 // ResultConfig is the part of the configuration that shapes the figures.

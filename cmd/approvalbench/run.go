@@ -114,10 +114,8 @@ func run(ctx context.Context, cfg *config, progress io.Writer) (*Result, error) 
 
 	if !needsUsers(cfg) {
 		// No user to seed nor log in: the flows alone, if asked.
-		if cfg.has("oidc") {
-			if res.OIDC, err = b.oidcPhase(ctx); err != nil {
-				return finish(err)
-			}
+		if err := b.flowPhases(ctx, res); err != nil {
+			return finish(err)
 		}
 		b.say("done")
 		return finish(b.alive())
@@ -156,10 +154,8 @@ func run(ctx context.Context, cfg *config, progress io.Writer) (*Result, error) 
 
 	// After the logins (whose Argon2id would compete) and before the
 	// memory phase, which restarts approvald anyway.
-	if cfg.has("oidc") {
-		if res.OIDC, err = b.oidcPhase(ctx); err != nil {
-			return finish(err)
-		}
+	if err := b.flowPhases(ctx, res); err != nil {
+		return finish(err)
 	}
 
 	idle, wsDecided, pollDecided := users[:cfg.Waiting], users[cfg.Waiting:open], users[open:]
@@ -175,6 +171,21 @@ func run(ctx context.Context, cfg *config, progress io.Writer) (*Result, error) 
 	}
 	b.say("done")
 	return finish(b.alive())
+}
+
+// flowPhases runs the oidc and passkey phases, those asked for.
+func (b *bench) flowPhases(ctx context.Context, res *Result) (err error) {
+	if b.cfg.has("oidc") {
+		if res.OIDC, err = b.oidcPhase(ctx); err != nil {
+			return err
+		}
+	}
+	if b.cfg.has("passkey") {
+		if res.Passkey, err = b.passkeyPhase(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // needsUsers: the phases that log the seeded users in, or use their
@@ -200,6 +211,13 @@ func (b *bench) startServer(ctx context.Context) error {
 	}
 	b.metricsURL = "http://" + metricsAddr
 	env := serverEnv(addr, dbURL, b.cfg.RedisURL, metricsAddr, b.cfg.ServerEnv)
+	if _, set := env["PUBLIC_URL"]; b.cfg.has("passkey") && !set {
+		// Passkeys need a host name for their RP ID: an IP address turns
+		// them off. approvald still listens on 127.0.0.1 only.
+		if env["PUBLIC_URL"], err = passkeyPublicURL(addr); err != nil {
+			return err
+		}
+	}
 	if b.cfg.has("oidc") {
 		dir, err := os.MkdirTemp("", "approvalbench-clients-")
 		if err != nil {
@@ -275,7 +293,7 @@ func (b *bench) wsPhase(ctx context.Context, idle, toDecide []*user) (*MemoryRes
 		}
 	}
 	b.say("opening %d websockets", len(all))
-	browsers, err := openBrowsers(ctx, b.srv.URL, b.src, all, 64)
+	browsers, err := openBrowsers(ctx, b.srv.URL, b.srv.PublicURL, b.src, all, 64)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w\n%s", err, b.srv.Logs.String())
 	}

@@ -33,6 +33,9 @@ func serverEnv(addr, databaseURL, redisURL, metricsAddr string, extra []string) 
 		"LIMIT_LOGIN_FAILURES_PER_IP":   "100000000",
 		"LIMIT_ENROLL_FAILURES_PER_IP":  "100000000",
 		"LIMIT_RESENDS_PER_IP_PER_HOUR": "100000000",
+		// The passkey phase's logins all come from loopback too.
+		"LIMIT_PASSKEY_FAILURES_PER_IP":          "100000000",
+		"LIMIT_PASSKEY_LOGINS_PER_IP_PER_MINUTE": "100000000",
 		// Seeding texts two codes per user, far past a real budget.
 		"SMS_BUDGET_PER_HOUR":          "100000000",
 		"LIMIT_WEBSOCKETS_PER_IP":      "100000000",

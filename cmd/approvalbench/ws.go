@@ -28,7 +28,9 @@ var (
 
 // openBrowsers opens one websocket per user, workers at a time, each
 // waiting for its first frame (the pending state) before counting as open.
-func openBrowsers(ctx context.Context, serverURL string, src *sourceAddrs, users []*user, workers int) ([]*browser, error) {
+// The pages' Origin is origin, approvald's PUBLIC_URL (which differs from
+// serverURL when the passkey phase gave it a host name).
+func openBrowsers(ctx context.Context, serverURL, origin string, src *sourceAddrs, users []*user, workers int) ([]*browser, error) {
 	dialer := websocket.Dialer{
 		NetDialContext:   src.DialContext,
 		HandshakeTimeout: 15 * time.Second,
@@ -36,7 +38,7 @@ func openBrowsers(ctx context.Context, serverURL string, src *sourceAddrs, users
 		WriteBufferSize:  512,
 	}
 	wsBase := "ws" + strings.TrimPrefix(serverURL, "http")
-	header := http.Header{"Origin": {serverURL}}
+	header := http.Header{"Origin": {origin}}
 	out := make([]*browser, len(users))
 	err := forEach(ctx, len(users), workers, func(ctx context.Context, i int) error {
 		u := users[i]

@@ -16,7 +16,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -80,10 +79,9 @@ func passkeyPublicURL(addr string) (string, error) {
 }
 
 // authTB lets the bench drive passkeytest, whose methods report the way a
-// test does: a failure panics with a tbFailure (benchTB.attempt turns it
-// back into an error). passkeytest calls Helper, Fatal and Fatalf only; the
-// embedded testing.TB is nil and is there for the interface's sake.
-type authTB struct{ testing.TB }
+// test does (passkeytest.TB): a failure panics with a tbFailure
+// (benchTB.attempt turns it back into an error).
+type authTB struct{}
 
 func (authTB) Helper()                           {}
 func (authTB) Fatal(args ...any)                 { panic(tbFailure{errors.New(fmt.Sprint(args...))}) }

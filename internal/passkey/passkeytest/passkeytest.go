@@ -13,7 +13,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
-	"testing"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
@@ -34,9 +33,17 @@ type Authenticator struct {
 	BE, BS bool // backup eligible, backed up
 }
 
+// TB is the part of testing.TB the authenticator uses to report a failure;
+// *testing.T satisfies it, and so can a program (approvalbench).
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+}
+
 // New is an authenticator for rpID answering from origin, verifying its
 // user, with a counter that goes up by one.
-func New(tb testing.TB, rpID, origin string) *Authenticator {
+func New(tb TB, rpID, origin string) *Authenticator {
 	tb.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -97,7 +104,7 @@ func (a *Authenticator) clientData(kind string, challenge []byte) []byte {
 }
 
 // Create answers creation options as navigator.credentials.create would.
-func (a *Authenticator) Create(t testing.TB, o *protocol.PublicKeyCredentialCreationOptions) json.RawMessage {
+func (a *Authenticator) Create(t TB, o *protocol.PublicKeyCredentialCreationOptions) json.RawMessage {
 	t.Helper()
 	att, err := webauthncbor.Marshal(map[string]any{
 		"fmt": "none", "attStmt": map[string]any{}, "authData": a.authData(true, a.Counter),
@@ -131,7 +138,7 @@ func (a *Authenticator) Create(t testing.TB, o *protocol.PublicKeyCredentialCrea
 }
 
 // Get answers request options as navigator.credentials.get would.
-func (a *Authenticator) Get(t testing.TB, o *protocol.PublicKeyCredentialRequestOptions) json.RawMessage {
+func (a *Authenticator) Get(t TB, o *protocol.PublicKeyCredentialRequestOptions) json.RawMessage {
 	t.Helper()
 	a.Counter += a.Step
 	ad := a.authData(false, a.Counter)

@@ -8,10 +8,13 @@ import (
 
 // Event kinds of the audit trail.
 const (
-	EventLoginStarted   = "login_started"
-	EventLoginFailed    = "login_failed"
-	EventPushSent       = "push_sent"
-	EventPushFailed     = "push_failed"
+	EventLoginStarted = "login_started"
+	EventLoginFailed  = "login_failed"
+	EventPushSent     = "push_sent"
+	EventPushFailed   = "push_failed"
+	// EventWebPushGone: the push service said a device's Web Push
+	// subscription is gone (404 or 410), so it was dropped: the device pulls.
+	EventWebPushGone    = "web_push_gone"
 	EventApproved       = "approved"
 	EventDenied         = "denied"
 	EventReported       = "reported"

@@ -84,6 +84,10 @@ const (
 	// (Ed25519): id_token_signed_response_alg.
 	KeyOIDCES256 KeyPurpose = "oidc-es256"
 	KeyOIDCEdDSA KeyPurpose = "oidc-eddsa"
+	// KeyVAPID (ECDSA P-256) signs the VAPID tokens of Web Push requests
+	// (RFC 8292); its public key is the applicationServerKey devices
+	// subscribe with.
+	KeyVAPID KeyPurpose = "vapid"
 )
 
 // SigningKey is a key pair of the server, persisted so every instance and

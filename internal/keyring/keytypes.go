@@ -33,7 +33,7 @@ func GenerateKey(purpose core.KeyPurpose, now time.Time) (*core.SigningKey, erro
 	var kid string
 	var private []byte
 	switch purpose {
-	case core.KeyOIDCES256:
+	case core.KeyOIDCES256, core.KeyVAPID:
 		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {
 			return nil, fmt.Errorf("keyring: generate ecdsa key: %w", err)
@@ -88,7 +88,7 @@ func idOf(b []byte) string {
 func decodeKey(sk *core.SigningKey) (*ringKey, error) {
 	k := &ringKey{kid: sk.KID, createdAt: sk.CreatedAt, retiredAt: sk.RetiredAt}
 	switch sk.Purpose {
-	case core.KeyOIDCES256:
+	case core.KeyOIDCES256, core.KeyVAPID:
 		private, err := parseECDSAKey(sk.PrivateKey)
 		if err != nil {
 			return nil, badKey(sk, err)

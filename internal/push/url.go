@@ -43,43 +43,49 @@ func (p Policy) loopback() bool { return p.AllowLoopback || p.AllowPrivate }
 // to is rejected here already when the URL shows it (an IP literal, or the
 // name localhost), so the device learns at enrollment, not at login; a
 // name that resolves to such an address is refused at connect time.
-func (p Policy) ValidatePushURL(raw string) error {
+func (p Policy) ValidatePushURL(raw string) error { return p.validateURL(raw, "push_url") }
+
+// ValidateEndpoint is ValidatePushURL for a Web Push subscription's
+// endpoint: the same rules, the error naming the field web_push.endpoint.
+func (p Policy) ValidateEndpoint(raw string) error { return p.validateURL(raw, "web_push.endpoint") }
+
+func (p Policy) validateURL(raw, field string) error {
 	if raw == "" {
-		return invalidURL("push_url must be an absolute https URL")
+		return invalidURL(field, field+" must be an absolute https URL")
 	}
 	if len(raw) > MaxURLLength {
-		return invalidURL("push_url must be at most 2048 characters")
+		return invalidURL(field, field+" must be at most 2048 characters")
 	}
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || u.Opaque != "" || u.Hostname() == "" {
-		return invalidURL("push_url must be an absolute https URL")
+		return invalidURL(field, field+" must be an absolute https URL")
 	}
 	if u.User != nil {
-		return invalidURL("push_url must not contain user information")
+		return invalidURL(field, field+" must not contain user information")
 	}
 	if port := u.Port(); port != "" {
 		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			return invalidURL("push_url has an invalid port")
+			return invalidURL(field, field+" has an invalid port")
 		}
 	} else if strings.HasSuffix(u.Host, ":") {
-		return invalidURL("push_url has an invalid port")
+		return invalidURL(field, field+" has an invalid port")
 	}
 	host := u.Hostname()
 	switch u.Scheme {
 	case "https":
 	case "http":
 		if !p.loopback() || !IsLoopbackHost(host) {
-			return invalidURL("push_url must use https")
+			return invalidURL(field, field+" must use https")
 		}
 	default:
-		return invalidURL("push_url must be an absolute https URL")
+		return invalidURL(field, field+" must be an absolute https URL")
 	}
 	if addr, err := netip.ParseAddr(host); err == nil {
 		if p.checkAddress(addr) != nil {
-			return invalidURL("push_url must point to a public address")
+			return invalidURL(field, field+" must point to a public address")
 		}
 	} else if isLoopbackName(host) && !p.loopback() {
-		return invalidURL("push_url must point to a public address")
+		return invalidURL(field, field+" must point to a public address")
 	}
 	return nil
 }
@@ -101,6 +107,6 @@ func isLoopbackName(host string) bool {
 	return h == "localhost" || strings.HasSuffix(h, ".localhost")
 }
 
-func invalidURL(message string) *core.Error {
-	return core.FieldError(core.EInvalidPushURL, "push_url", message)
+func invalidURL(field, message string) *core.Error {
+	return core.FieldError(core.EInvalidPushURL, field, message)
 }

@@ -17,6 +17,9 @@ type deviceRow struct {
 	Name          string  `bun:"name"`
 	PublicKey     []byte  `bun:"public_key"`
 	PushURL       string  `bun:"push_url"`
+	WebPushURL    string  `bun:"web_push_endpoint"`
+	WebPushP256dh []byte  `bun:"web_push_p256dh"`
+	WebPushAuth   []byte  `bun:"web_push_auth"`
 	TOTPSecretEnc []byte  `bun:"totp_secret_enc"`
 	LastTOTPStep  int64   `bun:"last_totp_step"`
 	CreatedAt     dbTime  `bun:"created_at"`
@@ -30,6 +33,9 @@ func newDeviceRow(d *core.Device) *deviceRow {
 		Name:          d.Name,
 		PublicKey:     nonNil(d.PublicKey),
 		PushURL:       d.PushURL,
+		WebPushURL:    d.WebPush.Endpoint,
+		WebPushP256dh: nonNil(d.WebPush.P256dh),
+		WebPushAuth:   nonNil(d.WebPush.Auth),
 		TOTPSecretEnc: nonNil(d.TOTPSecretEnc),
 		LastTOTPStep:  d.LastTOTPStep,
 		CreatedAt:     ts(d.CreatedAt),
@@ -46,7 +52,12 @@ func nonNil(b []byte) []byte {
 }
 
 func (r *deviceRow) device() *core.Device {
+	var wp core.WebPush
+	if r.WebPushURL != "" {
+		wp = core.WebPush{Endpoint: r.WebPushURL, P256dh: r.WebPushP256dh, Auth: r.WebPushAuth}
+	}
 	return &core.Device{
+		WebPush:       wp,
 		ID:            r.ID,
 		UserID:        r.UserID,
 		Name:          r.Name,
@@ -168,4 +179,23 @@ func (db *DB) TouchDevice(ctx context.Context, id string, now time.Time) error {
 		return dbErr(err)
 	}
 	return foundOne(res, "device")
+}
+
+// DropWebPush clears the device's Web Push subscription while it is still
+// the one at endpoint, so a subscription the device renewed meanwhile stays.
+func (db *DB) DropWebPush(ctx context.Context, id, endpoint string) (bool, error) {
+	res, err := db.bun.NewUpdate().Model((*deviceRow)(nil)).
+		Set("web_push_endpoint = ''").
+		Set("web_push_p256dh = ?", []byte{}).
+		Set("web_push_auth = ?", []byte{}).
+		Where("id = ?", id).Where("web_push_endpoint = ?", endpoint).Where("web_push_endpoint <> ''").
+		Exec(ctx)
+	if err != nil {
+		return false, dbErr(err)
+	}
+	n, err := rowsAffected(res)
+	if err != nil {
+		return false, err
+	}
+	return n == 1, nil
 }

@@ -199,3 +199,34 @@ func TestAcceptTOTPStep(t *testing.T) {
 		wantCode(t, err, core.ENotFound)
 	})
 }
+
+// TestDeviceWebPush: a subscription round-trips, and DropWebPush clears only
+// the subscription it names.
+func TestDeviceWebPush(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		u := verifiedUser(t, db, "")
+		d := newDevice(u.ID)
+		d.WebPush = core.WebPush{Endpoint: "https://push.example/sub/1", P256dh: make([]byte, 65), Auth: []byte("0123456789abcdef")}
+		d.WebPush.P256dh[0] = 4
+		must(t, db.CreateDevice(ctx, d))
+		got, err := db.Device(ctx, d.ID)
+		must(t, err)
+		if !reflect.DeepEqual(got, d) {
+			t.Fatalf("Device = %+v, want %+v", got, d)
+		}
+		if ok, err := db.DropWebPush(ctx, d.ID, "https://push.example/sub/other"); err != nil || ok {
+			t.Fatalf("DropWebPush(other endpoint) = %v, %v", ok, err)
+		}
+		if ok, err := db.DropWebPush(ctx, d.ID, d.WebPush.Endpoint); err != nil || !ok {
+			t.Fatalf("DropWebPush = %v, %v", ok, err)
+		}
+		got, _ = db.Device(ctx, d.ID)
+		if got.WebPush.Endpoint != "" || got.PushURL != d.PushURL {
+			t.Fatalf("after DropWebPush: %+v", got)
+		}
+		if ok, err := db.DropWebPush(ctx, d.ID, d.WebPush.Endpoint); err != nil || ok {
+			t.Fatalf("DropWebPush again = %v, %v", ok, err)
+		}
+	})
+}

@@ -1,0 +1,107 @@
+package webpush_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/push"
+	"github.com/approvald/approvald/internal/signing"
+	"github.com/approvald/approvald/internal/webpush"
+	"github.com/approvald/approvald/internal/webpush/webpushtest"
+)
+
+func newClient(t *testing.T, p push.Policy) (*webpush.Client, ed25519.PublicKey) {
+	t.Helper()
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	vapid, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := webpush.New(webpush.Config{ServerKey: priv, VAPID: vapid, Subject: "mailto:ops@example.com", Timeout: 2 * time.Second, Policy: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c, pub
+}
+
+// TestSendWebPush: the test push service receives a message it can
+// decrypt, with a valid VAPID token by the client's key, the headers of
+// the contract, and inside, the push signed as a push_url's.
+func TestSendWebPush(t *testing.T) {
+	svc := webpushtest.New(t)
+	sub := svc.Subscribe(t)
+	c, serverPub := newClient(t, push.Policy{AllowLoopback: true})
+	payload := []byte(`{"approval_id":"apr_1","device_id":"dev_1","message":"Login request"}`)
+	topic := webpush.Topic("dev_1")
+	if err := c.SendWebPush(context.Background(), sub.WebPush(), payload, 90*time.Second+500*time.Millisecond, topic); err != nil {
+		t.Fatal(err)
+	}
+	m := svc.Next(t, 1, time.Second)
+	if m.Err != nil {
+		t.Fatal(m.Err)
+	}
+	if m.K != c.PublicKey() || m.TTL != 90 || m.Header.Get("Urgency") != "high" || m.Header.Get("Topic") != topic ||
+		m.Claims.Sub != "mailto:ops@example.com" {
+		t.Fatalf("message: k %q ttl %d headers %v claims %+v", m.K, m.TTL, m.Header, m.Claims)
+	}
+	if len(topic) > 32 || webpush.Topic("dev_1") != topic || webpush.Topic("dev_2") == topic {
+		t.Fatalf("topic %q is not a stable per-device token", topic)
+	}
+	if m.Signed.Body != string(payload) {
+		t.Fatalf("body %q", m.Signed.Body)
+	}
+	h, err := signing.ParseHeaders(func(k string) string { return m.Signed.Headers[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := strings.TrimPrefix(sub.Endpoint, svc.URL)
+	if err := signing.Verify(serverPub, http.MethodPost, path, h, []byte(m.Signed.Body)); err != nil {
+		t.Fatalf("the push's signature: %v", err)
+	}
+}
+
+// TestSendWebPushGone: 404 and 410 say the subscription is gone; other
+// failures are unavailable.
+func TestSendWebPushGone(t *testing.T) {
+	svc := webpushtest.New(t)
+	sub := svc.Subscribe(t)
+	c, _ := newClient(t, push.Policy{AllowLoopback: true})
+	for _, tc := range []struct {
+		status int
+		gone   bool
+	}{{http.StatusGone, true}, {http.StatusNotFound, true}, {http.StatusInternalServerError, false}, {http.StatusTooManyRequests, false}} {
+		svc.SetStatus(tc.status)
+		err := c.SendWebPush(context.Background(), sub.WebPush(), []byte(`{}`), time.Minute, "t")
+		if errors.Is(err, core.ErrWebPushGone) != tc.gone || err == nil {
+			t.Errorf("%d: %v", tc.status, err)
+		}
+		if !tc.gone && !core.IsCode(err, core.EUnavailable) {
+			t.Errorf("%d: %v, want unavailable", tc.status, err)
+		}
+	}
+}
+
+// TestSendWebPushPolicy: the production Policy refuses a loopback endpoint
+// before anything is sent (the dial control that refuses it at connect
+// time is push.Policy's, tested in internal/push).
+func TestSendWebPushPolicy(t *testing.T) {
+	svc := webpushtest.New(t)
+	sub := svc.Subscribe(t)
+	c, _ := newClient(t, push.Policy{})
+	if err := c.SendWebPush(context.Background(), sub.WebPush(), []byte(`{}`), time.Minute, "t"); !core.IsCode(err, core.EInvalidPushURL) {
+		t.Fatalf("loopback endpoint: %v", err)
+	}
+	if n := len(svc.Messages()); n != 0 {
+		t.Fatalf("%d messages reached the service", n)
+	}
+}

@@ -3,6 +3,7 @@ package device
 
 import (
 	"context"
+	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
@@ -51,6 +52,12 @@ type Deps struct {
 	// push.Policy.ValidatePushURL, so enrollment accepts only where pushes
 	// may go.
 	ValidatePushURL func(string) error
+	// ValidateEndpoint checks a Web Push endpoint under the same
+	// push.Policy (push.Policy.ValidateEndpoint).
+	ValidateEndpoint func(string) error
+	// VAPIDPublicKey is the key devices subscribe to Web Push with
+	// (base64url of the uncompressed P-256 point).
+	VAPIDPublicKey string
 }
 
 // New returns the service on d, or an error naming each field of d that is
@@ -106,6 +113,16 @@ type Registration struct {
 	Name           string
 	PublicKey      string // base64url of a raw 32-byte Ed25519 key
 	PushURL        string
+	// WebPush is a PushSubscription's endpoint and keys (base64url), or nil.
+	WebPush *WebPushSubscription
+}
+
+// WebPushSubscription is a PushSubscription as a browser serializes it
+// (toJSON): the push service's endpoint and the keys to encrypt for.
+type WebPushSubscription struct {
+	Endpoint string
+	P256dh   string // base64url of the uncompressed P-256 point (65 bytes)
+	Auth     string // base64url of the 16-byte auth secret
 }
 
 // Registered is what the device gets back, once.
@@ -113,6 +130,32 @@ type Registered struct {
 	DeviceID        string
 	TOTPSecret      string // base32
 	ServerPublicKey string // base64url
+	VAPIDPublicKey  string // base64url; the applicationServerKey for Web Push
+}
+
+// checkWebPush validates a subscription: its endpoint as a push_url is,
+// its keys by what they must decode to.
+func (s *Service) checkWebPush(w *WebPushSubscription) (core.WebPush, error) {
+	if w == nil {
+		return core.WebPush{}, nil
+	}
+	if err := s.ValidateEndpoint(w.Endpoint); err != nil {
+		return core.WebPush{}, err
+	}
+	p256dh, err := signing.DecodeB64(w.P256dh)
+	if err == nil {
+		_, err = ecdh.P256().NewPublicKey(p256dh)
+	}
+	if err != nil {
+		return core.WebPush{}, core.FieldError(core.EInvalidRequest, "web_push.keys.p256dh",
+			"web_push.keys.p256dh must be the base64url of an uncompressed P-256 point (65 bytes)")
+	}
+	auth, err := signing.DecodeB64(w.Auth)
+	if err != nil || len(auth) != 16 {
+		return core.WebPush{}, core.FieldError(core.EInvalidRequest, "web_push.keys.auth",
+			"web_push.keys.auth must be the base64url of 16 bytes")
+	}
+	return core.WebPush{Endpoint: w.Endpoint, P256dh: p256dh, Auth: auth}, nil
 }
 
 // Register enrolls a device with a valid enrollment code.
@@ -129,6 +172,10 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Registered, er
 		if err := s.ValidatePushURL(r.PushURL); err != nil {
 			return nil, err
 		}
+	}
+	webPush, err := s.checkWebPush(r.WebPush)
+	if err != nil {
+		return nil, err
 	}
 	now := s.Clock.Now()
 	// The code takes one of the client's wrong codes before it is tried,
@@ -157,19 +204,20 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Registered, er
 	secret := otp.NewTOTPSecret()
 	d := &core.Device{
 		ID: core.NewID(core.PrefixDevice), UserID: e.UserID, Name: name, PublicKey: pub,
-		PushURL: r.PushURL, CreatedAt: now,
+		PushURL: r.PushURL, WebPush: webPush, CreatedAt: now,
 	}
 	d.TOTPSecretEnc = s.Secrets.Seal(secret, []byte(d.ID))
 	if err := s.Devices.CreateDevice(ctx, d); err != nil {
 		return nil, err
 	}
-	s.Log.InfoContext(ctx, "device added", "user_id", d.UserID, "device_id", d.ID, "push", d.PushURL != "")
+	s.Log.InfoContext(ctx, "device added", "user_id", d.UserID, "device_id", d.ID, "push", d.PushURL != "", "web_push", d.WebPush.Endpoint != "")
 	s.Audit.Record(ctx, d.UserID, core.EventDeviceAdded, name)
 	s.notify(ctx, d.UserID, "a new authenticator device \""+name+"\" was added to your account.")
 	return &Registered{
 		DeviceID:        d.ID,
 		TOTPSecret:      otp.EncodeSecret(secret),
 		ServerPublicKey: base64.RawURLEncoding.EncodeToString(s.ServerKey),
+		VAPIDPublicKey:  s.VAPIDPublicKey,
 	}, nil
 }
 

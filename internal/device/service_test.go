@@ -119,7 +119,8 @@ func newFixture(t *testing.T, dialect string, kind ephemeraltest.Kind) *fixture 
 	f.svc, err = device.New(device.Deps{
 		Devices: f.tried, Users: db, Secrets: f.box, Notices: f.notices, ServerKey: serverKey, Limiter: eph,
 		Audit: &store.Auditor{Events: db, Clock: f.clock, Log: log}, Limits: device.DefaultLimits(), Clock: f.clock, Log: log,
-		ValidatePushURL: push.Policy{}.ValidatePushURL,
+		ValidatePushURL: push.Policy{}.ValidatePushURL, ValidateEndpoint: push.Policy{}.ValidateEndpoint,
+		VAPIDPublicKey: "vapid-public-key",
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -46,18 +46,30 @@ func handleRegisterDevice(devices *device.Service) fiber.Handler {
 		Name           string `json:"name"`
 		PublicKey      string `json:"public_key"`
 		PushURL        string `json:"push_url"`
+		WebPush        *struct {
+			Endpoint string `json:"endpoint"`
+			Keys     struct {
+				P256dh string `json:"p256dh"`
+				Auth   string `json:"auth"`
+			} `json:"keys"`
+		} `json:"web_push"`
 	}
 	type response struct {
 		DeviceID        string `json:"device_id"`
 		TOTPSecret      string `json:"totp_secret"`
 		ServerPublicKey string `json:"server_public_key"`
+		VAPIDPublicKey  string `json:"vapid_public_key"`
 	}
 	return func(c *fiber.Ctx) error {
 		var req request
 		if err := decodeJSON(c, &req); err != nil {
 			return err
 		}
-		r, err := devices.Register(c.UserContext(), device.Registration(req))
+		reg := device.Registration{EnrollmentCode: req.EnrollmentCode, Name: req.Name, PublicKey: req.PublicKey, PushURL: req.PushURL}
+		if req.WebPush != nil {
+			reg.WebPush = &device.WebPushSubscription{Endpoint: req.WebPush.Endpoint, P256dh: req.WebPush.Keys.P256dh, Auth: req.WebPush.Keys.Auth}
+		}
+		r, err := devices.Register(c.UserContext(), reg)
 		if err != nil {
 			return err
 		}
@@ -69,6 +81,7 @@ type deviceView struct {
 	DeviceID   string     `json:"device_id"`
 	Name       string     `json:"name"`
 	Push       bool       `json:"push"`
+	WebPush    bool       `json:"web_push"`
 	CreatedAt  time.Time  `json:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
 }
@@ -81,7 +94,7 @@ func handleListDevices(devices *device.Service) fiber.Handler {
 		}
 		out := make([]deviceView, 0, len(list))
 		for _, d := range list {
-			out = append(out, deviceView{d.ID, d.Name, d.PushURL != "", d.CreatedAt.UTC(), d.LastUsedAt})
+			out = append(out, deviceView{d.ID, d.Name, d.PushURL != "", d.WebPush.Endpoint != "", d.CreatedAt.UTC(), d.LastUsedAt})
 		}
 		return c.JSON(fiber.Map{"devices": out})
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/approvald/approvald/internal/redis"
 	"github.com/approvald/approvald/internal/sms"
 	"github.com/approvald/approvald/internal/store"
+	"github.com/approvald/approvald/internal/webpush"
 )
 
 // ephemeral is the short-lived state: Redis, or the in-process twin.
@@ -36,6 +37,7 @@ type adapters struct {
 	// push_url check of enrollment alike.
 	pushPolicy push.Policy
 	pusher     *push.Client
+	webPusher  *webpush.Client
 	hub        *hub.Hub
 	audit      *store.Auditor
 	// loginAudit records refused logins off the request's path.
@@ -69,6 +71,12 @@ func openAdapters(ctx context.Context, cfg *config, db *store.DB, log *slog.Logg
 		return nil, err
 	}
 	c.add(a.pusher.Close)
+	if a.webPusher, err = webpush.New(webpush.Config{
+		ServerKey: a.keys.server, VAPID: a.keys.vapid, Subject: cfg.PublicURL, Policy: a.pushPolicy,
+	}); err != nil {
+		return nil, err
+	}
+	c.add(a.webPusher.Close)
 	if a.hub, err = hub.New(ctx, a.eph, log); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -74,6 +75,7 @@ type keys struct {
 	opaque    [32]byte           // seals the OpenID provider's opaque tokens and codes
 	client    *oidcclient.Hasher // checks OpenID Connect client secrets
 	server    ed25519.PrivateKey // signs what is sent to devices
+	vapid     *ecdsa.PrivateKey  // signs the VAPID tokens of Web Push requests
 	codes     *otp.CodeHasher    // hashes the texted codes
 	totp      *secretbox.Box     // seals the devices' TOTP secrets
 }
@@ -109,6 +111,15 @@ func loadKeys(ctx context.Context, cfg *config, secret []byte, db *store.DB, clo
 		return nil, fmt.Errorf("push key: %w", err)
 	}
 	_, k.server = pushKeys.Active()
+	vapidKeys, err := keyring.Load(ctx, sealed, core.KeyVAPID, clock)
+	if err != nil {
+		return nil, fmt.Errorf("VAPID key: %w", err)
+	}
+	_, _, signer := vapidKeys.Signer()
+	var ok bool
+	if k.vapid, ok = signer.(*ecdsa.PrivateKey); !ok {
+		return nil, errors.New("VAPID key: not an ECDSA key")
+	}
 	return k, nil
 }
 

@@ -52,7 +52,8 @@ func newServices(cfg *config, a *adapters, log *slog.Logger) (*services, error) 
 	s.devices, err = device.New(device.Deps{
 		Devices: a.db, Users: a.db, Secrets: a.keys.totp, Notices: texts, ServerKey: a.keys.server.Public().(ed25519.PublicKey),
 		Limiter: a.eph, Audit: a.audit, Limits: cfg.Limits.Device, Clock: a.clock, Log: log,
-		ValidatePushURL: a.pushPolicy.ValidatePushURL,
+		ValidatePushURL: a.pushPolicy.ValidatePushURL, ValidateEndpoint: a.pushPolicy.ValidateEndpoint,
+		VAPIDPublicKey: a.webPusher.PublicKey(),
 	})
 	if err != nil {
 		return nil, err
@@ -71,7 +72,7 @@ func newServices(cfg *config, a *adapters, log *slog.Logger) (*services, error) 
 		Config: approvalConfig(cfg), Approvals: a.metrics.Approvals(a.db), Devices: a.db, Users: a.db,
 		Broker: a.eph, KV: a.eph, Limiter: a.eph, Texts: texts, Codes: a.keys.codes, Pusher: a.metrics.Pushes(a.pusher),
 		Secrets: a.keys.totp, Tokens: s.tokens, Audit: a.audit, Clock: a.clock, Log: log,
-		ServerKey: a.keys.server, Local: a.hub, LateAudit: a.loginAudit,
+		ServerKey: a.keys.server, Local: a.hub, LateAudit: a.loginAudit, WebPusher: a.webPusher,
 	})
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package approval
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
 	"time"
 
@@ -45,11 +46,14 @@ func (s *Service) pushRequest(a *core.Approval, deviceID string) PushRequest {
 	}
 }
 
-// Deliver pushes a started approval to each device with a push_url. It runs
-// after the login response was written, so login latency never includes it.
-// When every push failed and no device pulls, the approval falls back to
-// SMS, but for a passwordless login, which is decided on its channel or
-// expires. A passwordless login's code is texted here.
+// Deliver pushes a started approval to each device with a push_url or a
+// Web Push subscription (both, when it has both). It runs after the login
+// response was written, so login latency never includes it. When every
+// push failed and no device pulls, the approval falls back to SMS, but for
+// a passwordless login, which is decided on its channel or expires. A
+// Web Push subscription the push service says is gone is dropped: its
+// device pulls from then on (this login included). A passwordless login's
+// code is texted here.
 func (s *Service) Deliver(ctx context.Context, st *Started) {
 	if st.text != nil {
 		if err := s.Texts.SendCode(ctx, *st.text); err != nil {
@@ -64,7 +68,8 @@ func (s *Service) Deliver(ctx context.Context, st *Started) {
 		pullers  int
 	)
 	for _, d := range st.Devices {
-		if d.PushURL == "" {
+		web := d.WebPush.Endpoint != "" && s.WebPusher != nil
+		if d.PushURL == "" && !web {
 			pullers++
 			continue
 		}
@@ -73,15 +78,20 @@ func (s *Service) Deliver(ctx context.Context, st *Started) {
 		wg.Add(1)
 		go func(d *core.Device) {
 			defer wg.Done()
-			if err := s.Pusher.Send(ctx, d.PushURL, body); err != nil {
-				s.Log.WarnContext(ctx, "push failed", "approval_id", st.Approval.ID, "device_id", d.ID, "err", err)
-				s.Audit.Record(ctx, d.UserID, core.EventPushFailed, forApp(d.Name, st.Approval.AppName))
-				mu.Lock()
+			sent, pulls := s.push(ctx, st.Approval, d, body, web)
+			detail := forApp(d.Name, st.Approval.AppName)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case sent:
+				s.Audit.Record(ctx, d.UserID, core.EventPushSent, detail)
+			case pulls:
+				pullers++
 				failures++
-				mu.Unlock()
-				return
+			default:
+				s.Audit.Record(ctx, d.UserID, core.EventPushFailed, detail)
+				failures++
 			}
-			s.Audit.Record(ctx, d.UserID, core.EventPushSent, forApp(d.Name, st.Approval.AppName))
 		}(d)
 	}
 	wg.Wait()
@@ -91,6 +101,53 @@ func (s *Service) Deliver(ctx context.Context, st *Started) {
 	if err := s.fallBack(ctx, st.Approval.ID, core.ReasonPushFailed, core.SMSLogin); err != nil &&
 		!core.IsCode(err, core.EAlreadyDecided) && !core.IsCode(err, core.EExpired) {
 		s.Log.WarnContext(ctx, "fallback after failed push", "approval_id", st.Approval.ID, "err", err)
+	}
+}
+
+// push sends body to d's push_url and, when web, to its Web Push
+// subscription, at the same time. sent: one of them took it; pulls: none
+// did, and the device is left with no way to be pushed to (its only
+// subscription is gone), so it pulls.
+func (s *Service) push(ctx context.Context, a *core.Approval, d *core.Device, body []byte, web bool) (sent, pulls bool) {
+	var wg sync.WaitGroup
+	var urlErr, webErr error
+	if d.PushURL != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if urlErr = s.Pusher.Send(ctx, d.PushURL, body); urlErr != nil {
+				s.Log.WarnContext(ctx, "push failed", "approval_id", a.ID, "device_id", d.ID, "err", urlErr)
+			}
+		}()
+	}
+	if web {
+		ttl := a.ExpiresAt.Sub(s.Clock.Now())
+		if webErr = s.WebPusher.SendWebPush(ctx, d.ID, d.WebPush, body, ttl); webErr != nil {
+			s.Log.WarnContext(ctx, "web push failed", "approval_id", a.ID, "device_id", d.ID, "err", webErr)
+		}
+	}
+	wg.Wait()
+	gone := web && errors.Is(webErr, core.ErrWebPushGone)
+	if gone {
+		s.dropWebPush(ctx, d)
+	}
+	if (d.PushURL != "" && urlErr == nil) || (web && webErr == nil) {
+		return true, false
+	}
+	return false, gone && d.PushURL == ""
+}
+
+// dropWebPush removes d's subscription, which the push service says is
+// gone, and puts it on the user's trail.
+func (s *Service) dropWebPush(ctx context.Context, d *core.Device) {
+	dropped, err := s.Devices.DropWebPush(ctx, d.ID, d.WebPush.Endpoint)
+	if err != nil {
+		s.Log.WarnContext(ctx, "dropping a gone web push subscription", "device_id", d.ID, "err", err)
+		return
+	}
+	if dropped {
+		s.Log.InfoContext(ctx, "web push subscription gone, dropped", "device_id", d.ID)
+		s.Audit.Record(ctx, d.UserID, core.EventWebPushGone, d.Name)
 	}
 }
 

@@ -49,6 +49,16 @@ type Pusher interface {
 	Send(ctx context.Context, pushURL string, payload []byte) error
 }
 
+// WebPusher delivers a push (the same JSON a push_url gets) to a device's
+// Web Push subscription, signed, encrypted and with a VAPID token
+// (internal/webpush); ttl is how long the push service may hold it, and
+// deviceID keys its Topic, so a newer push to the device replaces an
+// older one. An error wrapping core.ErrWebPushGone says the subscription
+// will never deliver again.
+type WebPusher interface {
+	SendWebPush(ctx context.Context, deviceID string, sub core.WebPush, payload []byte, ttl time.Duration) error
+}
+
 // Opener opens secrets sealed at rest (the devices' TOTP secrets).
 type Opener interface {
 	Open(sealed, aad []byte) ([]byte, error)
@@ -90,6 +100,9 @@ type Deps struct {
 	// the request's path (a store.AuditQueue): a placeholder writes none,
 	// so a synchronous write would tell a user from nobody. Audit when nil.
 	LateAudit core.Auditor `deps:"optional"`
+	// WebPusher sends to Web Push subscriptions; without it a device with
+	// only a subscription pulls.
+	WebPusher WebPusher `deps:"optional"`
 	// Local, when set, hands each message to this process's waiting
 	// browsers before it is published (hub.Hub.Deliver); it may be nil.
 	Local Deliverer `deps:"optional"`

@@ -178,3 +178,12 @@ func pathPrefixOf(publicURL string) string {
 	}
 	return strings.TrimSuffix(u.EscapedPath(), "/")
 }
+
+// handleVAPIDKey answers the VAPID public key devices subscribe to Web
+// Push with (applicationServerKey), the one the registration answers too.
+func handleVAPIDKey(devices *device.Service) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderCacheControl, "public, max-age=300")
+		return c.JSON(fiber.Map{"public_key": devices.VAPIDPublicKey})
+	}
+}

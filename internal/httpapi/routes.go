@@ -45,6 +45,7 @@ func addRoutes(app *fiber.App, cfg Config, d Deps) {
 	app.Post("/api/v1/devices/enrollments", bearer, risky, handleStartEnrollment(d.Devices))
 	app.Post("/api/v1/devices", handleRegisterDevice(d.Devices))
 	app.Get("/api/v1/devices", bearer, handleListDevices(d.Devices))
+	app.Get("/api/v1/push/vapid", handleVAPIDKey(d.Devices))
 	app.Delete("/api/v1/devices/:id", bearer, risky, handleDeleteDevice(d.Devices))
 	app.Post("/api/v1/passkeys/registration", bearer, risky, handleStartPasskeyRegistration(d.Passkeys))
 	app.Post("/api/v1/passkeys", bearer, risky, handleAddPasskey(d.Passkeys))

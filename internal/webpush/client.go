@@ -117,12 +117,12 @@ func Topic(deviceID string) string {
 
 // SendWebPush signs payload (the push JSON), encrypts it for sub and POSTs
 // it to sub.Endpoint with a VAPID token, TTL ttl (whole seconds, at least
-// 0), Urgency high and Topic topic. It succeeds on a 2xx answer (201, as a
+// 0), Urgency high and Topic(deviceID). It succeeds on a 2xx answer (201, as a
 // rule). A 404 or 410 is an error wrapping core.ErrWebPushGone; anything
 // else is core.Unavailable("push endpoint", …) with a cause without the
 // URL, or EInvalidPushURL for an endpoint the Policy refuses. One attempt,
 // within Timeout.
-func (c *Client) SendWebPush(ctx context.Context, sub core.WebPush, payload []byte, ttl time.Duration, topic string) error {
+func (c *Client) SendWebPush(ctx context.Context, deviceID string, sub core.WebPush, payload []byte, ttl time.Duration) error {
 	if err := c.cfg.Policy.ValidateEndpoint(sub.Endpoint); err != nil {
 		return err
 	}
@@ -164,9 +164,7 @@ func (c *Client) SendWebPush(ctx context.Context, sub core.WebPush, payload []by
 	req.Header.Set("Content-Encoding", "aes128gcm")
 	req.Header.Set("TTL", strconv.FormatInt(int64(max(ttl, 0)/time.Second), 10))
 	req.Header.Set("Urgency", "high")
-	if topic != "" {
-		req.Header.Set("Topic", topic)
-	}
+	req.Header.Set("Topic", Topic(deviceID))
 	req.Header.Set("Authorization", "vapid t="+token+", k="+c.publicKey)
 	req.Header.Set("User-Agent", "approvald-push/1")
 	resp, err := c.http.Do(req)

@@ -43,7 +43,7 @@ func TestSendWebPush(t *testing.T) {
 	c, serverPub := newClient(t, push.Policy{AllowLoopback: true})
 	payload := []byte(`{"approval_id":"apr_1","device_id":"dev_1","message":"Login request"}`)
 	topic := webpush.Topic("dev_1")
-	if err := c.SendWebPush(context.Background(), sub.WebPush(), payload, 90*time.Second+500*time.Millisecond, topic); err != nil {
+	if err := c.SendWebPush(context.Background(), "dev_1", sub.WebPush(), payload, 90*time.Second+500*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	m := svc.Next(t, 1, time.Second)
@@ -81,7 +81,7 @@ func TestSendWebPushGone(t *testing.T) {
 		gone   bool
 	}{{http.StatusGone, true}, {http.StatusNotFound, true}, {http.StatusInternalServerError, false}, {http.StatusTooManyRequests, false}} {
 		svc.SetStatus(tc.status)
-		err := c.SendWebPush(context.Background(), sub.WebPush(), []byte(`{}`), time.Minute, "t")
+		err := c.SendWebPush(context.Background(), "dev_1", sub.WebPush(), []byte(`{}`), time.Minute)
 		if errors.Is(err, core.ErrWebPushGone) != tc.gone || err == nil {
 			t.Errorf("%d: %v", tc.status, err)
 		}
@@ -98,7 +98,7 @@ func TestSendWebPushPolicy(t *testing.T) {
 	svc := webpushtest.New(t)
 	sub := svc.Subscribe(t)
 	c, _ := newClient(t, push.Policy{})
-	if err := c.SendWebPush(context.Background(), sub.WebPush(), []byte(`{}`), time.Minute, "t"); !core.IsCode(err, core.EInvalidPushURL) {
+	if err := c.SendWebPush(context.Background(), "dev_1", sub.WebPush(), []byte(`{}`), time.Minute); !core.IsCode(err, core.EInvalidPushURL) {
 		t.Fatalf("loopback endpoint: %v", err)
 	}
 	if n := len(svc.Messages()); n != 0 {

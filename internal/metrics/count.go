@@ -112,6 +112,30 @@ func (c countedPusher) Send(ctx context.Context, pushURL string, payload []byte)
 	return err
 }
 
+// WebPusher is approval.WebPusher.
+type WebPusher interface {
+	SendWebPush(ctx context.Context, deviceID string, sub core.WebPush, payload []byte, ttl time.Duration) error
+}
+
+// WebPushes counts each Web Push in pushes_total, beside the push_url ones.
+func (m *Metrics) WebPushes(p WebPusher) WebPusher {
+	if m == nil {
+		return p
+	}
+	return countedWebPusher{p: p, m: m}
+}
+
+type countedWebPusher struct {
+	p WebPusher
+	m *Metrics
+}
+
+func (c countedWebPusher) SendWebPush(ctx context.Context, deviceID string, sub core.WebPush, payload []byte, ttl time.Duration) error {
+	err := c.p.SendWebPush(ctx, deviceID, sub, payload, ttl)
+	c.m.pushes.WithLabelValues(result(err)).Inc()
+	return err
+}
+
 // SMS counts each message handed to the provider by its result.
 func (m *Metrics) SMS(s core.SMSSender) core.SMSSender {
 	if m == nil {

@@ -71,7 +71,7 @@ func New() *Metrics {
 		}),
 		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "pushes_total",
-			Help: "Signed pushes to authenticator devices, by result (sent or failed, after retries).",
+			Help: "Signed pushes to authenticator devices (to a push_url or by Web Push), by result (sent or failed, after retries).",
 		}, []string{"result"}),
 		sms: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "sms_total",

@@ -188,11 +188,20 @@ func TestPushesCountSentAndFailed(t *testing.T) {
 	if err := p.Send(ctx, device.URL+"/broken", []byte(`{}`)); err == nil {
 		t.Fatal("push to a failing device reported success")
 	}
-	for result, want := range map[string]float64{"sent": 1, "failed": 1} {
+	// Web Pushes count there too.
+	w := m.WebPushes(fakeWebPusher{})
+	_ = w.SendWebPush(ctx, "dev_1", core.WebPush{}, []byte(`{}`), time.Minute)
+	for result, want := range map[string]float64{"sent": 2, "failed": 1} {
 		if v := mustSample(t, m, "approvald_pushes_total", map[string]string{"result": result}); v != want {
 			t.Errorf("pushes_total{result=%q} = %v, want %v", result, v, want)
 		}
 	}
+}
+
+type fakeWebPusher struct{}
+
+func (fakeWebPusher) SendWebPush(context.Context, string, core.WebPush, []byte, time.Duration) error {
+	return nil
 }
 
 // TestApprovalsCountCommittedChanges runs the store decorator on a real

@@ -40,8 +40,14 @@ type Config struct {
 	// Subject is the VAPID sub claim: a mailto: or https: contact (the
 	// server's PUBLIC_URL).
 	Subject string
-	// Timeout bounds one Send (DefaultTimeout when zero).
+	// Timeout bounds one Send, every attempt and pause included
+	// (DefaultTimeout when zero).
 	Timeout time.Duration
+	// Attempts is the most tries per Send (push.DefaultAttempts when
+	// zero); Backoff the pause before the second, doubling after
+	// (push.DefaultBackoff when zero).
+	Attempts int
+	Backoff  time.Duration
 	// Policy is where pushes may go: the same push.Policy that validated
 	// the endpoints, checked again at connect time.
 	Policy push.Policy
@@ -75,6 +81,12 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = core.SystemClock{}
+	}
+	if cfg.Attempts <= 0 {
+		cfg.Attempts = push.DefaultAttempts
+	}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = push.DefaultBackoff
 	}
 	dialer := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second, Control: cfg.Policy.DialControl()}
 	transport := &http.Transport{
@@ -120,8 +132,10 @@ func Topic(deviceID string) string {
 // 0), Urgency high and Topic(deviceID). It succeeds on a 2xx answer (201, as a
 // rule). A 404 or 410 is an error wrapping core.ErrWebPushGone; anything
 // else is core.Unavailable("push endpoint", …) with a cause without the
-// URL, or EInvalidPushURL for an endpoint the Policy refuses. One attempt,
-// within Timeout.
+// URL, or EInvalidPushURL for an endpoint the Policy refuses. Transport
+// errors, 5xx and 429 are tried again, as push.Client does, up to Attempts
+// tries within Timeout; the same encrypted body each time, so a device
+// that got it already refuses the repeat by its nonce.
 func (c *Client) SendWebPush(ctx context.Context, deviceID string, sub core.WebPush, payload []byte, ttl time.Duration) error {
 	if err := c.cfg.Policy.ValidateEndpoint(sub.Endpoint); err != nil {
 		return err
@@ -156,9 +170,23 @@ func (c *Client) SendWebPush(ctx context.Context, deviceID string, sub core.WebP
 
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sub.Endpoint, bytes.NewReader(body))
+	pause := c.cfg.Backoff
+	for attempt := 1; ; attempt++ {
+		retry, err := c.try(ctx, sub.Endpoint, body, token, ttl, deviceID)
+		if err == nil || !retry || attempt >= c.cfg.Attempts || !sleep(ctx, pause) {
+			return err
+		}
+		pause *= 2
+	}
+}
+
+// try makes one POST of the encrypted body; retry says whether another
+// attempt may succeed (a transport error but a refused address or an
+// untrusted certificate, a 5xx, a 429).
+func (c *Client) try(ctx context.Context, endpoint string, body []byte, token string, ttl time.Duration, deviceID string) (retry bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
-		return core.Unavailable("push endpoint", errors.New("webpush: cannot build the request"))
+		return false, core.Unavailable("push endpoint", errors.New("webpush: cannot build the request"))
 	}
 	req.Header.Set("Content-Type", "application/octet-stream")
 	req.Header.Set("Content-Encoding", "aes128gcm")
@@ -173,17 +201,36 @@ func (c *Client) SendWebPush(ctx context.Context, deviceID string, sub core.WebP
 		if errors.As(err, &ue) {
 			err = fmt.Errorf("webpush: %s: %w", ue.Op, ue.Err)
 		}
-		return core.Unavailable("push endpoint", err)
+		var certErr *tls.CertificateVerificationError
+		retry = ctx.Err() == nil && !push.IsRefusedAddress(err) && !errors.As(err, &certErr)
+		return retry, core.Unavailable("push endpoint", err)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseBytes))
 	_ = resp.Body.Close()
 	switch {
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
-		return nil
+		return false, nil
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
-		return fmt.Errorf("webpush: push service answered %d: %w", resp.StatusCode, core.ErrWebPushGone)
+		return false, fmt.Errorf("webpush: push service answered %d: %w", resp.StatusCode, core.ErrWebPushGone)
 	}
-	return core.Unavailable("push endpoint", fmt.Errorf("webpush: push service answered %d", resp.StatusCode))
+	retry = resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests
+	return retry, core.Unavailable("push endpoint", fmt.Errorf("webpush: push service answered %d", resp.StatusCode))
+}
+
+// sleep waits d before another attempt; false, at once, when the budget
+// ends before d has passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= d {
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // Close releases idle connections.

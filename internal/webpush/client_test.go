@@ -26,7 +26,7 @@ func newClient(t *testing.T, p push.Policy) (*webpush.Client, ed25519.PublicKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := webpush.New(webpush.Config{ServerKey: priv, VAPID: vapid, Subject: "mailto:ops@example.com", Timeout: 2 * time.Second, Policy: p})
+	c, err := webpush.New(webpush.Config{ServerKey: priv, VAPID: vapid, Subject: "mailto:ops@example.com", Timeout: 2 * time.Second, Backoff: 10 * time.Millisecond, Policy: p})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,23 +70,28 @@ func TestSendWebPush(t *testing.T) {
 	}
 }
 
-// TestSendWebPushGone: 404 and 410 say the subscription is gone; other
-// failures are unavailable.
+// TestSendWebPushGone: 404 and 410 say the subscription is gone, at once;
+// 5xx and 429 are tried again (3 attempts) and then unavailable.
 func TestSendWebPushGone(t *testing.T) {
 	svc := webpushtest.New(t)
 	sub := svc.Subscribe(t)
 	c, _ := newClient(t, push.Policy{AllowLoopback: true})
 	for _, tc := range []struct {
-		status int
-		gone   bool
-	}{{http.StatusGone, true}, {http.StatusNotFound, true}, {http.StatusInternalServerError, false}, {http.StatusTooManyRequests, false}} {
+		status, attempts int
+		gone             bool
+	}{{http.StatusGone, 1, true}, {http.StatusNotFound, 1, true}, {http.StatusInternalServerError, 3, false},
+		{http.StatusTooManyRequests, 3, false}, {http.StatusBadRequest, 1, false}} {
 		svc.SetStatus(tc.status)
+		before := len(svc.Messages())
 		err := c.SendWebPush(context.Background(), "dev_1", sub.WebPush(), []byte(`{}`), time.Minute)
 		if errors.Is(err, core.ErrWebPushGone) != tc.gone || err == nil {
 			t.Errorf("%d: %v", tc.status, err)
 		}
 		if !tc.gone && !core.IsCode(err, core.EUnavailable) {
 			t.Errorf("%d: %v, want unavailable", tc.status, err)
+		}
+		if n := len(svc.Messages()) - before; n != tc.attempts {
+			t.Errorf("%d: %d attempts, want %d", tc.status, n, tc.attempts)
 		}
 	}
 }

@@ -199,3 +199,25 @@ func TestWebPushRegistrationRefused(t *testing.T) {
 		}
 	}
 }
+
+// The VAPID key is made on first start and kept: a restart on the same
+// database advertises the same key (devices' subscriptions depend on it).
+func TestVAPIDKeyIsKept(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b e2e.Backend) {
+		first := startServer(t, b, nil)
+		r := first.Get(t, "/api/v1/push/vapid")
+		e2e.Expect(t, r, http.StatusOK)
+		if r.Header.Get("Cache-Control") != "public, max-age=300" {
+			t.Fatalf("Cache-Control %q", r.Header.Get("Cache-Control"))
+		}
+		if err := first.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		second := e2e.Start(t, e2e.Options{Run: run, Env: first.Env, SMS: first.SMS})
+		again := second.Get(t, "/api/v1/push/vapid")
+		e2e.Expect(t, again, http.StatusOK)
+		if again.Str("public_key") == "" || again.Str("public_key") != r.Str("public_key") {
+			t.Fatalf("after a restart the VAPID key is %q, was %q", again.Str("public_key"), r.Str("public_key"))
+		}
+	})
+}

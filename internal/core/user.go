@@ -93,11 +93,11 @@ const (
 // SigningKey is a key pair of the server, persisted so every instance and
 // every restart signs with the same key: Ed25519, RSA for KeyOIDC (RS256
 // is the one algorithm every OpenID Connect client supports), ECDSA P-256
-// for KeyOIDCES256.
+// for KeyOIDCES256 and KeyVAPID.
 type SigningKey struct {
 	KID        string
 	Purpose    KeyPurpose
-	PrivateKey []byte // ed25519.PrivateKey (64 bytes); for KeyOIDC and KeyOIDCES256, the PKCS #8 DER of an RSA or ECDSA P-256 key
+	PrivateKey []byte // ed25519.PrivateKey (64 bytes); for KeyOIDC, KeyOIDCES256 and KeyVAPID, the PKCS #8 DER of an RSA or ECDSA P-256 key
 	CreatedAt  time.Time
 	RetiredAt  *time.Time
 }

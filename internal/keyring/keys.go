@@ -21,7 +21,7 @@ const RetiredKeyGrace = 20 * time.Minute
 
 // Ring holds the server's keys of one purpose: the one that signs now, and
 // those that still verify. They are RSA keys for KeyOIDC, ECDSA P-256 keys
-// for KeyOIDCES256, Ed25519 keys otherwise (see GenerateKey). It is safe for concurrent use; Reload
+// for KeyOIDCES256 and KeyVAPID, Ed25519 keys otherwise (see GenerateKey). It is safe for concurrent use; Reload
 // replaces its keys with what the store holds.
 type Ring struct {
 	purpose core.KeyPurpose
@@ -128,7 +128,9 @@ const (
 )
 
 // RotatingPurposes are the purposes whose keys RotateKey rotates: the keys
-// of tokens (access tokens, and ID tokens of each algorithm).
+// of tokens (access tokens, and ID tokens of each algorithm). Not KeyVAPID:
+// devices subscribed to Web Push with its public key, and a new one would
+// make every subscription refuse our pushes.
 var RotatingPurposes = []core.KeyPurpose{core.KeyJWT, core.KeyOIDC, core.KeyOIDCES256, core.KeyOIDCEdDSA}
 
 // RotateKey stores a new key of purpose that signs from now+delay on; the

@@ -27,7 +27,7 @@ const (
 )
 
 // GenerateKey returns a new signing key of purpose, not yet stored: RSA for
-// KeyOIDC, ECDSA P-256 for KeyOIDCES256 (each PKCS #8 DER in PrivateKey),
+// KeyOIDC, ECDSA P-256 for KeyOIDCES256 and KeyVAPID (each PKCS #8 DER in PrivateKey),
 // Ed25519 otherwise.
 func GenerateKey(purpose core.KeyPurpose, now time.Time) (*core.SigningKey, error) {
 	var kid string
@@ -83,7 +83,7 @@ func idOf(b []byte) string {
 }
 
 // decodeKey reads a stored key as its purpose says it is: an RSA key for
-// KeyOIDC, an ECDSA P-256 key for KeyOIDCES256, an Ed25519 key otherwise.
+// KeyOIDC, an ECDSA P-256 key for KeyOIDCES256 and KeyVAPID, an Ed25519 key otherwise.
 // Anything else is refused, so a ring never holds keys of two types.
 func decodeKey(sk *core.SigningKey) (*ringKey, error) {
 	k := &ringKey{kid: sk.KID, createdAt: sk.CreatedAt, retiredAt: sk.RetiredAt}

@@ -31,7 +31,8 @@ func webPushDevice(t *testing.T, s *e2e.Server, at string, svc *webpushtest.Serv
 	r := s.Post(t, "/api/v1/devices", map[string]any{
 		"enrollment_code": s.EnrollmentCode(t, at), "name": "Browser",
 		"public_key": base64.RawURLEncoding.EncodeToString(st.PrivateKey.Public().(ed25519.PublicKey)),
-		"web_push":   map[string]any{"endpoint": sub.Endpoint, "keys": map[string]any{"p256dh": sub.P256dh, "auth": sub.Auth}},
+		// As PushSubscription.toJSON() gives it, expirationTime and all.
+		"web_push": map[string]any{"endpoint": sub.Endpoint, "expirationTime": nil, "keys": map[string]any{"p256dh": sub.P256dh, "auth": sub.Auth}},
 	})
 	e2e.Expect(t, r, http.StatusCreated)
 	key, err := signing.DecodeB64(r.Str("server_public_key"))

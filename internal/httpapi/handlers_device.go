@@ -48,7 +48,11 @@ func handleRegisterDevice(devices *device.Service) fiber.Handler {
 		PushURL        string `json:"push_url"`
 		WebPush        *struct {
 			Endpoint string `json:"endpoint"`
-			Keys     struct {
+			// ExpirationTime is in PushSubscription.toJSON(); it is
+			// taken and ignored (push services say 404/410 when a
+			// subscription ends).
+			ExpirationTime *float64 `json:"expirationTime"`
+			Keys           struct {
 				P256dh string `json:"p256dh"`
 				Auth   string `json:"auth"`
 			} `json:"keys"`

@@ -250,3 +250,28 @@ func TestCleanNeutralizesTerminalEscapes(t *testing.T) {
 		t.Fatalf("clean kept %d runes of 500", len([]rune(long)))
 	}
 }
+
+// A request with context shows its summary under the heading, cleaned as
+// any text from the server; one without shows no context line.
+func TestShowPrintsTheContextSummary(t *testing.T) {
+	now := time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)
+	p := authenticator.PushRequest{ApprovalID: "apr_x", Message: "Login request", App: "Grafana", ExpiresAt: now.Add(time.Minute),
+		Context: &authenticator.PushContext{Browser: "Firefox", OS: "Linux", Location: "Berlin, Germany", Summary: "near Berlin, Germany · Firefox on Linux · Grafana"}}
+	var out strings.Builder
+	show(&out, p, now)
+	if !strings.Contains(out.String(), "Sign in to Grafana  apr_x\n  context:  near Berlin, Germany · Firefox on Linux · Grafana\n") {
+		t.Fatalf("show printed %q; want the summary under the heading", out.String())
+	}
+	p.Context.Summary = "near Berlin\x1b[2J"
+	out.Reset()
+	show(&out, p, now)
+	if strings.Contains(out.String(), "\x1b") {
+		t.Fatalf("show printed %q; want the summary without its escape", out.String())
+	}
+	p.Context = nil
+	out.Reset()
+	show(&out, p, now)
+	if strings.Contains(out.String(), "context:") {
+		t.Fatalf("show printed %q; want no context line", out.String())
+	}
+}

@@ -48,6 +48,7 @@ type adapters struct {
 // openAdapters opens what the services run on, each adding its closer to c.
 func openAdapters(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, stdout io.Writer, c *closers) (*adapters, error) {
 	a := &adapters{clock: core.SystemClock{}, db: db, metrics: metrics.New(), pushPolicy: cfg.pushPolicy()}
+	clientcontext.Prepare()
 	// First: a wrong path is a setting to fix, found before anything else
 	// is opened.
 	if cfg.GeoIPDB != "" {

@@ -11,6 +11,10 @@ import (
 // some milliseconds) and shared: Parse is safe for concurrent use.
 var parser = sync.OnceValue(useragent.NewParser)
 
+// Prepare builds the parser now (some 25 ms), so that the first push
+// after start does not wait for it; serve calls it at start.
+func Prepare() { parser() }
+
 // Agent is the browser and operating system that the user agent ua names,
 // each "" when it names none (curl, a bot's, garbage).
 func Agent(ua string) (browser, os string) {

@@ -17,7 +17,7 @@ import (
 const firefoxOnLinux = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 
 // With GEOIP_DB, a login from Berlin in Firefox on Linux is told to the
-// device as such, in the pull listing (the push's form), and the
+// device as such, in the signed push and in the pull listing, and the
 // security trail shows the same context. One backend: nothing here
 // depends on the storage.
 func TestPushContextFromGeoIPDB(t *testing.T) {
@@ -25,13 +25,16 @@ func TestPushContextFromGeoIPDB(t *testing.T) {
 	s := startServer(t, e2e.SQLite, map[string]string{"GEOIP_DB": geotest.CityDB(t), "TRUSTED_PROXIES": "127.0.0.1"})
 	u := s.SignUp(t)
 	at := s.LoginSMS(t, u).Str("access_token")
-	dev := s.EnrollDevice(t, at, false)
+	dev := s.EnrollDevice(t, at, true) // it pushes, and may pull too
 
 	fromBerlin := []string{"X-Forwarded-For", geotest.BerlinIP, "User-Agent", firefoxOnLinux}
 	l := s.Post(t, "/api/v1/login", map[string]any{"phone": u.Phone, "password": u.Password}, fromBerlin...)
 	e2e.Expect(t, l, http.StatusAccepted)
 
 	const want = "near Berlin, Germany · Firefox on Linux"
+	if p := dev.NextPush(t); p.ApprovalID != l.Str("approval_id") || p.Context == nil || p.Context.Summary != want {
+		t.Fatalf("signed push %+v (context %+v); want the summary %q", p, p.Context, want)
+	}
 	pending, err := dev.Client.Pending(t.Context())
 	if err != nil || len(pending) != 1 || pending[0].Context == nil {
 		t.Fatalf("pending: %+v %v", pending, err)

@@ -97,7 +97,12 @@ func TestListenApprovesAPushAutomatically(t *testing.T) {
 	pushAddr := relay(t, cliAddr)
 	mustCLI(t, "", "enroll", "--server", s.URL, "--code", code, "--listen", pushAddr, "--state", state)
 
-	l := s.StartLogin(t, u)
+	// From Firefox on Linux: the push's context says so.
+	lr := s.Post(t, "/api/v1/login", map[string]any{"phone": u.Phone, "password": u.Password},
+		"User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
+	e2e.Expect(t, lr, http.StatusAccepted)
+	var l e2e.Login
+	lr.Decode(t, &l)
 	if l.Channel != "push" {
 		t.Fatalf("login channel = %q, want push", l.Channel)
 	}
@@ -106,7 +111,7 @@ func TestListenApprovesAPushAutomatically(t *testing.T) {
 	if r.err != nil {
 		t.Fatalf("listen: %v\nstdout: %s\nstderr: %s", r.err, r.stdout, r.stderr)
 	}
-	for _, want := range []string{l.ID, "from:", "browser:", "expires:", "Approved"} {
+	for _, want := range []string{l.ID, "context:  Firefox on Linux\n", "from:", "browser:", "expires:", "Approved"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Fatalf("listen printed %q, want %q in it", r.stdout, want)
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/approvald/approvald/internal/clientcontext"
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/hub"
 	"github.com/approvald/approvald/internal/inmem"
@@ -42,11 +43,24 @@ type adapters struct {
 	audit      *store.Auditor
 	// loginAudit records refused logins off the request's path.
 	loginAudit *store.AuditQueue
+	// locator names the place of an address (GEOIP_DB); nil without one.
+	locator *clientcontext.Locator
 }
 
 // openAdapters opens what the services run on, each adding its closer to c.
 func openAdapters(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, stdout io.Writer, c *closers) (*adapters, error) {
 	a := &adapters{clock: core.SystemClock{}, db: db, metrics: metrics.New(), pushPolicy: cfg.pushPolicy()}
+	clientcontext.Prepare()
+	// First: a wrong path is a setting to fix, found before anything else
+	// is opened.
+	if cfg.GeoIPDB != "" {
+		l, err := clientcontext.OpenLocator(cfg.GeoIPDB)
+		if err != nil {
+			return nil, &configError{"GEOIP_DB", fmt.Sprintf("%q: %v", cfg.GeoIPDB, err)}
+		}
+		a.locator = l
+		c.add(func() { _ = l.Close() })
+	}
 	secret, err := loadSecretKey(cfg, db.Dialect())
 	if err != nil {
 		return nil, err

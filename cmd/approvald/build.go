@@ -54,6 +54,7 @@ func newApp(cfg *config, a *adapters, s *services, log *slog.Logger, closing <-c
 		Hub:       a.hub,
 		Store:     a.db,
 		Events:    a.db,
+		Locator:   a.locator,
 		Audit:     a.audit,
 		JWKS:      a.keys.jwt.JWKS,
 		Ready:     ready,

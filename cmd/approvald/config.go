@@ -88,6 +88,10 @@ type config struct {
 	// ClientsFile (CLIENTS_FILE) declares OpenID Connect clients, applied
 	// by serve at start (applyClientsFile).
 	ClientsFile string
+	// GeoIPDB (GEOIP_DB) is a MaxMind-format city database (GeoLite2 or
+	// GeoIP2 City): pushes and the security trail then name the place of a
+	// login's address. Opened once by serve (openLocator).
+	GeoIPDB string
 	// getenv is the environment, for the variables CLIENTS_FILE names
 	// (client_secret_env).
 	getenv func(string) string
@@ -116,6 +120,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		YunpianAPIKey:    getenv("YUNPIAN_API_KEY"),
 		YunpianBaseURL:   getenv("YUNPIAN_BASE_URL"),
 		ClientsFile:      getenv("CLIENTS_FILE"),
+		GeoIPDB:          getenv("GEOIP_DB"),
 		CookieDomain:     strings.TrimPrefix(strings.ToLower(strings.TrimSpace(getenv("COOKIE_DOMAIN"))), "."),
 		getenv:           getenv,
 		addrDefault:      getenv("ADDR") == "",

@@ -72,7 +72,8 @@ func newServices(cfg *config, a *adapters, log *slog.Logger) (*services, error) 
 		Config: approvalConfig(cfg), Approvals: a.metrics.Approvals(a.db), Devices: a.db, Users: a.db,
 		Broker: a.eph, KV: a.eph, Limiter: a.eph, Texts: texts, Codes: a.keys.codes, Pusher: a.metrics.Pushes(a.pusher),
 		Secrets: a.keys.totp, Tokens: s.tokens, Audit: a.audit, Clock: a.clock, Log: log,
-		ServerKey: a.keys.server, Local: a.hub, LateAudit: a.loginAudit, WebPusher: a.metrics.WebPushes(a.webPusher),
+		ServerKey: a.keys.server, Local: a.hub, LateAudit: a.loginAudit, Locator: a.locator,
+		WebPusher: a.metrics.WebPushes(a.webPusher),
 	})
 	if err != nil {
 		return nil, err

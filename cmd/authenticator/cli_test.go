@@ -97,7 +97,12 @@ func TestListenApprovesAPushAutomatically(t *testing.T) {
 	pushAddr := relay(t, cliAddr)
 	mustCLI(t, "", "enroll", "--server", s.URL, "--code", code, "--listen", pushAddr, "--state", state)
 
-	l := s.StartLogin(t, u)
+	// From Firefox on Linux: the push's context says so.
+	lr := s.Post(t, "/api/v1/login", map[string]any{"phone": u.Phone, "password": u.Password},
+		"User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
+	e2e.Expect(t, lr, http.StatusAccepted)
+	var l e2e.Login
+	lr.Decode(t, &l)
 	if l.Channel != "push" {
 		t.Fatalf("login channel = %q, want push", l.Channel)
 	}
@@ -106,7 +111,7 @@ func TestListenApprovesAPushAutomatically(t *testing.T) {
 	if r.err != nil {
 		t.Fatalf("listen: %v\nstdout: %s\nstderr: %s", r.err, r.stdout, r.stderr)
 	}
-	for _, want := range []string{l.ID, "from:", "browser:", "expires:", "Approved"} {
+	for _, want := range []string{l.ID, "context:  Firefox on Linux\n", "from:", "browser:", "expires:", "Approved"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Fatalf("listen printed %q, want %q in it", r.stdout, want)
 		}
@@ -248,5 +253,30 @@ func TestCleanNeutralizesTerminalEscapes(t *testing.T) {
 	}
 	if long := clean(strings.Repeat("a", 500)); len([]rune(long)) != maxShownRunes+1 {
 		t.Fatalf("clean kept %d runes of 500", len([]rune(long)))
+	}
+}
+
+// A request with context shows its summary under the heading, cleaned as
+// any text from the server; one without shows no context line.
+func TestShowPrintsTheContextSummary(t *testing.T) {
+	now := time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)
+	p := authenticator.PushRequest{ApprovalID: "apr_x", Message: "Login request", App: "Grafana", ExpiresAt: now.Add(time.Minute),
+		Context: &authenticator.PushContext{Browser: "Firefox", OS: "Linux", Location: "Berlin, Germany", Summary: "near Berlin, Germany · Firefox on Linux · Grafana"}}
+	var out strings.Builder
+	show(&out, p, now)
+	if !strings.Contains(out.String(), "Sign in to Grafana  apr_x\n  context:  near Berlin, Germany · Firefox on Linux · Grafana\n") {
+		t.Fatalf("show printed %q; want the summary under the heading", out.String())
+	}
+	p.Context.Summary = "near Berlin\x1b[2J"
+	out.Reset()
+	show(&out, p, now)
+	if strings.Contains(out.String(), "\x1b") {
+		t.Fatalf("show printed %q; want the summary without its escape", out.String())
+	}
+	p.Context = nil
+	out.Reset()
+	show(&out, p, now)
+	if strings.Contains(out.String(), "context:") {
+		t.Fatalf("show printed %q; want no context line", out.String())
 	}
 }

@@ -28,6 +28,9 @@ func show(w io.Writer, p authenticator.PushRequest, now time.Time) {
 		// application's name as the heading it would not be seen.
 		fmt.Fprintf(w, "  WARNING:  %s\n", passwordlessWarning)
 	}
+	if p.Context != nil && p.Context.Summary != "" {
+		fmt.Fprintf(w, "  context:  %s\n", clean(p.Context.Summary))
+	}
 	fmt.Fprintf(w, "  from:     %s\n", orUnknown(p.Details.IP))
 	fmt.Fprintf(w, "  browser:  %s\n", orUnknown(p.Details.UserAgent))
 	if !p.Details.Time.IsZero() {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/approvald/approvald/internal/clientcontext"
 	"github.com/approvald/approvald/internal/core"
 )
 
@@ -22,8 +23,12 @@ type PushRequest struct {
 	// says so plainly (PasswordlessMessage).
 	Passwordless bool        `json:"passwordless,omitempty"`
 	Details      PushDetails `json:"details"`
-	ExpiresAt    time.Time   `json:"expires_at"`
-	CallbackURL  string      `json:"callback_url"`
+	// Context is the login's client in words a person can judge ("near
+	// Berlin, Germany · Firefox on Linux · Grafana"), computed from Details
+	// and App when the push is made; absent when nothing is known.
+	Context     *clientcontext.Context `json:"context,omitempty"`
+	ExpiresAt   time.Time              `json:"expires_at"`
+	CallbackURL string                 `json:"callback_url"`
 }
 
 // PushDetails tell the user where the login comes from.
@@ -41,6 +46,7 @@ func (s *Service) pushRequest(a *core.Approval, deviceID string) PushRequest {
 	return PushRequest{
 		ApprovalID: a.ID, DeviceID: deviceID, Message: msg, App: a.AppName, Passwordless: a.Passwordless != "",
 		Details:     PushDetails{IP: a.IP, UserAgent: a.UserAgent, Time: a.CreatedAt.UTC()},
+		Context:     clientcontext.Of(s.Locator, a.IP, a.UserAgent, a.AppName),
 		ExpiresAt:   a.ExpiresAt.UTC(),
 		CallbackURL: s.Config.CallbackURL,
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/approvald/approvald/internal/clientcontext"
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/otp"
 	"github.com/approvald/approvald/internal/session"
@@ -106,6 +107,9 @@ type Deps struct {
 	// Local, when set, hands each message to this process's waiting
 	// browsers before it is published (hub.Hub.Deliver); it may be nil.
 	Local Deliverer `deps:"optional"`
+	// Locator names the place of a login's address in its push (GEOIP_DB);
+	// nil: the push's context has no location.
+	Locator *clientcontext.Locator `deps:"optional"`
 }
 
 // New returns the service on d, or an error naming each field of d that is

@@ -27,8 +27,20 @@ type PushRequest struct {
 	// approval alone.
 	Passwordless bool        `json:"passwordless,omitempty"`
 	Details      PushDetails `json:"details"`
-	ExpiresAt    time.Time   `json:"expires_at"`
-	CallbackURL  string      `json:"callback_url"`
+	// Context is what the server made of Details: nil when it knew nothing.
+	Context     *PushContext `json:"context,omitempty"`
+	ExpiresAt   time.Time    `json:"expires_at"`
+	CallbackURL string       `json:"callback_url"`
+}
+
+// PushContext is the login's client in words ("near Berlin, Germany ·
+// Firefox on Linux · Grafana"), each field "" when the server did not know
+// it. Like Details, it comes from what the login's browser sent.
+type PushContext struct {
+	Browser  string `json:"browser,omitempty"`
+	OS       string `json:"os,omitempty"`
+	Location string `json:"location,omitempty"`
+	Summary  string `json:"summary,omitempty"`
 }
 
 // PushDetails say where the login comes from. They are what the login's

@@ -40,7 +40,7 @@ func addRoutes(app *fiber.App, cfg Config, d Deps) {
 	app.Post("/api/v1/password", bearer, handleChangePassword(d.Accounts, d.Tokens))
 	app.Get("/api/v1/me", bearer, handleGetMe(d.Accounts))
 	app.Patch("/api/v1/me", bearer, handlePatchMe(d.Accounts, d.Tokens))
-	app.Get("/api/v1/me/events", bearer, handleEvents(d.Events))
+	app.Get("/api/v1/me/events", bearer, handleEvents(d.Events, d.Locator))
 
 	app.Post("/api/v1/devices/enrollments", bearer, risky, handleStartEnrollment(d.Devices))
 	app.Post("/api/v1/devices", handleRegisterDevice(d.Devices))

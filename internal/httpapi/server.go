@@ -14,6 +14,7 @@ import (
 
 	"github.com/approvald/approvald/internal/account"
 	"github.com/approvald/approvald/internal/approval"
+	"github.com/approvald/approvald/internal/clientcontext"
 	"github.com/approvald/approvald/internal/clientip"
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/device"
@@ -50,7 +51,10 @@ type Deps struct {
 	Hub      *hub.Hub
 	Store    approvalReader
 	Events   core.SecurityEventStore
-	Audit    core.Auditor
+	// Locator names the place of an event's address in its context
+	// (GEOIP_DB); nil: contexts have no location.
+	Locator *clientcontext.Locator
+	Audit   core.Auditor
 	// AuthRequests names the application of an OpenID Connect
 	// authorization request that a login carries (auth_request); nil when
 	// this server is not an OpenID provider, and such a login is refused.

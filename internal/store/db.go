@@ -17,6 +17,7 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
 	"github.com/uptrace/bun/driver/pgdriver"
+	"github.com/uptrace/bun/schema"
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 
 	"github.com/approvald/approvald/internal/core"
@@ -89,7 +90,7 @@ func openPostgres(databaseURL string) (db *DB, err error) {
 	sqldb.SetMaxIdleConns(conns)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
 	sqldb.SetConnMaxLifetime(time.Hour)
-	return &DB{bun: bun.NewDB(sqldb, pgdialect.New()), dialect: DialectPostgres, decideStmt: preparedStmt{query: decideByDeviceSQL}}, nil
+	return &DB{bun: newBun(sqldb, pgdialect.New()), dialect: DialectPostgres, decideStmt: preparedStmt{query: decideByDeviceSQL}}, nil
 }
 
 // sqliteParams make every connection wait for locks instead of failing
@@ -123,7 +124,15 @@ func openSQLite(databaseURL string) (*DB, error) {
 	sqldb.SetMaxOpenConns(conns)
 	sqldb.SetMaxIdleConns(conns)
 	sqldb.SetConnMaxIdleTime(0)
-	return &DB{bun: bun.NewDB(sqldb, sqlitedialect.New()), dialect: DialectSQLite}, nil
+	return &DB{bun: newBun(sqldb, sqlitedialect.New()), dialect: DialectSQLite}, nil
+}
+
+// newBun opens bun so that a column it does not know is skipped when a row
+// is read: during a rolling upgrade the running instances read rows of a
+// schema a newer instance has already migrated (bun would otherwise refuse
+// every `RETURNING *` with a new column).
+func newBun(sqldb *sql.DB, d schema.Dialect) *bun.DB {
+	return bun.NewDB(sqldb, d, bun.WithDiscardUnknownColumns())
 }
 
 // redactURL hides a password in a database URL for error messages.

@@ -17,6 +17,9 @@ type Config struct {
 	PushTimeout time.Duration // when a pending push is announced push_timeout
 	CodeTTL     time.Duration // life of an SMS code and of an SMS approval
 	CallbackURL string        // PUBLIC_URL + /api/v1/callbacks/approval
+	// PathPrefix is PUBLIC_URL's path without its trailing slash: the
+	// frames of a device websocket are signed over it + DeviceWSPath.
+	PathPrefix string
 
 	WrongCodesPerHour int           // per user, across approvals (10)
 	PushesPerWindow   int           // push approvals per user per PushWindow (5)

@@ -194,3 +194,18 @@ func (s *Service) UseDeviceWSTicket(ctx context.Context, deviceID, ticket string
 }
 
 func deviceTicketKey(ticket string) string { return "devwsticket:" + HashTicket(ticket) }
+
+// DevicePending is what the pull endpoint lists for deviceID, for a device
+// websocket on connect and after a resync; removed is true (and the list
+// nil) when the device is no longer enrolled.
+func (s *Service) DevicePending(ctx context.Context, deviceID string) (list []PushRequest, removed bool, err error) {
+	dev, err := s.Devices.Device(ctx, deviceID)
+	if core.IsCode(err, core.ENotFound) {
+		return nil, true, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	list, err = s.Pending(ctx, dev)
+	return list, false, err
+}

@@ -182,4 +182,3 @@ func headerMap(h signing.Headers) map[string]string {
 	}
 	return m
 }
-

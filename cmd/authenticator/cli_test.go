@@ -141,7 +141,7 @@ func TestListenAsksOnStdin(t *testing.T) {
 	}
 }
 
-// A device without a push URL: listen polls and denies with --deny.
+// A device without a push URL: listen --poll polls and denies with --deny.
 func TestListenPollsWithoutPushURL(t *testing.T) {
 	s := e2e.Start(t, e2e.Options{})
 	u, code := s.UserAndEnrollmentCode(t)
@@ -151,10 +151,41 @@ func TestListenPollsWithoutPushURL(t *testing.T) {
 		t.Fatalf("enroll without --code printed %q, want a prompt", out)
 	}
 
-	done := cliInBackground(t, "", "listen", "--state", state, "--deny", "--once", "--interval", "50ms")
+	done := cliInBackground(t, "", "listen", "--state", state, "--deny", "--once", "--poll", "--interval", "50ms")
 	l := s.StartLogin(t, u)
 	r := wait(t, done)
 	if r.err != nil || !strings.Contains(r.stdout, l.ID) || !strings.Contains(r.stdout, "Denied.") {
+		t.Fatalf("listen = %v\nstdout: %s\nstderr: %s", r.err, r.stdout, r.stderr)
+	}
+	if a := s.Approval(t, l); a.Str("status") != "denied" || a.Str("reason") != "user_denied" {
+		t.Fatalf("approval after listen --deny = %s", a.Raw)
+	}
+}
+
+// A device without a push URL: listen holds the device websocket; a login
+// started before it connects is pending on connect, the next arrives on it.
+func TestListenOverTheDeviceWebsocket(t *testing.T) {
+	s := e2e.Start(t, e2e.Options{})
+	u, code := s.UserAndEnrollmentCode(t)
+	state := filepath.Join(t.TempDir(), "device.json")
+	mustCLI(t, "", "enroll", "--server", s.URL, "--code", code, "--state", state)
+
+	first := s.StartLogin(t, u)
+	done := cliInBackground(t, "", "listen", "--state", state, "--deny", "--once")
+	r := wait(t, done)
+	if r.err != nil || !strings.Contains(r.stdout, first.ID) || !strings.Contains(r.stdout, "websocket") || !strings.Contains(r.stdout, "Denied.") {
+		t.Fatalf("listen = %v\nstdout: %s\nstderr: %s", r.err, r.stdout, r.stderr)
+	}
+	if a := s.Approval(t, first); a.Str("status") != "denied" {
+		t.Fatalf("approval after listen --deny = %s", a.Raw)
+	}
+
+	// Nothing pending now: a login started while it listens (or connects:
+	// then it is pending on connect) is answered too.
+	done = cliInBackground(t, "", "listen", "--state", state, "--deny", "--once")
+	l := s.StartLogin(t, u)
+	r = wait(t, done)
+	if r.err != nil || !strings.Contains(r.stdout, "Denied.") {
 		t.Fatalf("listen = %v\nstdout: %s\nstderr: %s", r.err, r.stdout, r.stderr)
 	}
 	if a := s.Approval(t, l); a.Str("status") != "denied" || a.Str("reason") != "user_denied" {

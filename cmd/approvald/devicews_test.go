@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fasthttp/websocket"
+
 	"github.com/approvald/approvald/internal/authenticator"
 	"github.com/approvald/approvald/internal/e2e"
 	"github.com/approvald/approvald/internal/signing"
@@ -181,4 +183,54 @@ func headerMap(h signing.Headers) map[string]string {
 		m[k] = hh.Get(k)
 	}
 	return m
+}
+
+// Two instances on one database and Redis: a ticket issued by B opens the
+// websocket on A (the KV is shared), and what B publishes for the device (a
+// login started there, its decision there) reaches A's websocket through
+// the broker.
+func TestTwoInstancesShareDeviceFrames(t *testing.T) {
+	a := startProcess(t, e2e.Postgres, map[string]string{"PUBLIC_URL": sharedPublicURL})
+	b := sibling(t, a)
+	u, dev := a.UserWithDevice(t, false)
+	dev.State.Server = b.URL
+	ticket, err := dev.Client.WSTicket(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
+	conn, res, err := d.Dial("ws"+strings.TrimPrefix(a.URL, "http")+"/api/v1/devices/"+dev.State.DeviceID+"/ws?ticket="+ticket, nil)
+	if err != nil {
+		t.Fatalf("device websocket on A: %v %v", err, res)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	next := func() map[string]any {
+		t.Helper()
+		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		var f map[string]any
+		if err := conn.ReadJSON(&f); err != nil {
+			t.Fatalf("reading the device websocket: %v", err)
+		}
+		return f
+	}
+	if f := next(); f["type"] != "pending" {
+		t.Fatalf("first frame %v", f)
+	}
+	l := b.StartLogin(t, u)
+	f := next()
+	if f["type"] != "approval" {
+		t.Fatalf("after the login on B: %v", f)
+	}
+	body, _ := f["body"].(string)
+	h := signing.Headers{Timestamp: f["timestamp"].(string), Nonce: f["nonce"].(string), Signature: f["signature"].(string)}
+	if err := signing.Verify(dev.State.ServerPublicKey, "WS", "/api/v1/devices/"+dev.State.DeviceID+"/ws", h, []byte(body)); err != nil {
+		t.Fatalf("the approval frame's signature: %v", err)
+	}
+	if !strings.Contains(body, l.ID) {
+		t.Fatalf("approval frame body %s", body)
+	}
+	dev.MustDecide(t, l.ID, true, l.Number, false)
+	if f := next(); f["type"] != "status" || f["approval_id"] != l.ID || f["status"] != "approved" {
+		t.Fatalf("after the decision on B: %v", f)
+	}
 }

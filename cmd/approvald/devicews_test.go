@@ -117,6 +117,16 @@ func TestDeviceWebsocket(t *testing.T) {
 			if res.StatusCode != http.StatusForbidden {
 				t.Fatalf("a foreign origin: %d", res.StatusCode)
 			}
+			// PUBLIC_URL's own origin (the web authenticator page) is let in.
+			if ticket, err = dev.Client.WSTicket(ctx); err != nil {
+				t.Fatal(err)
+			}
+			d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
+			conn, res, err := d.Dial(strings.Replace(wsURL, wsURL[strings.Index(wsURL, "ticket="):], "ticket="+ticket, 1), http.Header{"Origin": {s.PublicURL}})
+			if err != nil {
+				t.Fatalf("from PUBLIC_URL's origin %s: %v %v", s.PublicURL, err, res)
+			}
+			_ = conn.Close()
 		})
 
 		t.Run("approvals and changes at once", func(t *testing.T) {

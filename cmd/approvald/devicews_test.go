@@ -244,3 +244,20 @@ func TestTwoInstancesShareDeviceFrames(t *testing.T) {
 		t.Fatalf("after the decision on B: %v", f)
 	}
 }
+
+// An expired ticket opens nothing: with DEVICE_WS_TICKET_TTL at 1 ns every
+// ticket is past its life by the time it is used (no sleep needed).
+func TestDeviceWebsocketTicketExpires(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b e2e.Backend) {
+		s := startServer(t, b, map[string]string{"DEVICE_WS_TICKET_TTL": "1ns"})
+		_, dev := s.UserWithDevice(t, false)
+		ctx := context.Background()
+		ticket, err := dev.Client.WSTicket(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := dev.Client.DialSocketWithTicket(ctx, ticket); err == nil || !strings.Contains(err.Error(), "401") {
+			t.Fatalf("an expired ticket: %v", err)
+		}
+	})
+}

@@ -20,7 +20,8 @@ import (
 // DeviceTopic is the broker channel of one device.
 func DeviceTopic(deviceID string) string { return "device:" + deviceID }
 
-// DeviceWSTicketTTL is the life of a device websocket ticket.
+// DeviceWSTicketTTL is the default life of a device websocket ticket
+// (Config.DeviceWSTicketTTL).
 const DeviceWSTicketTTL = 30 * time.Second
 
 // DeviceWSSignMethod is the method of the canonical string a server signs
@@ -145,16 +146,25 @@ func (s *Service) DeviceRemoved(ctx context.Context, deviceID string) {
 // expiry (checked against the service's clock).
 func (s *Service) IssueDeviceWSTicket(ctx context.Context, dev *core.Device) (string, time.Duration, error) {
 	ticket := core.NewSecret(32)
-	exp := s.Clock.Now().Add(DeviceWSTicketTTL)
+	ttl := s.ticketTTL()
+	exp := s.Clock.Now().Add(ttl)
 	val := dev.ID + " " + strconv.FormatInt(exp.UnixNano(), 10)
 	// The KV's own TTL only clears it away: a margin covers clock skew
 	// between the KV and this instance.
-	if ok, err := s.KV.SetNX(ctx, deviceTicketKey(ticket), val, DeviceWSTicketTTL+time.Minute); err != nil {
+	if ok, err := s.KV.SetNX(ctx, deviceTicketKey(ticket), val, ttl+time.Minute); err != nil {
 		return "", 0, err
 	} else if !ok {
 		return "", 0, core.Errorf(core.EInternal, "ticket collision")
 	}
-	return ticket, DeviceWSTicketTTL, nil
+	return ticket, ttl, nil
+}
+
+// ticketTTL is Config.DeviceWSTicketTTL, or the default when unset.
+func (s *Service) ticketTTL() time.Duration {
+	if s.Config.DeviceWSTicketTTL > 0 {
+		return s.Config.DeviceWSTicketTTL
+	}
+	return DeviceWSTicketTTL
 }
 
 var errBadDeviceTicket = core.Errorf(core.EUnauthorized, "a valid device websocket ticket is required")
@@ -180,7 +190,7 @@ func (s *Service) UseDeviceWSTicket(ctx context.Context, deviceID, ticket string
 		return nil, errBadDeviceTicket
 	}
 	// Spent once: the first to mark it used wins.
-	if first, err := s.KV.SetNX(ctx, key+":used", "1", DeviceWSTicketTTL+time.Minute); err != nil {
+	if first, err := s.KV.SetNX(ctx, key+":used", "1", s.ticketTTL()+time.Minute); err != nil {
 		return nil, err
 	} else if !first {
 		return nil, errBadDeviceTicket

@@ -49,7 +49,8 @@ func handleDeviceWSTicket(approvals *approval.Service, pathPrefix string) fiber.
 			return err
 		}
 		c.Set(fiber.HeaderCacheControl, "no-store")
-		return c.Status(fiber.StatusCreated).JSON(fiber.Map{"ticket": ticket, "expires_in": int(ttl.Seconds())})
+		// Whole seconds, rounded up: a ticket of under a second says 1.
+		return c.Status(fiber.StatusCreated).JSON(fiber.Map{"ticket": ticket, "expires_in": int((ttl + time.Second - 1) / time.Second)})
 	}
 }
 

@@ -34,7 +34,10 @@ type config struct {
 	ApprovalTTL     time.Duration
 	PushTimeout     time.Duration
 	CodeTTL         time.Duration
-	SecretKey       string // SECRET_KEY: base64 of 32 bytes; see README "Secrets"
+	// DeviceWSTicketTTL (DEVICE_WS_TICKET_TTL) is the life of a device
+	// websocket ticket.
+	DeviceWSTicketTTL time.Duration
+	SecretKey         string // SECRET_KEY: base64 of 32 bytes; see README "Secrets"
 	// PreviousSecretKeys (SECRET_KEYS_PREVIOUS) still open TOTP secrets
 	// sealed before a rotation.
 	PreviousSecretKeys [][]byte
@@ -172,6 +175,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		{"APPROVAL_TTL", &c.ApprovalTTL, approvals.ApprovalTTL},
 		{"PUSH_TIMEOUT", &c.PushTimeout, approvals.PushTimeout},
 		{"CODE_TTL", &c.CodeTTL, approvals.CodeTTL},
+		{"DEVICE_WS_TICKET_TTL", &c.DeviceWSTicketTTL, approvals.DeviceWSTicketTTL},
 		{"SMS_TIMEOUT", &c.SMSTimeout, sms.DefaultTimeout},
 		{"SWEEP_INTERVAL", &c.SweepInterval, time.Second},
 		{"KEY_RELOAD_INTERVAL", &c.KeyReloadInterval, keyring.DefaultReloadInterval},

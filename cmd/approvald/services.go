@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/ed25519"
 	"log/slog"
+	"net/url"
 	"runtime"
 	"strings"
 
@@ -99,7 +100,11 @@ func newServices(cfg *config, a *adapters, log *slog.Logger) (*services, error) 
 func approvalConfig(cfg *config) approval.Config {
 	c := cfg.Limits.Approval
 	c.ApprovalTTL, c.PushTimeout, c.CodeTTL = cfg.ApprovalTTL, cfg.PushTimeout, cfg.CodeTTL
+	c.DeviceWSTicketTTL = cfg.DeviceWSTicketTTL
 	c.CallbackURL = cfg.PublicURL + "/api/v1/callbacks/approval"
+	if u, err := url.Parse(cfg.PublicURL); err == nil {
+		c.PathPrefix = strings.TrimSuffix(u.EscapedPath(), "/")
+	}
 	return c
 }
 

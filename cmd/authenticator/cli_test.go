@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -146,7 +147,7 @@ func TestListenAsksOnStdin(t *testing.T) {
 	}
 }
 
-// A device without a push URL: listen polls and denies with --deny.
+// A device without a push URL: listen --poll polls and denies with --deny.
 func TestListenPollsWithoutPushURL(t *testing.T) {
 	s := e2e.Start(t, e2e.Options{})
 	u, code := s.UserAndEnrollmentCode(t)
@@ -156,7 +157,7 @@ func TestListenPollsWithoutPushURL(t *testing.T) {
 		t.Fatalf("enroll without --code printed %q, want a prompt", out)
 	}
 
-	done := cliInBackground(t, "", "listen", "--state", state, "--deny", "--once", "--interval", "50ms")
+	done := cliInBackground(t, "", "listen", "--state", state, "--deny", "--once", "--poll", "--interval", "50ms")
 	l := s.StartLogin(t, u)
 	r := wait(t, done)
 	if r.err != nil || !strings.Contains(r.stdout, l.ID) || !strings.Contains(r.stdout, "Denied.") {
@@ -164,6 +165,70 @@ func TestListenPollsWithoutPushURL(t *testing.T) {
 	}
 	if a := s.Approval(t, l); a.Str("status") != "denied" || a.Str("reason") != "user_denied" {
 		t.Fatalf("approval after listen --deny = %s", a.Raw)
+	}
+}
+
+// A device without a push URL: listen holds the device websocket; a login
+// started before it connects is pending on connect, the next arrives on it.
+func TestListenOverTheDeviceWebsocket(t *testing.T) {
+	s := e2e.Start(t, e2e.Options{})
+	u, code := s.UserAndEnrollmentCode(t)
+	state := filepath.Join(t.TempDir(), "device.json")
+	mustCLI(t, "", "enroll", "--server", s.URL, "--code", code, "--state", state)
+
+	first := s.StartLogin(t, u)
+	done := cliInBackground(t, "", "listen", "--state", state, "--deny", "--once")
+	r := wait(t, done)
+	if r.err != nil || !strings.Contains(r.stdout, first.ID) || !strings.Contains(r.stdout, "websocket") || !strings.Contains(r.stdout, "Denied.") {
+		t.Fatalf("listen = %v\nstdout: %s\nstderr: %s", r.err, r.stdout, r.stderr)
+	}
+	if a := s.Approval(t, first); a.Str("status") != "denied" {
+		t.Fatalf("approval after listen --deny = %s", a.Raw)
+	}
+
+	// Nothing pending now: a login started while it listens (or connects:
+	// then it is pending on connect) is answered too.
+	done = cliInBackground(t, "", "listen", "--state", state, "--deny", "--once")
+	l := s.StartLogin(t, u)
+	r = wait(t, done)
+	if r.err != nil || !strings.Contains(r.stdout, "Denied.") {
+		t.Fatalf("listen = %v\nstdout: %s\nstderr: %s", r.err, r.stdout, r.stderr)
+	}
+	if a := s.Approval(t, l); a.Str("status") != "denied" || a.Str("reason") != "user_denied" {
+		t.Fatalf("approval after listen --deny = %s", a.Raw)
+	}
+}
+
+// listen over the websocket outlives its server: when the server shuts
+// down (close 1001) it reconnects, with a growing pause, to the server back
+// on the same address, and reads what became pending meanwhile.
+func TestListenReconnectsAndRereadsPending(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	s := e2e.Start(t, e2e.Options{Backend: e2e.Postgres, Env: map[string]string{"ADDR": addr, "PUBLIC_URL": "http://" + addr}})
+	u, code := s.UserAndEnrollmentCode(t)
+	state := filepath.Join(t.TempDir(), "device.json")
+	mustCLI(t, "", "enroll", "--server", s.URL, "--code", code, "--state", state)
+
+	done := cliInBackground(t, "", "listen", "--state", state, "--deny", "--once")
+	e2e.Eventually(t, "the device websocket on the first server", func() bool {
+		return strings.Contains(s.Logs.String(), `"path":"/api/v1/devices/`) && strings.Contains(s.Logs.String(), `/ws","status":101`)
+	})
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	again := e2e.Start(t, e2e.Options{Env: s.Env, SMS: s.SMS})
+	l := again.StartLogin(t, u)
+	r := wait(t, done)
+	if r.err != nil || !strings.Contains(r.stdout, l.ID) || !strings.Contains(r.stdout, "Denied.") || !strings.Contains(r.stderr, "reconnecting in") {
+		t.Fatalf("listen = %v\nstdout: %s\nstderr: %s", r.err, r.stdout, r.stderr)
+	}
+	if a := again.Approval(t, l); a.Str("status") != "denied" {
+		t.Fatalf("approval after the reconnect = %s", a.Raw)
 	}
 }
 

@@ -25,7 +25,8 @@ func (c *command) listen(args []string) error {
 	fs := c.flags("listen [--addr ADDR] [--approve --number N | --deny [--report]] [--once]",
 		"Waits for login requests, shows each one (IP, browser, time, expiry) and asks\n"+
 			"whether to approve it, and for the number the browser shows. A device enrolled\n"+
-			"with a push URL serves it on ADDR; one without polls the server.\n\n"+
+			"with a push URL serves it on ADDR; one without holds the server's device\n"+
+			"websocket (reconnecting as needed), or polls with --poll.\n\n"+
 			"For scripts, --approve --number N or --deny answers every request unasked.")
 	addr := fs.String("addr", "", "the `address` to serve pushes on (default: enroll's --listen, else "+defaultListenAddr+")")
 	approve := fs.Bool("approve", false, "approve every request, with --number")
@@ -33,7 +34,8 @@ func (c *command) listen(args []string) error {
 	deny := fs.Bool("deny", false, "deny every request")
 	report := fs.Bool("report", false, "with --deny: report every request as not yours")
 	once := fs.Bool("once", false, "exit after answering one request")
-	interval := fs.Duration("interval", 2*time.Second, "how often a device without a push URL polls")
+	interval := fs.Duration("interval", 2*time.Second, "how often a device without a push URL polls (with --poll)")
+	poll := fs.Bool("poll", false, "a device without a push URL polls instead of holding the websocket")
 	if err := noArguments(fs, args); err != nil {
 		return err
 	}
@@ -59,8 +61,11 @@ func (c *command) listen(args []string) error {
 		return err
 	}
 	l := &listener{command: c, client: authenticator.NewClient(st), auto: auto, once: *once, seen: map[string]time.Time{}}
-	if st.PushURL == "" {
+	if st.PushURL == "" && *poll {
 		return l.poll(*interval)
+	}
+	if st.PushURL == "" {
+		return l.socket()
 	}
 	if *addr == "" {
 		*addr = st.ListenAddr
@@ -237,4 +242,94 @@ func (l *listener) askNumber() (*decision, error) {
 func isUnauthorized(err error) bool {
 	var apiErr *authenticator.APIError
 	return errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized
+}
+
+// Reconnection pauses of the device websocket: from socketMinPause,
+// doubling up to socketMaxPause while the server cannot be reached.
+const (
+	socketMinPause = time.Second
+	socketMaxPause = 30 * time.Second
+)
+
+// socket holds the device websocket: what is pending on each connect, then
+// each new request at once. It reconnects with a growing pause, and every
+// connect re-reads what is pending.
+func (l *listener) socket() error {
+	fmt.Fprintf(l.stdout, "This device has no push URL: listening to %s over its websocket. Ctrl-C stops.\n", l.client.State.Server)
+	pause := socketMinPause
+	for {
+		connected, done, err := l.socketOnce()
+		switch {
+		case done || l.ctx.Err() != nil:
+			return err
+		case err != nil && isUnauthorized(err):
+			return explain(err) // another try will not help
+		case err != nil:
+			fmt.Fprintf(l.stderr, "%s %v; reconnecting in %s\n", time.Now().Format("15:04:05"), err, pause)
+		}
+		if connected {
+			pause = socketMinPause
+		}
+		select {
+		case <-l.ctx.Done():
+			return nil
+		case <-time.After(pause):
+		}
+		if !connected {
+			pause = min(pause*2, socketMaxPause)
+		}
+	}
+}
+
+// socketOnce holds one websocket until it ends; done says listening ends.
+func (l *listener) socketOnce() (connected, done bool, err error) {
+	sock, err := l.client.DialSocket(l.ctx)
+	if err != nil {
+		return false, false, err
+	}
+	defer sock.Close()
+	stop := context.AfterFunc(l.ctx, func() { _ = sock.Close() })
+	defer stop()
+	type item struct {
+		ev  authenticator.SocketEvent
+		err error
+	}
+	// Read on a goroutine of its own, so the server's pings are answered
+	// while the user thinks.
+	events := make(chan item, queuedPushes)
+	go func() {
+		for {
+			ev, err := sock.Next(func(err error) {
+				fmt.Fprintf(l.stderr, "%s %v\n", time.Now().Format("15:04:05"), err)
+			})
+			events <- item{ev, err}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	for it := range events {
+		switch {
+		case errors.Is(it.err, authenticator.ErrDeviceRemoved):
+			return true, true, errors.New("this device was removed from its account; enroll again")
+		case it.err != nil:
+			if l.ctx.Err() != nil {
+				return true, true, nil
+			}
+			return true, false, it.err
+		case it.ev.IsPending:
+			for _, p := range it.ev.Pending {
+				if done, err := l.handle(p); done {
+					return true, true, err
+				}
+			}
+		case it.ev.Push != nil:
+			if done, err := l.handle(*it.ev.Push); done {
+				return true, true, err
+			}
+		case it.ev.Changed != nil && it.ev.Changed.Status != "pending":
+			fmt.Fprintf(l.stdout, "%s is now %s.\n", clean(it.ev.Changed.ApprovalID), clean(it.ev.Changed.Status))
+		}
+	}
+	return true, false, nil
 }

@@ -54,6 +54,7 @@ func (s *Service) fallBack(ctx context.Context, id, reason, send string) error {
 		}
 		s.Log.InfoContext(ctx, "approval fell back to sms", "approval_id", id, "reason", reason)
 		s.publish(ctx, id, fallbackFrame(reason))
+		s.announceToDevices(ctx, now, a) // its new expires_at
 	}
 	if send == "" {
 		return nil

@@ -39,6 +39,7 @@ func (s *Service) decided(ctx context.Context, a *core.Approval, now time.Time) 
 // committed, then writes it to the log.
 func (s *Service) announceDecision(ctx context.Context, a *core.Approval, now time.Time) {
 	s.publish(ctx, a.ID, StateFrame(a, now))
+	s.announceToDevices(ctx, now, a)
 	s.Log.InfoContext(ctx, "approval decided", "approval_id", a.ID, "status", a.Status, "reason", a.Reason, "method", a.Method)
 }
 

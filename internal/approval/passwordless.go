@@ -136,6 +136,7 @@ func (s *Service) supersedeFor(ctx context.Context, a *core.Approval, asked bool
 	for _, old := range superseded {
 		s.publish(ctx, old.ID, StateFrame(old, now))
 	}
+	s.announceToDevices(ctx, now, superseded...)
 	if err := s.KV.Del(ctx, key); err != nil {
 		return err
 	}

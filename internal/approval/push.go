@@ -66,6 +66,8 @@ func (s *Service) Deliver(ctx context.Context, st *Started) {
 			s.Log.WarnContext(ctx, "passwordless code not sent", "approval_id", st.Approval.ID, "err", err)
 		}
 	}
+	// The devices' websockets first: they hear of it at once.
+	s.offerToSockets(ctx, st.Approval, st.Devices)
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex

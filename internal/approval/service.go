@@ -17,7 +17,13 @@ type Config struct {
 	ApprovalTTL time.Duration // life of a push approval (APPROVAL_TTL)
 	PushTimeout time.Duration // when a pending push is announced push_timeout
 	CodeTTL     time.Duration // life of an SMS code and of an SMS approval
-	CallbackURL string        // PUBLIC_URL + /api/v1/callbacks/approval
+	// DeviceWSTicketTTL is the life of a device websocket ticket
+	// (DEVICE_WS_TICKET_TTL, 30 s).
+	DeviceWSTicketTTL time.Duration
+	CallbackURL       string // PUBLIC_URL + /api/v1/callbacks/approval
+	// PathPrefix is PUBLIC_URL's path without its trailing slash: the
+	// frames of a device websocket are signed over it + DeviceWSPath.
+	PathPrefix string
 
 	WrongCodesPerHour int           // per user, across approvals (10)
 	PushesPerWindow   int           // push approvals per user per PushWindow (5)
@@ -33,6 +39,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		ApprovalTTL: 120 * time.Second, PushTimeout: 30 * time.Second, CodeTTL: 10 * time.Minute,
+		DeviceWSTicketTTL: DeviceWSTicketTTL,
 		WrongCodesPerHour: 10, PushesPerWindow: 5, PushWindow: 15 * time.Minute,
 		ReportPause: time.Hour, SMSCooldown: core.ResendCooldown,
 		CallbackFailures: 20, CallbackFailureWindow: 15 * time.Minute,

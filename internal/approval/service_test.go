@@ -956,7 +956,9 @@ func TestLocalDeliveryGetsWhatIsPublished(t *testing.T) {
 	}
 	local.mu.Lock()
 	defer local.mu.Unlock()
-	if len(local.got) != 1 || local.got[0].Channel != ev.Channel || !bytes.Equal(local.got[0].Payload, ev.Payload) {
+	// The approval's frame, then the change frame of the device's websocket.
+	if len(local.got) != 2 || local.got[0].Channel != ev.Channel || !bytes.Equal(local.got[0].Payload, ev.Payload) ||
+		local.got[1].Channel != approval.DeviceTopic(d.ID) {
 		t.Fatalf("delivered here %+v; published %s %q", local.got, ev.Channel, ev.Payload)
 	}
 }

@@ -78,6 +78,7 @@ func (s *Service) Start(ctx context.Context, u *core.User, in StartInput) (*Star
 		for _, old := range superseded {
 			s.publish(ctx, old.ID, StateFrame(old, now))
 		}
+		s.announceToDevices(ctx, now, superseded...)
 	} else {
 		a.Channel, a.Reason, a.ExpiresAt = core.ChannelSMS, reason, now.Add(s.Config.CodeTTL)
 		devices = nil

@@ -20,6 +20,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 	for _, a := range expired {
 		s.publish(ctx, a.ID, StateFrame(a, now))
 	}
+	s.announceToDevices(ctx, now, expired...)
 	timedOut, err := s.Approvals.DuePushTimeouts(ctx, now.Add(-s.Config.PushTimeout), now, 500)
 	if err != nil {
 		return err
@@ -36,6 +37,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 			continue // decided or expired meanwhile: nothing to announce
 		}
 		s.publish(ctx, a.ID, fallbackFrame(core.ReasonPushTimeout))
+		s.announceToDevices(ctx, now, a) // its new expires_at
 	}
 	return nil
 }

@@ -104,11 +104,13 @@ func handleListDevices(devices *device.Service) fiber.Handler {
 	}
 }
 
-func handleDeleteDevice(devices *device.Service) fiber.Handler {
+func handleDeleteDevice(devices *device.Service, approvals *approval.Service) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if err := devices.Remove(c.UserContext(), claimsOf(c).UserID, c.Params("id")); err != nil {
 			return err
 		}
+		// Its websockets hear of it and close.
+		approvals.DeviceRemoved(c.UserContext(), strings.Clone(c.Params("id")))
 		return c.SendStatus(fiber.StatusNoContent)
 	}
 }

@@ -46,7 +46,7 @@ func addRoutes(app *fiber.App, cfg Config, d Deps) {
 	app.Post("/api/v1/devices", handleRegisterDevice(d.Devices))
 	app.Get("/api/v1/devices", bearer, handleListDevices(d.Devices))
 	app.Get("/api/v1/push/vapid", handleVAPIDKey(d.Devices))
-	app.Delete("/api/v1/devices/:id", bearer, risky, handleDeleteDevice(d.Devices))
+	app.Delete("/api/v1/devices/:id", bearer, risky, handleDeleteDevice(d.Devices, d.Approvals))
 	app.Post("/api/v1/passkeys/registration", bearer, risky, handleStartPasskeyRegistration(d.Passkeys))
 	app.Post("/api/v1/passkeys", bearer, risky, handleAddPasskey(d.Passkeys))
 	app.Get("/api/v1/passkeys", bearer, handleListPasskeys(d.Passkeys))
@@ -56,6 +56,10 @@ func addRoutes(app *fiber.App, cfg Config, d Deps) {
 
 	app.Get("/api/v1/devices/:id/approvals", handlePullApprovals(d.Approvals, signedPrefix))
 	app.Post("/api/v1/callbacks/approval", handleCallback(d.Approvals, signedPrefix))
+	app.Post("/api/v1/devices/:id/ws-ticket", handleDeviceWSTicket(d.Approvals, signedPrefix))
+	devOrigins := deviceOrigins(cfg.PublicURL)
+	app.Get("/api/v1/devices/:id/ws", deviceWSGate(d.Approvals, slots, devOrigins),
+		handleDeviceWS(d.Hub, d.Approvals, slots, devOrigins, d.Closing, d.Log))
 
 	// Browser-only endpoints of the pages in web/ (handlers_web.go): the
 	// refresh token lives in an HttpOnly cookie; not part of the /api/v1 contract.

@@ -124,5 +124,6 @@ func NewServer(cfg Config, d Deps) *fiber.App {
 func isDeviceEndpoint(c *fiber.Ctx) bool {
 	p := c.Path()
 	return strings.HasPrefix(p, "/api/v1/callbacks/") ||
-		(strings.HasPrefix(p, "/api/v1/devices/") && strings.HasSuffix(p, "/approvals"))
+		(strings.HasPrefix(p, "/api/v1/devices/") &&
+			(strings.HasSuffix(p, "/approvals") || strings.HasSuffix(p, "/ws-ticket") || strings.HasSuffix(p, "/ws")))
 }

@@ -42,11 +42,16 @@ type Deps struct {
 	Secrets   Sealer
 	Notices   Notifier
 	ServerKey ed25519.PublicKey // the server_public_key devices verify pushes with
-	Limiter   core.Limiter
-	Audit     core.Auditor
-	Limits    Limits
-	Clock     core.Clock
-	Log       *slog.Logger
+	// PushKeys, when set, name the push key that signs now, which is then
+	// the server_public_key (ServerKey is not used): the push key rotates.
+	PushKeys interface {
+		Active() (kid string, key ed25519.PrivateKey)
+	} `deps:"optional"`
+	Limiter core.Limiter
+	Audit   core.Auditor
+	Limits  Limits
+	Clock   core.Clock
+	Log     *slog.Logger
 	// ValidatePushURL checks a push_url: the push client's own
 	// push.Policy.ValidatePushURL, so enrollment accepts only where pushes
 	// may go.
@@ -113,6 +118,7 @@ type Registered struct {
 	DeviceID        string
 	TOTPSecret      string // base32
 	ServerPublicKey string // base64url
+	ServerKeyID     string // its kid
 }
 
 // Register enrolls a device with a valid enrollment code.
@@ -155,9 +161,15 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Registered, er
 		s.Log.WarnContext(ctx, "a reserved enrollment failure could not be given back", "err", rerr)
 	}
 	secret := otp.NewTOTPSecret()
+	serverKey := s.ServerKey
+	if s.PushKeys != nil {
+		_, private := s.PushKeys.Active()
+		serverKey = private.Public().(ed25519.PublicKey)
+	}
+	serverKID := signing.KeyID(serverKey)
 	d := &core.Device{
 		ID: core.NewID(core.PrefixDevice), UserID: e.UserID, Name: name, PublicKey: pub,
-		PushURL: r.PushURL, CreatedAt: now,
+		PushURL: r.PushURL, CreatedAt: now, PushKeySeen: serverKID,
 	}
 	d.TOTPSecretEnc = s.Secrets.Seal(secret, []byte(d.ID))
 	if err := s.Devices.CreateDevice(ctx, d); err != nil {
@@ -169,7 +181,8 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Registered, er
 	return &Registered{
 		DeviceID:        d.ID,
 		TOTPSecret:      otp.EncodeSecret(secret),
-		ServerPublicKey: base64.RawURLEncoding.EncodeToString(s.ServerKey),
+		ServerPublicKey: base64.RawURLEncoding.EncodeToString(serverKey),
+		ServerKeyID:     serverKID,
 	}, nil
 }
 

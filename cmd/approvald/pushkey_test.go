@@ -72,6 +72,16 @@ func TestRotatePushKey(t *testing.T) {
 			t.Fatal("the new key signs while the pulling device has not confirmed it")
 		}
 
+		// A device enrolled now pins the key that signs, and learns the new
+		// one from the registration answer; its first pull confirms it.
+		_, late := s.UserWithDevice(t, false)
+		if late.State.ServerKeyID() != newKID || late.State.PreviousServerKey == nil {
+			t.Fatalf("a device enrolled during the rotation pins %s (previous key kept: %v), want %s", late.State.ServerKeyID(), late.State.PreviousServerKey != nil, newKID)
+		}
+		if _, err := late.Client.Pending(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+
 		// The pulling device learns it from its pull answer, and confirms
 		// with the next pull.
 		if _, err := puller.Client.Pending(t.Context()); err != nil {

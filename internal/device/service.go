@@ -46,6 +46,9 @@ type Deps struct {
 	// the server_public_key (ServerKey is not used): the push key rotates.
 	PushKeys interface {
 		Active() (kid string, key ed25519.PrivateKey)
+		// Announcement states a newer key than the one signing, for a
+		// device enrolling during a rotation; nil when there is none.
+		Announcement(seenKID string) *signing.KeyStatement
 	} `deps:"optional"`
 	Limiter core.Limiter
 	Audit   core.Auditor
@@ -119,6 +122,9 @@ type Registered struct {
 	TOTPSecret      string // base32
 	ServerPublicKey string // base64url
 	ServerKeyID     string // its kid
+	// NextKey announces the push key that replaces ServerPublicKey during
+	// a rotation, signed by it; nil otherwise.
+	NextKey *signing.KeyStatement
 }
 
 // Register enrolls a device with a valid enrollment code.
@@ -162,9 +168,13 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Registered, er
 	}
 	secret := otp.NewTOTPSecret()
 	serverKey := s.ServerKey
+	var next *signing.KeyStatement
 	if s.PushKeys != nil {
 		_, private := s.PushKeys.Active()
 		serverKey = private.Public().(ed25519.PublicKey)
+		if next = s.PushKeys.Announcement(signing.KeyID(serverKey)); next != nil && next.SignedBy != signing.KeyID(serverKey) {
+			next = nil // a statement the device could not check with its pin
+		}
 	}
 	serverKID := signing.KeyID(serverKey)
 	d := &core.Device{
@@ -183,6 +193,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Registered, er
 		TOTPSecret:      otp.EncodeSecret(secret),
 		ServerPublicKey: base64.RawURLEncoding.EncodeToString(serverKey),
 		ServerKeyID:     serverKID,
+		NextKey:         next,
 	}, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/approvald/approvald/internal/approval"
 	"github.com/approvald/approvald/internal/device"
 	"github.com/approvald/approvald/internal/session"
+	"github.com/approvald/approvald/internal/signing"
 )
 
 // recentAuth requires a fresh login (and a second factor when the user has
@@ -52,6 +53,9 @@ func handleRegisterDevice(devices *device.Service) fiber.Handler {
 		TOTPSecret      string `json:"totp_secret"`
 		ServerPublicKey string `json:"server_public_key"`
 		ServerKeyID     string `json:"server_key_id,omitempty"`
+		// NextKey announces, during a push key rotation, the key that
+		// replaces server_public_key, signed by it.
+		NextKey *signing.KeyStatement `json:"next_key,omitempty"`
 	}
 	return func(c *fiber.Ctx) error {
 		var req request

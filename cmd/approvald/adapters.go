@@ -79,7 +79,7 @@ func openAdapters(ctx context.Context, cfg *config, db *store.DB, log *slog.Logg
 	a.audit = &store.Auditor{Events: db, Clock: a.clock, Log: log}
 	a.loginAudit = store.NewAuditQueue(db, a.clock, log, 4096)
 	c.add(a.loginAudit.Close)
-	if a.pusher, err = push.New(push.Config{ServerKey: a.keys.server, Policy: a.pushPolicy}); err != nil {
+	if a.pusher, err = push.New(push.Config{Keys: a.keys.push, Policy: a.pushPolicy}); err != nil {
 		return nil, err
 	}
 	c.add(a.pusher.Close)

@@ -16,6 +16,9 @@ type Device struct {
 	LastTOTPStep  int64  // the newest accepted TOTP step, so no step is accepted twice
 	CreatedAt     time.Time
 	LastUsedAt    *time.Time
+	// PushKeySeen is the kid of the newest push key the device confirmed
+	// (it pinned it); "" when it never said.
+	PushKeySeen string
 }
 
 // Enrollment is a single-use code that lets a new device join a user.

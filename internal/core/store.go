@@ -104,6 +104,12 @@ type DeviceStore interface {
 	// accepted one; false when it (or a later one) was accepted before.
 	AcceptTOTPStep(ctx context.Context, deviceID string, step int64, now time.Time) (bool, error)
 	TouchDevice(ctx context.Context, id string, now time.Time) error
+	// SetPushKeySeen records that the device confirmed the push key kid;
+	// changed is false when it had already.
+	SetPushKeySeen(ctx context.Context, deviceID, kid string) (changed bool, err error)
+	// CountDevicesNotOnPushKey counts the devices that have not confirmed
+	// the push key kid.
+	CountDevicesNotOnPushKey(ctx context.Context, kid string) (int, error)
 }
 
 // ApprovalStore keeps approvals. It decides none of an approval's rules:

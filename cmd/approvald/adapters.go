@@ -81,12 +81,12 @@ func openAdapters(ctx context.Context, cfg *config, db *store.DB, log *slog.Logg
 	a.audit = &store.Auditor{Events: db, Clock: a.clock, Log: log}
 	a.loginAudit = store.NewAuditQueue(db, a.clock, log, 4096)
 	c.add(a.loginAudit.Close)
-	if a.pusher, err = push.New(push.Config{ServerKey: a.keys.server, Policy: a.pushPolicy}); err != nil {
+	if a.pusher, err = push.New(push.Config{Keys: a.keys.push, Policy: a.pushPolicy}); err != nil {
 		return nil, err
 	}
 	c.add(a.pusher.Close)
 	if a.webPusher, err = webpush.New(webpush.Config{
-		ServerKey: a.keys.server, VAPID: a.keys.vapid, Subject: cfg.PublicURL, Policy: a.pushPolicy,
+		Keys: a.keys.push, VAPID: a.keys.vapid, Subject: cfg.PublicURL, Policy: a.pushPolicy,
 	}); err != nil {
 		return nil, err
 	}

@@ -47,7 +47,10 @@ type config struct {
 	// signs anywhere; rotate-key activates it after keyring.ActivationReloads
 	// intervals.
 	KeyReloadInterval time.Duration
-	Limits            *limits
+	// PushKeyGrace (PUSH_KEY_GRACE) is how long, at most, the old push key
+	// keeps signing after `rotate-key --push`.
+	PushKeyGrace time.Duration
+	Limits       *limits
 	// TrustedProxies (TRUSTED_PROXIES, IPs or CIDRs) are the reverse
 	// proxies whose X-Forwarded-For tells the client's address.
 	TrustedProxies []netip.Prefix
@@ -179,6 +182,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		{"SMS_TIMEOUT", &c.SMSTimeout, sms.DefaultTimeout},
 		{"SWEEP_INTERVAL", &c.SweepInterval, time.Second},
 		{"KEY_RELOAD_INTERVAL", &c.KeyReloadInterval, keyring.DefaultReloadInterval},
+		{"PUSH_KEY_GRACE", &c.PushKeyGrace, keyring.DefaultPushKeyGrace},
 		{"SSO_TTL", &c.SSOTTL, sso.DefaultTTL},
 	}
 	for _, d := range durations {

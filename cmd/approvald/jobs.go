@@ -18,10 +18,28 @@ func startJobs(cfg *config, a *adapters, s *services, log *slog.Logger, c *close
 	for _, ring := range a.keys.idTokenRings() {
 		go ring.ReloadEvery(ctx, cfg.KeyReloadInterval, log)
 	}
+	go a.keys.push.ReloadEvery(ctx, cfg.KeyReloadInterval, log)
+	go checkPushKeySwitch(ctx, s, cfg.KeyReloadInterval)
 	stopMetrics, err := serveMetrics(cfg, a.metrics, log)
 	if err != nil {
 		return err
 	}
 	c.add(stopMetrics)
 	return nil
+}
+
+// checkPushKeySwitch starts a rotated push key early, every interval, once
+// every device has confirmed it (one removed, say, may have been the last
+// that had not); a confirmation checks at once too.
+func checkPushKeySwitch(ctx context.Context, s *services, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.approvals.CheckPushKeySwitch(ctx)
+	}
 }

@@ -30,7 +30,16 @@ var rotatedKeys = []struct {
 // verifies what it signed for keyring.RetiredKeyGrace. Each key is said
 // once rotated, so a failure on a later one leaves no doubt about those
 // before.
-func rotateKey(ctx context.Context, cfg *config, db *store.DB, stdout io.Writer) error {
+func rotateKey(ctx context.Context, cfg *config, db *store.DB, args []string, stdout io.Writer) error {
+	pushKey := false
+	for _, a := range args {
+		switch a {
+		case "--push", "-push":
+			pushKey = true
+		default:
+			return fmt.Errorf("rotate-key: unknown argument %q (use rotate-key, or rotate-key --push)", a)
+		}
+	}
 	secret, err := loadSecretKey(cfg, db.Dialect())
 	if err != nil {
 		return err
@@ -40,6 +49,9 @@ func rotateKey(ctx context.Context, cfg *config, db *store.DB, stdout io.Writer)
 		return err
 	}
 	clock := core.SystemClock{}
+	if pushKey {
+		return rotatePushKey(ctx, cfg, keys, clock, stdout)
+	}
 	for _, k := range rotatedKeys {
 		// The ring is loaded first so a database without the key (one from
 		// before OIDC keys, or before ES256 and EdDSA ones) gets one; the new
@@ -53,5 +65,24 @@ func rotateKey(ctx context.Context, cfg *config, db *store.DB, stdout io.Writer)
 		}
 		fmt.Fprintf(stdout, "new %s %s: published now, signing from %s\n", k.name, fresh.KID, fresh.CreatedAt.UTC().Format("2006-01-02 15:04:05 MST"))
 	}
+	return nil
+}
+
+// rotatePushKey is `approvald rotate-key --push`: a new push key, announced
+// at once to the devices (each push and pull answer carries it, signed by
+// the key signing now), which signs once every device has confirmed it or
+// PUSH_KEY_GRACE has passed, whichever comes first.
+func rotatePushKey(ctx context.Context, cfg *config, keys keyring.SealedKeys, clock core.Clock, stdout io.Writer) error {
+	ring, err := keyring.Load(ctx, keys, core.KeyPush, clock)
+	if err != nil {
+		return fmt.Errorf("push key: %w", err)
+	}
+	old, _ := ring.Active()
+	fresh, err := keyring.RotatePushKey(ctx, keys, clock.Now(), cfg.PushKeyGrace)
+	if err != nil {
+		return fmt.Errorf("push key: %w", err)
+	}
+	fmt.Fprintf(stdout, "new push key %s: announced to devices now, signed by %s, which keeps signing until every device has confirmed the new key, or %s at the latest\n",
+		fresh.KID, old, fresh.CreatedAt.UTC().Format("2006-01-02 15:04:05 MST"))
 	return nil
 }

@@ -54,7 +54,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	}
 	if command == "rotate-key" {
-		return rotateKey(ctx, cfg, db, stdout)
+		return rotateKey(ctx, cfg, db, args[2:], stdout)
 	}
 	if command == "clients" {
 		return clientsCommand(ctx, cfg, db, args[2:], stdout, stderr)

@@ -74,7 +74,8 @@ type keys struct {
 	sso       []byte             // MACs the single sign-on cookie
 	opaque    [32]byte           // seals the OpenID provider's opaque tokens and codes
 	client    *oidcclient.Hasher // checks OpenID Connect client secrets
-	server    ed25519.PrivateKey // signs what is sent to devices
+	server    ed25519.PrivateKey // the push key signing at start (tests, and the deps that want one)
+	push      *keyring.Ring      // the push keys: the active one signs what is sent to devices
 	vapid     *ecdsa.PrivateKey  // signs the VAPID tokens of Web Push requests
 	codes     *otp.CodeHasher    // hashes the texted codes
 	totp      *secretbox.Box     // seals the devices' TOTP secrets
@@ -110,6 +111,7 @@ func loadKeys(ctx context.Context, cfg *config, secret []byte, db *store.DB, clo
 	if err != nil {
 		return nil, fmt.Errorf("push key: %w", err)
 	}
+	k.push = pushKeys
 	_, k.server = pushKeys.Active()
 	vapidKeys, err := keyring.Load(ctx, sealed, core.KeyVAPID, clock)
 	if err != nil {

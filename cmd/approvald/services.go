@@ -10,6 +10,7 @@ import (
 	"github.com/approvald/approvald/internal/account"
 	"github.com/approvald/approvald/internal/approval"
 	"github.com/approvald/approvald/internal/device"
+	"github.com/approvald/approvald/internal/keyring"
 	"github.com/approvald/approvald/internal/oidcprovider"
 	"github.com/approvald/approvald/internal/passkey"
 	"github.com/approvald/approvald/internal/password"
@@ -51,7 +52,7 @@ func newServices(cfg *config, a *adapters, log *slog.Logger) (*services, error) 
 		return nil, err
 	}
 	s.devices, err = device.New(device.Deps{
-		Devices: a.db, Users: a.db, Secrets: a.keys.totp, Notices: texts, ServerKey: a.keys.server.Public().(ed25519.PublicKey),
+		Devices: a.db, Users: a.db, Secrets: a.keys.totp, Notices: texts, ServerKey: a.keys.server.Public().(ed25519.PublicKey), PushKeys: a.keys.push,
 		Limiter: a.eph, Audit: a.audit, Limits: cfg.Limits.Device, Clock: a.clock, Log: log,
 		ValidatePushURL: a.pushPolicy.ValidatePushURL, ValidateEndpoint: a.pushPolicy.ValidateEndpoint,
 		VAPIDPublicKey: a.webPusher.PublicKey(),
@@ -73,7 +74,7 @@ func newServices(cfg *config, a *adapters, log *slog.Logger) (*services, error) 
 		Config: approvalConfig(cfg), Approvals: a.metrics.Approvals(a.db), Devices: a.db, Users: a.db,
 		Broker: a.eph, KV: a.eph, Limiter: a.eph, Texts: texts, Codes: a.keys.codes, Pusher: a.metrics.Pushes(a.pusher),
 		Secrets: a.keys.totp, Tokens: s.tokens, Audit: a.audit, Clock: a.clock, Log: log,
-		ServerKey: a.keys.server, Local: a.hub, LateAudit: a.loginAudit, Locator: a.locator,
+		ServerKey: a.keys.server, PushKeys: a.keys.push, Local: a.hub, LateAudit: a.loginAudit, Locator: a.locator,
 		WebPusher: a.metrics.WebPushes(a.webPusher),
 	})
 	if err != nil {
@@ -105,6 +106,7 @@ func approvalConfig(cfg *config) approval.Config {
 	if u, err := url.Parse(cfg.PublicURL); err == nil {
 		c.PathPrefix = strings.TrimSuffix(u.EscapedPath(), "/")
 	}
+	c.PushKeySwitchDelay = keyring.ActivationReloads * cfg.KeyReloadInterval
 	return c
 }
 

@@ -19,7 +19,7 @@ func (c *command) pending(args []string) error {
 	if err != nil {
 		return err
 	}
-	list, err := authenticator.NewClient(st).Pending(c.ctx)
+	list, err := c.client(st).Pending(c.ctx)
 	if err != nil {
 		return explain(err)
 	}
@@ -51,7 +51,7 @@ func (c *command) approve(args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.decide(authenticator.NewClient(st), id, decision{approve: true, number: *number})
+	return c.decide(c.client(st), id, decision{approve: true, number: *number})
 }
 
 func (c *command) deny(args []string) error {
@@ -67,7 +67,7 @@ func (c *command) deny(args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.decide(authenticator.NewClient(st), id, decision{report: *report})
+	return c.decide(c.client(st), id, decision{report: *report})
 }
 
 func (c *command) code(args []string) error {

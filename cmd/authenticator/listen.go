@@ -60,7 +60,7 @@ func (c *command) listen(args []string) error {
 	if err != nil {
 		return err
 	}
-	l := &listener{command: c, client: authenticator.NewClient(st), auto: auto, once: *once, seen: map[string]time.Time{}}
+	l := &listener{command: c, client: c.client(st), auto: auto, once: *once, seen: map[string]time.Time{}}
 	if st.PushURL == "" && *poll {
 		return l.poll(*interval)
 	}
@@ -100,6 +100,12 @@ func (l *listener) serve(addr string) error {
 			fmt.Fprintf(l.stderr, "Too many requests waiting; ignored %s.\n", clean(p.ApprovalID))
 		}
 	})
+	receiver.KeyLearned = func() {
+		l.saveLearned(st)
+		// Tell the server at once (a signed pull names the pinned key),
+		// not only with the next answer.
+		go func() { _, _ = l.client.Pending(l.ctx) }()
+	}
 	receiver.Rejected = func(err error) {
 		fmt.Fprintf(l.stderr, "%s %v\n", time.Now().Format("15:04:05"), err)
 	}

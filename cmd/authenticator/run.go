@@ -147,6 +147,27 @@ func (c *command) load() (*authenticator.State, error) {
 	return authenticator.Load(path)
 }
 
+// client is a Client for st that saves st when the server's push key
+// rotated and st pinned the new one.
+func (c *command) client(st *authenticator.State) *authenticator.Client {
+	cl := authenticator.NewClient(st)
+	cl.KeyLearned = func() { c.saveLearned(st) }
+	return cl
+}
+
+// saveLearned saves st after it learned the server's new push key.
+func (c *command) saveLearned(st *authenticator.State) {
+	path, err := c.path()
+	if err == nil {
+		err = st.Save(path)
+	}
+	if err != nil {
+		fmt.Fprintf(c.stderr, "authenticator: the server's new push key %s is not saved: %v\n", st.ServerKeyID(), err)
+		return
+	}
+	fmt.Fprintf(c.stderr, "The server's push key is now %s (announced under the key this device pinned); saved.\n", st.ServerKeyID())
+}
+
 // lines reads stdin one trimmed line at a time, on a goroutine, so a prompt
 // can also give up when the context ends; the channel closes at EOF.
 func (c *command) lines() <-chan string {

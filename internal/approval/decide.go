@@ -72,6 +72,9 @@ type SignedCallback struct {
 	// Invalid is the body's decoding error, told only to a device that
 	// authenticated.
 	Invalid error
+	// PushKID is the push key the device pins (its push_kid), "" when it
+	// did not say.
+	PushKID string
 }
 
 // HandleSignedCallback authenticates a device's callback and decides.
@@ -92,7 +95,10 @@ func (s *Service) HandleSignedCallback(ctx context.Context, sc SignedCallback) (
 	case sc.Invalid != nil:
 		return "", sc.Invalid
 	}
-	return s.handleCallback(ctx, dev, sc.Callback)
+	status, err := s.handleCallback(ctx, dev, sc.Callback)
+	// After the decision, which the browser is waiting for.
+	s.ConfirmPushKey(ctx, dev.ID, sc.PushKID, "?")
+	return status, err
 }
 
 // handleCallback decides for an authenticated device. An approve with the

@@ -9,6 +9,7 @@ import (
 
 	"github.com/approvald/approvald/internal/clientcontext"
 	"github.com/approvald/approvald/internal/core"
+	"github.com/approvald/approvald/internal/signing"
 )
 
 // PushRequest is the body of a push, and an item of the pull listing.
@@ -29,6 +30,9 @@ type PushRequest struct {
 	Context     *clientcontext.Context `json:"context,omitempty"`
 	ExpiresAt   time.Time              `json:"expires_at"`
 	CallbackURL string                 `json:"callback_url"`
+	// NextKey, on a push to a device that has not confirmed the newest
+	// push key, announces it, signed by the key before it.
+	NextKey *signing.KeyStatement `json:"next_key,omitempty"`
 }
 
 // PushDetails tell the user where the login comes from.
@@ -82,7 +86,11 @@ func (s *Service) Deliver(ctx context.Context, st *Started) {
 			continue
 		}
 		attempts++
-		body, _ := json.Marshal(s.pushRequest(st.Approval, d.ID))
+		req := s.pushRequest(st.Approval, d.ID)
+		if s.PushKeys != nil {
+			req.NextKey = s.PushKeys.Announcement(d.PushKeySeen)
+		}
+		body, _ := json.Marshal(req)
 		wg.Add(1)
 		go func(d *core.Device) {
 			defer wg.Done()

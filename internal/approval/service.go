@@ -33,6 +33,10 @@ type Config struct {
 
 	CallbackFailures      int           // failed signed requests per device and IP (20)
 	CallbackFailureWindow time.Duration // 15 min
+
+	// PushKeySwitchDelay is how long after every device confirmed a new
+	// push key it starts to sign: every instance reloads its keys meanwhile.
+	PushKeySwitchDelay time.Duration
 }
 
 // DefaultConfig has the contract's figures.
@@ -104,6 +108,9 @@ type Deps struct {
 	// ServerKey signs what the server sends to devices; its public half is
 	// the server_public_key a device receives when it enrolls.
 	ServerKey ed25519.PrivateKey
+	// PushKeys, when set, are the push keys that rotate: pushes and pull
+	// answers announce a new one to the devices that have not confirmed it.
+	PushKeys PushKeys `deps:"optional"`
 	// LateAudit records the security events of a passwordless start off
 	// the request's path (a store.AuditQueue): a placeholder writes none,
 	// so a synchronous write would tell a user from nobody. Audit when nil.

@@ -58,6 +58,9 @@ type Client struct {
 	HTTP *http.Client
 	// Now stamps the signatures; nil means time.Now.
 	Now func() time.Time
+	// KeyLearned, when set, is called after a pull answer taught State a
+	// new server key (save the state).
+	KeyLearned func()
 }
 
 // NewClient returns a Client for the device s.
@@ -69,10 +72,23 @@ func NewClient(s *State) *Client {
 func (c *Client) Pending(ctx context.Context) ([]PushRequest, error) {
 	var answer struct {
 		Approvals []PushRequest `json:"approvals"`
+		// The push key the server has devices pin, and, when this device
+		// has not confirmed it, its statement signed by the key before.
+		PushKID string                `json:"push_kid"`
+		NextKey *signing.KeyStatement `json:"next_key"`
 	}
 	path := "/api/v1/devices/" + url.PathEscape(c.State.DeviceID) + "/approvals"
-	if err := c.signed(ctx, http.MethodGet, path, nil, &answer); err != nil {
+	if err := c.signed(ctx, http.MethodGet, path+c.pushKIDQuery(), nil, &answer); err != nil {
 		return nil, err
+	}
+	if answer.NextKey != nil {
+		learned, err := c.State.LearnServerKey(*answer.NextKey)
+		if err != nil {
+			return nil, err
+		}
+		if learned && c.KeyLearned != nil {
+			c.KeyLearned()
+		}
 	}
 	return answer.Approvals, nil
 }
@@ -102,10 +118,16 @@ func (c *Client) Decide(ctx context.Context, approvalID string, approve bool, ma
 	var answer struct {
 		Status string `json:"status"`
 	}
-	if err := c.signed(ctx, http.MethodPost, "/api/v1/callbacks/approval", body, &answer); err != nil {
+	if err := c.signed(ctx, http.MethodPost, "/api/v1/callbacks/approval"+c.pushKIDQuery(), body, &answer); err != nil {
 		return "", err
 	}
 	return answer.Status, nil
+}
+
+// pushKIDQuery tells the server, on each signed request, which push key
+// this device pins: the server's cue that it learned a new one.
+func (c *Client) pushKIDQuery() string {
+	return "?push_kid=" + url.QueryEscape(c.State.ServerKeyID())
 }
 
 // Code returns the device's TOTP code at now, which the browser's code

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/approvald/approvald/internal/signing"
 )
 
 // Enroll makes a new Ed25519 key pair and registers it with server (the
@@ -78,6 +80,8 @@ func (s *State) Register(ctx context.Context, enrollmentCode, name string) error
 		DeviceID        string `json:"device_id"`
 		TOTPSecret      string `json:"totp_secret"`
 		ServerPublicKey string `json:"server_public_key"`
+		// During a push key rotation, the key that replaces it, signed by it.
+		NextKey *signing.KeyStatement `json:"next_key"`
 	}
 	if err := do(defaultHTTP, req, &answer); err != nil {
 		return err
@@ -91,6 +95,11 @@ func (s *State) Register(ctx context.Context, enrollmentCode, name string) error
 	registered.Pending = false
 	if err := registered.check(); err != nil {
 		return fmt.Errorf("the server's enrollment answer is incomplete: %w", err)
+	}
+	if answer.NextKey != nil {
+		if _, err := registered.LearnServerKey(*answer.NextKey); err != nil {
+			return fmt.Errorf("the server's enrollment answer: %w", err)
+		}
 	}
 	*s = registered
 	return nil

@@ -1,6 +1,7 @@
 package authenticator
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"io"
@@ -31,6 +32,9 @@ type PushReceiver struct {
 	Rejected func(error)
 	// Now is the clock for the timestamp window; nil means time.Now.
 	Now func() time.Time
+	// KeyLearned, when set, is called after a push taught State a new
+	// server key or retired the previous one (save the state).
+	KeyLearned func()
 
 	mu     sync.Mutex
 	nonces map[string]time.Time // nonce → when it stops mattering
@@ -95,7 +99,20 @@ func (p *PushReceiver) verify(w http.ResponseWriter, r *http.Request) (*PushRequ
 	if target == "" {
 		target = r.URL.RequestURI()
 	}
-	if signing.Verify(p.State.ServerPublicKey, http.MethodPost, target, h, body) != nil {
+	// The key: the one X-Key-Id names among the pin, the previous pin and
+	// a key the body announces under the pin's signature (next_key); without
+	// X-Key-Id (an older server), the pin or the previous one.
+	var announced struct {
+		NextKey *signing.KeyStatement `json:"next_key"`
+	}
+	_ = json.Unmarshal(body, &announced)
+	pin, previous := p.State.serverKeys()
+	var next ed25519.PublicKey
+	if announced.NextKey != nil {
+		next, _ = announced.NextKey.Verify(pin) // a forged statement is ignored
+	}
+	signedBy := signerOf(r.Header.Get(signing.HeaderKeyID), h, body, target, pin, previous, next)
+	if signedBy == nil {
 		return nil, ErrPushSignature
 	}
 	now := p.now()
@@ -115,7 +132,34 @@ func (p *PushReceiver) verify(w http.ResponseWriter, r *http.Request) (*PushRequ
 	if !p.firstUse(h.Nonce, now) {
 		return nil, ErrPushReplayed
 	}
+	changed := false
+	if next != nil {
+		learned, _ := p.State.LearnServerKey(*announced.NextKey)
+		changed = learned
+	}
+	if signedBy.Equal(p.State.pinned()) && p.State.dropPreviousServerKey() {
+		// The new key signs: the old one is done with.
+		changed = true
+	}
+	if changed && p.KeyLearned != nil {
+		p.KeyLearned()
+	}
 	return &push, nil
+}
+
+// signerOf returns the key, of those a device trusts, that signed the push:
+// the one kid names, or without kid the pin then the previous pin; nil
+// when none did.
+func signerOf(kid string, h signing.Headers, body []byte, target string, trusted ...ed25519.PublicKey) ed25519.PublicKey {
+	for _, k := range trusted {
+		if k == nil || (kid != "" && signing.KeyID(k) != kid) {
+			continue
+		}
+		if signing.Verify(k, http.MethodPost, target, h, body) == nil {
+			return k
+		}
+	}
+	return nil
 }
 
 // firstUse records nonce and reports whether it was new. Only pushes with a

@@ -26,8 +26,11 @@ type State struct {
 	DeviceID        string             // dev_…
 	PrivateKey      ed25519.PrivateKey // signs the device's requests
 	TOTPSecret      string             // base32, as the server returned it
-	ServerPublicKey ed25519.PublicKey  // verifies the server's pushes
-	PushURL         string             // "" for a device that pulls
+	ServerPublicKey ed25519.PublicKey  // verifies the server's pushes (the pin)
+	// PreviousServerKey is the pin before the server rotated its push key
+	// (LearnServerKey): it verifies pushes until the new key signs one.
+	PreviousServerKey ed25519.PublicKey
+	PushURL           string // "" for a device that pulls
 	// ListenAddr is where the CLI serves PushURL (set by enroll --listen);
 	// not part of the protocol.
 	ListenAddr string
@@ -47,8 +50,10 @@ type stateFile struct {
 	PrivateKey      string `json:"private_key"` // the 32-byte seed
 	TOTPSecret      string `json:"totp_secret"`
 	ServerPublicKey string `json:"server_public_key"`
-	PushURL         string `json:"push_url,omitempty"`
-	ListenAddr      string `json:"listen_addr,omitempty"`
+	// PreviousServerKey is absent but during a push key rotation.
+	PreviousServerKey string `json:"previous_server_public_key,omitempty"`
+	PushURL           string `json:"push_url,omitempty"`
+	ListenAddr        string `json:"listen_addr,omitempty"`
 	// Pending marks a key not registered yet; absent in a registered
 	// device's file (and in files written before it existed).
 	Pending bool `json:"pending,omitempty"`
@@ -81,8 +86,12 @@ func (s *State) Save(path string) error {
 		ListenAddr: s.ListenAddr,
 		Pending:    s.Pending,
 	}
-	if s.ServerPublicKey != nil {
-		sf.ServerPublicKey = base64.RawURLEncoding.EncodeToString(s.ServerPublicKey)
+	pin, previous := s.serverKeys()
+	if pin != nil {
+		sf.ServerPublicKey = base64.RawURLEncoding.EncodeToString(pin)
+	}
+	if previous != nil {
+		sf.PreviousServerKey = base64.RawURLEncoding.EncodeToString(previous)
 	}
 	b, err := json.MarshalIndent(sf, "", "  ")
 	if err != nil {
@@ -172,6 +181,11 @@ func ReadState(path string) (*State, error) {
 	if s.ServerPublicKey, err = decodePublicKey(sf.ServerPublicKey); err != nil {
 		return nil, fmt.Errorf("%s: server_public_key: %w", path, err)
 	}
+	if sf.PreviousServerKey != "" {
+		if s.PreviousServerKey, err = decodePublicKey(sf.PreviousServerKey); err != nil {
+			return nil, fmt.Errorf("%s: previous_server_public_key: %w", path, err)
+		}
+	}
 	if err := s.check(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -201,7 +215,7 @@ func (s *State) check() error {
 		return errors.New("the state has no device id")
 	case len(s.PrivateKey) != ed25519.PrivateKeySize:
 		return errors.New("the state's private key is not an Ed25519 key")
-	case len(s.ServerPublicKey) != ed25519.PublicKeySize:
+	case len(s.pinned()) != ed25519.PublicKeySize:
 		return errors.New("the state's server public key is not an Ed25519 key")
 	}
 	if _, err := otp.DecodeSecret(s.TOTPSecret); err != nil {

@@ -22,6 +22,9 @@ type Device struct {
 	LastTOTPStep  int64  // the newest accepted TOTP step, so no step is accepted twice
 	CreatedAt     time.Time
 	LastUsedAt    *time.Time
+	// PushKeySeen is the kid of the newest push key the device confirmed
+	// (it pinned it); "" when it never said.
+	PushKeySeen string
 }
 
 // WebPush is a browser's (or a UnifiedPush distributor's) PushSubscription:

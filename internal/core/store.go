@@ -107,6 +107,12 @@ type DeviceStore interface {
 	// DropWebPush removes a device's Web Push subscription if it still is
 	// the one at endpoint (a newer one is kept); false when nothing changed.
 	DropWebPush(ctx context.Context, id, endpoint string) (bool, error)
+	// SetPushKeySeen records that the device confirmed the push key kid;
+	// changed is false when it had already.
+	SetPushKeySeen(ctx context.Context, deviceID, kid string) (changed bool, err error)
+	// CountDevicesNotOnPushKey counts the devices that have not confirmed
+	// the push key kid.
+	CountDevicesNotOnPushKey(ctx context.Context, kid string) (int, error)
 }
 
 // ApprovalStore keeps approvals. It decides none of an approval's rules:

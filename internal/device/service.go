@@ -43,11 +43,19 @@ type Deps struct {
 	Secrets   Sealer
 	Notices   Notifier
 	ServerKey ed25519.PublicKey // the server_public_key devices verify pushes with
-	Limiter   core.Limiter
-	Audit     core.Auditor
-	Limits    Limits
-	Clock     core.Clock
-	Log       *slog.Logger
+	// PushKeys, when set, name the push key that signs now, which is then
+	// the server_public_key (ServerKey is not used): the push key rotates.
+	PushKeys interface {
+		Active() (kid string, key ed25519.PrivateKey)
+		// Announcement states a newer key than the one signing, for a
+		// device enrolling during a rotation; nil when there is none.
+		Announcement(seenKID string) *signing.KeyStatement
+	} `deps:"optional"`
+	Limiter core.Limiter
+	Audit   core.Auditor
+	Limits  Limits
+	Clock   core.Clock
+	Log     *slog.Logger
 	// ValidatePushURL checks a push_url: the push client's own
 	// push.Policy.ValidatePushURL, so enrollment accepts only where pushes
 	// may go.
@@ -130,7 +138,11 @@ type Registered struct {
 	DeviceID        string
 	TOTPSecret      string // base32
 	ServerPublicKey string // base64url
-	VAPIDPublicKey  string // base64url; the applicationServerKey for Web Push
+	ServerKeyID     string // its kid
+	// NextKey announces the push key that replaces ServerPublicKey during
+	// a rotation, signed by it; nil otherwise.
+	NextKey        *signing.KeyStatement
+	VAPIDPublicKey string // base64url; the applicationServerKey for Web Push
 }
 
 // checkWebPush validates a subscription: its endpoint as a push_url is,
@@ -202,9 +214,19 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Registered, er
 		s.Log.WarnContext(ctx, "a reserved enrollment failure could not be given back", "err", rerr)
 	}
 	secret := otp.NewTOTPSecret()
+	serverKey := s.ServerKey
+	var next *signing.KeyStatement
+	if s.PushKeys != nil {
+		_, private := s.PushKeys.Active()
+		serverKey = private.Public().(ed25519.PublicKey)
+		if next = s.PushKeys.Announcement(signing.KeyID(serverKey)); next != nil && next.SignedBy != signing.KeyID(serverKey) {
+			next = nil // a statement the device could not check with its pin
+		}
+	}
+	serverKID := signing.KeyID(serverKey)
 	d := &core.Device{
 		ID: core.NewID(core.PrefixDevice), UserID: e.UserID, Name: name, PublicKey: pub,
-		PushURL: r.PushURL, WebPush: webPush, CreatedAt: now,
+		PushURL: r.PushURL, WebPush: webPush, CreatedAt: now, PushKeySeen: serverKID,
 	}
 	d.TOTPSecretEnc = s.Secrets.Seal(secret, []byte(d.ID))
 	if err := s.Devices.CreateDevice(ctx, d); err != nil {
@@ -216,7 +238,9 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Registered, er
 	return &Registered{
 		DeviceID:        d.ID,
 		TOTPSecret:      otp.EncodeSecret(secret),
-		ServerPublicKey: base64.RawURLEncoding.EncodeToString(s.ServerKey),
+		ServerPublicKey: base64.RawURLEncoding.EncodeToString(serverKey),
+		ServerKeyID:     serverKID,
+		NextKey:         next,
 		VAPIDPublicKey:  s.VAPIDPublicKey,
 	}, nil
 }

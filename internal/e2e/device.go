@@ -20,6 +20,14 @@ type Device struct {
 	Pushes chan authenticator.PushRequest
 
 	failing atomic.Bool
+	lastKID atomic.Value // string: the X-Key-Id of the last push received
+}
+
+// LastKeyID is the kid (X-Key-Id) of the server key that signed the last
+// push this device received; "" before the first.
+func (d *Device) LastKeyID() string {
+	kid, _ := d.lastKID.Load().(string)
+	return kid
 }
 
 // DeviceOptions are an enrollment's choices.
@@ -44,6 +52,7 @@ func (c *Client) Enroll(tb TB, code string, o DeviceOptions) *Device {
 				http.Error(w, "the phone is broken", http.StatusInternalServerError)
 				return
 			}
+			d.lastKID.Store(r.Header.Get("X-Key-Id"))
 			receiver.Load().ServeHTTP(w, r)
 		}))
 		tb.Cleanup(srv.Close)

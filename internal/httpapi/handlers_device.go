@@ -12,6 +12,7 @@ import (
 	"github.com/approvald/approvald/internal/approval"
 	"github.com/approvald/approvald/internal/device"
 	"github.com/approvald/approvald/internal/session"
+	"github.com/approvald/approvald/internal/signing"
 )
 
 // recentAuth requires a fresh login (and a second factor when the user has
@@ -62,7 +63,11 @@ func handleRegisterDevice(devices *device.Service) fiber.Handler {
 		DeviceID        string `json:"device_id"`
 		TOTPSecret      string `json:"totp_secret"`
 		ServerPublicKey string `json:"server_public_key"`
-		VAPIDPublicKey  string `json:"vapid_public_key"`
+		ServerKeyID     string `json:"server_key_id,omitempty"`
+		// NextKey announces, during a push key rotation, the key that
+		// replaces server_public_key, signed by it.
+		NextKey        *signing.KeyStatement `json:"next_key,omitempty"`
+		VAPIDPublicKey string                `json:"vapid_public_key"`
 	}
 	return func(c *fiber.Ctx) error {
 		var req request
@@ -137,7 +142,15 @@ func handlePullApprovals(approvals *approval.Service, pathPrefix string) fiber.H
 		if err != nil {
 			return err
 		}
-		return c.JSON(fiber.Map{"approvals": list})
+		approvals.ConfirmPushKey(c.UserContext(), dev.ID, c.Query("push_kid"), dev.PushKeySeen)
+		answer := fiber.Map{"approvals": list}
+		if kid, next := approvals.PushKeyNotice(dev); kid != "" {
+			answer["push_kid"] = kid
+			if next != nil && next.KID != c.Query("push_kid") {
+				answer["next_key"] = next
+			}
+		}
+		return c.JSON(answer)
 	}
 }
 
@@ -168,6 +181,7 @@ func handleCallback(approvals *approval.Service, pathPrefix string) fiber.Handle
 			DeviceID: deviceID,
 			Callback: approval.Callback{ApprovalID: req.ApprovalID, Decision: req.Decision, MatchNumber: req.MatchNumber, Report: req.Report},
 			Invalid:  invalid,
+			PushKID:  c.Query("push_kid"),
 		})
 		if err != nil {
 			return err

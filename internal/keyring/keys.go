@@ -136,10 +136,10 @@ var RotatingPurposes = []core.KeyPurpose{core.KeyJWT, core.KeyOIDC, core.KeyOIDC
 // RotateKey stores a new key of purpose that signs from now+delay on; the
 // one signing until then is retired at that moment and keeps verifying for
 // RetiredKeyGrace after. Only the keys of tokens (access and ID tokens)
-// rotate: devices pin the push key they were given at enrollment.
+// rotate so: devices pin the push key, which rotates with RotatePushKey.
 func RotateKey(ctx context.Context, ks core.KeyStore, purpose core.KeyPurpose, now time.Time, delay time.Duration) (*core.SigningKey, error) {
 	if !slices.Contains(RotatingPurposes, purpose) {
-		return nil, core.Errorf(core.EInvalidRequest, "only the token keys rotate: devices pin the push key")
+		return nil, core.Errorf(core.EInvalidRequest, "only the token keys rotate so: devices pin the push key, which rotates in steps (rotate-key --push)")
 	}
 	fresh, err := GenerateKey(purpose, now.Add(delay))
 	if err != nil {

@@ -33,6 +33,10 @@ type Config struct {
 	// ServerKey signs every push; devices know its public half as
 	// server_public_key.
 	ServerKey ed25519.PrivateKey
+	// Keys, when set, picks the key that signs each push instead of
+	// ServerKey (keyring.Ring's Active: a rotated push key starts to sign
+	// without a restart); its kid goes in the X-Key-Id header.
+	Keys Keys
 	// Timeout bounds one Send, every attempt and backoff included.
 	Timeout time.Duration
 	// Attempts is the most tries per Send.
@@ -48,9 +52,15 @@ type Config struct {
 	Clock core.Clock
 }
 
+// Keys name the push key that signs now.
+type Keys interface {
+	Active() (kid string, key ed25519.PrivateKey)
+}
+
 // Client sends signed pushes. It is safe for concurrent use.
 type Client struct {
 	key      ed25519.PrivateKey
+	keys     Keys
 	timeout  time.Duration
 	attempts int
 	backoff  time.Duration
@@ -60,13 +70,15 @@ type Client struct {
 	http     *http.Client
 }
 
-// New builds a Client; the only error is a malformed ServerKey.
+// New builds a Client; the only error is a malformed ServerKey (without
+// Keys).
 func New(cfg Config) (*Client, error) {
-	if len(cfg.ServerKey) != ed25519.PrivateKeySize {
+	if cfg.Keys == nil && len(cfg.ServerKey) != ed25519.PrivateKeySize {
 		return nil, errors.New("push: ServerKey must be a 64-byte Ed25519 private key")
 	}
 	c := &Client{
 		key:      cfg.ServerKey,
+		keys:     cfg.Keys,
 		timeout:  orDefault(cfg.Timeout, DefaultTimeout),
 		attempts: cfg.Attempts,
 		backoff:  orDefault(cfg.Backoff, DefaultBackoff),
@@ -147,7 +159,15 @@ func (c *Client) try(ctx context.Context, pushURL string, payload []byte) (retry
 	req.Header.Set("User-Agent", "approvald-push/1")
 	// RequestURI is exactly the path and raw query net/http writes on the
 	// request line, which is what the device verifies.
-	signing.Sign(c.key, http.MethodPost, req.URL.RequestURI(), "", payload, c.clock.Now()).Apply(req.Header)
+	key := c.key
+	if c.keys != nil {
+		var kid string
+		kid, key = c.keys.Active()
+		req.Header.Set(signing.HeaderKeyID, kid)
+	} else {
+		req.Header.Set(signing.HeaderKeyID, signing.KeyID(key.Public().(ed25519.PublicKey)))
+	}
+	signing.Sign(key, http.MethodPost, req.URL.RequestURI(), "", payload, c.clock.Now()).Apply(req.Header)
 
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -24,6 +24,7 @@ type deviceRow struct {
 	LastTOTPStep  int64   `bun:"last_totp_step"`
 	CreatedAt     dbTime  `bun:"created_at"`
 	LastUsedAt    *dbTime `bun:"last_used_at"`
+	PushKeySeen   string  `bun:"push_key_seen"`
 }
 
 func newDeviceRow(d *core.Device) *deviceRow {
@@ -40,6 +41,7 @@ func newDeviceRow(d *core.Device) *deviceRow {
 		LastTOTPStep:  d.LastTOTPStep,
 		CreatedAt:     ts(d.CreatedAt),
 		LastUsedAt:    tsPtr(d.LastUsedAt),
+		PushKeySeen:   d.PushKeySeen,
 	}
 }
 
@@ -67,6 +69,7 @@ func (r *deviceRow) device() *core.Device {
 		LastTOTPStep:  r.LastTOTPStep,
 		CreatedAt:     r.CreatedAt.Time,
 		LastUsedAt:    timePtr(r.LastUsedAt),
+		PushKeySeen:   r.PushKeySeen,
 	}
 }
 
@@ -179,6 +182,28 @@ func (db *DB) TouchDevice(ctx context.Context, id string, now time.Time) error {
 		return dbErr(err)
 	}
 	return foundOne(res, "device")
+}
+
+// SetPushKeySeen records that the device confirmed the push key kid;
+// changed is false when it had already.
+func (db *DB) SetPushKeySeen(ctx context.Context, deviceID, kid string) (changed bool, err error) {
+	res, err := db.bun.NewUpdate().Model((*deviceRow)(nil)).Set("push_key_seen = ?", kid).
+		Where("id = ?", deviceID).Where("push_key_seen <> ?", kid).Exec(ctx)
+	if err != nil {
+		return false, dbErr(err)
+	}
+	n, err := rowsAffected(res)
+	return n == 1, err
+}
+
+// CountDevicesNotOnPushKey counts the devices, of every user, that have not
+// confirmed the push key kid.
+func (db *DB) CountDevicesNotOnPushKey(ctx context.Context, kid string) (int, error) {
+	n, err := db.bun.NewSelect().Model((*deviceRow)(nil)).Where("push_key_seen <> ?", kid).Count(ctx)
+	if err != nil {
+		return 0, dbErr(err)
+	}
+	return int(n), nil
 }
 
 // DropWebPush clears the device's Web Push subscription while it is still

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -97,4 +98,24 @@ func (db *DB) RotateKey(ctx context.Context, k *core.SigningKey) error {
 		_, err := tx.NewInsert().Model(newSigningKeyRow(k)).Exec(ctx)
 		return err
 	})
+}
+
+// ActivateKey implements keyring.KeyActivator: kid, which must be the newest
+// unretired key of purpose, starts at at when it would start later, and the
+// keys retired after at are retired at at; in one transaction.
+func (db *DB) ActivateKey(ctx context.Context, purpose core.KeyPurpose, kid string, at time.Time) error {
+	return dbErr(db.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model((*signingKeyRow)(nil)).Set("created_at = ?", ts(at)).
+			Where("purpose = ?", purpose).Where("kid = ?", kid).Where("retired_at IS NULL").
+			Where("created_at > ?", ts(at)).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		_, err = tx.NewUpdate().Model((*signingKeyRow)(nil)).Set("retired_at = ?", ts(at)).
+			Where("purpose = ?", purpose).Where("kid <> ?", kid).Where("retired_at > ?", ts(at)).Exec(ctx)
+		return err
+	}))
 }

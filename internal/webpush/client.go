@@ -35,6 +35,10 @@ type Config struct {
 	// ServerKey signs the push inside the encryption, as push.Client
 	// signs a push_url's: devices verify it with server_public_key.
 	ServerKey ed25519.PrivateKey
+	// Keys, when set, picks the key that signs each push instead of
+	// ServerKey, as push.Config.Keys does (a rotated push key signs
+	// without a restart); its kid goes in the X-Key-Id header.
+	Keys push.Keys
 	// VAPID signs the VAPID tokens (a P-256 key of keyring purpose vapid).
 	VAPID *ecdsa.PrivateKey
 	// Subject is the VAPID sub claim: a mailto: or https: contact (the
@@ -66,7 +70,7 @@ type Client struct {
 
 // New builds a Client.
 func New(cfg Config) (*Client, error) {
-	if len(cfg.ServerKey) != ed25519.PrivateKeySize {
+	if cfg.Keys == nil && len(cfg.ServerKey) != ed25519.PrivateKeySize {
 		return nil, errors.New("webpush: ServerKey must be a 64-byte Ed25519 private key")
 	}
 	if cfg.VAPID == nil {
@@ -112,8 +116,9 @@ func New(cfg Config) (*Client, error) {
 func (c *Client) PublicKey() string { return c.publicKey }
 
 // Signed is the plaintext of a Web Push: the push JSON a push_url gets as
-// Body (exact bytes) and the signature headers it gets beside it, signed
-// for a POST to the endpoint's path and query (its RequestURI).
+// Body (exact bytes) and the signature headers it gets beside it (X-Key-Id,
+// X-Timestamp, X-Nonce, X-Signature), signed for a POST to the endpoint's
+// path and query (its RequestURI).
 type Signed struct {
 	Headers map[string]string `json:"headers"`
 	Body    string            `json:"body"`
@@ -146,7 +151,15 @@ func (c *Client) SendWebPush(ctx context.Context, deviceID string, sub core.WebP
 	}
 	now := c.cfg.Clock.Now()
 	h := http.Header{}
-	signing.Sign(c.cfg.ServerKey, http.MethodPost, u.RequestURI(), "", payload, now).Apply(h)
+	key := c.cfg.ServerKey
+	if c.cfg.Keys != nil {
+		var kid string
+		kid, key = c.cfg.Keys.Active()
+		h.Set(signing.HeaderKeyID, kid)
+	} else {
+		h.Set(signing.HeaderKeyID, signing.KeyID(key.Public().(ed25519.PublicKey)))
+	}
+	signing.Sign(key, http.MethodPost, u.RequestURI(), "", payload, now).Apply(h)
 	headers := make(map[string]string, len(h))
 	for k := range h {
 		headers[k] = h.Get(k)

@@ -60,6 +60,9 @@ func TestSendWebPush(t *testing.T) {
 	if m.Signed.Body != string(payload) {
 		t.Fatalf("body %q", m.Signed.Body)
 	}
+	if kid := m.Signed.Headers[signing.HeaderKeyID]; kid != signing.KeyID(serverPub) {
+		t.Fatalf("X-Key-Id %q, want the server key's kid", kid)
+	}
 	h, err := signing.ParseHeaders(func(k string) string { return m.Signed.Headers[k] })
 	if err != nil {
 		t.Fatal(err)

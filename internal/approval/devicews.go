@@ -39,17 +39,20 @@ type DeviceFrame struct {
 	// Timestamp, Nonce and Signature say), "status" (a change of an
 	// approval: ApprovalID, Status, Reason, ExpiresAt) or "device_removed"
 	// (the device was removed; the server closes the websocket).
-	Type       string        `json:"type"`
-	Approvals  []PushRequest `json:"approvals,omitempty"`
-	Body       string        `json:"body,omitempty"`
-	Timestamp  string        `json:"timestamp,omitempty"`
-	Nonce      string        `json:"nonce,omitempty"`
-	Signature  string        `json:"signature,omitempty"`
-	ApprovalID string        `json:"approval_id,omitempty"`
-	Status     string        `json:"status,omitempty"`
-	Reason     string        `json:"reason,omitempty"`
-	ExpiresAt  *time.Time    `json:"expires_at,omitempty"`
-	DeviceID   string        `json:"device_id,omitempty"`
+	Type      string        `json:"type"`
+	Approvals []PushRequest `json:"approvals,omitempty"`
+	Body      string        `json:"body,omitempty"`
+	Timestamp string        `json:"timestamp,omitempty"`
+	Nonce     string        `json:"nonce,omitempty"`
+	Signature string        `json:"signature,omitempty"`
+	// KeyID names the push key that signed an "approval" frame (as a push's
+	// X-Key-Id header does), so a device in a rotation picks its pin.
+	KeyID      string     `json:"kid,omitempty"`
+	ApprovalID string     `json:"approval_id,omitempty"`
+	Status     string     `json:"status,omitempty"`
+	Reason     string     `json:"reason,omitempty"`
+	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+	DeviceID   string     `json:"device_id,omitempty"`
 }
 
 // Device frame types.
@@ -68,8 +71,10 @@ func DeviceWSPath(deviceID string) string { return "/api/v1/devices/" + deviceID
 // over the push request's exact bytes.
 func (s *Service) signedApprovalFrame(a *core.Approval, deviceID string, now time.Time) []byte {
 	body, _ := json.Marshal(s.pushRequest(a, deviceID))
-	h := signing.Sign(s.ServerKey, DeviceWSSignMethod, s.Config.PathPrefix+DeviceWSPath(deviceID), "", body, now)
-	b, _ := json.Marshal(DeviceFrame{Type: DeviceFrameApproval, Body: string(body), Timestamp: h.Timestamp, Nonce: h.Nonce, Signature: h.Signature})
+	kid, key := s.deviceSigningKey()
+	h := signing.Sign(key, DeviceWSSignMethod, s.Config.PathPrefix+DeviceWSPath(deviceID), "", body, now)
+	b, _ := json.Marshal(DeviceFrame{Type: DeviceFrameApproval, Body: string(body), Timestamp: h.Timestamp, Nonce: h.Nonce,
+		Signature: h.Signature, KeyID: kid})
 	return b
 }
 

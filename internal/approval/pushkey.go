@@ -2,6 +2,7 @@ package approval
 
 import (
 	"context"
+	"crypto/ed25519"
 	"time"
 
 	"github.com/approvald/approvald/internal/core"
@@ -20,6 +21,17 @@ type PushKeys interface {
 	Announcement(seenKID string) *signing.KeyStatement
 	// ActivateEarly makes the pending key sign from at.
 	ActivateEarly(ctx context.Context, at time.Time) (bool, error)
+	// Active is the key that signs now, and its kid.
+	Active() (kid string, key ed25519.PrivateKey)
+}
+
+// deviceSigningKey is the push key that signs now: the ring's when the
+// service has one (it follows a rotation), else the key it was given.
+func (s *Service) deviceSigningKey() (string, ed25519.PrivateKey) {
+	if s.PushKeys != nil {
+		return s.PushKeys.Active()
+	}
+	return "", s.ServerKey
 }
 
 // PushKeyNotice is what a device's pull answer says of the push keys: the

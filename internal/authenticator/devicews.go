@@ -2,6 +2,7 @@ package authenticator
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -139,6 +140,7 @@ func (s *Socket) Next(rejected func(error)) (SocketEvent, error) {
 			Timestamp string        `json:"timestamp"`
 			Nonce     string        `json:"nonce"`
 			Signature string        `json:"signature"`
+			KeyID     string        `json:"kid"`
 		}
 		if err := json.Unmarshal(msg, &f); err != nil {
 			continue
@@ -147,7 +149,7 @@ func (s *Socket) Next(rejected func(error)) (SocketEvent, error) {
 		case "pending":
 			return SocketEvent{IsPending: true, Pending: f.Approvals}, nil
 		case "approval":
-			p, err := s.verify(f.Body, signing.Headers{Timestamp: f.Timestamp, Nonce: f.Nonce, Signature: f.Signature})
+			p, err := s.verify(f.Body, f.KeyID, signing.Headers{Timestamp: f.Timestamp, Nonce: f.Nonce, Signature: f.Signature})
 			if err != nil {
 				if rejected != nil {
 					rejected(err)
@@ -171,12 +173,25 @@ func (s *Socket) Next(rejected func(error)) (SocketEvent, error) {
 // verify checks an approval frame as PushReceiver checks a push: the
 // server's signature (method WS over the websocket's path), the clock, the
 // addressee, the callback and the nonce.
-func (s *Socket) verify(body string, h signing.Headers) (*PushRequest, error) {
+func (s *Socket) verify(body, kid string, h signing.Headers) (*PushRequest, error) {
 	prefix := ""
 	if u, err := url.Parse(s.state.Server); err == nil {
 		prefix = strings.TrimSuffix(u.EscapedPath(), "/")
 	}
-	if signing.Verify(s.state.ServerPublicKey, wsSignMethod, prefix+wsPath(s.state.DeviceID), h, []byte(body)) != nil {
+	// The pin, or during a push key rotation the pin before it; the frame's
+	// kid, when it has one, says which.
+	pin, previous := s.state.serverKeys()
+	signed := false
+	for _, k := range []ed25519.PublicKey{pin, previous} {
+		if k == nil || (kid != "" && signing.KeyID(k) != kid) {
+			continue
+		}
+		if signing.Verify(k, wsSignMethod, prefix+wsPath(s.state.DeviceID), h, []byte(body)) == nil {
+			signed = true
+			break
+		}
+	}
+	if !signed {
 		return nil, ErrPushSignature
 	}
 	now := s.nonces.now()

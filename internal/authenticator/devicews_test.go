@@ -1,6 +1,7 @@
 package authenticator
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"testing"
 	"time"
@@ -20,11 +21,11 @@ func TestSocketVerifiesApprovalFrames(t *testing.T) {
 	body := f.body(nil)
 
 	h := sign("WS", path, body, f.now)
-	p, err := s.verify(string(body), h)
+	p, err := s.verify(string(body), "", h)
 	if err != nil || p.ApprovalID != "apr_bbbbbbbbbbbbbbbbbbbbbbbbbb" {
 		t.Fatalf("a valid frame: %+v %v", p, err)
 	}
-	if _, err := s.verify(string(body), h); !errors.Is(err, ErrPushReplayed) {
+	if _, err := s.verify(string(body), "", h); !errors.Is(err, ErrPushReplayed) {
 		t.Fatalf("replayed: %v", err)
 	}
 	cases := []struct {
@@ -46,7 +47,42 @@ func TestSocketVerifiesApprovalFrames(t *testing.T) {
 		if h.Signature == "" {
 			h = sign("WS", path, c.body, f.now)
 		}
-		if _, err := s.verify(string(c.body), h); !errors.Is(err, c.want) {
+		if _, err := s.verify(string(c.body), "", h); !errors.Is(err, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, err, c.want)
+		}
+	}
+}
+
+// During a push key rotation a device trusts its new pin and the one before
+// it; a frame's kid says which signed it, and a kid of neither is refused.
+func TestSocketFramesDuringAPushKeyRotation(t *testing.T) {
+	f := newPushFixture(t)
+	old := f.serverKey
+	_, fresh, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.state.PreviousServerKey = old.Public().(ed25519.PublicKey)
+	f.state.ServerPublicKey = fresh.Public().(ed25519.PublicKey)
+	s := &Socket{state: f.state, nonces: &PushReceiver{State: f.state, Now: func() time.Time { return f.now }}}
+	path := "/auth/api/v1/devices/" + f.state.DeviceID + "/ws"
+	kidOf := func(k ed25519.PrivateKey) string { return signing.KeyID(k.Public().(ed25519.PublicKey)) }
+
+	for _, c := range []struct {
+		name string
+		key  ed25519.PrivateKey
+		kid  string
+		want error
+	}{
+		{"the old key, named", old, kidOf(old), nil},
+		{"the new key, named", fresh, kidOf(fresh), nil},
+		{"the new key, no kid", fresh, "", nil},
+		{"the old key under the new key's kid", old, kidOf(fresh), ErrPushSignature},
+		{"a key of neither", f.state.PrivateKey, kidOf(f.state.PrivateKey), ErrPushSignature},
+	} {
+		body := f.body(nil)
+		h := signing.Sign(c.key, "WS", path, "", body, f.now)
+		if _, err := s.verify(string(body), c.kid, h); !errors.Is(err, c.want) {
 			t.Errorf("%s: %v, want %v", c.name, err, c.want)
 		}
 	}

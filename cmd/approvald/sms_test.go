@@ -135,14 +135,14 @@ func TestUnknownFieldsAreRefused(t *testing.T) {
 	device := map[string]any{
 		"enrollment_code": enroll.Str("enrollment_code"), "name": "phone",
 		"public_key": base64.RawURLEncoding.EncodeToString(pub),
-		"web_push":   map[string]any{"endpoint": "https://push.example/x", "keys": map[string]string{"p256dh": "x", "auth": "y"}},
+		"fcm_token":  "a field the server does not know",
 	}
 	r = s.Post(t, "/api/v1/devices", device)
 	e2e.Expect(t, r, http.StatusBadRequest, "invalid_request")
-	if e := r.Body["error"].(map[string]any); e["field"] != "web_push" {
-		t.Fatalf("POST /devices with web_push: %s", r.Raw)
+	if e := r.Body["error"].(map[string]any); e["field"] != "fcm_token" {
+		t.Fatalf("POST /devices with fcm_token: %s", r.Raw)
 	}
-	delete(device, "web_push") // the code was not spent by the refusal
+	delete(device, "fcm_token") // the code was not spent by the refusal
 	e2e.Expect(t, s.Post(t, "/api/v1/devices", device), http.StatusCreated)
 }
 

@@ -22,7 +22,7 @@ func TestLoginRatioIsAgainstTheMeanRawRate(t *testing.T) {
 // before and after them, and the CPU is counted per complete flow.
 func TestOIDCRatioIsAgainstTheMeanRawRate(t *testing.T) {
 	r := &OIDCResult{}
-	run := &flowRun{took: 2 * time.Second, flow: make([]time.Duration, 1000), token: make([]time.Duration, 1000), errors: 1}
+	run := &workerRun{took: 2 * time.Second, whole: make([]time.Duration, 1000), last: make([]time.Duration, 1000), errors: 1}
 	before := signs{n: 1200, wall: time.Second, cpu: 2 * time.Second}
 	after := signs{n: 800, wall: time.Second, cpu: 2 * time.Second}
 	r.fill(run, cpuUse{server: time.Second, deps: 500 * time.Millisecond, wall: 2 * time.Second}, 250*time.Millisecond, before, after)

@@ -189,7 +189,7 @@ func (b *bench) oidcPhase(ctx context.Context) (*OIDCResult, error) {
 
 	b.say("oidc: %d code flows at a time for %s", cfg.OIDCWorkers, cfg.OIDC)
 	stopProfile := b.profile(ctx, "oidc-cpu", int(cfg.OIDC.Seconds()))
-	var run *flowRun
+	var run *workerRun
 	harness0, _ := cpuTime(os.Getpid())
 	cpu := b.measureCPU(func() { run = runFlows(ctx, flows, cfg.OIDC) })
 	harness1, _ := cpuTime(os.Getpid())
@@ -230,16 +230,16 @@ func (b *bench) signSample(ctx context.Context, key *rsa.PrivateKey, d time.Dura
 
 // fill derives the figures of run, of the CPU used meanwhile and of the
 // raw samples before and after.
-func (r *OIDCResult) fill(run *flowRun, cpu cpuUse, harness time.Duration, before, after signs) {
+func (r *OIDCResult) fill(run *workerRun, cpu cpuUse, harness time.Duration, before, after signs) {
 	r.Seconds = run.took.Seconds()
-	r.Flows, r.Errors = len(run.flow), run.errors
+	r.Flows, r.Errors = len(run.whole), run.errors
 	if run.first != nil {
 		r.FirstError = run.first.Error()
 	}
 	if r.Seconds > 0 {
 		r.PerSecond = float64(r.Flows) / r.Seconds
 	}
-	r.Flow, r.Token = summarize(run.flow), summarize(run.token)
+	r.Flow, r.Token = summarize(run.whole), summarize(run.last)
 	r.SignBefore, r.SignAfter = before.rate(), after.rate()
 	r.SignPerSecond = (r.SignBefore + r.SignAfter) / 2
 	if r.SignPerSecond > 0 {
@@ -301,51 +301,13 @@ func rs256Signs(ctx context.Context, key *rsa.PrivateKey, d time.Duration) (int6
 	return done.Load(), took, nil
 }
 
-// flowRun is what the workers of the oidc phase measured.
-type flowRun struct {
-	took        time.Duration
-	flow, token []time.Duration
-	errors      int
-	first       error
-}
-
 // runFlows runs one flow after another on each of flows (a worker each)
-// until d has passed; the flows in progress then finish and count, and
-// took runs until the last has.
-func runFlows(ctx context.Context, flows []*codeFlow, d time.Duration) *flowRun {
-	out := &flowRun{}
-	var mu sync.Mutex
-	start := time.Now()
-	deadline := start.Add(d)
-	var wg sync.WaitGroup
-	for _, f := range flows {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var flow, token []time.Duration
-			errs := 0
-			var first error
-			for ctx.Err() == nil && time.Now().Before(deadline) {
-				_, took, tokenTook, err := f.run(ctx)
-				if err != nil {
-					if errs++; first == nil {
-						first = err
-					}
-					continue
-				}
-				flow, token = append(flow, took), append(token, tokenTook)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			out.flow, out.token = append(out.flow, flow...), append(out.token, token...)
-			if out.errors += errs; out.first == nil {
-				out.first = first
-			}
-		}()
-	}
-	wg.Wait()
-	out.took = time.Since(start)
-	return out
+// until d has passed (runWorkers): whole is a flow, last its token request.
+func runFlows(ctx context.Context, flows []*codeFlow, d time.Duration) *workerRun {
+	return runWorkers(ctx, len(flows), d, func(ctx context.Context, i int) (time.Duration, time.Duration, error) {
+		_, took, tokenTook, err := flows[i].run(ctx)
+		return took, tokenTook, err
+	})
 }
 
 // codeFlow is one worker: a browser with the single sign-on cookie in its

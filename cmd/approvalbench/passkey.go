@@ -209,7 +209,7 @@ func (b *bench) passkeyPhase(ctx context.Context) (*PasskeyResult, error) {
 
 	b.say("passkey: %d passkey logins at a time for %s", cfg.PasskeyWorkers, cfg.Passkey)
 	stopProfile := b.profile(ctx, "passkey-cpu", int(cfg.Passkey.Seconds()))
-	var run *passkeyRun
+	var run *workerRun
 	harness0, _ := cpuTime(os.Getpid())
 	cpu := b.measureCPU(func() { run = runPasskeyLogins(ctx, a, users, cfg.Passkey) })
 	harness1, _ := cpuTime(os.Getpid())
@@ -310,16 +310,16 @@ func onEveryCore(ctx context.Context, d time.Duration, op func() error) (int64, 
 
 // fill derives the figures of run, of the CPU used meanwhile and of the
 // raw samples.
-func (r *PasskeyResult) fill(run *passkeyRun, cpu cpuUse, harness time.Duration, before, after, sign signs) {
+func (r *PasskeyResult) fill(run *workerRun, cpu cpuUse, harness time.Duration, before, after, sign signs) {
 	r.Seconds = run.took.Seconds()
-	r.Logins, r.Errors = len(run.login), run.errors
+	r.Logins, r.Errors = len(run.whole), run.errors
 	if run.first != nil {
 		r.FirstError = run.first.Error()
 	}
 	if r.Seconds > 0 {
 		r.PerSecond = float64(r.Logins) / r.Seconds
 	}
-	r.Login, r.Finish = summarize(run.login), summarize(run.finish)
+	r.Login, r.Finish = summarize(run.whole), summarize(run.last)
 	r.VerifyBefore, r.VerifyAfter = before.rate(), after.rate()
 	r.VerifyPerSecond = (r.VerifyBefore + r.VerifyAfter) / 2
 	if r.VerifyPerSecond > 0 {
@@ -349,52 +349,15 @@ func (r *PasskeyResult) fill(run *passkeyRun, cpu cpuUse, harness time.Duration,
 	}
 }
 
-// passkeyRun is what the workers of the passkey phase measured.
-type passkeyRun struct {
-	took          time.Duration
-	login, finish []time.Duration
-	errors        int
-	first         error
-}
-
 // runPasskeyLogins runs one login after another with each user's
 // authenticator (a worker each: its signature counter goes up one login
-// at a time) until d has passed; the logins in progress then finish and
-// count, and took runs until the last has.
-func runPasskeyLogins(ctx context.Context, a *api, users []*passkeyUser, d time.Duration) *passkeyRun {
-	out := &passkeyRun{}
-	var mu sync.Mutex
-	start := time.Now()
-	deadline := start.Add(d)
-	var wg sync.WaitGroup
-	for _, u := range users {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var login, finish []time.Duration
-			errs := 0
-			var first error
-			for ctx.Err() == nil && time.Now().Before(deadline) {
-				_, took, finishTook, err := passkeyLoginOnce(ctx, a, u.Auth)
-				if err != nil {
-					if errs++; first == nil {
-						first = err
-					}
-					continue
-				}
-				login, finish = append(login, took), append(finish, finishTook)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			out.login, out.finish = append(out.login, login...), append(out.finish, finish...)
-			if out.errors += errs; out.first == nil {
-				out.first = first
-			}
-		}()
-	}
-	wg.Wait()
-	out.took = time.Since(start)
-	return out
+// at a time) until d has passed (runWorkers): whole is a login, last its
+// second request.
+func runPasskeyLogins(ctx context.Context, a *api, users []*passkeyUser, d time.Duration) *workerRun {
+	return runWorkers(ctx, len(users), d, func(ctx context.Context, i int) (time.Duration, time.Duration, error) {
+		_, took, finishTook, err := passkeyLoginOnce(ctx, a, users[i].Auth)
+		return took, finishTook, err
+	})
 }
 
 // passkeyLoginOnce is one complete passkey login as a browser makes it:

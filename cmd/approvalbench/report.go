@@ -195,6 +195,20 @@ func (r *Result) Markdown() string {
 			row("passkey: first error", strings.ReplaceAll(p.FirstError, "|", `\|`))
 		}
 	}
+	if w := r.WebPush; w != nil {
+		row("Web Push: encrypted pushes/s, internal/webpush in the harness (sent, workers, errors)",
+			fmt.Sprintf("%.0f (%s, %d, %d)", w.PerSecond, count(w.Sent), w.Workers, w.Errors))
+		row("Web Push: harness cores (sender + receiver); pushes/s per core; CPU per push (ms)",
+			fmt.Sprintf("%.2f; %.0f; %.3f", w.HarnessCores, w.PerCore, w.HarnessMsPer))
+		row("raw ECDH P-256 (GenerateKey + ECDH)/s, every core (before / after the sends)",
+			fmt.Sprintf("%.0f (%.0f / %.0f)", w.ECDHPerSecond, w.ECDHBefore, w.ECDHAfter))
+		row("raw ECDH P-256 per core of its own CPU (/s); CPU per ECDH (ms)", fmt.Sprintf("%.0f; %.4f", 1000/max(w.ECDHCPUMs, 1e-9), w.ECDHCPUMs))
+		row("pushes/s / raw ECDH P-256/s (wall, every core); CPU per ECDH / CPU per push", fmt.Sprintf("%.1f %%; %.1f %%", w.Ratio*100, w.CPURatio*100))
+		row("webpush.Encrypt alone/s, every core; other processes during the sends (cores)", fmt.Sprintf("%.0f; %.2f", w.EncryptPerSecond, w.OtherCores))
+		if w.FirstError != "" {
+			row("webpush: first error", strings.ReplaceAll(w.FirstError, "|", `\|`))
+		}
+	}
 	if mm := r.Memory; mm != nil {
 		row(fmt.Sprintf("server RSS before → after %s websockets (MiB)", count(mm.Websockets)), fmt.Sprintf("%.1f → %.1f", mm.RSSBeforeMiB, mm.RSSAfterMiB))
 		row("per websocket: RSS / Go heap / stacks (KiB), goroutines",

@@ -185,6 +185,11 @@ func (b *bench) flowPhases(ctx context.Context, res *Result) (err error) {
 			return err
 		}
 	}
+	if b.cfg.has("webpush") {
+		if res.WebPush, err = b.webpushPhase(ctx); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

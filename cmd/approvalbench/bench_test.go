@@ -154,7 +154,7 @@ func TestWebPushAlone(t *testing.T) {
 	}
 	cfg := &config{
 		Approvald: e2e.Binary(t), DatabaseURL: dbURL, RedisURL: testenv.RedisURL(t), Waiting: 1000,
-		WebPush: 300 * time.Millisecond, WebPushWorkers: 2, Seed: "db", Concurrency: 4,
+		WebPush: 300 * time.Millisecond, WebPushWorkers: 2, WebPushDevices: 3, Seed: "db", Concurrency: 4,
 		Modes: []string{"webpush"}, Timeout: time.Minute,
 	}
 	var progress bytes.Buffer
@@ -166,6 +166,10 @@ func TestWebPushAlone(t *testing.T) {
 	if w == nil || w.Sent == 0 || w.Errors != 0 || w.Received != int64(w.Sent) || w.ECDHPerSecond <= 0 || w.Ratio <= 0 ||
 		w.PerCore <= 0 || w.EncryptPerSecond <= 0 || res.Login != nil || strings.Contains(progress.String(), "seeding") {
 		t.Fatalf("webpush alone: %+v, login %+v\n%s", w, res.Login, progress.String())
+	}
+	if l := w.Latency; l == nil || l.Logins != 3 || l.Errors != 0 || l.Missing != 0 || l.Pushes != 3 || l.Device.Count != 3 ||
+		l.Browser.P50 <= 0 || l.Push.P50 <= 0 {
+		t.Fatalf("webpush latency: %+v\n%s", l, progress.String())
 	}
 	if table := res.Markdown(); !strings.Contains(table, "| pushes/s / raw ECDH P-256/s") {
 		t.Errorf("the table has no webpush ratio:\n%s", table)

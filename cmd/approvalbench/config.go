@@ -37,6 +37,7 @@ type config struct {
 
 	WebPush        time.Duration // how long the webpush phase sends (the raw ECDH P-256 rate is sampled as long, half before and half after)
 	WebPushWorkers int           // encrypted sends in flight at once
+	WebPushDevices int           // users of the latency part (device websocket + Web Push + browser), 0: none
 
 	ServerEnv   []string // extra NAME=value for approvald (GOGC, GODEBUG, … for experiments)
 	Seed        string   // "db" (bench-only fast path) or "api"
@@ -80,6 +81,7 @@ func parseFlags(args []string, getenv func(string) string) (*config, error) {
 	fs.IntVar(&c.PasskeyWorkers, "passkey-workers", 8, "passkey logins in flight at once in the passkey phase (a user with a passkey each)")
 	fs.DurationVar(&c.WebPush, "webpush", 5*time.Second, "how long the webpush phase sends encrypted Web Push messages with internal/webpush in the harness (and samples the raw ECDH P-256 rate: half before, half after)")
 	fs.IntVar(&c.WebPushWorkers, "webpush-workers", 8, "encrypted sends in flight at once in the webpush phase")
+	fs.IntVar(&c.WebPushDevices, "webpush-devices", 40, "users of the webpush phase's latency part, each logging in once: login → device websocket frame, Web Push arrival and browser websocket frame (0: skip it)")
 	fs.Func("server-env", "extra `NAME=value` in approvald's environment (repeatable), e.g. GOGC=50", func(v string) error {
 		if !strings.Contains(v, "=") {
 			return errors.New("want NAME=value")

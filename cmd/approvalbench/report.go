@@ -205,6 +205,21 @@ func (r *Result) Markdown() string {
 		row("raw ECDH P-256 per core of its own CPU (/s); CPU per ECDH (ms)", fmt.Sprintf("%.0f; %.4f", 1000/max(w.ECDHCPUMs, 1e-9), w.ECDHCPUMs))
 		row("pushes/s / raw ECDH P-256/s (wall, every core); CPU per ECDH / CPU per push", fmt.Sprintf("%.1f %%; %.1f %%", w.Ratio*100, w.CPURatio*100))
 		row("webpush.Encrypt alone/s, every core; other processes during the sends (cores)", fmt.Sprintf("%.0f; %.2f", w.EncryptPerSecond, w.OtherCores))
+		if l := w.Latency; l != nil {
+			lat := func(x Latency) string { return fmt.Sprintf("%s / %s / %s", msf(x.P50), msf(x.P99), msf(x.Max)) }
+			row(fmt.Sprintf("Web Push via approvald, %d password logins: login sent → 202 answer p50 / p99 / max (ms)", l.Logins), lat(l.Answer))
+			row("login sent → approval frame on the device websocket p50 / p99 / max (ms)", lat(l.Device))
+			row("login sent → encrypted Web Push at the receiver p50 / p99 / max (ms)", lat(l.Push))
+			row("login sent → browser's approval websocket first frame (opened on the answer) p50 / p99 / max (ms)", lat(l.Browser))
+			row("from the 202 answer: → device websocket frame / → Web Push at the receiver / → browser websocket first frame, p50 / p99 (ms)",
+				// Signed: the device's frame may come before the answer.
+				fmt.Sprintf("%.1f / %.1f; %.1f / %.1f; %.1f / %.1f", l.AnswerDevice.P50, l.AnswerDevice.P99, l.AnswerPush.P50, l.AnswerPush.P99,
+					l.AnswerBrowser.P50, l.AnswerBrowser.P99))
+			row("Web Push via approvald: pushes received; approvald CPU per login + push (ms); errors; missing", fmt.Sprintf("%d; %.2f; %d; %d", l.Pushes, l.ServerMsPerPush, l.Errors, l.Missing))
+			if l.FirstError != "" {
+				row("webpush latency: first error", strings.ReplaceAll(l.FirstError, "|", `\|`))
+			}
+		}
 		if w.FirstError != "" {
 			row("webpush: first error", strings.ReplaceAll(w.FirstError, "|", `\|`))
 		}

@@ -59,6 +59,8 @@ type WebPushResult struct {
 	// Encrypt alone (webpush.Encrypt of a push-sized plaintext) on every
 	// core, sampled after: the share of the cost that is RFC 8291.
 	EncryptPerSecond float64 `json:"encrypt_per_second"`
+	// Latency through approvald (-webpush-devices > 0).
+	Latency *WebPushLatency `json:"latency,omitempty"`
 }
 
 // webpushPhase sends encrypted pushes with internal/webpush for -webpush,
@@ -200,6 +202,11 @@ func (b *bench) webpushPhase(ctx context.Context) (*WebPushResult, error) {
 	r.EncryptPerSecond = enc.rate()
 	b.say("webpush: %.0f pushes/s (%d, %d errors) on %.2f harness cores, %.0f/s per core; raw ECDH P-256 %.0f/s; ratio %.1f %%",
 		r.PerSecond, r.Sent, r.Errors, r.HarnessCores, r.PerCore, r.ECDHPerSecond, r.Ratio*100)
+	if cfg.WebPushDevices > 0 {
+		if r.Latency, err = b.webpushLatency(ctx); err != nil {
+			return r, err
+		}
+	}
 	if r.Sent == 0 {
 		return r, fmt.Errorf("webpush: no push sent (%d errors; first: %s)", r.Errors, r.FirstError)
 	}
@@ -214,8 +221,16 @@ type pushReceiver struct {
 	ln    net.Listener
 	count atomic.Int64
 
-	mu    sync.Mutex
-	body0 []byte // the first request's body
+	mu       sync.Mutex
+	body0    []byte               // the first request's body
+	arrivals map[string]time.Time // endpoint → first arrival, when set
+}
+
+func (p *pushReceiver) arrival(endpoint string) (time.Time, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t, ok := p.arrivals[endpoint]
+	return t, ok
 }
 
 func (p *pushReceiver) first() []byte {
@@ -231,6 +246,14 @@ func newPushReceiver() (*pushReceiver, error) {
 	}
 	p := &pushReceiver{url: "http://" + ln.Addr().String(), ln: ln}
 	p.srv = &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		at := time.Now()
+		p.mu.Lock()
+		if p.arrivals != nil {
+			if _, seen := p.arrivals[p.url+r.URL.Path]; !seen {
+				p.arrivals[p.url+r.URL.Path] = at
+			}
+		}
+		p.mu.Unlock()
 		if p.count.Add(1) == 1 {
 			body, _ := io.ReadAll(io.LimitReader(r.Body, 8<<10))
 			p.mu.Lock()

@@ -27,7 +27,7 @@ lint: vet
 fuzz:
 	@FUZZEXECS=$${FUZZEXECS:-1000000x} bash .ci/fuzz
 
-## bench: a reduced load run (1,000 waiting, 200 approvals/s, 10 s; 5 s of OpenID code flows, 2 s of passkey logins) that prints the table; see BENCHMARKS.md
+## bench: a reduced load run (1,000 waiting, 200 approvals/s, 10 s; 5 s of OpenID code flows, 2 s of passkey logins, 2 s of Web Push sends) that prints the table; see BENCHMARKS.md
 bench:
 	@bash .ci/bench
 

@@ -32,7 +32,7 @@ func TestSmoke(t *testing.T) {
 		Waiting: 4, Rate: 40, PollRate: 40, Duration: 150 * time.Millisecond, Idle: 200 * time.Millisecond,
 		PollEvery: 100 * time.Millisecond, Floor: 100 * time.Millisecond, Argon: 100 * time.Millisecond, Settle: 50 * time.Millisecond,
 		OIDC: 400 * time.Millisecond, OIDCWorkers: 2, OIDCScope: "openid profile offline_access",
-		Passkey: 400 * time.Millisecond, PasskeyWorkers: 2,
+		Passkey: 400 * time.Millisecond, PasskeyWorkers: 2, WebPush: 300 * time.Millisecond, WebPushWorkers: 2,
 		Seed: "api", Concurrency: 4, Modes: allModes, PprofDir: t.TempDir(), Timeout: 2 * time.Minute,
 	}
 	var progress bytes.Buffer
@@ -138,5 +138,40 @@ func TestPasskeyAlone(t *testing.T) {
 	if p := res.Passkey; p == nil || p.Logins == 0 || p.Errors != 0 || p.VerifyPerSecond <= 0 || res.Login != nil || res.OIDC != nil ||
 		strings.Contains(progress.String(), "seeding") {
 		t.Fatalf("passkey alone: %+v, login %+v\n%s", p, res.Login, progress.String())
+	}
+}
+
+// TestWebPushAlone runs the webpush phase by itself: encrypted sends with
+// internal/webpush to the harness's receiver (the first decrypted and
+// checked), no user seeded nor logged in.
+func TestWebPushAlone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs approvald")
+	}
+	dbURL := os.Getenv("TEST_DATABASE_URL")
+	if dbURL == "" {
+		testenv.Missing(t, "PostgreSQL (TEST_DATABASE_URL)")
+	}
+	cfg := &config{
+		Approvald: e2e.Binary(t), DatabaseURL: dbURL, RedisURL: testenv.RedisURL(t), Waiting: 1000,
+		WebPush: 300 * time.Millisecond, WebPushWorkers: 2, WebPushDevices: 3, Seed: "db", Concurrency: 4,
+		Modes: []string{"webpush"}, Timeout: time.Minute,
+	}
+	var progress bytes.Buffer
+	res, err := run(context.Background(), cfg, &progress)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, progress.String())
+	}
+	w := res.WebPush
+	if w == nil || w.Sent == 0 || w.Errors != 0 || w.Received != int64(w.Sent) || w.ECDHPerSecond <= 0 || w.Ratio <= 0 ||
+		w.PerCore <= 0 || w.EncryptPerSecond <= 0 || res.Login != nil || strings.Contains(progress.String(), "seeding") {
+		t.Fatalf("webpush alone: %+v, login %+v\n%s", w, res.Login, progress.String())
+	}
+	if l := w.Latency; l == nil || l.Logins != 3 || l.Errors != 0 || l.Missing != 0 || l.Pushes != 3 || l.Device.Count != 3 ||
+		l.Browser.P50 <= 0 || l.Push.P50 <= 0 {
+		t.Fatalf("webpush latency: %+v\n%s", l, progress.String())
+	}
+	if table := res.Markdown(); !strings.Contains(table, "| pushes/s / raw ECDH P-256/s") {
+		t.Errorf("the table has no webpush ratio:\n%s", table)
 	}
 }

@@ -35,6 +35,10 @@ type config struct {
 	Passkey        time.Duration // how long the passkey phase runs its logins (the raw P-256 verification rate is sampled as long, half before and half after)
 	PasskeyWorkers int           // concurrent passkey logins, a user and a passkey each
 
+	WebPush        time.Duration // how long the webpush phase sends (the raw ECDH P-256 rate is sampled as long, half before and half after)
+	WebPushWorkers int           // encrypted sends in flight at once
+	WebPushDevices int           // users of the latency part (device websocket + Web Push + browser), 0: none
+
 	ServerEnv   []string // extra NAME=value for approvald (GOGC, GODEBUG, … for experiments)
 	Seed        string   // "db" (bench-only fast path) or "api"
 	Concurrency int      // requests in flight while seeding and logging in
@@ -45,7 +49,7 @@ type config struct {
 	Timeout     time.Duration
 }
 
-var allModes = []string{"floor", "login", "oidc", "passkey", "memory", "ws", "poll"}
+var allModes = []string{"floor", "login", "oidc", "passkey", "webpush", "memory", "ws", "poll"}
 
 func (c *config) has(mode string) bool { return slices.Contains(c.Modes, mode) }
 
@@ -75,6 +79,9 @@ func parseFlags(args []string, getenv func(string) string) (*config, error) {
 	fs.StringVar(&c.OIDCScope, "oidc-scope", "openid profile email", "the scope each code flow of the oidc phase asks for (add offline_access for a refresh token)")
 	fs.DurationVar(&c.Passkey, "passkey", 10*time.Second, "how long the passkey phase runs its logins (and samples the raw ECDSA P-256 verification rate: half before, half after)")
 	fs.IntVar(&c.PasskeyWorkers, "passkey-workers", 8, "passkey logins in flight at once in the passkey phase (a user with a passkey each)")
+	fs.DurationVar(&c.WebPush, "webpush", 5*time.Second, "how long the webpush phase sends encrypted Web Push messages with internal/webpush in the harness (and samples the raw ECDH P-256 rate: half before, half after)")
+	fs.IntVar(&c.WebPushWorkers, "webpush-workers", 8, "encrypted sends in flight at once in the webpush phase")
+	fs.IntVar(&c.WebPushDevices, "webpush-devices", 40, "users of the webpush phase's latency part, each logging in once: login → device websocket frame, Web Push arrival and browser websocket frame (0: skip it)")
 	fs.Func("server-env", "extra `NAME=value` in approvald's environment (repeatable), e.g. GOGC=50", func(v string) error {
 		if !strings.Contains(v, "=") {
 			return errors.New("want NAME=value")
@@ -127,6 +134,8 @@ func (c *config) check() error {
 		return errors.New("-oidc must be positive and -oidc-workers at least 1")
 	case c.has("passkey") && (c.Passkey <= 0 || c.PasskeyWorkers < 1):
 		return errors.New("-passkey must be positive and -passkey-workers at least 1")
+	case c.has("webpush") && (c.WebPush <= 0 || c.WebPushWorkers < 1):
+		return errors.New("-webpush must be positive and -webpush-workers at least 1")
 	case c.Timeout <= 0:
 		return errors.New("-timeout must be positive")
 	}

@@ -10,6 +10,13 @@
 //   - passkey: gives users passkeys of a software authenticator through the
 //     API, runs complete passkey logins (options → assertion → token pair)
 //     and compares logins/s with the raw ECDSA P-256 verification rate;
+//   - webpush: sends encrypted Web Push messages (RFC 8291, VAPID) with
+//     internal/webpush in the harness to a counting receiver and compares
+//     pushes/s with the raw ECDH P-256 rate (a microbenchmark: approvald's
+//     logins would be bounded by Argon2id first); then, through approvald,
+//     times logins of users whose device has a Web Push subscription at
+//     the harness and holds the device websocket: the device's approval
+//     frame and the Web Push against the browser's websocket first frame;
 //   - memory: reads the server's RSS before and after opening the websockets;
 //   - ws: keeps N browsers waiting on websockets and sends signed approve
 //     callbacks at a fixed rate, timing callback sent → websocket frame;

@@ -195,6 +195,35 @@ func (r *Result) Markdown() string {
 			row("passkey: first error", strings.ReplaceAll(p.FirstError, "|", `\|`))
 		}
 	}
+	if w := r.WebPush; w != nil {
+		row("Web Push: encrypted pushes/s, internal/webpush in the harness (sent, workers, errors)",
+			fmt.Sprintf("%.0f (%s, %d, %d)", w.PerSecond, count(w.Sent), w.Workers, w.Errors))
+		row("Web Push: harness cores (sender + receiver); pushes/s per core; CPU per push (ms)",
+			fmt.Sprintf("%.2f; %.0f; %.3f", w.HarnessCores, w.PerCore, w.HarnessMsPer))
+		row("raw ECDH P-256 (GenerateKey + ECDH)/s, every core (before / after the sends)",
+			fmt.Sprintf("%.0f (%.0f / %.0f)", w.ECDHPerSecond, w.ECDHBefore, w.ECDHAfter))
+		row("raw ECDH P-256 per core of its own CPU (/s); CPU per ECDH (ms)", fmt.Sprintf("%.0f; %.4f", 1000/max(w.ECDHCPUMs, 1e-9), w.ECDHCPUMs))
+		row("pushes/s / raw ECDH P-256/s (wall, every core); CPU per ECDH / CPU per push", fmt.Sprintf("%.1f %%; %.1f %%", w.Ratio*100, w.CPURatio*100))
+		row("webpush.Encrypt alone/s, every core; other processes during the sends (cores)", fmt.Sprintf("%.0f; %.2f", w.EncryptPerSecond, w.OtherCores))
+		if l := w.Latency; l != nil {
+			lat := func(x Latency) string { return fmt.Sprintf("%s / %s / %s", msf(x.P50), msf(x.P99), msf(x.Max)) }
+			row(fmt.Sprintf("Web Push via approvald, %d password logins: login sent → 202 answer p50 / p99 / max (ms)", l.Logins), lat(l.Answer))
+			row("login sent → approval frame on the device websocket p50 / p99 / max (ms)", lat(l.Device))
+			row("login sent → encrypted Web Push at the receiver p50 / p99 / max (ms)", lat(l.Push))
+			row("login sent → browser's approval websocket first frame (opened on the answer) p50 / p99 / max (ms)", lat(l.Browser))
+			row("from the 202 answer: → device websocket frame / → Web Push at the receiver / → browser websocket first frame, p50 / p99 (ms)",
+				// Signed: the device's frame may come before the answer.
+				fmt.Sprintf("%.1f / %.1f; %.1f / %.1f; %.1f / %.1f", l.AnswerDevice.P50, l.AnswerDevice.P99, l.AnswerPush.P50, l.AnswerPush.P99,
+					l.AnswerBrowser.P50, l.AnswerBrowser.P99))
+			row("Web Push via approvald: pushes received; approvald CPU per login + push (ms); errors; missing", fmt.Sprintf("%d; %.2f; %d; %d", l.Pushes, l.ServerMsPerPush, l.Errors, l.Missing))
+			if l.FirstError != "" {
+				row("webpush latency: first error", strings.ReplaceAll(l.FirstError, "|", `\|`))
+			}
+		}
+		if w.FirstError != "" {
+			row("webpush: first error", strings.ReplaceAll(w.FirstError, "|", `\|`))
+		}
+	}
 	if mm := r.Memory; mm != nil {
 		row(fmt.Sprintf("server RSS before → after %s websockets (MiB)", count(mm.Websockets)), fmt.Sprintf("%.1f → %.1f", mm.RSSBeforeMiB, mm.RSSAfterMiB))
 		row("per websocket: RSS / Go heap / stacks (KiB), goroutines",

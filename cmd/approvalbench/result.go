@@ -15,6 +15,7 @@ type Result struct {
 	Login     *LoginResult   `json:"login,omitempty"`
 	OIDC      *OIDCResult    `json:"oidc,omitempty"`
 	Passkey   *PasskeyResult `json:"passkey,omitempty"`
+	WebPush   *WebPushResult `json:"webpush,omitempty"`
 	Memory    *MemoryResult  `json:"memory,omitempty"`
 	WS        *PhaseResult   `json:"ws,omitempty"`
 	Poll      *PhaseResult   `json:"poll,omitempty"`

@@ -173,7 +173,7 @@ func run(ctx context.Context, cfg *config, progress io.Writer) (*Result, error) 
 	return finish(b.alive())
 }
 
-// flowPhases runs the oidc and passkey phases, those asked for.
+// flowPhases runs the oidc, passkey and webpush phases, those asked for.
 func (b *bench) flowPhases(ctx context.Context, res *Result) (err error) {
 	if b.cfg.has("oidc") {
 		if res.OIDC, err = b.oidcPhase(ctx); err != nil {
@@ -182,6 +182,11 @@ func (b *bench) flowPhases(ctx context.Context, res *Result) (err error) {
 	}
 	if b.cfg.has("passkey") {
 		if res.Passkey, err = b.passkeyPhase(ctx); err != nil {
+			return err
+		}
+	}
+	if b.cfg.has("webpush") {
+		if res.WebPush, err = b.webpushPhase(ctx); err != nil {
 			return err
 		}
 	}

@@ -283,7 +283,8 @@ function addRequest(p) {
     error,
     el('div', { className: 'request-actions' }, approve, deny, report));
   li.dataset.approvalId = p.approval_id;
-  const decide = async (decision, report) => {
+  const entry = { push: p, li, deciding: false };
+  const decide = async (decision, reporting) => {
     error.hidden = true;
     let matchNumber;
     if (decision === 'approve') {
@@ -296,12 +297,15 @@ function addRequest(p) {
       matchNumber = Number(number.value.trim());
     }
     for (const b of [approve, deny, report]) b.disabled = true;
+    entry.deciding = true; // the websocket's status frame may come before the callback's answer
     try {
-      const body = { approval_id: p.approval_id, device_id: device.deviceID, decision, report: !!report };
+      const body = { approval_id: p.approval_id, device_id: device.deviceID, decision, report: !!reporting };
       if (matchNumber !== undefined) body.match_number = matchNumber;
       const { status } = await signed('POST', '/callbacks/approval', body);
-      dropRequest(p.approval_id, status, report);
+      dropRequest(p.approval_id);
+      decided(status, reporting);
     } catch (e) {
+      entry.deciding = false;
       error.textContent = e.message;
       error.hidden = false;
       for (const b of [approve, deny, report]) b.disabled = false;
@@ -313,17 +317,22 @@ function addRequest(p) {
   number.addEventListener('keydown', (ev) => {
     if (ev.key === 'Enter') decide('approve');
   });
-  requests.set(p.approval_id, { push: p, li });
+  requests.set(p.approval_id, entry);
   $('requests').append(li);
   $('no-requests').hidden = true;
 }
 
-function dropRequest(id, status, reported) {
+function dropRequest(id, status) {
   const r = requests.get(id);
   if (!r) return;
   requests.delete(id);
   r.li.remove();
   $('no-requests').hidden = requests.size > 0;
+  if (!r.deciding) decided(status, false);
+}
+
+// decided tells what became of a request.
+function decided(status, reported) {
   if (status === 'approved') flash('Approved: the login goes on.');
   else if (reported) flash('Denied and reported. Change your password if someone else knows it.');
   else if (status === 'denied') flash('Denied.');

@@ -1,0 +1,115 @@
+package browsertest
+
+import (
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/approvald/approvald/internal/e2e"
+	"github.com/approvald/approvald/internal/otp"
+)
+
+// The web authenticator (/authenticator/) in a second browser: it enrolls
+// with a code, hears the login over the device websocket and decides it.
+// Offline a browser cannot reach its vendor's push service, so Web Push is
+// tested with the test push service and the page through the websocket.
+
+// enrollWebAuthenticator opens the authenticator page in b, enrolls it with
+// code and waits until its device websocket is open.
+func (b *browser) enrollWebAuthenticator(code string) {
+	b.t.Helper()
+	b.do(chromedp.Navigate(b.base + "/authenticator/"))
+	b.waitJS(`!document.getElementById("view-enroll").hidden`, "the enrollment form")
+	b.fill("#enroll-code", code)
+	b.click("#enroll-submit")
+	b.waitJS(`!document.getElementById("view-device").hidden`, "the device view")
+	b.waitJS(`/^\d{6}$/.test(document.getElementById("totp-code").textContent)`, "the TOTP code")
+	b.waitJS(`document.getElementById("socket-state").dataset.state === "open"`, "the device websocket")
+}
+
+// webRequest waits for the authenticator to show a request and returns its
+// selector.
+func (b *browser) webRequest() string {
+	b.t.Helper()
+	b.waitJS(`document.querySelector("#requests .request") !== null`, "a login request in the authenticator")
+	var id string
+	b.eval(`document.querySelector("#requests .request").dataset.approvalId`, &id)
+	return fmt.Sprintf(`#requests .request[data-approval-id=%q]`, id)
+}
+
+// webLogin starts a site, a user with a web authenticator in one browser,
+// and that user's login in another, up to the pending approval.
+func webLogin(t *testing.T) (e *e2e.Server, u e2e.User, phone, login *browser) {
+	e = startSite(t)
+	u, code := e.UserAndEnrollmentCode(t)
+	phone = openBrowser(t, e.URL)
+	phone.enrollWebAuthenticator(code)
+	login = openBrowser(t, e.URL)
+	login.logIn(u)
+	login.waitStatus("pending")
+	return e, u, phone, login
+}
+
+func TestWebAuthenticatorApprove(t *testing.T) {
+	t.Parallel()
+	_, u, phone, login := webLogin(t)
+	n := login.matchNumber()
+	req := phone.webRequest()
+	if got := phone.text(req + " h3"); got != "Log in to approvald" {
+		t.Errorf("the request says %q", got)
+	}
+	phone.snapshot("-request")
+	// A wrong-looking number is refused on the page, before any callback.
+	phone.click(req + " .request-approve")
+	phone.waitText(req+" .request-error", "two-digit number")
+	phone.fill(req+" .request-number", strconv.Itoa(n))
+	phone.click(req + " .request-approve")
+	login.expectAccount(u)
+	phone.waitJS(`document.querySelector("#requests .request") === null`, "the request to leave the authenticator")
+	phone.waitText("#flash", "Approved")
+	if got := login.text("#devices .device-name"); got == "" {
+		t.Error("the account page lists no device")
+	}
+}
+
+func TestWebAuthenticatorDeny(t *testing.T) {
+	t.Parallel()
+	_, _, phone, login := webLogin(t)
+	req := phone.webRequest()
+	phone.click(req + " .request-deny")
+	login.waitStatus("denied")
+	phone.waitJS(`document.querySelector("#requests .request") === null`, "the request to leave the authenticator")
+	phone.waitText("#flash", "Denied")
+}
+
+func TestWebAuthenticatorReport(t *testing.T) {
+	t.Parallel()
+	_, _, phone, login := webLogin(t)
+	req := phone.webRequest()
+	phone.click(req + " .request-report")
+	login.waitStatus("denied")
+	phone.waitText("#flash", "reported")
+}
+
+// The code the page shows is internal/otp's for the same secret and time.
+func TestWebAuthenticatorTOTPModule(t *testing.T) {
+	t.Parallel()
+	e := startSite(t)
+	b := openBrowser(t, e.URL)
+	b.do(chromedp.Navigate(e.URL + "/authenticator/"))
+	secret := otp.NewTOTPSecret()
+	enc := otp.EncodeSecret(secret)
+	for _, at := range []time.Time{time.Unix(59, 0), time.Unix(1111111109, 0), time.Unix(2000000000, 0), time.Now()} {
+		b.eval(fmt.Sprintf(`window.__code = undefined; import("./totp.js").then(m => m.totp(%q, %d)).then(c => { window.__code = c; }, e => { window.__code = "error " + e; }); true`,
+			enc, at.UnixMilli()), new(bool))
+		b.waitJS(`window.__code !== undefined`, "the page's TOTP code")
+		var got string
+		b.eval(`window.__code`, &got)
+		if want := otp.TOTPCode(secret, at); got != want {
+			t.Errorf("at %v the page's code is %q, internal/otp's %q", at.UTC(), got, want)
+		}
+	}
+}

@@ -1,6 +1,6 @@
 // The device's identity, kept in IndexedDB: the non-extractable Ed25519
 // private key (a CryptoKey, stored as is), the device id, the server's
-// pinned push key and the TOTP secret. Never in localStorage.
+// pinned push key and the TOTP secret; nothing in web storage.
 
 const DB = 'approvald-authenticator';
 const STORE = 'device';

@@ -2,7 +2,9 @@ package browsertest
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,9 +77,23 @@ func TestWebAuthenticatorApprove(t *testing.T) {
 	}
 }
 
+// The enroll link of the account page (/authenticator?code=…) fills in the
+// code.
 func TestWebAuthenticatorDeny(t *testing.T) {
 	t.Parallel()
-	_, _, phone, login := webLogin(t)
+	e := startSite(t)
+	u, code := e.UserAndEnrollmentCode(t)
+	phone := openBrowser(t, e.URL)
+	phone.do(chromedp.Navigate(e.URL + "/authenticator?code=" + url.QueryEscape(code)))
+	phone.waitJS(fmt.Sprintf(`document.getElementById("enroll-code").value === %q`, code), "the code from the link")
+	phone.click("#enroll-submit")
+	phone.waitJS(`document.getElementById("socket-state").dataset.state === "open"`, "the device websocket")
+	if strings.Contains(phone.location(), "code=") {
+		t.Error("the enrollment code stays in the address after enrolling")
+	}
+	login := openBrowser(t, e.URL)
+	login.logIn(u)
+	login.waitStatus("pending")
 	req := phone.webRequest()
 	phone.click(req + " .request-deny")
 	login.waitStatus("denied")
@@ -112,4 +128,11 @@ func TestWebAuthenticatorTOTPModule(t *testing.T) {
 			t.Errorf("at %v the page's code is %q, internal/otp's %q", at.UTC(), got, want)
 		}
 	}
+}
+
+func (b *browser) location() string {
+	b.t.Helper()
+	var href string
+	b.eval(`location.href`, &href)
+	return href
 }

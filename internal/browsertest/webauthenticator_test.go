@@ -136,3 +136,38 @@ func (b *browser) location() string {
 	b.eval(`location.href`, &href)
 	return href
 }
+
+// The service worker keeps the app shell: with approvald down, the page
+// still opens and shows the device's current code.
+func TestWebAuthenticatorOffline(t *testing.T) {
+	t.Parallel()
+	e := startSite(t)
+	_, code := e.UserAndEnrollmentCode(t)
+	phone := openBrowser(t, e.URL)
+	phone.enrollWebAuthenticator(code)
+	phone.waitJS(`navigator.serviceWorker.controller !== null`, "the service worker to control the page")
+	phone.eval(`caches.open("approvald-authenticator-v1").then(c => c.keys()).then(k => { window.__cached = k.length; }); true`, new(bool))
+	phone.waitJS(`window.__cached >= 10`, "the app shell in the cache")
+	if err := e.Stop(); err != nil {
+		t.Logf("stopping approvald: %v", err)
+	}
+	phone.do(chromedp.Reload())
+	phone.waitJS(`!document.getElementById("view-device").hidden`, "the device view, offline")
+	phone.waitJS(`/^\d{6}$/.test(document.getElementById("totp-code").textContent)`, "the TOTP code, offline")
+	phone.eval(`import("./store.js").then(m => m.loadDevice()).then(d => { window.__secret = d.totpSecret; }); true`, new(bool))
+	phone.waitJS(`typeof window.__secret === "string"`, "the stored secret")
+	var secretB32, shown string
+	phone.eval(`window.__secret`, &secretB32)
+	phone.eval(`document.getElementById("totp-code").textContent`, &shown)
+	secret, err := otp.DecodeSecret(secretB32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if shown != otp.TOTPCode(secret, now) && shown != otp.TOTPCode(secret, now.Add(-otp.TOTPPeriod)) {
+		t.Errorf("offline the page shows %q, internal/otp says %q", shown, otp.TOTPCode(secret, now))
+	}
+	if got := phone.text("#socket-state"); !strings.Contains(got, "offline") {
+		t.Errorf("the socket state says %q with approvald down", got)
+	}
+}

@@ -28,8 +28,10 @@ self.addEventListener('fetch', (event) => {
       caches.open(CACHE).then((c) => c.put(event.request, copy));
     }
     return res;
-  }).catch(() => caches.match(event.request, { ignoreSearch: true })
-    .then((hit) => hit || caches.match('index.html'))));
+  }).catch(() => caches.match(event.request, { ignoreSearch: true, ignoreVary: true })
+    .then((hit) => hit || (event.request.mode === 'navigate'
+      ? caches.match('./', { ignoreSearch: true, ignoreVary: true })
+      : Response.error()))));
 });
 
 // A Web Push (when the server has a VAPID key and the browser allowed it):

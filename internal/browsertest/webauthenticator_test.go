@@ -63,6 +63,10 @@ func TestWebAuthenticatorApprove(t *testing.T) {
 	if got := phone.text(req + " h3"); got != "Log in to approvald" {
 		t.Errorf("the request says %q", got)
 	}
+	// The login's browser, in words (the server's context summary).
+	if got := phone.text(req + " .request-context"); !strings.Contains(got, "Linux") {
+		t.Errorf("the request's context says %q, want the login's browser and OS", got)
+	}
 	phone.snapshot("-request")
 	// A wrong-looking number is refused on the page, before any callback.
 	phone.click(req + " .request-approve")
@@ -103,11 +107,15 @@ func TestWebAuthenticatorDeny(t *testing.T) {
 
 func TestWebAuthenticatorReport(t *testing.T) {
 	t.Parallel()
-	_, _, phone, login := webLogin(t)
+	e, u, phone, login := webLogin(t)
 	req := phone.webRequest()
 	phone.click(req + " .request-report")
 	login.waitStatus("denied")
 	phone.waitText("#flash", "reported")
+	// The report paused pushes: the next login falls back to a code.
+	if l := e.StartLogin(t, u); l.Channel != "sms" {
+		t.Errorf("the login after a report is on %q, want sms", l.Channel)
+	}
 }
 
 // The code the page shows is internal/otp's for the same secret and time.

@@ -179,3 +179,33 @@ func TestWebAuthenticatorOffline(t *testing.T) {
 		t.Errorf("the socket state says %q with approvald down", got)
 	}
 }
+
+// The page reconnects its device websocket when the connection is cut, and
+// stops for good when the device is removed from the account.
+func TestWebAuthenticatorReconnectsAndIsRemoved(t *testing.T) {
+	t.Parallel()
+	proxy := newProxy(t, false)
+	e := startSite(t, "PUBLIC_URL="+proxy.URL())
+	go proxy.serve(e.Addr)
+	e.URL = proxy.URL()
+	u := e.SignUp(t)
+	token := e.LoginSMS(t, u).Str("access_token")
+	phone := openBrowser(t, proxy.URL())
+	tr := phone.watchTraffic()
+	phone.enrollWebAuthenticator(e.EnrollmentCode(t, token))
+	e2e.Eventually(t, "the device websocket", func() bool { return tr.handshakes.Load() == 1 })
+
+	proxy.dropAll()
+	e2e.Eventually(t, "the device websocket to reconnect", func() bool { return tr.handshakes.Load() == 2 })
+	phone.waitJS(`document.getElementById("socket-state").dataset.state === "open"`, "the device websocket, again")
+
+	var id string
+	phone.eval(`document.getElementById("device-id").textContent`, &id)
+	r := e.Do(t, e2e.Request{Method: "DELETE", Path: "/api/v1/devices/" + id, Headers: e2e.Pairs(e2e.Bearer(token))})
+	e2e.Expect(t, r, 204)
+	phone.waitJS(`!document.getElementById("view-removed").hidden`, "the removed view")
+	time.Sleep(2 * time.Second) // it must not reconnect
+	if got := tr.handshakes.Load(); got != 2 {
+		t.Errorf("%d websocket handshakes; a removed device must not reconnect", got)
+	}
+}

@@ -1,6 +1,10 @@
 package browsertest
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -12,6 +16,7 @@ import (
 
 	"github.com/approvald/approvald/internal/e2e"
 	"github.com/approvald/approvald/internal/otp"
+	"github.com/approvald/approvald/internal/signing"
 )
 
 // The web authenticator (/authenticator/) in a second browser: it enrolls
@@ -207,5 +212,88 @@ func TestWebAuthenticatorReconnectsAndIsRemoved(t *testing.T) {
 	time.Sleep(2 * time.Second) // it must not reconnect
 	if got := tr.handshakes.Load(); got != 2 {
 		t.Errorf("%d websocket handshakes; a removed device must not reconnect", got)
+	}
+}
+
+// evalAsync evaluates a JavaScript expression whose value may be a promise
+// and decodes its JSON value into out.
+func (b *browser) evalAsync(expr string, out any) {
+	b.t.Helper()
+	b.eval(`window.__async = undefined; Promise.resolve().then(() => `+expr+`).then(
+		v => { window.__async = JSON.stringify({v}); }, e => { window.__async = JSON.stringify({error: String(e)}); }); true`, new(bool))
+	b.waitJS(`window.__async !== undefined`, "the promise of "+expr)
+	var raw string
+	b.eval(`window.__async`, &raw)
+	var res struct {
+		V     json.RawMessage
+		Error string
+	}
+	if err := json.Unmarshal([]byte(raw), &res); err != nil || res.Error != "" {
+		b.t.Fatalf("%s: %v %s", expr, err, res.Error)
+	}
+	if err := json.Unmarshal(res.V, out); err != nil {
+		b.t.Fatalf("%s: decoding %s: %v", expr, res.V, err)
+	}
+}
+
+// The page's signing module and internal/signing agree both ways: the page
+// verifies what the server signs (and nothing else) and the server verifies
+// what the page signs.
+func TestWebAuthenticatorSigningModule(t *testing.T) {
+	t.Parallel()
+	e := startSite(t)
+	b := openBrowser(t, e.URL)
+	b.do(chromedp.Navigate(e.URL + "/authenticator/"))
+	b.evalAsync(`import("./sign.js").then(m => { window.sign = m; return true; })`, new(bool))
+
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"approval_id":"apr_x","message":"Grüße · ✓"}`
+	path := "/prefix/api/v1/devices/dev_x/ws"
+	h := signing.Sign(priv, "WS", path, "", []byte(body), time.Now())
+	verify := func(method, p, body string, key ed25519.PublicKey) bool {
+		var ok bool
+		b.evalAsync(fmt.Sprintf(`window.sign.verifyServer(window.sign.fromB64url(%q), %q, %q, %q, %q, %q, %q)`,
+			base64.RawURLEncoding.EncodeToString(key), method, p, h.Timestamp, h.Nonce, body, h.Signature), &ok)
+		return ok
+	}
+	if !verify("WS", path, body, pub) {
+		t.Error("the page refused a frame the server signed")
+	}
+	other, _, _ := ed25519.GenerateKey(rand.Reader)
+	for name, ok := range map[string]bool{
+		"another body":   verify("WS", path, body+" ", pub),
+		"another method": verify("POST", path, body, pub),
+		"another path":   verify("WS", "/api/v1/devices/dev_y/ws", body, pub),
+		"another key":    verify("WS", path, body, other),
+	} {
+		if ok {
+			t.Errorf("the page accepted a frame with %s", name)
+		}
+	}
+
+	var signed struct {
+		Pub     string            `json:"pub"`
+		Headers map[string]string `json:"headers"`
+	}
+	b.evalAsync(fmt.Sprintf(`crypto.subtle.generateKey({name: "Ed25519"}, false, ["sign", "verify"]).then(async k => ({
+		pub: window.sign.b64url(await crypto.subtle.exportKey("raw", k.publicKey)),
+		headers: await window.sign.signHeaders(k.privateKey, "POST", "/api/v1/callbacks/approval", "dev_x", %q),
+	}))`, body), &signed)
+	devicePub, err := signing.DecodeB64(signed.Pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hh, err := signing.ParseHeaders(func(name string) string { return signed.Headers[name] })
+	if err != nil {
+		t.Fatalf("the page's signature headers %v: %v", signed.Headers, err)
+	}
+	if err := signing.Verify(devicePub, "POST", "/api/v1/callbacks/approval", hh, []byte(body)); err != nil {
+		t.Errorf("the server refuses the page's signature: %v", err)
+	}
+	if err := signing.CheckTimestamp(hh.Timestamp, time.Now(), signing.MaxSkew); err != nil {
+		t.Errorf("the page's timestamp: %v", err)
 	}
 }

@@ -242,7 +242,7 @@ async function onFrame(data) {
     case 'approval': {
       const p = await verifyFrame(f);
       if (p) addRequest(p);
-      else flash('A login request did not carry the server’s signature and was ignored.', true);
+      else flash('A login request failed its checks (the server’s signature, this device’s clock or its address) and was ignored.', true);
       break;
     }
     case 'status':
@@ -306,6 +306,11 @@ function addRequest(p) {
       decided(status, reporting);
     } catch (e) {
       entry.deciding = false;
+      if (!requests.has(p.approval_id)) {
+        // Its status frame came first and took it off the list.
+        flash('Could not send your answer: ' + e.message, true);
+        return;
+      }
       error.textContent = e.message;
       error.hidden = false;
       for (const b of [approve, deny, report]) b.disabled = false;

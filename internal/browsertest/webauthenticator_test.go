@@ -297,3 +297,28 @@ func TestWebAuthenticatorSigningModule(t *testing.T) {
 		t.Errorf("the page's timestamp: %v", err)
 	}
 }
+
+// Firefox ESR as the web authenticator (its WebCrypto makes the Ed25519
+// key), Chromium as the login.
+func TestFirefoxWebAuthenticatorApprove(t *testing.T) {
+	t.Parallel()
+	e := startSite(t)
+	u, code := e.UserAndEnrollmentCode(t)
+	phone := openFirefox(t, e.URL)
+	phone.open("authenticator/")
+	phone.waitJS(`!document.getElementById("view-enroll").hidden`, "the enrollment form")
+	phone.fill("#enroll-code", code)
+	phone.click("#enroll-submit")
+	phone.waitJS(`/^\d{6}$/.test(document.getElementById("totp-code").textContent)`, "the TOTP code")
+	phone.waitJS(`document.getElementById("socket-state").dataset.state === "open"`, "the device websocket")
+
+	login := openBrowser(t, e.URL)
+	login.logIn(u)
+	login.waitStatus("pending")
+	n := login.matchNumber()
+	phone.waitJS(`document.querySelector("#requests .request") !== null`, "a login request in the authenticator")
+	phone.fill("#requests .request .request-number", strconv.Itoa(n))
+	phone.click("#requests .request .request-approve")
+	login.expectAccount(u)
+	phone.waitText("#flash", "Approved")
+}

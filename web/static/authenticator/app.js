@@ -21,6 +21,8 @@ function api(path) {
 let device = null;
 let socket = null;
 let backoff = 1000;
+let retryTimer = 0;
+let connecting = false;
 let stopped = false;
 const requests = new Map(); // approval_id → {push, li}
 const nonces = new Map(); // nonce → time seen
@@ -147,6 +149,7 @@ async function tick() {
     $('totp-code').textContent = '------';
   }
   $('totp-left').textContent = String(secondsLeft(now));
+  dropExpired(now);
 }
 
 // --- The device websocket ---------------------------------------------------
@@ -158,15 +161,20 @@ function setSocketState(state, text) {
 }
 
 async function connect() {
-  if (stopped || !device) return;
+  if (stopped || !device || socket || connecting) return;
+  clearTimeout(retryTimer);
+  connecting = true;
   setSocketState('connecting', 'connecting…');
   let ticket;
   try {
     ({ ticket } = await signed('POST', '/devices/' + encodeURIComponent(device.deviceID) + '/ws-ticket'));
   } catch {
+    connecting = false;
     retry();
     return;
   }
+  connecting = false;
+  if (stopped || socket) return;
   const url = api('/devices/' + encodeURIComponent(device.deviceID) + '/ws');
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   url.search = '?ticket=' + encodeURIComponent(ticket);
@@ -195,8 +203,18 @@ function retry() {
   setSocketState('closed', 'offline, trying again…');
   const wait = backoff + Math.random() * 500;
   backoff = Math.min(backoff * 2, 30000);
-  setTimeout(connect, wait);
+  clearTimeout(retryTimer);
+  retryTimer = setTimeout(connect, wait);
 }
+
+// A phone that slept may have lost its connection: back in view, connect
+// at once instead of waiting out the pause.
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible' && device && !stopped && !socket && !connecting) {
+    backoff = 1000;
+    connect();
+  }
+});
 
 // verifyFrame checks an approval frame as the CLI does: the server's
 // signature (method WS over the websocket's path), the clock, the
@@ -247,6 +265,7 @@ async function onFrame(data) {
     }
     case 'status':
       if (f.approval_id && f.status !== 'pending') dropRequest(f.approval_id, f.status);
+      else if (f.approval_id && f.expires_at) setExpiry(f.approval_id, f.expires_at);
       break;
     case 'device_removed':
       removed();
@@ -278,7 +297,7 @@ function addRequest(p) {
     el('h3', { textContent: title }),
     el('p', { className: 'request-context muted', textContent: ctx }),
     p.passwordless ? el('p', { className: 'request-passwordless', textContent: 'No password was given: approving alone signs in.' }) : '',
-    el('p', { className: 'muted', textContent: 'Expires ' + new Date(p.expires_at).toLocaleTimeString() }),
+    el('p', { className: 'muted request-expiry', textContent: 'Expires ' + new Date(p.expires_at).toLocaleTimeString() }),
     el('label', { htmlFor: inputID, textContent: 'The number the login shows ' }), number,
     error,
     el('div', { className: 'request-actions' }, approve, deny, report));
@@ -327,6 +346,23 @@ function addRequest(p) {
   $('no-requests').hidden = true;
 }
 
+// setExpiry: the approval fell back to a code and may still be decided
+// until its new expiry.
+function setExpiry(id, expiresAt) {
+  const r = requests.get(id);
+  if (!r) return;
+  r.push.expires_at = expiresAt;
+  r.li.querySelector('.request-expiry').textContent = 'Expires ' + new Date(expiresAt).toLocaleTimeString();
+}
+
+// dropExpired takes off requests past their expiry (whose status frame
+// may have been missed while the connection was down).
+function dropExpired(now) {
+  for (const [id, r] of requests) {
+    if (!r.deciding && Date.parse(r.push.expires_at) < now) dropRequest(id, 'expired');
+  }
+}
+
 function dropRequest(id, status) {
   const r = requests.get(id);
   if (!r) return;
@@ -360,6 +396,7 @@ function start() {
 function stop() {
   stopped = true;
   clearInterval(totpTimer);
+  clearTimeout(retryTimer);
   if (socket) {
     const s = socket;
     socket = null;

@@ -100,6 +100,9 @@ async function enroll(event) {
     const name = $('enroll-name').value.trim() || platformName();
     const pair = await crypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify']);
     const publicKey = new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey));
+    // Keep the key before registering it, so that no device is registered
+    // whose key this browser could not keep (a private window, a full disk).
+    await saveDevice({ pending: true, privateKey: pair.privateKey, publicKey });
     const body = { enrollment_code: code, name, public_key: b64url(publicKey) };
     const webPush = await webPushSubscription(await swRegistration);
     if (webPush) body.web_push = webPush;
@@ -438,6 +441,7 @@ async function boot() {
   } catch {
     device = null;
   }
+  if (device && device.pending) device = null; // an enrollment that did not finish
   if (device) start();
   else show('enroll');
 }

@@ -322,3 +322,70 @@ func TestFirefoxWebAuthenticatorApprove(t *testing.T) {
 	login.expectAccount(u)
 	phone.waitText("#flash", "Approved")
 }
+
+// The page checks each approval frame as the CLI checks a push: signature,
+// clock, addressee, callback and nonce.
+func TestWebAuthenticatorFrameChecks(t *testing.T) {
+	t.Parallel()
+	e := startSite(t)
+	b := openBrowser(t, e.URL)
+	b.do(chromedp.Navigate(e.URL + "/authenticator/"))
+	b.evalAsync(`import("./frame.js").then(m => { window.frame = m; window.nonces = new Map(); return true; })`, new(bool))
+
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const (
+		deviceID = "dev_web"
+		wsPath   = "/api/v1/devices/dev_web/ws"
+		callback = "https://login.example.com/api/v1/callbacks/approval"
+	)
+	frame := func(key ed25519.PrivateKey, path, device, callbackURL string, at time.Time) string {
+		body, _ := json.Marshal(map[string]any{"approval_id": "apr_1", "device_id": device, "callback_url": callbackURL,
+			"message": "Login request", "expires_at": at.Add(time.Minute)})
+		h := signing.Sign(key, "WS", path, "", body, at)
+		f, _ := json.Marshal(map[string]string{"type": "approval", "body": string(body), "timestamp": h.Timestamp,
+			"nonce": h.Nonce, "signature": h.Signature})
+		return string(f)
+	}
+	keyBytes := make([]int, len(pub)) // a JSON array, not base64
+	for i, c := range pub {
+		keyBytes[i] = int(c)
+	}
+	check := func(f string) string {
+		var id string
+		b.evalAsync(fmt.Sprintf(`window.frame.checkFrame(%s, {serverKey: new Uint8Array(%s), deviceID: %q, wsPath: %q,
+			callbackURL: %q, nonces: window.nonces, now: Date.now()}).then(p => p ? p.approval_id : "")`,
+			f, mustJSON(t, keyBytes), deviceID, wsPath, callback), &id)
+		return id
+	}
+	now := time.Now()
+	good := frame(priv, wsPath, deviceID, callback, now)
+	if got := check(good); got != "apr_1" {
+		t.Fatalf("the page refused a good frame (%q)", got)
+	}
+	_, otherKey, _ := ed25519.GenerateKey(rand.Reader)
+	for name, f := range map[string]string{
+		"replayed":           good,
+		"another key":        frame(otherKey, wsPath, deviceID, callback, now),
+		"another path":       frame(priv, "/api/v1/devices/dev_other/ws", deviceID, callback, now),
+		"another device":     frame(priv, wsPath, "dev_other", callback, now),
+		"another callback":   frame(priv, wsPath, deviceID, "https://evil.example/api/v1/callbacks/approval", now),
+		"ten minutes old":    frame(priv, wsPath, deviceID, callback, now.Add(-10*time.Minute)),
+		"ten minutes future": frame(priv, wsPath, deviceID, callback, now.Add(10*time.Minute)),
+	} {
+		if got := check(f); got != "" {
+			t.Errorf("the page accepted a frame %s", name)
+		}
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

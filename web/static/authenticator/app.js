@@ -5,12 +5,11 @@
 // and shows the current TOTP code.
 
 import { totp, secondsLeft } from './totp.js';
-import { b64url, fromB64url, signHeaders, verifyServer } from './sign.js';
+import { b64url, fromB64url, signHeaders } from './sign.js';
 import { loadDevice, saveDevice, forgetDevice } from './store.js';
+import { checkFrame } from './frame.js';
 
 const $ = (id) => document.getElementById(id);
-const MAX_SKEW = 300; // seconds, as internal/signing
-const NONCE_TTL = 660 * 1000;
 
 // api is the URL of an API path: approvald's base is this page's parent, so
 // a PUBLIC_URL with a path prefix works too.
@@ -219,27 +218,16 @@ document.addEventListener('visibilitychange', () => {
   }
 });
 
-// verifyFrame checks an approval frame as the CLI does: the server's
-// signature (method WS over the websocket's path), the clock, the
-// addressee, the callback and the nonce. It returns the push or null.
-async function verifyFrame(f) {
-  if (typeof f.body !== 'string') return null;
-  const path = api('/devices/' + encodeURIComponent(device.deviceID) + '/ws').pathname;
-  if (!await verifyServer(device.serverKey, 'WS', path, f.timestamp, f.nonce, f.body, f.signature)) return null;
-  if (Math.abs(Date.now() / 1000 - Number(f.timestamp)) > MAX_SKEW) return null;
-  let push;
-  try {
-    push = JSON.parse(f.body);
-  } catch {
-    return null;
-  }
-  if (!push.approval_id || push.device_id !== device.deviceID) return null;
-  if (push.callback_url !== api('/callbacks/approval').href) return null;
-  const now = Date.now();
-  for (const [n, t] of nonces) if (now - t > NONCE_TTL) nonces.delete(n);
-  if (nonces.has(f.nonce)) return null;
-  nonces.set(f.nonce, now);
-  return push;
+// verifyFrame checks an approval frame (frame.js) for this device.
+function verifyFrame(f) {
+  return checkFrame(f, {
+    serverKey: device.serverKey,
+    deviceID: device.deviceID,
+    wsPath: api('/devices/' + encodeURIComponent(device.deviceID) + '/ws').pathname,
+    callbackURL: api('/callbacks/approval').href,
+    nonces,
+    now: Date.now(),
+  });
 }
 
 async function onFrame(data) {

@@ -4,7 +4,7 @@
 // cache; it never caches the API.
 
 const CACHE = 'approvald-authenticator-v1';
-const SHELL = ['./', 'index.html', 'app.js', 'totp.js', 'sign.js', 'store.js', 'authenticator.css',
+const SHELL = ['./', 'index.html', 'app.js', 'frame.js', 'totp.js', 'sign.js', 'store.js', 'authenticator.css',
   'manifest.webmanifest', '../style.css', '../favicon.svg'];
 
 self.addEventListener('install', (event) => {

@@ -389,3 +389,28 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// On the phone itself: the account page's link opens the web authenticator
+// with the enrollment code, and one tap adds the device.
+func TestWebAuthenticatorFromTheAccountPage(t *testing.T) {
+	t.Parallel()
+	e := startSite(t)
+	u := e.SignUp(t)
+	b := openBrowser(t, e.URL)
+	b.logInWithSMS(e, u)
+	b.click("#add-device")
+	b.waitJS(`document.getElementById("enrollment-code").textContent.length >= 22`, "the enrollment code")
+	code := b.text("#enrollment-code")
+	var href string
+	b.eval(`document.getElementById("enrollment-web").href`, &href)
+	if want := e.URL + "/authenticator/?code=" + url.QueryEscape(code); href != want {
+		t.Fatalf("the link goes to %q, want %q", href, want)
+	}
+	b.do(chromedp.Navigate(href))
+	b.waitJS(fmt.Sprintf(`document.getElementById("enroll-code").value === %q`, code), "the code from the link")
+	b.click("#enroll-submit")
+	b.waitJS(`document.getElementById("socket-state").dataset.state === "open"`, "the device websocket")
+	if got := b.text("#device-name"); !strings.HasPrefix(got, "Web authenticator on ") {
+		t.Errorf("the device is named %q", got)
+	}
+}

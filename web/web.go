@@ -6,6 +6,7 @@ package web
 import (
 	"embed"
 	"net/http"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
@@ -24,9 +25,27 @@ func Handler() fiber.Handler {
 		Index:      "index.html",
 	})
 	return func(c *fiber.Ctx) error {
-		if m := c.Method(); m == fiber.MethodGet || m == fiber.MethodHead {
-			c.Set(fiber.HeaderCacheControl, "no-cache")
+		m := c.Method()
+		if m != fiber.MethodGet && m != fiber.MethodHead {
+			return files(c)
 		}
-		return files(c)
+		// The web authenticator's page refers to its files relatively, so
+		// it must be addressed as a folder (a relative Location keeps
+		// PUBLIC_URL's path prefix and the ?code= of an enroll link).
+		if c.Path() == "/authenticator" {
+			target := "authenticator/"
+			if q := string(c.Request().URI().QueryString()); q != "" {
+				target += "?" + q
+			}
+			return c.Redirect(target, fiber.StatusMovedPermanently)
+		}
+		c.Set(fiber.HeaderCacheControl, "no-cache")
+		if err := files(c); err != nil {
+			return err
+		}
+		if strings.HasSuffix(c.Path(), ".webmanifest") && c.Response().StatusCode() == fiber.StatusOK {
+			c.Set(fiber.HeaderContentType, "application/manifest+json")
+		}
+		return nil
 	}
 }

@@ -33,11 +33,51 @@ func staticFiles(t *testing.T) map[string]string {
 
 func parseIndex(t *testing.T, files map[string]string) *html.Node {
 	t.Helper()
-	doc, err := html.Parse(strings.NewReader(files["index.html"]))
+	return parsePage(t, files, "index.html")
+}
+
+func parsePage(t *testing.T, files map[string]string, name string) *html.Node {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(files[name]))
 	if err != nil {
-		t.Fatalf("index.html: %v", err)
+		t.Fatalf("%s: %v", name, err)
 	}
 	return doc
+}
+
+// checkPageRefs: the page name has no inline script or style and refers
+// only to embedded files, relatively.
+func checkPageRefs(t *testing.T, files map[string]string, name string) {
+	t.Helper()
+	walk(parsePage(t, files, name), func(n *html.Node) {
+		if n.Type != html.ElementNode {
+			return
+		}
+		if n.Data == "style" {
+			t.Errorf("%s has an inline <style>", name)
+		}
+		if src, ok := attr(n, "src"); n.Data == "script" && (!ok || src == "") {
+			t.Errorf("%s has an inline <script>", name)
+		}
+		for _, a := range n.Attr {
+			if a.Key == "style" || strings.HasPrefix(a.Key, "on") {
+				t.Errorf("%s: <%s %s=…> is inline code or style", name, n.Data, a.Key)
+			}
+			if a.Key != "src" && a.Key != "href" {
+				continue
+			}
+			ref := a.Val
+			switch {
+			case strings.HasPrefix(ref, "#"), name == "index.html" && ref == "api/v1/openapi.json":
+			case strings.Contains(ref, ":") || strings.HasPrefix(ref, "/"):
+				t.Errorf("%s: <%s %s=%q> is not a relative reference to this server", name, n.Data, a.Key, ref)
+			default:
+				if _, ok := files[path.Join(path.Dir(name), ref)]; !ok {
+					t.Errorf("%s: <%s %s=%q> names no embedded file", name, n.Data, a.Key, ref)
+				}
+			}
+		}
+	})
 }
 
 func walk(n *html.Node, f func(*html.Node)) {
@@ -60,37 +100,14 @@ func attr(n *html.Node, name string) (string, bool) {
 // (default-src 'self', no 'unsafe-inline') allows all of them.
 func TestPagesLoadOnlyTheirOwnFiles(t *testing.T) {
 	files := staticFiles(t)
-	walk(parseIndex(t, files), func(n *html.Node) {
-		if n.Type != html.ElementNode {
-			return
+	for name := range files {
+		if strings.HasSuffix(name, ".html") {
+			checkPageRefs(t, files, name)
 		}
-		if n.Data == "style" {
-			t.Error("index.html has an inline <style>")
-		}
-		if src, ok := attr(n, "src"); n.Data == "script" && (!ok || src == "") {
-			t.Error("index.html has an inline <script>")
-		}
-		for _, a := range n.Attr {
-			if a.Key == "style" || strings.HasPrefix(a.Key, "on") {
-				t.Errorf("<%s %s=…> is inline code or style", n.Data, a.Key)
-			}
-			if a.Key != "src" && a.Key != "href" {
-				continue
-			}
-			ref := a.Val
-			switch {
-			case strings.HasPrefix(ref, "#"), ref == "api/v1/openapi.json":
-			case strings.Contains(ref, ":") || strings.HasPrefix(ref, "/"):
-				t.Errorf("<%s %s=%q> is not a relative reference to this server", n.Data, a.Key, ref)
-			default:
-				if _, ok := files[ref]; !ok {
-					t.Errorf("<%s %s=%q> names no embedded file", n.Data, a.Key, ref)
-				}
-			}
-		}
-	})
+	}
 
 	importRE := regexp.MustCompile(`(?m)^import .* from '([^']+)';$`)
+
 	for name, text := range files {
 		if !strings.HasSuffix(name, ".js") {
 			continue

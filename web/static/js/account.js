@@ -344,6 +344,7 @@ async function addDevice() {
     const { data } = await authed('POST', 'web/devices/enrollments', { web: true });
     $('enrollment-code').textContent = data.enrollment_code;
     $('enrollment-qr').src = data.qr;
+    $('enrollment-web').href = 'authenticator/?code=' + encodeURIComponent(data.enrollment_code);
     $('enrollment-command').textContent = enrollCommand(data.server);
     $('enrollment-ttl').textContent = `${Math.round(data.expires_in / 60)} minutes`;
     $('enrollment').hidden = false;
@@ -389,6 +390,7 @@ function closeEnrollment() {
   $('enrollment').hidden = true;
   $('enrollment-code').textContent = '';
   $('enrollment-qr').removeAttribute('src');
+  $('enrollment-web').removeAttribute('href');
   $('add-device').hidden = false;
   if (wasOpen) $('add-device').focus();
 }

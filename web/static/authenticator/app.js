@@ -1,0 +1,437 @@
+// The web authenticator: enrolls this browser as a device (an Ed25519 key
+// made by WebCrypto, non-extractable, kept in IndexedDB), holds the device
+// websocket while open, verifies each approval the server signs, lets the
+// user approve it with the number the login shows, deny it or report it,
+// and shows the current TOTP code.
+
+import { totp, secondsLeft } from './totp.js';
+import { b64url, fromB64url, signHeaders } from './sign.js';
+import { loadDevice, saveDevice, forgetDevice } from './store.js';
+import { checkFrame } from './frame.js';
+
+const $ = (id) => document.getElementById(id);
+
+// api is the URL of an API path: approvald's base is this page's parent, so
+// a PUBLIC_URL with a path prefix works too.
+function api(path) {
+  return new URL('../api/v1' + path, location.href);
+}
+
+let device = null;
+let socket = null;
+let backoff = 1000;
+let retryTimer = 0;
+let connecting = false;
+let stopped = false;
+const requests = new Map(); // approval_id → {push, li}
+const nonces = new Map(); // nonce → time seen
+
+function flash(text, isError) {
+  const f = $('flash');
+  f.textContent = text;
+  f.classList.toggle('error', !!isError);
+  f.hidden = !text;
+}
+
+function show(view) {
+  $('booting').hidden = true;
+  for (const v of ['enroll', 'device', 'removed']) $('view-' + v).hidden = v !== view;
+}
+
+async function errorMessage(res) {
+  try {
+    const body = await res.json();
+    if (body && body.error && body.error.message) return body.error.message;
+  } catch {
+    // not JSON
+  }
+  return 'the server answered ' + res.status;
+}
+
+// signed sends a request signed by this device.
+async function signed(method, path, body) {
+  const url = api(path);
+  const text = body === undefined ? '' : JSON.stringify(body);
+  const headers = await signHeaders(device.privateKey, method, url.pathname + url.search, device.deviceID, text);
+  headers.Accept = 'application/json';
+  if (text) headers['Content-Type'] = 'application/json';
+  const res = await fetch(url, { method, headers, body: text || undefined, credentials: 'omit' });
+  if (!res.ok) throw new Error(await errorMessage(res));
+  return res.json();
+}
+
+function platformName() {
+  const p = (navigator.userAgentData && navigator.userAgentData.platform) || navigator.platform || 'this browser';
+  return 'Web authenticator on ' + p;
+}
+
+// webPushSubscription subscribes to Web Push when the server has a VAPID
+// key (GET /api/v1/push/vapid; 404 on a server without Web Push) and the
+// browser allows it; null otherwise.
+async function webPushSubscription(registration) {
+  if (!registration || !('PushManager' in window)) return null;
+  try {
+    const res = await fetch(api('/push/vapid'), { credentials: 'omit' });
+    if (!res.ok) return null;
+    const { public_key: key } = await res.json();
+    if (!key || Notification.permission === 'denied') return null;
+    if (Notification.permission !== 'granted' && await Notification.requestPermission() !== 'granted') return null;
+    const sub = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: fromB64url(key) });
+    const json = sub.toJSON();
+    return { endpoint: json.endpoint, keys: { p256dh: json.keys.p256dh, auth: json.keys.auth } };
+  } catch {
+    return null;
+  }
+}
+
+async function enroll(event) {
+  event.preventDefault();
+  const code = $('enroll-code').value.trim();
+  const err = $('enroll-error');
+  err.hidden = true;
+  if (!code) {
+    err.textContent = 'Type the enrollment code from your account page.';
+    err.hidden = false;
+    return;
+  }
+  $('enroll-submit').disabled = true;
+  try {
+    const name = $('enroll-name').value.trim() || platformName();
+    const pair = await crypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify']);
+    const publicKey = new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey));
+    // Keep the key before registering it, so that no device is registered
+    // whose key this browser could not keep (a private window, a full disk).
+    await saveDevice({ pending: true, privateKey: pair.privateKey, publicKey });
+    const body = { enrollment_code: code, name, public_key: b64url(publicKey) };
+    const webPush = await webPushSubscription(await swRegistration);
+    if (webPush) body.web_push = webPush;
+    const res = await fetch(api('/devices'), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify(body),
+      credentials: 'omit',
+    });
+    if (!res.ok) throw new Error(await errorMessage(res));
+    const answer = await res.json();
+    const serverKey = fromB64url(answer.server_public_key || '');
+    if (!answer.device_id || !answer.totp_secret || serverKey.length !== 32) {
+      throw new Error('the server’s answer is incomplete');
+    }
+    device = {
+      deviceID: answer.device_id,
+      name,
+      privateKey: pair.privateKey,
+      publicKey: publicKey,
+      serverKey,
+      totpSecret: answer.totp_secret,
+      webPush: !!webPush,
+    };
+    await saveDevice(device);
+    history.replaceState(null, '', location.pathname);
+    flash(webPush ? 'This device is added, with push notifications.' : 'This device is added.');
+    start();
+  } catch (e) {
+    err.textContent = 'Could not add this device: ' + e.message;
+    err.hidden = false;
+  } finally {
+    $('enroll-submit').disabled = false;
+  }
+}
+
+// --- TOTP -----------------------------------------------------------------
+
+let totpTimer = 0;
+
+async function tick() {
+  if (!device) return;
+  const now = Date.now();
+  try {
+    $('totp-code').textContent = await totp(device.totpSecret, now);
+  } catch {
+    $('totp-code').textContent = '------';
+  }
+  $('totp-left').textContent = String(secondsLeft(now));
+  dropExpired(now);
+}
+
+// --- The device websocket ---------------------------------------------------
+
+function setSocketState(state, text) {
+  const s = $('socket-state');
+  s.dataset.state = state;
+  s.textContent = text;
+}
+
+async function connect() {
+  if (stopped || !device || socket || connecting) return;
+  clearTimeout(retryTimer);
+  connecting = true;
+  setSocketState('connecting', 'connecting…');
+  let ticket;
+  try {
+    ({ ticket } = await signed('POST', '/devices/' + encodeURIComponent(device.deviceID) + '/ws-ticket'));
+  } catch {
+    connecting = false;
+    retry();
+    return;
+  }
+  connecting = false;
+  if (stopped || socket) return;
+  const url = api('/devices/' + encodeURIComponent(device.deviceID) + '/ws');
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.search = '?ticket=' + encodeURIComponent(ticket);
+  const ws = new WebSocket(url);
+  socket = ws;
+  ws.onopen = () => {
+    backoff = 1000;
+    setSocketState('open', 'listening for logins');
+  };
+  ws.onmessage = (ev) => {
+    onFrame(ev.data).catch(() => {});
+  };
+  ws.onclose = (ev) => {
+    if (socket !== ws) return;
+    socket = null;
+    if (ev.reason === 'device_removed') {
+      removed();
+      return;
+    }
+    retry();
+  };
+}
+
+function retry() {
+  if (stopped) return;
+  setSocketState('closed', 'offline, trying again…');
+  const wait = backoff + Math.random() * 500;
+  backoff = Math.min(backoff * 2, 30000);
+  clearTimeout(retryTimer);
+  retryTimer = setTimeout(connect, wait);
+}
+
+// A phone that slept may have lost its connection: back in view, connect
+// at once instead of waiting out the pause.
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible' && device && !stopped && !socket && !connecting) {
+    backoff = 1000;
+    connect();
+  }
+});
+
+// verifyFrame checks an approval frame (frame.js) for this device.
+function verifyFrame(f) {
+  return checkFrame(f, {
+    serverKey: device.serverKey,
+    deviceID: device.deviceID,
+    wsPath: api('/devices/' + encodeURIComponent(device.deviceID) + '/ws').pathname,
+    callbackURL: api('/callbacks/approval').href,
+    nonces,
+    now: Date.now(),
+  });
+}
+
+async function onFrame(data) {
+  let f;
+  try {
+    f = JSON.parse(data);
+  } catch {
+    return;
+  }
+  switch (f.type) {
+    case 'pending': {
+      const ids = new Set();
+      for (const p of f.approvals || []) {
+        if (p.device_id !== device.deviceID) continue;
+        ids.add(p.approval_id);
+        addRequest(p);
+      }
+      for (const id of [...requests.keys()]) if (!ids.has(id)) dropRequest(id);
+      break;
+    }
+    case 'approval': {
+      const p = await verifyFrame(f);
+      if (p) addRequest(p);
+      else flash('A login request failed its checks (the server’s signature, this device’s clock or its address) and was ignored.', true);
+      break;
+    }
+    case 'status':
+      if (f.approval_id && f.status !== 'pending') dropRequest(f.approval_id, f.status);
+      else if (f.approval_id && f.expires_at) setExpiry(f.approval_id, f.expires_at);
+      break;
+    case 'device_removed':
+      removed();
+      break;
+    default:
+  }
+}
+
+// --- Requests ---------------------------------------------------------------
+
+function el(tag, props, ...children) {
+  const e = document.createElement(tag);
+  Object.assign(e, props || {});
+  for (const c of children) e.append(c);
+  return e;
+}
+
+function addRequest(p) {
+  if (requests.has(p.approval_id)) return;
+  const title = p.app ? 'Sign in to ' + p.app : 'Log in to approvald';
+  const ctx = (p.context && p.context.summary) || [p.details && p.details.ip, p.details && p.details.user_agent].filter(Boolean).join(' · ');
+  const inputID = 'number-' + p.approval_id;
+  const number = el('input', { id: inputID, type: 'text', inputMode: 'numeric', autocomplete: 'off', maxLength: 2, className: 'request-number' });
+  const error = el('p', { className: 'field-error request-error', hidden: true });
+  const approve = el('button', { type: 'button', className: 'primary request-approve', textContent: 'Approve' });
+  const deny = el('button', { type: 'button', className: 'request-deny', textContent: 'Deny' });
+  const report = el('button', { type: 'button', className: 'request-report', textContent: 'This was not me' });
+  const li = el('li', { className: 'request' },
+    el('h3', { textContent: title }),
+    el('p', { className: 'request-context muted', textContent: ctx }),
+    p.passwordless ? el('p', { className: 'request-passwordless', textContent: 'No password was given: approving alone signs in.' }) : '',
+    el('p', { className: 'muted request-expiry', textContent: 'Expires ' + new Date(p.expires_at).toLocaleTimeString() }),
+    el('label', { htmlFor: inputID, textContent: 'The number the login shows ' }), number,
+    error,
+    el('div', { className: 'request-actions' }, approve, deny, report));
+  li.dataset.approvalId = p.approval_id;
+  const entry = { push: p, li, deciding: false };
+  const decide = async (decision, reporting) => {
+    error.hidden = true;
+    let matchNumber;
+    if (decision === 'approve') {
+      if (!/^\d\d$/.test(number.value.trim())) {
+        error.textContent = 'Type the two-digit number the login shows.';
+        error.hidden = false;
+        number.focus();
+        return;
+      }
+      matchNumber = Number(number.value.trim());
+    }
+    for (const b of [approve, deny, report]) b.disabled = true;
+    entry.deciding = true; // the websocket's status frame may come before the callback's answer
+    try {
+      const body = { approval_id: p.approval_id, device_id: device.deviceID, decision, report: !!reporting };
+      if (matchNumber !== undefined) body.match_number = matchNumber;
+      const { status } = await signed('POST', '/callbacks/approval', body);
+      dropRequest(p.approval_id);
+      decided(status, reporting);
+    } catch (e) {
+      entry.deciding = false;
+      if (!requests.has(p.approval_id)) {
+        // Its status frame came first and took it off the list.
+        flash('Could not send your answer: ' + e.message, true);
+        return;
+      }
+      error.textContent = e.message;
+      error.hidden = false;
+      for (const b of [approve, deny, report]) b.disabled = false;
+    }
+  };
+  approve.addEventListener('click', () => decide('approve'));
+  deny.addEventListener('click', () => decide('deny'));
+  report.addEventListener('click', () => decide('deny', true));
+  number.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter') decide('approve');
+  });
+  requests.set(p.approval_id, entry);
+  $('requests').append(li);
+  $('no-requests').hidden = true;
+}
+
+// setExpiry: the approval fell back to a code and may still be decided
+// until its new expiry.
+function setExpiry(id, expiresAt) {
+  const r = requests.get(id);
+  if (!r) return;
+  r.push.expires_at = expiresAt;
+  r.li.querySelector('.request-expiry').textContent = 'Expires ' + new Date(expiresAt).toLocaleTimeString();
+}
+
+// dropExpired takes off requests past their expiry (whose status frame
+// may have been missed while the connection was down).
+function dropExpired(now) {
+  for (const [id, r] of requests) {
+    if (!r.deciding && Date.parse(r.push.expires_at) < now) dropRequest(id, 'expired');
+  }
+}
+
+function dropRequest(id, status) {
+  const r = requests.get(id);
+  if (!r) return;
+  requests.delete(id);
+  r.li.remove();
+  $('no-requests').hidden = requests.size > 0;
+  if (!r.deciding) decided(status, false);
+}
+
+// decided tells what became of a request.
+function decided(status, reported) {
+  if (status === 'approved') flash('Approved: the login goes on.');
+  else if (reported) flash('Denied and reported. Change your password if someone else knows it.');
+  else if (status === 'denied') flash('Denied.');
+  else if (status === 'expired') flash('A login request expired.');
+}
+
+// --- Life cycle ---------------------------------------------------------------
+
+function start() {
+  show('device');
+  $('device-name').textContent = device.name;
+  $('device-id').textContent = device.deviceID;
+  tick();
+  clearInterval(totpTimer);
+  totpTimer = setInterval(tick, 1000);
+  stopped = false;
+  connect();
+}
+
+function stop() {
+  stopped = true;
+  clearInterval(totpTimer);
+  clearTimeout(retryTimer);
+  if (socket) {
+    const s = socket;
+    socket = null;
+    s.close();
+  }
+  for (const id of [...requests.keys()]) dropRequest(id);
+}
+
+function removed() {
+  stop();
+  show('removed');
+}
+
+async function forget() {
+  stop();
+  await forgetDevice();
+  device = null;
+  flash('This browser forgot the device. Remove it on your account page too.');
+  show('enroll');
+}
+
+const swRegistration = ('serviceWorker' in navigator)
+  ? navigator.serviceWorker.register('sw.js').catch(() => null)
+  : Promise.resolve(null);
+
+async function boot() {
+  $('enroll-form').addEventListener('submit', enroll);
+  $('forget-button').addEventListener('click', () => { forget().catch((e) => flash(e.message, true)); });
+  $('reenroll-button').addEventListener('click', () => { forget().catch((e) => flash(e.message, true)); });
+  const code = new URLSearchParams(location.search).get('code');
+  if (code) $('enroll-code').value = code;
+  if (!crypto.subtle) {
+    show('enroll');
+    $('enroll-unsupported').hidden = false;
+    return;
+  }
+  try {
+    device = await loadDevice();
+  } catch {
+    device = null;
+  }
+  if (device && device.pending) device = null; // an enrollment that did not finish
+  if (device) start();
+  else show('enroll');
+}
+
+boot();

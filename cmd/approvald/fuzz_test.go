@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -27,6 +26,7 @@ import (
 type fuzzApp struct {
 	app    *fiber.App
 	sms    *e2e.Buffer
+	log    *e2e.Buffer // warnings and errors, for a failure's message
 	bearer string
 	apr    string // an approval id
 	ticket string
@@ -39,7 +39,7 @@ var (
 
 func newFuzzApp(t testing.TB) *fuzzApp {
 	fuzzOnce.Do(func() {
-		env := map[string]string{"DATABASE_URL": "sqlite:" + t.TempDir() + "/fuzz.db", "LOG_LEVEL": "error"}
+		env := map[string]string{"DATABASE_URL": "sqlite:" + sharedDir + "/fuzz.db", "LOG_LEVEL": "error"}
 		for k, v := range e2e.LiftedLimits() {
 			env[k] = v
 		}
@@ -53,8 +53,8 @@ func newFuzzApp(t testing.TB) *fuzzApp {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f := &fuzzApp{sms: &e2e.Buffer{}}
-		log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+		f := &fuzzApp{sms: &e2e.Buffer{}, log: &e2e.Buffer{Limit: 16 << 10}}
+		log := slog.New(slog.NewJSONHandler(f.log, &slog.HandlerOptions{Level: slog.LevelWarn}))
 		f.app, _, err = build(ctx, cfg, db, log, f.sms, make(chan struct{}))
 		if err != nil {
 			t.Fatal(err)
@@ -133,7 +133,7 @@ func FuzzRequestBodies(f *testing.F) {
 		path := strings.Replace(r.path, "{id}", a.apr, 1)
 		status, m := a.call(r.method, path, body, map[string]string{"Authorization": "Bearer " + a.bearer, "X-Approval-Ticket": a.ticket})
 		if status < 0 || status >= 500 && status != http.StatusServiceUnavailable {
-			t.Fatalf("%s %s with %q: status %d %v", r.method, r.path, body, status, m)
+			t.Fatalf("%s %s with %q: status %d %v; the server's warnings:\n%s", r.method, r.path, body, status, m, a.log)
 		}
 		if status >= 400 {
 			if e, ok := m["error"].(map[string]any); !ok || e["code"] == nil {
@@ -170,7 +170,7 @@ func FuzzWebsocketGate(f *testing.F) {
 		switch res.StatusCode {
 		case 400, 401, 403, 404, 429, 101:
 		default:
-			t.Fatalf("id %q ticket %q origin %q: status %d", id, ticket, origin, res.StatusCode)
+			t.Fatalf("id %q ticket %q origin %q: status %d; the server's warnings:\n%s", id, ticket, origin, res.StatusCode, a.log)
 		}
 	})
 }

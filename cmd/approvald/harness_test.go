@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"os"
 	"testing"
 
 	"github.com/approvald/approvald/internal/e2e"
@@ -13,8 +15,26 @@ import (
 // the built binary instead.
 
 // TestMain lets e2e build approvald once for the process tests and remove
-// it after.
-func TestMain(m *testing.M) { e2e.Main(m) }
+// it after, and keeps sharedDir for as long as the test binary runs.
+func TestMain(m *testing.M) { e2e.Main(withSharedDir{m}) }
+
+// sharedDir holds what outlives the test that made it: the fuzz targets'
+// one app and its SQLite database (a test's TempDir goes when that test
+// ends, and SQLite then cannot open another connection to the file).
+var sharedDir string
+
+type withSharedDir struct{ m *testing.M }
+
+func (w withSharedDir) Run() int {
+	dir, err := os.MkdirTemp("", "approvald-cmd-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	sharedDir = dir
+	return w.m.Run()
+}
 
 // forEachBackend runs f once per backend as parallel subtests.
 func forEachBackend(t *testing.T, f func(t *testing.T, b e2e.Backend)) {

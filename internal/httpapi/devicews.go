@@ -13,7 +13,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/approvald/approvald/internal/approval"
-	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/hub"
 )
 
@@ -58,24 +57,15 @@ func handleDeviceWSTicket(approvals *approval.Service, pathPrefix string) fiber.
 // PUBLIC_URL's, with an unspent ticket of this device, within the limits
 // (a device counts as an approval does: LIMIT_WEBSOCKETS_PER_APPROVAL).
 func deviceWSGate(approvals *approval.Service, slots *wsSlots, origins []string) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		if !websocket.FastHTTPIsWebSocketUpgrade(c.Context()) {
-			return core.Errorf(core.EInvalidRequest, "this endpoint needs a websocket upgrade")
-		}
-		if !originAllowed(origins, c.Get(fiber.HeaderOrigin)) {
-			return core.Errorf(core.EForbidden, "origin not allowed")
-		}
-		dev, err := approvals.UseDeviceWSTicket(c.UserContext(), c.Params("id"), c.Query("ticket"))
-		if err != nil {
-			return err
-		}
-		slot, err := slots.reserve(strings.Clone(dev.ID), core.ClientFrom(c.UserContext()).LimitKey())
-		if err != nil {
-			return err
-		}
-		c.Locals(wsSlotKey, slot)
-		return c.Next()
-	}
+	return wsTicketGate(slots,
+		func(origin string) bool { return originAllowed(origins, origin) },
+		func(ctx context.Context, id, ticket string) (string, error) {
+			dev, err := approvals.UseDeviceWSTicket(ctx, id, ticket)
+			if err != nil {
+				return "", err
+			}
+			return dev.ID, nil
+		})
 }
 
 func originAllowed(origins []string, origin string) bool {

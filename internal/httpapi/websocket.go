@@ -33,20 +33,36 @@ const (
 // upgrade so a refusal is a plain HTTP answer in the contract's error body.
 // The slot it reserves is the upgrade's until the websocket ends.
 func wsGate(approvals *approval.Service, slots *wsSlots, origins []string) fiber.Handler {
+	return wsTicketGate(slots,
+		func(origin string) bool { return slices.Contains(origins, strings.TrimSuffix(origin, "/")) },
+		func(ctx context.Context, id, ticket string) (string, error) {
+			a, err := approvals.ByTicket(ctx, id, ticket)
+			if err != nil {
+				return "", err
+			}
+			return a.ID, nil
+		})
+}
+
+// wsTicketGate admits a websocket upgrade whose Origin originOK accepts
+// and whose ticket admit takes (it names what the slot counts), within
+// the slots. Reserved here, not counted from the hub's listeners
+// (registered only after the upgrade), so simultaneous upgrades cannot
+// overshoot.
+func wsTicketGate(slots *wsSlots, originOK func(origin string) bool,
+	admit func(ctx context.Context, id, ticket string) (string, error)) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if !websocket.FastHTTPIsWebSocketUpgrade(c.Context()) {
 			return core.Errorf(core.EInvalidRequest, "this endpoint needs a websocket upgrade")
 		}
-		if !slices.Contains(origins, strings.TrimSuffix(c.Get(fiber.HeaderOrigin), "/")) {
+		if !originOK(c.Get(fiber.HeaderOrigin)) {
 			return core.Errorf(core.EForbidden, "origin not allowed")
 		}
-		a, err := approvals.ByTicket(c.UserContext(), c.Params("id"), c.Query("ticket"))
+		counted, err := admit(c.UserContext(), c.Params("id"), c.Query("ticket"))
 		if err != nil {
 			return err
 		}
-		// Reserved here, not counted from the hub's listeners (registered
-		// only after the upgrade), so simultaneous upgrades cannot overshoot.
-		slot, err := slots.reserve(strings.Clone(a.ID), core.ClientFrom(c.UserContext()).LimitKey())
+		slot, err := slots.reserve(strings.Clone(counted), core.ClientFrom(c.UserContext()).LimitKey())
 		if err != nil {
 			return err
 		}

@@ -66,5 +66,6 @@ func newApp(cfg *config, a *adapters, s *services, log *slog.Logger, closing <-c
 		// The provider names the application of a login that comes from it.
 		AuthRequests: s.oidc,
 		SSO:          s.sso,
+		Users:        a.db,
 	})
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -8,7 +9,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/approvald/approvald/internal/account"
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/sso"
 )
@@ -24,20 +24,20 @@ const LoginURLHeader = "X-Approvald-Login-URL"
 // (X-Forwarded-Method/Proto/Host/Uri: Traefik forwardAuth, Caddy
 // forward_auth), or a 401 naming the login page (nginx auth_request, which
 // may send the original address as X-Original-URL).
-func handleForwardAuth(cookies *sso.Cookies, accounts *account.Service, loginPage string) fiber.Handler {
+func handleForwardAuth(cookies *sso.Cookies, users userReader, loginPage string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderCacheControl, "no-store")
 		if value := c.Cookies(sso.CookieName); value != "" {
 			s, err := cookies.Session(c.UserContext(), strings.Clone(value))
 			if err == nil {
-				p, err := accounts.Profile(c.UserContext(), s.UserID)
+				u, err := users.UserByID(c.UserContext(), s.UserID)
 				if err != nil {
 					return err
 				}
-				c.Set("Remote-User", p.User.ID)
-				c.Set("Remote-Name", headerSafe(p.User.Name))
-				c.Set("Remote-Email", p.User.Email)
-				c.Set("Remote-Phone", p.User.Phone)
+				c.Set("Remote-User", u.ID)
+				c.Set("Remote-Name", headerSafe(u.Name))
+				c.Set("Remote-Email", u.Email)
+				c.Set("Remote-Phone", u.Phone)
 				return c.SendStatus(fiber.StatusOK)
 			}
 			if !core.IsCode(err, core.EUnauthorized) {
@@ -57,6 +57,13 @@ func handleForwardAuth(cookies *sso.Cookies, accounts *account.Service, loginPag
 		c.Set(LoginURLHeader, login)
 		return core.Errorf(core.EUnauthorized, "not signed in")
 	}
+}
+
+// userReader finds the user a single sign-on session belongs to: forward
+// auth runs on every request a proxy guards, so it reads the user alone
+// (not account.Service.Profile, which also counts the devices).
+type userReader interface {
+	UserByID(ctx context.Context, id string) (*core.User, error)
 }
 
 // requestedURL is the address the proxy was asked for, and whether the

@@ -82,7 +82,7 @@ func addRoutes(app *fiber.App, cfg Config, d Deps) {
 	}
 	if d.SSO != nil {
 		loginPage := cfg.PublicURL + "/"
-		app.Get("/api/v1/forward-auth", handleForwardAuth(d.SSO, d.Accounts, loginPage))
+		app.Get("/api/v1/forward-auth", handleForwardAuth(d.SSO, d.Users, loginPage))
 		app.Get("/sso/continue", handleContinue(d.SSO, loginPage))
 	}
 

@@ -70,6 +70,8 @@ type Deps struct {
 	Metrics *metrics.Metrics
 	// OIDC is the OpenID provider; nil serves none of its routes.
 	OIDC OIDCProvider
+	// Users reads the user of a single sign-on session (forward auth).
+	Users userReader
 	// SSO makes the single sign-on cookie of a login on the pages; nil
 	// turns single sign-on and forward auth off.
 	SSO *sso.Cookies

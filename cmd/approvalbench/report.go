@@ -204,7 +204,7 @@ func (r *Result) Markdown() string {
 			fmt.Sprintf("%.0f (%.0f / %.0f)", w.ECDHPerSecond, w.ECDHBefore, w.ECDHAfter))
 		row("raw ECDH P-256 per core of its own CPU (/s); CPU per ECDH (ms)", fmt.Sprintf("%.0f; %.4f", 1000/max(w.ECDHCPUMs, 1e-9), w.ECDHCPUMs))
 		row("pushes/s / raw ECDH P-256/s (wall, every core); CPU per ECDH / CPU per push", fmt.Sprintf("%.1f %%; %.1f %%", w.Ratio*100, w.CPURatio*100))
-		row("webpush.Encrypt alone/s, every core; other processes during the sends (cores)", fmt.Sprintf("%.0f; %.2f", w.EncryptPerSecond, w.OtherCores))
+		row("other processes during the sends (cores)", fmt.Sprintf("%.2f", w.OtherCores))
 		if l := w.Latency; l != nil {
 			lat := func(x Latency) string { return fmt.Sprintf("%s / %s / %s", msf(x.P50), msf(x.P99), msf(x.Max)) }
 			row(fmt.Sprintf("Web Push via approvald, %d password logins: login sent → 202 answer p50 / p99 / max (ms)", l.Logins), lat(l.Answer))

@@ -26,7 +26,7 @@ import (
 // ECDH P-256 rate (each send makes one ephemeral P-256 key and one ECDH,
 // RFC 8291, and signs one ES256 VAPID token).
 //
-// It is a microbenchmark of internal/webpush in the harness's process, not
+// It is a microbenchmark of internal/webpush (on webpush-go) in the harness's process, not
 // a measure through approvald: a push per password login would be bounded
 // by Argon2id (the login phase's rate) long before Web Push. The sends are
 // webpush.Client.SendWebPush, as approvald calls it, over HTTP to a
@@ -56,9 +56,6 @@ type WebPushResult struct {
 	Ratio         float64 `json:"ratio"`
 	ECDHCPUMs     float64 `json:"p256_cpu_ms_per_ecdh"`
 	CPURatio      float64 `json:"cpu_ratio"` // raw ECDH CPU over a send's CPU
-	// Encrypt alone (webpush.Encrypt of a push-sized plaintext) on every
-	// core, sampled after: the share of the cost that is RFC 8291.
-	EncryptPerSecond float64 `json:"encrypt_per_second"`
 	// Latency through approvald (-webpush-devices > 0).
 	Latency *WebPushLatency `json:"latency,omitempty"`
 }
@@ -167,13 +164,6 @@ func (b *bench) webpushPhase(ctx context.Context) (*WebPushResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	enc, err := b.rawSample(ctx, min(half, time.Second), func() error {
-		_, err := webpush.Encrypt(payload, subs[0].P256dh, subs[0].Auth)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
 
 	r.Seconds, r.Sent, r.Errors, r.Received = took.Seconds(), int(sent), int(errs), recv.count.Load()
 	if e := first.Load(); e != nil {
@@ -199,7 +189,6 @@ func (b *bench) webpushPhase(ctx context.Context) (*WebPushResult, error) {
 	if r.HarnessMsPer > 0 {
 		r.CPURatio = r.ECDHCPUMs / r.HarnessMsPer
 	}
-	r.EncryptPerSecond = enc.rate()
 	b.say("webpush: %.0f pushes/s (%d, %d errors) on %.2f harness cores, %.0f/s per core; raw ECDH P-256 %.0f/s; ratio %.1f %%",
 		r.PerSecond, r.Sent, r.Errors, r.HarnessCores, r.PerCore, r.ECDHPerSecond, r.Ratio*100)
 	if cfg.WebPushDevices > 0 {

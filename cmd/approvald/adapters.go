@@ -86,7 +86,7 @@ func openAdapters(ctx context.Context, cfg *config, db *store.DB, log *slog.Logg
 	}
 	c.add(a.pusher.Close)
 	if a.webPusher, err = webpush.New(webpush.Config{
-		Keys: a.keys.push, VAPID: a.keys.vapid, Subject: cfg.PublicURL, Policy: a.pushPolicy,
+		Keys: a.keys.push, VAPID: a.keys.vapid, Subject: cfg.vapidSubject(), Policy: a.pushPolicy,
 	}); err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/approvald/approvald/internal/secretbox"
 	"github.com/approvald/approvald/internal/sms"
 	"github.com/approvald/approvald/internal/sso"
+	"github.com/approvald/approvald/internal/webpush"
 )
 
 // config is everything approvald reads from its environment. The names of
@@ -98,6 +99,10 @@ type config struct {
 	// GeoIP2 City): pushes and the security trail then name the place of a
 	// login's address. Opened once by serve (openLocator).
 	GeoIPDB string
+	// VAPIDSubject (VAPID_SUBJECT) is the contact Web Push services see in
+	// every VAPID token: a mailto: address or an https: URL. Unset, it is
+	// PUBLIC_URL when that is https (see vapidSubject).
+	VAPIDSubject string
 	// getenv is the environment, for the variables CLIENTS_FILE names
 	// (client_secret_env).
 	getenv func(string) string
@@ -127,6 +132,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		YunpianBaseURL:   getenv("YUNPIAN_BASE_URL"),
 		ClientsFile:      getenv("CLIENTS_FILE"),
 		GeoIPDB:          getenv("GEOIP_DB"),
+		VAPIDSubject:     strings.TrimSpace(getenv("VAPID_SUBJECT")),
 		CookieDomain:     strings.TrimPrefix(strings.ToLower(strings.TrimSpace(getenv("COOKIE_DOMAIN"))), "."),
 		getenv:           getenv,
 		addrDefault:      getenv("ADDR") == "",
@@ -139,6 +145,11 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	if c.PublicURL = strings.TrimSuffix(getenv("PUBLIC_URL"), "/"); c.PublicURL != "" {
 		if err := checkBaseURL(c.PublicURL); err != nil {
 			return nil, &configError{"PUBLIC_URL", err.Error()}
+		}
+	}
+	if c.VAPIDSubject != "" {
+		if err := webpush.CheckSubject(c.VAPIDSubject); err != nil {
+			return nil, &configError{"VAPID_SUBJECT", "must be a mailto: address or an https: URL, e.g. mailto:ops@example.com"}
 		}
 	}
 	if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") &&
@@ -261,6 +272,22 @@ func (c *config) requireSMSProvider() error {
 		return &configError{"SMS_PROVIDER", "is required with PostgreSQL: set it to twilio, yunpian or webhook (or console, which only prints the codes: for a trial, never in production)"}
 	}
 	return nil
+}
+
+// vapidSubject is VAPID_SUBJECT, or PUBLIC_URL when that is https, or
+// else (a trial on http://localhost) the postmaster of PUBLIC_URL's host,
+// the one address RFC 2142 expects at every mail domain: the library
+// that signs the tokens needs some subject, and push services only use it
+// to write to an operator whose pushes misbehave.
+func (c *config) vapidSubject() string {
+	switch u, _ := url.Parse(c.PublicURL); {
+	case c.VAPIDSubject != "":
+		return c.VAPIDSubject
+	case u.Scheme == "https":
+		return c.PublicURL
+	default:
+		return "mailto:postmaster@" + u.Hostname()
+	}
 }
 
 // setPublicURL fills the defaults that depend on the listening address:

@@ -55,3 +55,31 @@ func TestConfigSSOTTL(t *testing.T) {
 		t.Fatalf("SSO_TTL=soon: %v, want an error naming SSO_TTL", err)
 	}
 }
+
+// VAPID_SUBJECT must be a contact push services accept; unset, it is
+// PUBLIC_URL over https and a postmaster address over http.
+func TestConfigVAPIDSubject(t *testing.T) {
+	for _, c := range []struct{ publicURL, subject, want string }{
+		{"https://auth.example.com", "", "https://auth.example.com"},
+		{"http://localhost:8080", "", "mailto:postmaster@localhost"},
+		{"https://auth.example.com", "mailto:ops@example.com", "mailto:ops@example.com"},
+		{"http://localhost:8080", "https://example.com/contact", "https://example.com/contact"},
+	} {
+		cfg, err := loadConfig(func(k string) string {
+			return map[string]string{"PUBLIC_URL": c.publicURL, "VAPID_SUBJECT": c.subject}[k]
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.setPublicURL("127.0.0.1:8080")
+		if got := cfg.vapidSubject(); got != c.want {
+			t.Errorf("PUBLIC_URL %s, VAPID_SUBJECT %q: subject %q, want %q", c.publicURL, c.subject, got, c.want)
+		}
+	}
+	for _, bad := range []string{"ops@example.com", "http://example.com", "mailto:nobody"} {
+		_, err := loadConfig(func(k string) string { return map[string]string{"VAPID_SUBJECT": bad}[k] })
+		if err == nil || !strings.HasPrefix(err.Error(), "VAPID_SUBJECT: ") {
+			t.Errorf("VAPID_SUBJECT=%q: %v, want an error naming it", bad, err)
+		}
+	}
+}

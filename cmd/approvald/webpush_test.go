@@ -76,7 +76,7 @@ func receive(t *testing.T, st *authenticator.State, sub *webpushtest.Subscriptio
 // the next.
 func TestWebPush(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b e2e.Backend) {
-		s := startServer(t, b, nil)
+		s := startServer(t, b, map[string]string{"VAPID_SUBJECT": "mailto:ops@example.com"})
 		svc := webpushtest.New(t)
 		vapid := s.Get(t, "/api/v1/push/vapid")
 		e2e.Expect(t, vapid, http.StatusOK)
@@ -101,7 +101,7 @@ func TestWebPush(t *testing.T) {
 		if m.Err != nil {
 			t.Fatalf("the push service refused the push: %v", m.Err)
 		}
-		if m.K != k || m.Claims.Aud != svc.URL || m.Claims.Sub != s.URL {
+		if m.K != k || m.Claims.Aud != svc.URL || m.Claims.Sub != "mailto:ops@example.com" {
 			t.Fatalf("vapid k %q claims %+v", m.K, m.Claims)
 		}
 		if m.TTL <= 0 || m.TTL > 120 || m.Header.Get("Urgency") != "high" || len(m.Header.Get("Topic")) == 0 || len(m.Header.Get("Topic")) > 32 {

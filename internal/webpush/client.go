@@ -1,7 +1,6 @@
 package webpush
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -16,8 +15,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
+	"strings"
 	"time"
+
+	webpushgo "github.com/SherClockHolmes/webpush-go"
 
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/push"
@@ -41,8 +42,8 @@ type Config struct {
 	Keys push.Keys
 	// VAPID signs the VAPID tokens (a P-256 key of keyring purpose vapid).
 	VAPID *ecdsa.PrivateKey
-	// Subject is the VAPID sub claim: a mailto: or https: contact (the
-	// server's PUBLIC_URL).
+	// Subject is the VAPID sub claim: a mailto: or https: contact for
+	// the push services' operators (VAPID_SUBJECT).
 	Subject string
 	// Timeout bounds one Send, every attempt and pause included
 	// (DefaultTimeout when zero).
@@ -57,15 +58,22 @@ type Config struct {
 	Policy push.Policy
 	// RootCAs replaces the system roots (tests).
 	RootCAs *x509.CertPool
-	// Clock stamps signatures and tokens; SystemClock when nil.
+	// Clock stamps the signatures inside pushes; SystemClock when nil.
+	// (The VAPID token's expiry is the library's: 12 hours from the
+	// system clock.)
 	Clock core.Clock
 }
 
-// Client sends Web Push messages. It is safe for concurrent use.
+// Client sends Web Push messages: the encryption (RFC 8291), the VAPID
+// token (RFC 8292) and the request are github.com/SherClockHolmes/webpush-go's;
+// around it, the push signed inside, the SSRF policy, timeouts and retries.
+// It is safe for concurrent use.
 type Client struct {
-	cfg       Config
-	publicKey string
-	http      *http.Client
+	cfg        Config
+	publicKey  string
+	privateKey string // the VAPID key's scalar, base64url, as the library takes it
+	subscriber string // Subject as the library takes it: it adds mailto: itself
+	http       *http.Client
 }
 
 // New builds a Client.
@@ -77,6 +85,14 @@ func New(cfg Config) (*Client, error) {
 		return nil, errors.New("webpush: no VAPID key")
 	}
 	pub, err := PublicKey(cfg.VAPID)
+	if err != nil {
+		return nil, err
+	}
+	scalar, err := cfg.VAPID.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("webpush: the VAPID key: %w", err)
+	}
+	subscriber, err := librarySubscriber(cfg.Subject)
 	if err != nil {
 		return nil, err
 	}
@@ -105,10 +121,43 @@ func New(cfg Config) (*Client, error) {
 		MaxResponseHeaderBytes: maxResponseBytes,
 		DisableCompression:     true,
 	}
-	return &Client{cfg: cfg, publicKey: pub, http: &http.Client{
-		Transport:     transport,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}, nil
+	return &Client{cfg: cfg, publicKey: pub, privateKey: base64.RawURLEncoding.EncodeToString(scalar),
+		subscriber: subscriber, http: &http.Client{
+			Transport:     userAgent{transport},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}}, nil
+}
+
+// CheckSubject says whether s can be a VAPID subject: RFC 8292 §2.1 asks
+// for a mailto: address or an https: URL the push service's operator can
+// use to reach the sender.
+func CheckSubject(s string) error {
+	_, err := librarySubscriber(s)
+	return err
+}
+
+// librarySubscriber is subject as webpush-go's Options.Subscriber takes it:
+// an https: URL as it is, an address without its mailto: (the library puts
+// mailto: before anything that is not https:).
+func librarySubscriber(subject string) (string, error) {
+	if strings.HasPrefix(subject, "https://") {
+		if u, err := url.Parse(subject); err == nil && u.Host != "" {
+			return subject, nil
+		}
+	}
+	if addr, ok := strings.CutPrefix(subject, "mailto:"); ok && strings.Contains(addr, "@") && !strings.ContainsAny(addr, " \t\r\n") {
+		return addr, nil
+	}
+	return "", fmt.Errorf("webpush: the VAPID subject %q is neither a mailto: address nor an https: URL", subject)
+}
+
+// userAgent names approvald in every request to a push service.
+type userAgent struct{ next http.RoundTripper }
+
+func (t userAgent) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("User-Agent", "approvald-push/1")
+	return t.next.RoundTrip(r)
 }
 
 // PublicKey is the VAPID public key devices subscribe with (base64url of
@@ -139,8 +188,9 @@ func Topic(deviceID string) string {
 // else is core.Unavailable("push endpoint", …) with a cause without the
 // URL, or EInvalidPushURL for an endpoint the Policy refuses. Transport
 // errors, 5xx and 429 are tried again, as push.Client does, up to Attempts
-// tries within Timeout; the same encrypted body each time, so a device
-// that got it already refuses the repeat by its nonce.
+// tries within Timeout; each attempt is encrypted afresh, but carries the
+// same signed push, so a device that got it already refuses the repeat by
+// its nonce.
 func (c *Client) SendWebPush(ctx context.Context, deviceID string, sub core.WebPush, payload []byte, ttl time.Duration) error {
 	if err := c.cfg.Policy.ValidateEndpoint(sub.Endpoint); err != nil {
 		return err
@@ -149,7 +199,6 @@ func (c *Client) SendWebPush(ctx context.Context, deviceID string, sub core.WebP
 	if err != nil {
 		return core.Unavailable("push endpoint", errors.New("webpush: unparsable endpoint"))
 	}
-	now := c.cfg.Clock.Now()
 	h := http.Header{}
 	key := c.cfg.ServerKey
 	if c.cfg.Keys != nil {
@@ -159,7 +208,7 @@ func (c *Client) SendWebPush(ctx context.Context, deviceID string, sub core.WebP
 	} else {
 		h.Set(signing.HeaderKeyID, signing.KeyID(key.Public().(ed25519.PublicKey)))
 	}
-	signing.Sign(key, http.MethodPost, u.RequestURI(), "", payload, now).Apply(h)
+	signing.Sign(key, http.MethodPost, u.RequestURI(), "", payload, c.cfg.Clock.Now()).Apply(h)
 	headers := make(map[string]string, len(h))
 	for k := range h {
 		headers[k] = h.Get(k)
@@ -168,24 +217,25 @@ func (c *Client) SendWebPush(ctx context.Context, deviceID string, sub core.WebP
 	if err != nil {
 		return err
 	}
-	body, err := Encrypt(plaintext, sub.P256dh, sub.Auth)
-	if err != nil {
-		return core.Unavailable("push endpoint", err)
-	}
-	aud, err := Origin(sub.Endpoint)
-	if err != nil {
-		return core.Unavailable("push endpoint", err)
-	}
-	token, err := vapidToken(c.cfg.VAPID, aud, c.cfg.Subject, now)
-	if err != nil {
-		return core.Unavailable("push endpoint", err)
+	subscription := &webpushgo.Subscription{Endpoint: sub.Endpoint, Keys: webpushgo.Keys{
+		P256dh: base64.RawURLEncoding.EncodeToString(sub.P256dh),
+		Auth:   base64.RawURLEncoding.EncodeToString(sub.Auth),
+	}}
+	opts := &webpushgo.Options{
+		HTTPClient:      c.http,
+		Subscriber:      c.subscriber,
+		Topic:           Topic(deviceID),
+		TTL:             int(max(ttl, 0) / time.Second),
+		Urgency:         webpushgo.UrgencyHigh,
+		VAPIDPublicKey:  c.publicKey,
+		VAPIDPrivateKey: c.privateKey,
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	pause := c.cfg.Backoff
 	for attempt := 1; ; attempt++ {
-		retry, err := c.try(ctx, sub.Endpoint, body, token, ttl, deviceID)
+		retry, err := c.try(ctx, plaintext, subscription, opts)
 		if err == nil || !retry || attempt >= c.cfg.Attempts || !sleep(ctx, pause) {
 			return err
 		}
@@ -193,27 +243,18 @@ func (c *Client) SendWebPush(ctx context.Context, deviceID string, sub core.WebP
 	}
 }
 
-// try makes one POST of the encrypted body; retry says whether another
-// attempt may succeed (a transport error but a refused address or an
-// untrusted certificate, a 5xx, a 429).
-func (c *Client) try(ctx context.Context, endpoint string, body []byte, token string, ttl time.Duration, deviceID string) (retry bool, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
-	if err != nil {
-		return false, core.Unavailable("push endpoint", errors.New("webpush: cannot build the request"))
-	}
-	req.Header.Set("Content-Type", "application/octet-stream")
-	req.Header.Set("Content-Encoding", "aes128gcm")
-	req.Header.Set("TTL", strconv.FormatInt(int64(max(ttl, 0)/time.Second), 10))
-	req.Header.Set("Urgency", "high")
-	req.Header.Set("Topic", Topic(deviceID))
-	req.Header.Set("Authorization", "vapid t="+token+", k="+c.publicKey)
-	req.Header.Set("User-Agent", "approvald-push/1")
-	resp, err := c.http.Do(req)
+// try makes one POST; retry says whether another attempt may succeed (a
+// transport error but a refused address or an untrusted certificate, a
+// 5xx, a 429).
+func (c *Client) try(ctx context.Context, plaintext []byte, sub *webpushgo.Subscription, opts *webpushgo.Options) (retry bool, err error) {
+	resp, err := webpushgo.SendNotificationWithContext(ctx, plaintext, sub, opts)
 	if err != nil {
 		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = fmt.Errorf("webpush: %s: %w", ue.Op, ue.Err)
+		if !errors.As(err, &ue) {
+			// Refused before anything was sent: the keys or the payload.
+			return false, core.Unavailable("push endpoint", fmt.Errorf("webpush: %w", err))
 		}
+		err = fmt.Errorf("webpush: %s: %w", ue.Op, ue.Err)
 		var certErr *tls.CertificateVerificationError
 		retry = ctx.Err() == nil && !push.IsRefusedAddress(err) && !errors.As(err, &certErr)
 		return retry, core.Unavailable("push endpoint", err)

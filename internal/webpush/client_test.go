@@ -60,6 +60,14 @@ func TestSendWebPush(t *testing.T) {
 	if m.Signed.Body != string(payload) {
 		t.Fatalf("body %q", m.Signed.Body)
 	}
+	// Padded to the one 4096-byte record: the relay cannot tell a push
+	// naming an application and a city from a short one by its size.
+	if m.BodySize != 4096 {
+		t.Fatalf("encrypted body of %d bytes, want 4096", m.BodySize)
+	}
+	if ua := m.Header.Get("User-Agent"); ua != "approvald-push/1" {
+		t.Fatalf("User-Agent %q", ua)
+	}
 	if kid := m.Signed.Headers[signing.HeaderKeyID]; kid != signing.KeyID(serverPub) {
 		t.Fatalf("X-Key-Id %q, want the server key's kid", kid)
 	}
@@ -111,5 +119,64 @@ func TestSendWebPushPolicy(t *testing.T) {
 	}
 	if n := len(svc.Messages()); n != 0 {
 		t.Fatalf("%d messages reached the service", n)
+	}
+}
+
+// TestSendWebPushSizes: payloads up to what one record holds arrive whole;
+// a longer one is refused before anything is sent, and not tried again.
+func TestSendWebPushSizes(t *testing.T) {
+	svc := webpushtest.New(t)
+	sub := svc.Subscribe(t)
+	c, _ := newClient(t, push.Policy{AllowLoopback: true})
+	for i, n := range []int{0, 1, 1500, 3000} {
+		payload := []byte(`{"m":"` + strings.Repeat("x", n) + `"}`)
+		if err := c.SendWebPush(context.Background(), "dev_1", sub.WebPush(), payload, time.Minute); err != nil {
+			t.Fatalf("%d bytes: %v", n, err)
+		}
+		if m := svc.Next(t, i+1, time.Second); m.Err != nil || m.Signed.Body != string(payload) || m.BodySize != 4096 {
+			t.Fatalf("%d bytes: %v, body size %d", n, m.Err, m.BodySize)
+		}
+	}
+	before := len(svc.Messages())
+	err := c.SendWebPush(context.Background(), "dev_1", sub.WebPush(), []byte(`"`+strings.Repeat("x", 4096)+`"`), time.Minute)
+	if !core.IsCode(err, core.EUnavailable) {
+		t.Fatalf("a payload over one record: %v", err)
+	}
+	if n := len(svc.Messages()) - before; n != 0 {
+		t.Fatalf("%d requests for a payload over one record", n)
+	}
+}
+
+// TestVAPIDSubject: the subject is a mailto: address or an https: URL, and
+// reaches the token as given.
+func TestVAPIDSubject(t *testing.T) {
+	for _, s := range []string{"mailto:ops@example.com", "https://login.example.com", "https://login.example.com/contact"} {
+		if err := webpush.CheckSubject(s); err != nil {
+			t.Errorf("%q: %v", s, err)
+		}
+	}
+	for _, s := range []string{"", "ops@example.com", "http://login.example.com", "https://", "mailto:", "mailto:nobody", "mailto:a@b c"} {
+		if err := webpush.CheckSubject(s); err == nil {
+			t.Errorf("%q accepted", s)
+		}
+	}
+	svc := webpushtest.New(t)
+	sub := svc.Subscribe(t)
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	vapid, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	c, err := webpush.New(webpush.Config{ServerKey: priv, VAPID: vapid, Subject: "https://login.example.com",
+		Policy: push.Policy{AllowLoopback: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.SendWebPush(context.Background(), "dev_1", sub.WebPush(), []byte(`{}`), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if m := svc.Next(t, 1, time.Second); m.Err != nil || m.Claims.Sub != "https://login.example.com" {
+		t.Fatalf("%v, sub %q", m.Err, m.Claims.Sub)
+	}
+	if _, err := webpush.New(webpush.Config{ServerKey: priv, VAPID: vapid, Subject: "http://localhost:8080"}); err == nil {
+		t.Fatal("New accepted an http: subject")
 	}
 }

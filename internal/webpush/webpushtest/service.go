@@ -58,6 +58,7 @@ type Message struct {
 	TTL       int
 	Claims    Claims
 	K         string // the Authorization's k: the VAPID public key
+	BodySize  int    // bytes of the encrypted body
 	Plaintext []byte
 	Signed    webpush.Signed
 	// Err is why the service refused it (nil when it answered Status).
@@ -170,6 +171,7 @@ func (s *Service) check(r *http.Request, body []byte, sub *Subscription, m *Mess
 	if r.Method != http.MethodPost || r.Header.Get("Content-Encoding") != "aes128gcm" {
 		return errors.New("not a POST with Content-Encoding aes128gcm")
 	}
+	m.BodySize = len(body)
 	if len(body) > 4096 {
 		return fmt.Errorf("body of %d bytes, over 4096", len(body))
 	}
@@ -251,7 +253,7 @@ func (s *Service) checkVAPID(authz string, m *Message) error {
 	if exp := time.Unix(m.Claims.Exp, 0); !exp.After(now) || exp.After(now.Add(24*time.Hour)) {
 		return fmt.Errorf("exp %v not within 24 h of %v", exp, now)
 	}
-	if m.Claims.Sub != "" && !strings.HasPrefix(m.Claims.Sub, "mailto:") && !strings.HasPrefix(m.Claims.Sub, "https:") && !strings.HasPrefix(m.Claims.Sub, "http:") {
+	if m.Claims.Sub != "" && !strings.HasPrefix(m.Claims.Sub, "mailto:") && !strings.HasPrefix(m.Claims.Sub, "https:") {
 		return fmt.Errorf("sub %q is no contact URI", m.Claims.Sub)
 	}
 	return nil

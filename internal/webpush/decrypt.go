@@ -1,7 +1,9 @@
 // Package webpush sends Web Push messages: the payload encrypted with
 // aes128gcm (RFC 8291, on RFC 8188's content coding) and the request
-// authenticated with a VAPID ES256 token (RFC 8292). It is the adapter of
-// the approval service's WebPusher, beside internal/push for push URLs.
+// authenticated with a VAPID ES256 token (RFC 8292), both by
+// github.com/SherClockHolmes/webpush-go. It is the adapter of the approval
+// service's WebPusher, beside internal/push for push URLs. Decrypt, the
+// receiving half, is for the test push service and the load harness.
 package webpush
 
 import (
@@ -9,7 +11,6 @@ import (
 	"crypto/cipher"
 	"crypto/ecdh"
 	"crypto/hkdf"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -22,66 +23,7 @@ const (
 	saltSize       = 16
 	publicKeySize  = 65 // an uncompressed P-256 point
 	tagSize        = 16
-	// headerSize is salt, record size, key id length and the key id
-	// (the sender's public key).
-	headerSize = saltSize + 4 + 1 + publicKeySize
-	// RecordSize is the one record a message is sent in: 4096 bytes of
-	// body, what every push service must accept (RFC 8030 §7.2).
-	RecordSize = 4096 - headerSize
-	// MaxPayload is the longest plaintext one record holds: the record
-	// less the padding delimiter and the tag.
-	MaxPayload = RecordSize - 1 - tagSize
 )
-
-// ErrTooLarge is returned for a payload longer than MaxPayload.
-var ErrTooLarge = errors.New("webpush: payload longer than one 4096-byte record")
-
-// Encrypt returns the aes128gcm body of plaintext for the subscription's
-// p256dh key (uaPublic, 65 bytes) and auth secret, with a fresh salt and a
-// fresh sender key pair.
-func Encrypt(plaintext, uaPublic, authSecret []byte) ([]byte, error) {
-	salt := make([]byte, saltSize)
-	if _, err := rand.Read(salt); err != nil {
-		return nil, err
-	}
-	as, err := ecdh.P256().GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	return encrypt(plaintext, uaPublic, authSecret, salt, as, RecordSize)
-}
-
-// encrypt is Encrypt with the salt, the sender's key and the record size
-// given, so RFC 8291's example can be reproduced byte for byte. The
-// plaintext travels in one record, without padding.
-func encrypt(plaintext, uaPublic, authSecret, salt []byte, as *ecdh.PrivateKey, rs uint32) ([]byte, error) {
-	if len(authSecret) != AuthSecretSize {
-		return nil, fmt.Errorf("webpush: auth secret has %d bytes, want %d", len(authSecret), AuthSecretSize)
-	}
-	if len(plaintext)+1+tagSize > int(rs) {
-		return nil, ErrTooLarge
-	}
-	ua, err := ecdh.P256().NewPublicKey(uaPublic)
-	if err != nil {
-		return nil, fmt.Errorf("webpush: p256dh is not a P-256 point: %w", err)
-	}
-	asPublic := as.PublicKey().Bytes()
-	shared, err := as.ECDH(ua)
-	if err != nil {
-		return nil, fmt.Errorf("webpush: ecdh: %w", err)
-	}
-	gcm, nonce, err := contentKeys(shared, authSecret, uaPublic, asPublic, salt)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]byte, 0, headerSize+len(plaintext)+1+tagSize)
-	out = append(out, salt...)
-	out = binary.BigEndian.AppendUint32(out, rs)
-	out = append(out, byte(len(asPublic)))
-	out = append(out, asPublic...)
-	record := append(append(make([]byte, 0, len(plaintext)+1), plaintext...), 0x02) // the last record's delimiter
-	return gcm.Seal(out, nonce, record, nil), nil
-}
 
 // contentKeys derive RFC 8291 §3.4's IKM from the shared secret and the
 // auth secret, then RFC 8188 §2.2's content-encryption key and nonce (the

@@ -112,6 +112,9 @@ func TestOIDCAlone(t *testing.T) {
 	if res.OIDC == nil || res.OIDC.Flows == 0 || res.OIDC.Errors != 0 || res.Login != nil || strings.Contains(progress.String(), "seeding") {
 		t.Fatalf("oidc alone: %+v, login %+v\n%s", res.OIDC, res.Login, progress.String())
 	}
+	if x := res.OIDC.Exchange; x == nil || x.Exchanges == 0 || x.Exchanges != x.Codes || x.Errors != 0 || x.Ratio <= 0 {
+		t.Fatalf("oidc code exchanges: %+v", x)
+	}
 }
 
 // TestPasskeyAlone runs the passkey phase by itself: approvald on a

@@ -69,6 +69,8 @@ type OIDCResult struct {
 	ServerMsPerFlow  float64 `json:"server_cpu_ms_per_flow"`
 	DepsMsPerFlow    float64 `json:"deps_cpu_ms_per_flow"`
 	HarnessMsPerFlow float64 `json:"harness_cpu_ms_per_flow"`
+	// Exchange is the code exchanges alone (the goal's figure).
+	Exchange *OIDCExchange `json:"exchange,omitempty"`
 }
 
 // The client the oidc phase registers through CLIENTS_FILE. Its redirect
@@ -149,7 +151,8 @@ func seedSSOUser(ctx context.Context, databaseURL string, a *api) (*ssoUser, err
 }
 
 // oidcPhase logs one user in, then runs -oidc-workers complete code flows
-// at a time for -oidc, between two samples of the raw RS256 rate.
+// at a time for -oidc, then times code exchanges alone (codes minted for
+// half of -oidc first), all between two samples of the raw RS256 rate.
 func (b *bench) oidcPhase(ctx context.Context) (*OIDCResult, error) {
 	cfg := b.cfg
 	b.say("oidc: logging the single sign-on user in (two-factor off, POST /web/login)")
@@ -194,6 +197,10 @@ func (b *bench) oidcPhase(ctx context.Context) (*OIDCResult, error) {
 	cpu := b.measureCPU(func() { run = runFlows(ctx, flows, cfg.OIDC) })
 	harness1, _ := cpuTime(os.Getpid())
 	stopProfile()
+	exchange, err := b.oidcExchanges(ctx, flows, half)
+	if err != nil {
+		return nil, err
+	}
 
 	b.say("oidc: raw RS256 signing rate again, %s on every core", half)
 	after, err := b.signSample(ctx, key, half)
@@ -201,6 +208,10 @@ func (b *bench) oidcPhase(ctx context.Context) (*OIDCResult, error) {
 		return nil, err
 	}
 	r.fill(run, cpu, harness1-harness0, before, after)
+	exchange.rate(r.SignPerSecond, r.SignCPUMs)
+	r.Exchange = exchange
+	b.say("oidc: %.0f code exchanges/s alone (%d, %d errors), p50 %.2f ms; ratio %.0f %%",
+		exchange.PerSecond, exchange.Exchanges, exchange.Errors, exchange.Token.P50, exchange.Ratio*100)
 	b.say("oidc: %.0f flows/s (%d, %d errors), flow p50 %.2f ms, token p50 %.2f ms; raw RS256 %.0f/s; ratio %.0f %%",
 		r.PerSecond, r.Flows, r.Errors, r.Flow.P50, r.Token.P50, r.SignPerSecond, r.Ratio*100)
 	if r.Flows == 0 {
@@ -341,13 +352,29 @@ func newCodeFlow(serverURL, secret, scope string, cookie *http.Cookie, tr http.R
 	}, nil
 }
 
-// run is one complete flow, with a new PKCE verifier, state and nonce:
-// GET /oidc/authorize → 302 /oidc/login → (the cookie) 302
-// /oidc/authorize/callback → 302 to the redirect URI with the code and the
-// state; then POST /oidc/token. It returns the ID token, the flow's time
-// and the token request's.
+// run is one complete flow (authorize, then exchange) and returns the ID
+// token, the flow's time and the token request's.
 func (f *codeFlow) run(ctx context.Context) (idToken string, flow, token time.Duration, err error) {
-	verifier := core.NewSecret(32) // 43 characters, RFC 7636 §4.1
+	start := time.Now()
+	code, verifier, err := f.authorize(ctx)
+	if err != nil {
+		return "", 0, 0, err
+	}
+	tokenStart := time.Now()
+	idToken, err = f.exchange(ctx, code, verifier)
+	if err != nil {
+		return "", 0, 0, err
+	}
+	now := time.Now()
+	return idToken, now.Sub(start), now.Sub(tokenStart), nil
+}
+
+// authorize is a flow's browser part, with a new PKCE verifier, state and
+// nonce: GET /oidc/authorize → 302 /oidc/login → (the cookie) 302
+// /oidc/authorize/callback → 302 to the redirect URI with the code and the
+// state. It returns the code and its verifier.
+func (f *codeFlow) authorize(ctx context.Context) (code, verifier string, err error) {
+	verifier = core.NewSecret(32) // 43 characters, RFC 7636 §4.1
 	sum := sha256.Sum256([]byte(verifier))
 	state, nonce := core.NewSecret(16), core.NewSecret(16)
 	f.nonce = nonce
@@ -356,27 +383,20 @@ func (f *codeFlow) run(ctx context.Context) (idToken string, flow, token time.Du
 		"scope": {f.scope}, "state": {state}, "nonce": {nonce},
 		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
 	}
-	start := time.Now()
 	next := f.base.ResolveReference(&url.URL{Path: "/oidc/authorize", RawQuery: q.Encode()})
 	for _, want := range []string{"/oidc/login", "/oidc/authorize/callback", ""} {
 		if next, err = f.redirect(ctx, next); err != nil {
-			return "", 0, 0, err
+			return "", "", err
 		}
 		if want != "" && next.Path != want {
-			return "", 0, 0, fmt.Errorf("redirected to %s, want %s", next, want)
+			return "", "", fmt.Errorf("redirected to %s, want %s", next, want)
 		}
 	}
 	back := next.Query()
 	if got := strings.TrimSuffix(next.String(), "?"+next.RawQuery); got != oidcRedirectURI || back.Get("state") != state || back.Get("code") == "" {
-		return "", 0, 0, fmt.Errorf("the application was sent to %s", next.Redacted())
+		return "", "", fmt.Errorf("the application was sent to %s", next.Redacted())
 	}
-	tokenStart := time.Now()
-	idToken, err = f.exchange(ctx, back.Get("code"), verifier)
-	if err != nil {
-		return "", 0, 0, err
-	}
-	now := time.Now()
-	return idToken, now.Sub(start), now.Sub(tokenStart), nil
+	return back.Get("code"), verifier, nil
 }
 
 // redirect GETs u as the browser and returns where the 302 sends it.

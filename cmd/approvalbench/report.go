@@ -64,10 +64,10 @@ func targets(cfg *config, r *Result) []Target {
 			fmt.Sprintf("%.0f %% (%.1f / %.1f per s)", r.Login.Ratio*100, r.Login.PerSecond, r.Login.ArgonPerSecond),
 			r.Login.Ratio >= targetLoginRatio, true)
 	}
-	if r.OIDC != nil && r.OIDC.SignPerSecond > 0 {
-		add("OpenID code flows/s / raw RS256 signs/s", fmt.Sprintf("≥ %.0f %%", targetOIDCRatio*100),
-			fmt.Sprintf("%.0f %% (%.1f / %.1f per s)", r.OIDC.Ratio*100, r.OIDC.PerSecond, r.OIDC.SignPerSecond),
-			r.OIDC.Ratio >= targetOIDCRatio, true)
+	if o := r.OIDC; o != nil && o.SignPerSecond > 0 && o.Exchange != nil {
+		add("OpenID code exchanges/s / raw RS256 signs/s", fmt.Sprintf("≥ %.0f %%", targetOIDCRatio*100),
+			fmt.Sprintf("%.0f %% (%.1f / %.1f per s)", o.Exchange.Ratio*100, o.Exchange.PerSecond, o.SignPerSecond),
+			o.Exchange.Ratio >= targetOIDCRatio, true)
 	}
 	return out
 }
@@ -172,6 +172,20 @@ func (r *Result) Markdown() string {
 			fmt.Sprintf("%.2f / %.2f / %.2f", o.ServerMsPerFlow, o.DepsMsPerFlow, o.HarnessMsPerFlow))
 		if o.FirstError != "" {
 			row("oidc: first error", strings.ReplaceAll(o.FirstError, "|", `\|`))
+		}
+		if x := o.Exchange; x != nil {
+			row("OpenID code exchanges/s alone, POST /oidc/token (exchanges of codes minted before, errors)",
+				fmt.Sprintf("%.1f (%s of %s, %d)", x.PerSecond, count(x.Exchanges), count(x.Codes), x.Errors))
+			row("code exchange p50 / p99 / max (ms)", fmt.Sprintf("%s / %s / %s", msf(x.Token.P50), msf(x.Token.P99), msf(x.Token.Max)))
+			row("CPU per sign / CPU per exchange: approvald alone; approvald + PostgreSQL + Redis + harness",
+				fmt.Sprintf("%.0f %%; %.0f %%", x.CPURatio*100, x.CPURatioAll*100))
+			row("cores during the exchanges: approvald / PostgreSQL + Redis / harness / other processes",
+				fmt.Sprintf("%.2f / %.2f / %.2f / %.2f", x.ServerCores, x.DepsCores, x.HarnessCores, x.OtherCores))
+			row("CPU per exchange: approvald / PostgreSQL + Redis / harness (ms)",
+				fmt.Sprintf("%.2f / %.2f / %.2f", x.ServerMsPer, x.DepsMsPer, x.HarnessMsPer))
+			if x.FirstError != "" {
+				row("oidc exchanges: first error", strings.ReplaceAll(x.FirstError, "|", `\|`))
+			}
 		}
 	}
 	if p := r.Passkey; p != nil {

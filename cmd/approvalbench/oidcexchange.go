@@ -102,7 +102,7 @@ func (b *bench) oidcExchanges(ctx context.Context, flows []*codeFlow, mint time.
 		r.PerSecond = float64(r.Exchanges) / r.Seconds
 	}
 	if w := cpu.wall.Seconds(); w > 0 {
-		r.ServerCores, r.DepsCores, r.HarnessCores = cpu.server.Seconds()/w, cpu.deps.Seconds()/w, (harness1 - harness0).Seconds()/w
+		r.ServerCores, r.DepsCores, r.HarnessCores = cpu.server.Seconds()/w, cpu.deps.Seconds()/w, (harness1-harness0).Seconds()/w
 		r.OtherCores = cpu.otherCores
 	}
 	if r.Exchanges > 0 {

@@ -63,6 +63,8 @@ func (b *bench) oidcExchanges(ctx context.Context, flows []*codeFlow, mint time.
 	took := make([][]time.Duration, len(flows))
 	errs := make([]error, len(flows))
 	errCount := make([]int, len(flows))
+	// With -pprof-dir, a CPU profile of the exchanges' first 2 s.
+	stopProfile := b.profile(ctx, "oidc-exchange-cpu", 2)
 	harness0, _ := cpuTime(os.Getpid())
 	var start time.Time
 	var wall time.Duration
@@ -89,6 +91,7 @@ func (b *bench) oidcExchanges(ctx context.Context, flows []*codeFlow, mint time.
 		wall = time.Since(start)
 	})
 	harness1, _ := cpuTime(os.Getpid())
+	stopProfile()
 	var all []time.Duration
 	for i := range flows {
 		all = append(all, took[i]...)

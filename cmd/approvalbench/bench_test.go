@@ -71,7 +71,7 @@ func TestSmoke(t *testing.T) {
 	}
 	table := res.Markdown()
 	for _, want := range []string{"| callback → browser p50 / p95 / p99 / max (ms) |", "| lost notifications | 0 | 0 | yes |", "n/a (reduced run)",
-		"| OpenID code flows/s / raw RS256 signs/s | ≥ 70 % |", "| passkey logins/s / raw P-256 verifications/s |"} {
+		"| OpenID code exchanges/s / raw RS256 signs/s | ≥ 70 % |", "| passkey logins/s / raw P-256 verifications/s |"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("the table has no %q:\n%s", want, table)
 		}

@@ -38,3 +38,18 @@ func TestOIDCRatioIsAgainstTheMeanRawRate(t *testing.T) {
 		t.Fatalf("CPU ratios %+v", r)
 	}
 }
+
+// The exchanges' ratios: the rate against the phase's raw RS256 mean, a
+// signature's CPU against an exchange's in approvald and in everything.
+func TestOIDCExchangeRatios(t *testing.T) {
+	x := &OIDCExchange{PerSecond: 700, ServerMsPer: 2, DepsMsPer: 0.75, HarnessMsPer: 0.25}
+	x.rate(1000, 1.5)
+	if math.Abs(x.Ratio-0.7) > 1e-9 || math.Abs(x.CPURatio-0.75) > 1e-9 || math.Abs(x.CPURatioAll-0.5) > 1e-9 {
+		t.Fatalf("ratios %+v", x)
+	}
+	x = &OIDCExchange{PerSecond: 700}
+	x.rate(0, 0)
+	if x.Ratio != 0 || x.CPURatio != 0 {
+		t.Fatalf("no raw rate gave ratios %+v", x)
+	}
+}

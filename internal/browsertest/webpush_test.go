@@ -197,8 +197,24 @@ func TestWebAuthenticatorWebPushNotification(t *testing.T) {
 		t.Errorf("the notification shows the number %d", n)
 	}
 
-	// Tampered payloads (another application named, the signature of
-	// another endpoint's path, a body that is not the signed one) show only
+	// A click opens the authenticator on the request (?approval=, which
+	// the worker's notificationclick opens; DevTools cannot click a
+	// notification): it is marked and takes the number. The notification
+	// is still up.
+	phone.do(chromedp.Navigate(e.URL + "/authenticator/?approval=" + url.QueryEscape(push.ApprovalID)))
+	sel := fmt.Sprintf(`#requests .request[data-approval-id=%q]`, push.ApprovalID)
+	phone.waitJS(fmt.Sprintf(`document.querySelector(%q)?.classList.contains("request-wanted")`, sel), "the clicked request, marked")
+	if strings.Contains(phone.location(), "approval=") {
+		t.Error("the approval id stays in the address")
+	}
+	// Approved, its notification is taken down: no login waits.
+	phone.fill(sel+" .request-number", strconv.Itoa(n))
+	phone.click(sel + " .request-approve")
+	login.expectAccount(u)
+	e2e.Eventually(t, "the approved login's notification to close", func() bool { return len(phone.notifications()) == 0 })
+
+	// Tampered payloads (another application named or another device in
+	// the signed body, no signature, not the signed JSON at all) show only
 	// the generic notification, nothing of their content.
 	var signed struct {
 		Headers map[string]string `json:"headers"`
@@ -233,17 +249,4 @@ func TestWebAuthenticatorWebPushNotification(t *testing.T) {
 			}
 		}
 	}
-
-	// A click opens the authenticator on the request (?approval=, which
-	// the worker's notificationclick opens; DevTools cannot click a
-	// notification): it is marked and takes the number.
-	phone.do(chromedp.Navigate(e.URL + "/authenticator/?approval=" + url.QueryEscape(push.ApprovalID)))
-	sel := fmt.Sprintf(`#requests .request[data-approval-id=%q]`, push.ApprovalID)
-	phone.waitJS(fmt.Sprintf(`document.querySelector(%q)?.classList.contains("request-wanted")`, sel), "the clicked request, marked")
-	if strings.Contains(phone.location(), "approval=") {
-		t.Error("the approval id stays in the address")
-	}
-	phone.fill(sel+" .request-number", strconv.Itoa(n))
-	phone.click(sel + " .request-approve")
-	login.expectAccount(u)
 }

@@ -363,7 +363,16 @@ function dropExpired(now) {
   }
 }
 
+// closeNotification takes down the worker's notification of an approval
+// that was decided or expired: it would ask for a login that waits no more.
+function closeNotification(id) {
+  swRegistration.then((registration) => registration && registration.getNotifications({ tag: 'approval-' + id }))
+    .then((list) => { for (const n of list || []) n.close(); })
+    .catch(() => {});
+}
+
 function dropRequest(id, status) {
+  closeNotification(id);
   const r = requests.get(id);
   if (!r) return;
   requests.delete(id);

@@ -153,6 +153,13 @@ func TestWebAuthenticatorWebPushNotification(t *testing.T) {
 	phone.enrollWebAuthenticator(code)
 	phone.waitJS(`navigator.serviceWorker.controller !== null`, "the service worker to control the page")
 	reg := workers.registration(t, e.URL+"/authenticator/")
+	// Offline, subscribing never answered: the page enrolled without Web
+	// Push after its wait, rather than not at all.
+	var none any
+	phone.evalAsync(`import("./store.js").then(s => s.loadDevice()).then(d => d.webPush)`, &none)
+	if none != nil {
+		t.Fatalf("enrolled with the subscription %v offline", none)
+	}
 
 	// The device's subscription is the test push service's, given to the
 	// server by the page's module, signed with the key in IndexedDB.

@@ -14,7 +14,12 @@ const (
 	EventPushFailed   = "push_failed"
 	// EventWebPushGone: the push service said a device's Web Push
 	// subscription is gone (404 or 410), so it was dropped: the device pulls.
-	EventWebPushGone    = "web_push_gone"
+	EventWebPushGone = "web_push_gone"
+	// EventWebPushChanged: a device gave a new Web Push subscription
+	// (renewed, or moved to another push service); EventWebPushRemoved: it
+	// dropped its subscription and pulls.
+	EventWebPushChanged = "web_push_changed"
+	EventWebPushRemoved = "web_push_removed"
 	EventApproved       = "approved"
 	EventDenied         = "denied"
 	EventReported       = "reported"

@@ -104,6 +104,9 @@ type DeviceStore interface {
 	// accepted one; false when it (or a later one) was accepted before.
 	AcceptTOTPStep(ctx context.Context, deviceID string, step int64, now time.Time) (bool, error)
 	TouchDevice(ctx context.Context, id string, now time.Time) error
+	// SetWebPush replaces a device's Web Push subscription with w (an
+	// empty w removes it); ENotFound when there is no such device.
+	SetWebPush(ctx context.Context, id string, w WebPush) error
 	// DropWebPush removes a device's Web Push subscription if it still is
 	// the one at endpoint (a newer one is kept); false when nothing changed.
 	DropWebPush(ctx context.Context, id, endpoint string) (bool, error)

@@ -2,6 +2,7 @@
 package device
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdh"
 	"crypto/ed25519"
@@ -243,6 +244,53 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Registered, er
 		NextKey:         next,
 		VAPIDPublicKey:  s.VAPIDPublicKey,
 	}, nil
+}
+
+// SetWebPush makes w the Web Push subscription of dev, a device that signed
+// its request: a browser renews its subscription (pushsubscriptionchange)
+// or a device moves to another push service without enrolling again. w is
+// checked as at registration. The same subscription again changes nothing
+// and records nothing. It returns the device as stored.
+func (s *Service) SetWebPush(ctx context.Context, dev *core.Device, w *WebPushSubscription) (*core.Device, error) {
+	if w == nil {
+		return nil, core.FieldError(core.EInvalidRequest, "web_push", "web_push is required (DELETE drops the subscription)")
+	}
+	webPush, err := s.checkWebPush(w)
+	if err != nil {
+		return nil, err
+	}
+	if sameWebPush(dev.WebPush, webPush) {
+		return dev, nil
+	}
+	if err := s.Devices.SetWebPush(ctx, dev.ID, webPush); err != nil {
+		return nil, err
+	}
+	s.Log.InfoContext(ctx, "web push subscription set", "user_id", dev.UserID, "device_id", dev.ID)
+	// On the trail, as a dropped one is: a new endpoint is where the
+	// user's logins now go (encrypted for the device alone).
+	s.Audit.Record(ctx, dev.UserID, core.EventWebPushChanged, dev.Name)
+	out := *dev
+	out.WebPush = webPush
+	return &out, nil
+}
+
+// RemoveWebPush drops the Web Push subscription of dev, a device that
+// signed its request: it pulls (or keeps its push_url) from then on. A
+// device without one changes nothing.
+func (s *Service) RemoveWebPush(ctx context.Context, dev *core.Device) error {
+	if dev.WebPush.Endpoint == "" {
+		return nil
+	}
+	if err := s.Devices.SetWebPush(ctx, dev.ID, core.WebPush{}); err != nil {
+		return err
+	}
+	s.Log.InfoContext(ctx, "web push subscription removed", "user_id", dev.UserID, "device_id", dev.ID)
+	s.Audit.Record(ctx, dev.UserID, core.EventWebPushRemoved, dev.Name)
+	return nil
+}
+
+func sameWebPush(a, b core.WebPush) bool {
+	return a.Endpoint == b.Endpoint && bytes.Equal(a.P256dh, b.P256dh) && bytes.Equal(a.Auth, b.Auth)
 }
 
 // List returns the user's devices.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/approvald/approvald/internal/account"
 	"github.com/approvald/approvald/internal/approval"
+	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/device"
 	"github.com/approvald/approvald/internal/session"
 	"github.com/approvald/approvald/internal/signing"
@@ -41,23 +42,34 @@ func handleStartEnrollment(devices *device.Service) fiber.Handler {
 	}
 }
 
+// webPushJSON is a PushSubscription as toJSON() serializes it, the
+// web_push of a registration and of PUT /api/v1/devices/{id}/web-push.
+type webPushJSON struct {
+	Endpoint string `json:"endpoint"`
+	// ExpirationTime is in PushSubscription.toJSON(); it is taken and
+	// ignored (push services say 404/410 when a subscription ends).
+	ExpirationTime *float64 `json:"expirationTime"`
+	Keys           struct {
+		P256dh string `json:"p256dh"`
+		Auth   string `json:"auth"`
+	} `json:"keys"`
+}
+
+// subscription is w for the device service; nil for none.
+func (w *webPushJSON) subscription() *device.WebPushSubscription {
+	if w == nil {
+		return nil
+	}
+	return &device.WebPushSubscription{Endpoint: w.Endpoint, P256dh: w.Keys.P256dh, Auth: w.Keys.Auth}
+}
+
 func handleRegisterDevice(devices *device.Service) fiber.Handler {
 	type request struct {
-		EnrollmentCode string `json:"enrollment_code"`
-		Name           string `json:"name"`
-		PublicKey      string `json:"public_key"`
-		PushURL        string `json:"push_url"`
-		WebPush        *struct {
-			Endpoint string `json:"endpoint"`
-			// ExpirationTime is in PushSubscription.toJSON(); it is
-			// taken and ignored (push services say 404/410 when a
-			// subscription ends).
-			ExpirationTime *float64 `json:"expirationTime"`
-			Keys           struct {
-				P256dh string `json:"p256dh"`
-				Auth   string `json:"auth"`
-			} `json:"keys"`
-		} `json:"web_push"`
+		EnrollmentCode string       `json:"enrollment_code"`
+		Name           string       `json:"name"`
+		PublicKey      string       `json:"public_key"`
+		PushURL        string       `json:"push_url"`
+		WebPush        *webPushJSON `json:"web_push"`
 	}
 	type response struct {
 		DeviceID        string `json:"device_id"`
@@ -74,10 +86,8 @@ func handleRegisterDevice(devices *device.Service) fiber.Handler {
 		if err := decodeJSON(c, &req); err != nil {
 			return err
 		}
-		reg := device.Registration{EnrollmentCode: req.EnrollmentCode, Name: req.Name, PublicKey: req.PublicKey, PushURL: req.PushURL}
-		if req.WebPush != nil {
-			reg.WebPush = &device.WebPushSubscription{Endpoint: req.WebPush.Endpoint, P256dh: req.WebPush.Keys.P256dh, Auth: req.WebPush.Keys.Auth}
-		}
+		reg := device.Registration{EnrollmentCode: req.EnrollmentCode, Name: req.Name, PublicKey: req.PublicKey, PushURL: req.PushURL,
+			WebPush: req.WebPush.subscription()}
 		r, err := devices.Register(c.UserContext(), reg)
 		if err != nil {
 			return err
@@ -95,6 +105,10 @@ type deviceView struct {
 	LastUsedAt *time.Time `json:"last_used_at"`
 }
 
+func deviceViewOf(d *core.Device) deviceView {
+	return deviceView{d.ID, d.Name, d.PushURL != "", d.WebPush.Endpoint != "", d.CreatedAt.UTC(), d.LastUsedAt}
+}
+
 func handleListDevices(devices *device.Service) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		list, err := devices.List(c.UserContext(), claimsOf(c).UserID)
@@ -103,7 +117,7 @@ func handleListDevices(devices *device.Service) fiber.Handler {
 		}
 		out := make([]deviceView, 0, len(list))
 		for _, d := range list {
-			out = append(out, deviceView{d.ID, d.Name, d.PushURL != "", d.WebPush.Endpoint != "", d.CreatedAt.UTC(), d.LastUsedAt})
+			out = append(out, deviceViewOf(d))
 		}
 		return c.JSON(fiber.Map{"devices": out})
 	}
@@ -116,6 +130,46 @@ func handleDeleteDevice(devices *device.Service, approvals *approval.Service) fi
 		}
 		// Its websockets hear of it and close.
 		approvals.DeviceRemoved(c.UserContext(), strings.Clone(c.Params("id")))
+		return c.SendStatus(fiber.StatusNoContent)
+	}
+}
+
+// handleSetWebPush renews or replaces the Web Push subscription of the
+// device that signed the request; it answers the device as the list shows
+// it. The signature is checked before the body is read: the body is what
+// it covers.
+func handleSetWebPush(approvals *approval.Service, devices *device.Service, pathPrefix string) fiber.Handler {
+	type request struct {
+		WebPush *webPushJSON `json:"web_push"`
+	}
+	return func(c *fiber.Ctx) error {
+		dev, err := approvals.AuthenticateDevice(c.UserContext(), signedRequest(c, pathPrefix), c.Params("id"))
+		if err != nil {
+			return err
+		}
+		var req request
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		d, err := devices.SetWebPush(c.UserContext(), dev, req.WebPush.subscription())
+		if err != nil {
+			return err
+		}
+		return c.JSON(deviceViewOf(d))
+	}
+}
+
+// handleDeleteWebPush drops the Web Push subscription of the device that
+// signed the request: it pulls from then on.
+func handleDeleteWebPush(approvals *approval.Service, devices *device.Service, pathPrefix string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		dev, err := approvals.AuthenticateDevice(c.UserContext(), signedRequest(c, pathPrefix), c.Params("id"))
+		if err != nil {
+			return err
+		}
+		if err := devices.RemoveWebPush(c.UserContext(), dev); err != nil {
+			return err
+		}
 		return c.SendStatus(fiber.StatusNoContent)
 	}
 }

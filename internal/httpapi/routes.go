@@ -57,6 +57,8 @@ func addRoutes(app *fiber.App, cfg Config, d Deps) {
 	app.Get("/api/v1/devices/:id/approvals", handlePullApprovals(d.Approvals, signedPrefix))
 	app.Post("/api/v1/callbacks/approval", handleCallback(d.Approvals, signedPrefix))
 	app.Post("/api/v1/devices/:id/ws-ticket", handleDeviceWSTicket(d.Approvals, signedPrefix))
+	app.Put("/api/v1/devices/:id/web-push", handleSetWebPush(d.Approvals, d.Devices, signedPrefix))
+	app.Delete("/api/v1/devices/:id/web-push", handleDeleteWebPush(d.Approvals, d.Devices, signedPrefix))
 	devOrigins := deviceOrigins(cfg.PublicURL)
 	app.Get("/api/v1/devices/:id/ws", deviceWSGate(d.Approvals, slots, devOrigins),
 		handleDeviceWS(d.Hub, d.Approvals, slots, devOrigins, d.Closing, d.Log))

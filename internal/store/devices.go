@@ -206,6 +206,21 @@ func (db *DB) CountDevicesNotOnPushKey(ctx context.Context, kid string) (int, er
 	return int(n), nil
 }
 
+// SetWebPush stores w as the device's Web Push subscription, replacing any
+// other; an empty w clears it. ENotFound when there is no such device.
+func (db *DB) SetWebPush(ctx context.Context, id string, w core.WebPush) error {
+	res, err := db.bun.NewUpdate().Model((*deviceRow)(nil)).
+		Set("web_push_endpoint = ?", w.Endpoint).
+		Set("web_push_p256dh = ?", nonNil(w.P256dh)).
+		Set("web_push_auth = ?", nonNil(w.Auth)).
+		Where("id = ?", id).
+		Exec(ctx)
+	if err != nil {
+		return dbErr(err)
+	}
+	return foundOne(res, "device")
+}
+
 // DropWebPush clears the device's Web Push subscription while it is still
 // the one at endpoint, so a subscription the device renewed meanwhile stays.
 func (db *DB) DropWebPush(ctx context.Context, id, endpoint string) (bool, error) {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"reflect"
 	"testing"
@@ -228,5 +229,31 @@ func TestDeviceWebPush(t *testing.T) {
 		if ok, err := db.DropWebPush(ctx, d.ID, d.WebPush.Endpoint); err != nil || ok {
 			t.Fatalf("DropWebPush again = %v, %v", ok, err)
 		}
+	})
+}
+
+// TestSetWebPush: a device's subscription is set, replaced and cleared,
+// leaving its other fields; a missing device is ENotFound.
+func TestSetWebPush(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		u := verifiedUser(t, db, "")
+		d := newDevice(u.ID)
+		must(t, db.CreateDevice(ctx, d))
+		for _, w := range []core.WebPush{
+			{Endpoint: "https://push.example/sub/1", P256dh: append([]byte{4}, make([]byte, 64)...), Auth: []byte("0123456789abcdef")},
+			{Endpoint: "https://push.example/sub/2", P256dh: append([]byte{4}, bytes.Repeat([]byte{1}, 64)...), Auth: []byte("fedcba9876543210")},
+			{},
+		} {
+			must(t, db.SetWebPush(ctx, d.ID, w))
+			got, err := db.Device(ctx, d.ID)
+			must(t, err)
+			want := *d
+			want.WebPush = w
+			if !reflect.DeepEqual(got, &want) {
+				t.Fatalf("Device = %+v, want %+v", got, &want)
+			}
+		}
+		wantCode(t, db.SetWebPush(ctx, "dev_missing", core.WebPush{}), core.ENotFound)
 	})
 }

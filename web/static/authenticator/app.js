@@ -5,17 +5,12 @@
 // and shows the current TOTP code.
 
 import { totp, secondsLeft } from './totp.js';
-import { b64url, fromB64url, signHeaders } from './sign.js';
+import { b64url, fromB64url } from './sign.js';
 import { loadDevice, saveDevice, forgetDevice } from './store.js';
-import { checkFrame } from './frame.js';
+import { checkFrame, requestTitle, requestContext } from './frame.js';
+import { api, errorMessage, signedFetch, subscribe, subscriptionJSON, sameSubscription, sendSubscription } from './push.js';
 
 const $ = (id) => document.getElementById(id);
-
-// api is the URL of an API path: approvald's base is this page's parent, so
-// a PUBLIC_URL with a path prefix works too.
-function api(path) {
-  return new URL('../api/v1' + path, location.href);
-}
 
 let device = null;
 let socket = null;
@@ -38,26 +33,9 @@ function show(view) {
   for (const v of ['enroll', 'device', 'removed']) $('view-' + v).hidden = v !== view;
 }
 
-async function errorMessage(res) {
-  try {
-    const body = await res.json();
-    if (body && body.error && body.error.message) return body.error.message;
-  } catch {
-    // not JSON
-  }
-  return 'the server answered ' + res.status;
-}
-
 // signed sends a request signed by this device.
-async function signed(method, path, body) {
-  const url = api(path);
-  const text = body === undefined ? '' : JSON.stringify(body);
-  const headers = await signHeaders(device.privateKey, method, url.pathname + url.search, device.deviceID, text);
-  headers.Accept = 'application/json';
-  if (text) headers['Content-Type'] = 'application/json';
-  const res = await fetch(url, { method, headers, body: text || undefined, credentials: 'omit' });
-  if (!res.ok) throw new Error(await errorMessage(res));
-  return res.json();
+function signed(method, path, body) {
+  return signedFetch(device, method, path, body);
 }
 
 function platformName() {
@@ -66,22 +44,32 @@ function platformName() {
 }
 
 // webPushSubscription subscribes to Web Push when the server has a VAPID
-// key (GET /api/v1/push/vapid; 404 on a server without Web Push) and the
-// browser allows it; null otherwise.
+// key and the browser allows it (asking the user here, on the page); null
+// otherwise.
 async function webPushSubscription(registration) {
-  if (!registration || !('PushManager' in window)) return null;
+  if (!registration || !('PushManager' in window) || !('Notification' in window)) return null;
   try {
-    const res = await fetch(api('/push/vapid'), { credentials: 'omit' });
-    if (!res.ok) return null;
-    const { public_key: key } = await res.json();
-    if (!key || Notification.permission === 'denied') return null;
+    if (Notification.permission === 'denied') return null;
     if (Notification.permission !== 'granted' && await Notification.requestPermission() !== 'granted') return null;
-    const sub = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: fromB64url(key) });
-    const json = sub.toJSON();
-    return { endpoint: json.endpoint, keys: { p256dh: json.keys.p256dh, auth: json.keys.auth } };
   } catch {
     return null;
   }
+  return subscribe(registration);
+}
+
+// renewWebPush gives the server the browser's current subscription when it
+// differs from the one the server was given (the browser renewed it while
+// no worker heard, or this device enrolled before the page kept it). With
+// no subscription in the browser there is nothing to give: a dead one the
+// server still has ends with the push service's 404/410, and the device
+// pulls.
+async function renewWebPush() {
+  const registration = await swRegistration;
+  if (!registration || !('PushManager' in window) || !device) return;
+  const current = await registration.pushManager.getSubscription();
+  if (!current) return;
+  const json = subscriptionJSON(current);
+  if (!sameSubscription(device.webPush, json)) await sendSubscription(device, json);
 }
 
 async function enroll(event) {
@@ -124,7 +112,7 @@ async function enroll(event) {
       publicKey: publicKey,
       serverKey,
       totpSecret: answer.totp_secret,
-      webPush: !!webPush,
+      webPush, // the subscription the server was given, or null
     };
     await saveDevice(device);
     history.replaceState(null, '', location.pathname);
@@ -276,8 +264,8 @@ function el(tag, props, ...children) {
 
 function addRequest(p) {
   if (requests.has(p.approval_id)) return;
-  const title = p.app ? 'Sign in to ' + p.app : 'Log in to approvald';
-  const ctx = (p.context && p.context.summary) || [p.details && p.details.ip, p.details && p.details.user_agent].filter(Boolean).join(' · ');
+  const title = requestTitle(p);
+  const ctx = requestContext(p);
   const inputID = 'number-' + p.approval_id;
   const number = el('input', { id: inputID, type: 'text', inputMode: 'numeric', autocomplete: 'off', maxLength: 2, className: 'request-number' });
   const error = el('p', { className: 'field-error request-error', hidden: true });
@@ -335,6 +323,27 @@ function addRequest(p) {
   requests.set(p.approval_id, entry);
   $('requests').append(li);
   $('no-requests').hidden = true;
+  if (wanted === p.approval_id) showRequest(p.approval_id);
+}
+
+// wanted is the approval a notification was clicked for (?approval= or the
+// worker's message), shown once it is on the list.
+let wanted = new URLSearchParams(location.search).get('approval');
+
+function showRequest(id) {
+  wanted = id;
+  const r = requests.get(id);
+  if (!r) return;
+  wanted = null;
+  for (const other of requests.values()) other.li.classList.toggle('request-wanted', other === r);
+  r.li.scrollIntoView({ block: 'center' });
+  r.li.querySelector('.request-number').focus();
+}
+
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker.addEventListener('message', (ev) => {
+    if (ev.data && ev.data.type === 'show-approval' && typeof ev.data.approval_id === 'string') showRequest(ev.data.approval_id);
+  });
 }
 
 // setExpiry: the approval fell back to a code and may still be decided
@@ -354,7 +363,16 @@ function dropExpired(now) {
   }
 }
 
+// closeNotification takes down the worker's notification of an approval
+// that was decided or expired: it would ask for a login that waits no more.
+function closeNotification(id) {
+  swRegistration.then((registration) => registration && registration.getNotifications({ tag: 'approval-' + id }))
+    .then((list) => { for (const n of list || []) n.close(); })
+    .catch(() => {});
+}
+
 function dropRequest(id, status) {
+  closeNotification(id);
   const r = requests.get(id);
   if (!r) return;
   requests.delete(id);
@@ -382,6 +400,7 @@ function start() {
   totpTimer = setInterval(tick, 1000);
   stopped = false;
   connect();
+  renewWebPush().catch(() => {});
 }
 
 function stop() {
@@ -409,8 +428,9 @@ async function forget() {
   show('enroll');
 }
 
+// The worker is an ES module: it imports the page's checks and signing.
 const swRegistration = ('serviceWorker' in navigator)
-  ? navigator.serviceWorker.register('sw.js').catch(() => null)
+  ? navigator.serviceWorker.register('sw.js', { type: 'module' }).catch(() => null)
   : Promise.resolve(null);
 
 async function boot() {
@@ -419,6 +439,7 @@ async function boot() {
   $('reenroll-button').addEventListener('click', () => { forget().catch((e) => flash(e.message, true)); });
   const code = new URLSearchParams(location.search).get('code');
   if (code) $('enroll-code').value = code;
+  if (wanted) history.replaceState(null, '', location.pathname);
   if (!crypto.subtle) {
     show('enroll');
     $('enroll-unsupported').hidden = false;

@@ -76,6 +76,8 @@ func TestWebAuthenticatorPushKeyModule(t *testing.T) {
 	selfAnnounced := signing.SignKeyStatement(otherPriv, otherPub)
 	swapped := genuine // the pin's signature, another key put in
 	swapped.PublicKey, swapped.KID = b64(otherPub), otherKID
+	namesOther := genuine // the pin's signature, naming another signer
+	namesOther.SignedBy = otherKID
 	wrongKID := signing.KeyStatement{KID: otherKID, PublicKey: b64(newPub), SignedBy: oldKID}
 	wrongKID.Signature = b64(ed25519.Sign(oldPriv, signing.KeyStatementBytes(wrongKID.KID, wrongKID.PublicKey)))
 
@@ -94,6 +96,7 @@ func TestWebAuthenticatorPushKeyModule(t *testing.T) {
 		"signed by another key, naming the pin":      claimsPin,
 		"announcing the key that signed it":          selfAnnounced,
 		"with another key under the pin's signature": swapped,
+		"naming another signer":                      namesOther,
 		"whose kid is not its key's":                 wrongKID,
 	} {
 		if got := learn(st); got != "" {
@@ -245,6 +248,12 @@ func (b *browser) watchAPI() *apiRequests {
 // sent reports whether a request was sent whose method and URL contain each
 // of parts.
 func (r *apiRequests) sent(parts ...string) bool {
+	return r.first(parts...) != ""
+}
+
+// first is the first request sent whose method and URL contain each of
+// parts, "" when none was.
+func (r *apiRequests) first(parts ...string) string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, u := range r.urls {
@@ -253,10 +262,10 @@ func (r *apiRequests) sent(parts ...string) bool {
 			all = all && strings.Contains(u, p)
 		}
 		if all {
-			return true
+			return u
 		}
 	}
-	return false
+	return ""
 }
 
 // rotatePushKey runs `approvald rotate-key --push` against e's database and
@@ -280,6 +289,29 @@ func rotatePushKey(t *testing.T, e *e2e.Server) (newKID, signedBy string) {
 	return m[1], m[2]
 }
 
+// approveLogin logs u in and approves the login on the web authenticator
+// in b; the server must see it approved.
+func (b *browser) approveLogin(e *e2e.Server, u e2e.User) {
+	t := b.t
+	t.Helper()
+	l := e.StartLogin(t, u)
+	if l.Channel != "push" {
+		t.Fatalf("the login went on %q, want push", l.Channel)
+	}
+	req := fmt.Sprintf(`#requests .request[data-approval-id=%q]`, l.ID)
+	b.waitJS(fmt.Sprintf(`document.querySelector(%q) !== null`, req), "the login "+l.ID+" in the authenticator")
+	b.fill(req+" .request-number", strconv.Itoa(l.Number))
+	b.click(req + " .request-approve")
+	e2e.Eventually(t, "the login "+l.ID+" approved", func() bool { return e.Approval(t, l).Str("status") == "approved" })
+}
+
+// startRotationSite starts approvald with fast key reloads, so a rotation
+// takes a few logins, and a limit of pushes per user those logins do not
+// reach.
+func startRotationSite(t *testing.T) *e2e.Server {
+	return startSite(t, "KEY_RELOAD_INTERVAL=100ms", "PUSH_KEY_GRACE=1h", "LIMIT_PUSHES_PER_USER=1000")
+}
+
 // TestWebAuthenticatorFollowsPushKeyRotation: after `rotate-key --push` the
 // page, whose websocket opened before it, learns the new key from a login's
 // frame, confirms it (the callback and a pull name it), which being the
@@ -287,9 +319,7 @@ func rotatePushKey(t *testing.T, e *e2e.Server) (newKID, signedBy string) {
 // by the new key, dropping the old one, and its logins are approved.
 func TestWebAuthenticatorFollowsPushKeyRotation(t *testing.T) {
 	t.Parallel()
-	// Fast reloads, so the rotation takes a few logins; a limit of pushes
-	// per user that those logins do not reach.
-	e := startSite(t, "KEY_RELOAD_INTERVAL=100ms", "PUSH_KEY_GRACE=1h", "LIMIT_PUSHES_PER_USER=1000")
+	e := startRotationSite(t)
 	u, code := e.UserAndEnrollmentCode(t)
 	phone := openBrowser(t, e.URL)
 	api := phone.watchAPI()
@@ -299,19 +329,7 @@ func TestWebAuthenticatorFollowsPushKeyRotation(t *testing.T) {
 		t.Fatalf("a device enrolled before any rotation keeps an old key %s", kept)
 	}
 
-	// approve logs u in and approves the login on the page.
-	approve := func() {
-		t.Helper()
-		l := e.StartLogin(t, u)
-		if l.Channel != "push" {
-			t.Fatalf("the login went on %q, want push", l.Channel)
-		}
-		req := fmt.Sprintf(`#requests .request[data-approval-id=%q]`, l.ID)
-		phone.waitJS(fmt.Sprintf(`document.querySelector(%q) !== null`, req), "the login "+l.ID+" in the authenticator")
-		phone.fill(req+" .request-number", strconv.Itoa(l.Number))
-		phone.click(req + " .request-approve")
-		e2e.Eventually(t, "the login "+l.ID+" approved", func() bool { return e.Approval(t, l).Str("status") == "approved" })
-	}
+	approve := func() { phone.approveLogin(e, u) }
 	approve()
 
 	newKID, signedBy := rotatePushKey(t, e)
@@ -361,5 +379,61 @@ func TestWebAuthenticatorFollowsPushKeyRotation(t *testing.T) {
 	approve() // signed by the new key, verified with the pin alone
 	if pin, old := phone.pushKeys(); pin != newKID || old != "" {
 		t.Errorf("after the rotation the page pins %s and keeps %q", pin, old)
+	}
+}
+
+// TestWebAuthenticatorEnrolledDuringPushKeyRotation: a page enrolled while
+// a new push key waits for devices pins it from the registration answer
+// (keeping the key that signs now) and confirms it with the pull it makes
+// on connecting, without a login; once the new key signs, its logins are
+// verified with it.
+func TestWebAuthenticatorEnrolledDuringPushKeyRotation(t *testing.T) {
+	t.Parallel()
+	e := startRotationSite(t)
+	// A command-line device (of another user), enrolled before the
+	// rotation (with no device, the new key would sign at once), shows when
+	// the server has read the new key: a pull's answer announces it. It
+	// has not confirmed it then (its next pull would), so the old key
+	// keeps signing.
+	_, probe := e.UserWithDevice(t, false)
+	newKID, oldKID := rotatePushKey(t, e)
+	e2e.Eventually(t, "the server to announce the new push key", func() bool {
+		if _, err := probe.Client.Pending(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		return probe.State.ServerKeyID() == newKID
+	})
+
+	u, code := e.UserAndEnrollmentCode(t)
+	phone := openBrowser(t, e.URL)
+	api := phone.watchAPI()
+	phone.enrollWebAuthenticator(code)
+	if pin, old := phone.pushKeys(); pin != newKID || old != oldKID {
+		t.Fatalf("enrolled during the rotation, the page pins %s and keeps %q; want %s and %s", pin, old, newKID, oldKID)
+	}
+	e2e.Eventually(t, "a pull of the page naming the new push key", func() bool {
+		return api.sent("GET ", "/approvals?push_kid="+newKID)
+	})
+	// Its first: the page learned the key from the registration answer.
+	if first := api.first("GET ", "/approvals?"); !strings.HasSuffix(first, "push_kid="+newKID) {
+		t.Errorf("the page's first pull was %q, naming another key than %s", first, newKID)
+	}
+	// The probe confirms: the server logs that every device has, which
+	// it would not had the page's pull not counted.
+	if _, err := probe.Client.Pending(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	e2e.Eventually(t, "the server to see every device confirm", func() bool {
+		return strings.Contains(e.Logs.String(), "every device confirmed the new push key")
+	})
+	deadline := time.Now().Add(waitLimit)
+	for {
+		phone.approveLogin(e, u)
+		if _, old := phone.pushKeys(); old == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the page still keeps the old key: no frame signed by the new key came, or it was not verified")
+		}
 	}
 }

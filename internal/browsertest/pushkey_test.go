@@ -17,8 +17,10 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/approvald/approvald/internal/authenticator"
 	"github.com/approvald/approvald/internal/e2e"
 	"github.com/approvald/approvald/internal/signing"
+	"github.com/approvald/approvald/internal/webpush/webpushtest"
 )
 
 // The web authenticator follows a push key rotation (docs/api.md, "The push
@@ -436,4 +438,77 @@ func TestWebAuthenticatorEnrolledDuringPushKeyRotation(t *testing.T) {
 			t.Fatal("the page still keeps the old key: no frame signed by the new key came, or it was not verified")
 		}
 	}
+}
+
+// TestWebAuthenticatorWorkerFollowsPushKeyRotation: with the page closed,
+// the service worker alone follows a rotation from Web Pushes: it learns
+// the key a push announces, confirms it with a pull (the server then has
+// every device's word), and verifies the pushes the new key signs (X-Key-Id
+// names it), dropping the old key.
+func TestWebAuthenticatorWorkerFollowsPushKeyRotation(t *testing.T) {
+	t.Parallel()
+	svc := webpushtest.New(t)
+	e := startRotationSite(t)
+	u, code := e.UserAndEnrollmentCode(t)
+	origin := strings.TrimSuffix(e.URL, "/")
+	phone := openBrowser(t, e.URL)
+	workers := phone.watchServiceWorkers()
+	phone.grantNotifications(origin)
+	phone.enrollWebAuthenticator(code)
+	phone.waitJS(`navigator.serviceWorker.controller !== null`, "the service worker to control the page")
+	reg := workers.registration(t, e.URL+"/authenticator/")
+	sub := svc.Subscribe(t)
+	var w authenticator.WebPushSubscription
+	w.Endpoint, w.Keys.P256dh, w.Keys.Auth = sub.Endpoint, sub.P256dh, sub.Auth
+	phone.evalAsync(fmt.Sprintf(`Promise.all([import("./store.js"), import("./push.js")]).then(([s, p]) =>
+		s.loadDevice().then(d => p.sendSubscription(d, %s))).then(() => true)`, mustJSON(t, w)), new(bool))
+	oldKID, _ := phone.pushKeys()
+	// The page goes (its websocket with it); a file of its scope stays
+	// open, to read IndexedDB and the worker's notifications.
+	phone.do(chromedp.Navigate(e.URL + "/authenticator/authenticator.css"))
+
+	pushes := 0
+	// push logs u in and hands the Web Push to the worker, which must show
+	// the login (a verified push).
+	push := func() {
+		t.Helper()
+		l := e.StartLogin(t, u)
+		pushes++
+		m := svc.Next(t, pushes, 15*time.Second)
+		if m.Err != nil {
+			t.Fatalf("the push service refused approvald's push: %v", m.Err)
+		}
+		phone.deliverPush(origin, reg, m.Plaintext)
+		phone.waitNotification("approval-" + l.ID)
+	}
+	push()
+	newKID, _ := rotatePushKey(t, e)
+	deadline := time.Now().Add(waitLimit)
+	for {
+		push()
+		pin, old := phone.pushKeys()
+		if pin == newKID {
+			if old != oldKID {
+				t.Fatalf("the worker learned %s and keeps %q as the old key, want %s", newKID, old, oldKID)
+			}
+			break
+		}
+		if pin != oldKID || time.Now().After(deadline) {
+			t.Fatalf("the worker pins %s, want %s within %v", pin, newKID, waitLimit)
+		}
+	}
+	// No page, no answer: the worker's pull alone confirmed.
+	e2e.Eventually(t, "the server to see every device confirm", func() bool {
+		return strings.Contains(e.Logs.String(), "every device confirmed the new push key")
+	})
+	for {
+		push()
+		if _, old := phone.pushKeys(); old == "" {
+			break
+		}
+		if time.Now().After(deadline.Add(waitLimit)) {
+			t.Fatal("the worker still keeps the old key: no push signed by the new key came, or it was not verified")
+		}
+	}
+	push() // signed by the new key, verified with the pin alone
 }

@@ -99,8 +99,8 @@ export function checkFrame(f, opts) {
 
 // checkWebPush checks the plaintext of a Web Push, {"headers": {X-Key-Id,
 // X-Timestamp, X-Nonce, X-Signature}, "body": "<push JSON>"}; opts as
-// checkSigned's, and endpoint (the subscription the server was given, whose path and query
-// it signed).
+// checkSigned's, and endpoint (the subscription the server was given, whose
+// path and query it signed).
 export function checkWebPush(text, opts) {
   let m;
   try {

@@ -294,9 +294,9 @@ func (l *listener) socketOnce() (connected, done bool, err error) {
 		return false, false, err
 	}
 	defer sock.Close()
-	// The socket's frames carry no key announcement: one pull on each
-	// connection learns (and, by its push_kid, confirms) a rotated push
-	// key. Its approvals come in the socket's pending frame anyway.
+	// The socket's frames announce a rotated push key only with a login:
+	// one pull on each connection learns (and, by its push_kid, confirms)
+	// it at once. Its approvals come in the socket's pending frame anyway.
 	if _, err := l.client.Pending(l.ctx); err != nil && l.ctx.Err() == nil {
 		fmt.Fprintf(l.stderr, "%s %v\n", time.Now().Format("15:04:05"), err)
 	}

@@ -67,12 +67,12 @@ const (
 // frame is signed over.
 func DeviceWSPath(deviceID string) string { return "/api/v1/devices/" + deviceID + "/ws" }
 
-// signedApprovalFrame is the frame offering a to dev, signed by the server
-// over the push request's exact bytes.
-func (s *Service) signedApprovalFrame(a *core.Approval, deviceID string, now time.Time) []byte {
-	body, _ := json.Marshal(s.pushRequest(a, deviceID))
+// signedApprovalFrame is the frame offering a to d, signed by the server
+// over the push request's exact bytes (a push's, next_key included).
+func (s *Service) signedApprovalFrame(a *core.Approval, d *core.Device, now time.Time) []byte {
+	body, _ := json.Marshal(s.devicePush(a, d))
 	kid, key := s.deviceSigningKey()
-	h := signing.Sign(key, DeviceWSSignMethod, s.Config.PathPrefix+DeviceWSPath(deviceID), "", body, now)
+	h := signing.Sign(key, DeviceWSSignMethod, s.Config.PathPrefix+DeviceWSPath(d.ID), "", body, now)
 	b, _ := json.Marshal(DeviceFrame{Type: DeviceFrameApproval, Body: string(body), Timestamp: h.Timestamp, Nonce: h.Nonce,
 		Signature: h.Signature, KeyID: kid})
 	return b
@@ -95,7 +95,7 @@ func (s *Service) offerToSockets(ctx context.Context, a *core.Approval, devices 
 	now := s.Clock.Now()
 	for _, d := range devices {
 		if offeredTo(a, d) {
-			s.publishDevice(ctx, d.ID, s.signedApprovalFrame(a, d.ID, now))
+			s.publishDevice(ctx, d.ID, s.signedApprovalFrame(a, d, now))
 		}
 	}
 }

@@ -56,6 +56,17 @@ func (s *Service) pushRequest(a *core.Approval, deviceID string) PushRequest {
 	}
 }
 
+// devicePush is the push request of a to d: during a push key rotation it
+// announces the newest key to a device that has not confirmed it, on a
+// push as on a websocket frame (a device may hear only the one).
+func (s *Service) devicePush(a *core.Approval, d *core.Device) PushRequest {
+	req := s.pushRequest(a, d.ID)
+	if s.PushKeys != nil {
+		req.NextKey = s.PushKeys.Announcement(d.PushKeySeen)
+	}
+	return req
+}
+
 // Deliver pushes a started approval to each device with a push_url or a
 // Web Push subscription (both, when it has both). It runs after the login
 // response was written, so login latency never includes it. When every
@@ -86,11 +97,7 @@ func (s *Service) Deliver(ctx context.Context, st *Started) {
 			continue
 		}
 		attempts++
-		req := s.pushRequest(st.Approval, d.ID)
-		if s.PushKeys != nil {
-			req.NextKey = s.PushKeys.Announcement(d.PushKeySeen)
-		}
-		body, _ := json.Marshal(req)
+		body, _ := json.Marshal(s.devicePush(st.Approval, d))
 		wg.Add(1)
 		go func(d *core.Device) {
 			defer wg.Done()

@@ -11,6 +11,7 @@ import (
 	"github.com/approvald/approvald/internal/approval"
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/keyring"
+	"github.com/approvald/approvald/internal/signing"
 )
 
 // pushKeyFixture is a fixture whose service announces the rotating push
@@ -148,5 +149,48 @@ func TestPushKeySwitchesAfterTheGrace(t *testing.T) {
 	// The device that never confirmed is still told, under the old key.
 	if _, next := f.svc.PushKeyNotice(f.puller); next == nil || next.KID != newKID || next.SignedBy != oldKID {
 		t.Fatalf("the late device is told %+v", next)
+	}
+}
+
+// TestPushKeyAnnouncedOnDeviceFrames: a device that listens on its
+// websocket (the web authenticator) learns the new push key from the
+// approval frame, whose signed body carries next_key as a push's does,
+// until it has confirmed the key.
+func TestPushKeyAnnouncedOnDeviceFrames(t *testing.T) {
+	ctx := context.Background()
+	f := newPushKeyFixture(t, "sqlite")
+	if err := f.sub.Subscribe(ctx, approval.DeviceTopic(f.puller.ID)); err != nil {
+		t.Fatal(err)
+	}
+	frameNext := func() *signing.KeyStatement {
+		t.Helper()
+		f.svc.Deliver(ctx, f.start(t, f.user))
+		var next *signing.KeyStatement
+		for _, fr := range f.deviceFrames(t) {
+			if fr.Type != approval.DeviceFrameApproval {
+				continue
+			}
+			var p approval.PushRequest
+			if err := json.Unmarshal([]byte(fr.Body), &p); err != nil {
+				t.Fatal(err)
+			}
+			next = p.NextKey
+		}
+		return next
+	}
+	if next := frameNext(); next != nil {
+		t.Fatalf("a frame before any rotation announces %+v", next)
+	}
+	oldKID, newKID, old := f.rotate(t, time.Hour)
+	next := frameNext()
+	if next == nil || next.KID != newKID || next.SignedBy != oldKID {
+		t.Fatalf("the frame after the rotation announces %+v, want %s signed by %s", next, newKID, oldKID)
+	}
+	if _, err := next.Verify(old.Public().(ed25519.PublicKey)); err != nil {
+		t.Fatalf("the frame's statement does not verify under the old key: %v", err)
+	}
+	f.svc.ConfirmPushKey(ctx, f.puller.ID, newKID, "")
+	if next := frameNext(); next != nil {
+		t.Fatalf("a frame to a device that confirmed announces %+v", next)
 	}
 }

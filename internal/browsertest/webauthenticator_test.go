@@ -356,7 +356,7 @@ func TestWebAuthenticatorFrameChecks(t *testing.T) {
 	check := func(f string) string {
 		var id string
 		b.evalAsync(fmt.Sprintf(`window.frame.checkFrame(%s, {serverKey: new Uint8Array(%s), deviceID: %q, wsPath: %q,
-			callbackURL: %q, nonces: window.nonces, now: Date.now()}).then(p => p ? p.approval_id : "")`,
+			callbackURL: %q, nonces: window.nonces, now: Date.now()}).then(r => r ? r.push.approval_id : "")`,
 			f, mustJSON(t, keyBytes), deviceID, wsPath, callback), &id)
 		return id
 	}

@@ -7,8 +7,11 @@
 import { totp, secondsLeft } from './totp.js';
 import { b64url, fromB64url } from './sign.js';
 import { loadDevice, saveDevice, forgetDevice } from './store.js';
-import { checkFrame, requestTitle, requestContext } from './frame.js';
-import { api, errorMessage, signedFetch, subscribe, subscriptionJSON, sameSubscription, sendSubscription } from './push.js';
+import { checkFrame, learnKey, requestTitle, requestContext } from './frame.js';
+import {
+  api, errorMessage, signedFetch, subscribe, subscriptionJSON, sameSubscription, sendSubscription,
+  pull, pushKIDQuery, keepServerKeys,
+} from './push.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -18,6 +21,7 @@ let backoff = 1000;
 let retryTimer = 0;
 let connecting = false;
 let stopped = false;
+let frames = Promise.resolve(); // the frames being handled, in order
 const requests = new Map(); // approval_id → {push, li}
 const nonces = new Map(); // nonce → time seen
 
@@ -105,12 +109,17 @@ async function enroll(event) {
     if (!answer.device_id || !answer.totp_secret || serverKey.length !== 32) {
       throw new Error('the server’s answer is incomplete');
     }
+    // During a push key rotation the answer announces the key that replaces
+    // server_public_key, stated by it: pin that one, keep the other.
+    let keys = { serverKey, oldServerKey: null };
+    if (answer.next_key) keys = (await learnKey(keys, answer.next_key)) || keys;
     device = {
       deviceID: answer.device_id,
       name,
       privateKey: pair.privateKey,
       publicKey: publicKey,
-      serverKey,
+      serverKey: keys.serverKey,
+      oldServerKey: keys.oldServerKey,
       totpSecret: answer.totp_secret,
       webPush, // the subscription the server was given, or null
     };
@@ -173,9 +182,15 @@ async function connect() {
   ws.onopen = () => {
     backoff = 1000;
     setSocketState('open', 'listening for logins');
+    // A frame announces a rotated push key only with a login: one pull on
+    // each connection learns and confirms it at once (as the CLI's listen
+    // does). Its approvals come in the pending frame anyway.
+    pull(device).catch(() => {});
   };
   ws.onmessage = (ev) => {
-    onFrame(ev.data).catch(() => {});
+    // One at a time, in order: a status frame must not overtake the
+    // approval frame still being checked, nor two frames race on the keys.
+    frames = frames.then(() => onFrame(ev.data)).catch(() => {});
   };
   ws.onclose = (ev) => {
     if (socket !== ws) return;
@@ -206,10 +221,22 @@ document.addEventListener('visibilitychange', () => {
   }
 });
 
+// reloadServerKeys takes the push keys as stored: the service worker may
+// have followed a rotation from a Web Push since the page read them.
+async function reloadServerKeys() {
+  const stored = await loadDevice();
+  if (stored && !stored.pending && stored.deviceID === device.deviceID) {
+    device.serverKey = stored.serverKey;
+    device.oldServerKey = stored.oldServerKey || null;
+  }
+}
+
 // verifyFrame checks an approval frame (frame.js) for this device.
-function verifyFrame(f) {
+async function verifyFrame(f) {
+  await reloadServerKeys();
   return checkFrame(f, {
     serverKey: device.serverKey,
+    oldServerKey: device.oldServerKey || null,
     deviceID: device.deviceID,
     wsPath: api('/devices/' + encodeURIComponent(device.deviceID) + '/ws').pathname,
     callbackURL: api('/callbacks/approval').href,
@@ -237,9 +264,13 @@ async function onFrame(data) {
       break;
     }
     case 'approval': {
-      const p = await verifyFrame(f);
-      if (p) addRequest(p);
-      else flash('A login request failed its checks (the server’s signature, this device’s clock or its address) and was ignored.', true);
+      const checked = await verifyFrame(f);
+      if (checked) {
+        // Stored before the next frame reads the keys; the confirming pull
+        // needs no waiting for.
+        if (await keepServerKeys(device, checked).catch(() => false)) pull(device).catch(() => {});
+        addRequest(checked.push);
+      } else flash('A login request failed its checks (the server’s signature, this device’s clock or its address) and was ignored.', true);
       break;
     }
     case 'status':
@@ -299,7 +330,9 @@ function addRequest(p) {
     try {
       const body = { approval_id: p.approval_id, device_id: device.deviceID, decision, report: !!reporting };
       if (matchNumber !== undefined) body.match_number = matchNumber;
-      const { status } = await signed('POST', '/callbacks/approval', body);
+      // The answer names the push key this device pins, as the CLI's does.
+      await reloadServerKeys();
+      const { status } = await signed('POST', '/callbacks/approval' + await pushKIDQuery(device), body);
       dropRequest(p.approval_id);
       decided(status, reporting);
     } catch (e) {

@@ -1,10 +1,12 @@
 // What the page and its service worker both do with the server: signed
-// requests of this device, and its Web Push subscription (subscribe with the
-// server's VAPID key, hand it over with PUT …/web-push, drop it with DELETE).
-// A module of both, so the worker signs and checks exactly as the page does.
+// requests of this device, the push keys it pins (kept, confirmed), and its
+// Web Push subscription (subscribe with the server's VAPID key, hand it over
+// with PUT …/web-push, drop it with DELETE). A module of both, so the worker
+// signs and checks exactly as the page does.
 
-import { fromB64url, signHeaders } from './sign.js';
-import { saveDevice } from './store.js';
+import { fromB64url, keyID, sameKey, signHeaders } from './sign.js';
+import { learnKey } from './frame.js';
+import { updateDevice } from './store.js';
 
 // api is the URL of an API path: approvald's base is the parent of this
 // folder (the page's and the worker's alike), so a PUBLIC_URL with a path
@@ -34,6 +36,43 @@ export async function signedFetch(device, method, path, body) {
   const res = await fetch(url, { method, headers, body: text || undefined, credentials: 'omit' });
   if (!res.ok) throw new Error(await errorMessage(res));
   return res.status === 204 ? null : res.json();
+}
+
+// pushKIDQuery names, on a signed request, the push key this device pins
+// (?push_kid=KID, covered by the signature): how the server learns that the
+// device follows a rotation; the new key signs once every device has.
+export async function pushKIDQuery(device) {
+  return '?push_kid=' + encodeURIComponent(await keyID(device.serverKey));
+}
+
+// pull is the device's signed pull. It names the key the device pins and
+// learns the one the answer announces (next_key, until the server has this
+// device's confirmation of its newest key); a second pull then confirms it.
+// It returns the approvals listed.
+export async function pull(device) {
+  const path = '/devices/' + encodeURIComponent(device.deviceID) + '/approvals';
+  let answer = null;
+  for (let i = 0; i < 2; i++) {
+    answer = await signedFetch(device, 'GET', path + await pushKIDQuery(device));
+    const learned = answer && answer.next_key ? await learnKey(device, answer.next_key) : null;
+    if (!learned) break;
+    Object.assign(device, learned);
+    await updateDevice(device.deviceID, learned);
+  }
+  return (answer && answer.approvals) || [];
+}
+
+// keepServerKeys keeps the push keys a checked message left device with
+// (frame.js checkSigned: a rotation followed, or the old key dropped). It
+// returns true when a key was learned: confirm it then with a pull, not
+// only with the user's answer, which may never come.
+export async function keepServerKeys(device, checked) {
+  if (!checked || !checked.changed) return false;
+  const learned = !sameKey(checked.serverKey, device.serverKey);
+  const keys = { serverKey: checked.serverKey, oldServerKey: checked.oldServerKey };
+  Object.assign(device, keys);
+  await updateDevice(device.deviceID, keys);
+  return learned;
 }
 
 // subscriptionJSON is what the server is given of a PushSubscription.
@@ -84,7 +123,7 @@ function webPushPath(device) {
 export async function sendSubscription(device, webPush) {
   await signedFetch(device, 'PUT', webPushPath(device), { web_push: webPush });
   device.webPush = webPush;
-  await saveDevice(device);
+  await updateDevice(device.deviceID, { webPush });
 }
 
 // dropSubscription tells the server to stop pushing here: the device pulls
@@ -92,5 +131,5 @@ export async function sendSubscription(device, webPush) {
 export async function dropSubscription(device) {
   await signedFetch(device, 'DELETE', webPushPath(device));
   device.webPush = null;
-  await saveDevice(device);
+  await updateDevice(device.deviceID, { webPush: null });
 }

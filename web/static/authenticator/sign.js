@@ -50,6 +50,25 @@ export async function signHeaders(privateKey, method, pathWithQuery, deviceID, b
 // pinned public key (raw, 32 bytes).
 export async function verifyServer(serverKeyRaw, method, path, timestamp, nonce, body, signature) {
   if (!/^\d+$/.test(timestamp || '') || !nonce || !signature) return false;
+  return verifyBytes(serverKeyRaw, signature, await canonical(method, path, '', timestamp, nonce, body));
+}
+
+// keyID is a server key's kid: base64url of the first 12 bytes of the
+// SHA-256 of the raw 32-byte key (internal/signing.KeyID).
+export async function keyID(raw) {
+  const sum = await crypto.subtle.digest('SHA-256', raw);
+  return b64url(new Uint8Array(sum).slice(0, 12));
+}
+
+export function sameKey(a, b) {
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+// verifyBytes checks an Ed25519 signature (base64url) over data (bytes)
+// with a raw public key.
+export async function verifyBytes(raw, signature, data) {
   let sig;
   try {
     sig = fromB64url(signature);
@@ -57,6 +76,6 @@ export async function verifyServer(serverKeyRaw, method, path, timestamp, nonce,
     return false;
   }
   if (sig.length !== 64) return false;
-  const key = await crypto.subtle.importKey('raw', serverKeyRaw, { name: 'Ed25519' }, false, ['verify']);
-  return crypto.subtle.verify({ name: 'Ed25519' }, key, sig, await canonical(method, path, '', timestamp, nonce, body));
+  const key = await crypto.subtle.importKey('raw', raw, { name: 'Ed25519' }, false, ['verify']);
+  return crypto.subtle.verify({ name: 'Ed25519' }, key, sig, data);
 }

@@ -9,7 +9,7 @@
 
 import { checkWebPush, requestTitle, requestContext } from './frame.js';
 import { loadDevice } from './store.js';
-import { api, subscribe, subscriptionJSON, sendSubscription, dropSubscription } from './push.js';
+import { api, subscribe, subscriptionJSON, sendSubscription, dropSubscription, keepServerKeys, pull } from './push.js';
 
 const CACHE = 'approvald-authenticator-v1';
 const SHELL = ['./', 'index.html', 'app.js', 'frame.js', 'push.js', 'totp.js', 'sign.js', 'store.js', 'authenticator.css',
@@ -49,19 +49,27 @@ self.addEventListener('fetch', (event) => {
 const nonces = new Map();
 
 // verifiedPush is the push request a Web Push carries, when it is signed by
-// the server key this device pinned at enrollment, for the subscription the
-// server was given, fresh and addressed to this device; null otherwise.
+// a server key this device trusts (its pin, or during a rotation the old
+// key or the announced one), for the subscription the server was given,
+// fresh and addressed to this device; null otherwise. It follows the
+// rotation as the page does (frame.js, push.js).
 async function verifiedPush(text) {
   const device = await loadDevice();
   if (!device || device.pending || !device.webPush || !device.webPush.endpoint) return null;
-  return checkWebPush(text, {
+  const checked = await checkWebPush(text, {
     serverKey: device.serverKey,
+    oldServerKey: device.oldServerKey || null,
     deviceID: device.deviceID,
     endpoint: device.webPush.endpoint,
     callbackURL: api('/callbacks/approval').href,
     nonces,
     now: Date.now(),
   });
+  if (!checked) return null;
+  // A key learned costs one pull before the notification, once per
+  // rotation; should it fail, the page's next request confirms the key.
+  if (await keepServerKeys(device, checked).catch(() => false)) await pull(device).catch(() => {});
+  return checked.push;
 }
 
 // A Web Push: a login waits. Verified, the notification says what it is

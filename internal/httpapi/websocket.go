@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"log/slog"
 	"net"
@@ -94,8 +95,11 @@ func handleApprovalWS(h *hub.Hub, store approvalReader, slots *wsSlots, clock co
 	// The library's reader is never used: 125 bytes is its least.
 	return upgradeWS(origins, slots, log, maxControlPayload, func(conn *websocket.Conn, id string, closeConn func()) bool {
 		m.WebsocketOpened()
-		s := &wsSession{conn: conn, id: id, store: store, clock: clock, log: log, m: m, closeConn: closeConn,
-			busy: true, queue: []wsItem{{state: true}}}
+		// Only the socket is kept: the library's Conn (its read buffer,
+		// handlers and lock, about 700 bytes) goes once this returns.
+		hijacked := conn.NetConn()
+		s := &wsSession{w: wsWriter{nc: socketOf(hijacked)}, id: id, store: store, clock: clock, log: log, m: m,
+			closeConn: closeConn, busy: true, queue: []wsItem{{state: true}}}
 
 		// Subscribe before reading the state, so a decision between the
 		// two is never lost: it queues up behind the state. (No context
@@ -120,7 +124,7 @@ func handleApprovalWS(h *hub.Hub, store approvalReader, slots *wsSlots, clock co
 		s.pinger = time.AfterFunc(wsPingEvery, s.tick)
 		// The state, and whatever came meanwhile, from a writer of its own.
 		go s.write()
-		s.startReading()
+		s.startReading(hijacked)
 		return true
 	})
 }
@@ -153,7 +157,7 @@ type wsItem struct {
 // browser sends is read by the poller's short-lived readers (or, without a
 // poller, by a goroutine of its own), one at a time.
 type wsSession struct {
-	conn         *websocket.Conn
+	w            wsWriter
 	id           string
 	store        approvalReader
 	clock        core.Clock
@@ -205,7 +209,7 @@ func (s *wsSession) write() {
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("websocket writer panicked", "panic", r)
-			closeWS(s.conn, websocket.CloseInternalServerErr, "internal error")
+			s.w.close(websocket.CloseInternalServerErr, "internal error")
 			s.end()
 		}
 	}()
@@ -295,12 +299,8 @@ var wsPollerOf = theWSPoller
 // startReading has the poller watch the connection, or, without one, a
 // goroutine read it. Both read the socket itself: fasthttp's reader (the
 // hijacked connection's) is pooled again once the handler returns.
-func (s *wsSession) startReading() {
-	nc := s.conn.NetConn() // fasthttp's hijacked connection
-	raw := nc
-	if u, ok := nc.(interface{ UnsafeConn() net.Conn }); ok {
-		raw = u.UnsafeConn()
-	}
+func (s *wsSession) startReading(nc net.Conn) {
+	raw := s.w.nc
 	s.mu.Lock()
 	defer s.mu.Unlock() // a reader the poller starts at once waits for rd
 	if s.ended {
@@ -377,14 +377,14 @@ func (s *wsSession) readLoop(nc net.Conn) {
 // answer as the websocket library's reader did.
 func (s *wsSession) pong() { s.pongBy.Store(time.Now().Add(wsPongWait).UnixNano()) }
 func (s *wsSession) ping(payload []byte) {
-	_ = s.conn.WriteControl(websocket.PongMessage, payload, time.Now().Add(wsWriteWait))
+	_ = s.w.write(websocket.PongMessage, payload)
 }
 func (s *wsSession) closed(code int) {
-	_ = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), time.Now().Add(wsWriteWait))
+	_ = s.w.write(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""))
 }
 func (s *wsSession) fail(code int, text string) {
 	msg := websocket.FormatCloseMessage(code, text)
-	_ = s.conn.WriteControl(websocket.CloseMessage, msg[:min(len(msg), maxControlPayload)], time.Now().Add(wsWriteWait))
+	_ = s.w.write(websocket.CloseMessage, msg[:min(len(msg), maxControlPayload)])
 }
 
 // writeItem makes one item's write; true when the connection is done (a
@@ -401,20 +401,20 @@ func (s *wsSession) writeItem(it wsItem) (done bool) {
 		}
 		if ev.Frame.Final() {
 			s.m.DecisionWritten(ev.PublishedAt)
-			closeWS(s.conn, websocket.CloseNormalClosure, ev.Frame.Status)
+			s.w.close(websocket.CloseNormalClosure, ev.Frame.Status)
 			return true
 		}
 		return false
 	case it.state:
 		return s.sendState()
 	case it.ping:
-		if s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(wsWriteWait)) != nil {
-			_ = s.conn.Close()
+		if s.w.write(websocket.PingMessage, nil) != nil {
+			_ = s.w.nc.Close()
 			return true
 		}
 		return false
 	default:
-		closeWS(s.conn, it.closeCode, it.closeText)
+		s.w.close(it.closeCode, it.closeText)
 		return true
 	}
 }
@@ -428,7 +428,7 @@ func (s *wsSession) sendState() (done bool) {
 	cancel()
 	if err != nil {
 		s.log.Warn("websocket state read failed", "approval_id", s.id, "err", err)
-		closeWS(s.conn, websocket.CloseInternalServerErr, "unavailable")
+		s.w.close(websocket.CloseInternalServerErr, "unavailable")
 		return true
 	}
 	f := approval.StateFrame(a, s.clock.Now())
@@ -437,7 +437,7 @@ func (s *wsSession) sendState() (done bool) {
 		return true
 	}
 	if f.Final() {
-		closeWS(s.conn, websocket.CloseNormalClosure, f.Status)
+		s.w.close(websocket.CloseNormalClosure, f.Status)
 		return true
 	}
 	return false
@@ -445,12 +445,52 @@ func (s *wsSession) sendState() (done bool) {
 
 // send writes one text frame; false (after closing) when it failed.
 func (s *wsSession) send(msg []byte) bool {
-	_ = s.conn.SetWriteDeadline(time.Now().Add(wsWriteWait))
-	if s.conn.WriteMessage(websocket.TextMessage, msg) != nil {
-		_ = s.conn.Close()
+	if s.w.write(websocket.TextMessage, msg) != nil {
+		_ = s.w.nc.Close()
 		return false
 	}
 	return true
+}
+
+// wsWriter writes an approval websocket's frames, as the library wrote
+// them (one final frame each, unmasked, uncompressed), on the socket
+// itself: so the library's Conn need not live as long as the websocket.
+type wsWriter struct {
+	mu sync.Mutex // frames whole, one at a time
+	nc net.Conn
+}
+
+func (w *wsWriter) write(op int, payload []byte) error {
+	frame := make([]byte, 0, 10+len(payload))
+	frame = append(frame, 0x80|byte(op))
+	switch n := len(payload); {
+	case n < 126:
+		frame = append(frame, byte(n))
+	case n < 1<<16:
+		frame = binary.BigEndian.AppendUint16(append(frame, 126), uint16(n))
+	default:
+		frame = binary.BigEndian.AppendUint64(append(frame, 127), uint64(n))
+	}
+	frame = append(frame, payload...)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_ = w.nc.SetWriteDeadline(time.Now().Add(wsWriteWait))
+	_, err := w.nc.Write(frame)
+	return err
+}
+
+// close sends a close frame and closes the socket.
+func (w *wsWriter) close(code int, text string) {
+	_ = w.write(websocket.CloseMessage, websocket.FormatCloseMessage(code, text))
+	_ = w.nc.Close()
+}
+
+// socketOf is the socket under fasthttp's hijacked connection.
+func socketOf(nc net.Conn) net.Conn {
+	if u, ok := nc.(interface{ UnsafeConn() net.Conn }); ok {
+		return u.UnsafeConn()
+	}
+	return nc
 }
 
 func closeWS(conn *websocket.Conn, code int, text string) {

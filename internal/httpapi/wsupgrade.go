@@ -51,13 +51,16 @@ func upgradeWS(origins []string, slots *wsSlots, log *slog.Logger, readBuffer in
 		err := upgrader.Upgrade(fctx, func(conn *websocket.Conn) {
 			slots.taken(netConn)
 			releaseRequest(fctx)
+			// The socket, not the library's Conn, which a kept websocket
+			// lets go (handleApprovalWS).
+			socket := socketOf(conn.NetConn())
 			var closed atomic.Bool
 			closeConn := func() {
 				if closed.CompareAndSwap(false, true) {
 					// The slot first: a client that saw the hang-up may
 					// reconnect at once.
 					slots.release(slot)
-					_ = conn.Close()
+					_ = socket.Close()
 				}
 			}
 			kept := false

@@ -73,6 +73,15 @@ func run(ctx context.Context, cfg *config, progress io.Writer) (*Result, error) 
 	}
 	const spare = 4096 // HTTP connections, files, the runtime
 	limit, err := raiseFileLimit(uint64(held + spare))
+	if err != nil && extra > 0 && limit >= uint64(held-extra+spare) {
+		// Where the hard limit cannot be raised (no CAP_SYS_RESOURCE), the
+		// memory phase holds what it allows, and its target says so.
+		extra = int(limit) - spare - (held - extra)
+		held = open + extra
+		fmt.Fprintf(progress, "approvalbench: the file-descriptor limit is %d: the memory phase holds %d websockets, not %d\n",
+			limit, held, cfg.MemoryWebsockets)
+		err = nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -15,9 +15,9 @@ import (
 	"github.com/approvald/approvald/internal/core"
 )
 
-// wsWriteBuffers lends write buffers to websockets for the time of a write:
-// an approval's websocket writes two or three frames in its life, so a
-// buffer of its own would sit idle.
+// wsWriteBuffers lends the library's write buffers for the time of a
+// write: a device's websocket writes a frame now and then, so a buffer of
+// its own would sit idle. (An approval's websocket writes with wsWriter.)
 var wsWriteBuffers = &sync.Pool{}
 
 // upgradeWS upgrades an admitted request (wsGate reserved its slot) and

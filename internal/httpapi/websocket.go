@@ -1,8 +1,8 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"log/slog"
 	"net"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fasthttp/websocket"
+	"github.com/gobwas/ws"
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/approvald/approvald/internal/approval"
@@ -92,8 +93,8 @@ type approvalReader interface {
 // waiting browser's memory (BENCHMARKS.md).
 func handleApprovalWS(h *hub.Hub, store approvalReader, slots *wsSlots, clock core.Clock, origins []string, closing <-chan struct{}, log *slog.Logger, m *metrics.Metrics) fiber.Handler {
 	shutdown := closedWhen(closing)
-	// The library's reader is never used: 125 bytes is its least.
-	return upgradeWS(origins, slots, log, maxControlPayload, func(conn *websocket.Conn, id string, closeConn func()) bool {
+	// fasthttp/websocket's reader is never used: 125 bytes is its least.
+	return upgradeWS(origins, slots, log, ws.MaxControlFramePayloadSize, func(conn *websocket.Conn, id string, closeConn func()) bool {
 		m.WebsocketOpened()
 		// Only the socket is kept: the library's Conn (its read buffer,
 		// handlers and lock, about 700 bytes) goes once this returns.
@@ -116,7 +117,7 @@ func handleApprovalWS(h *hub.Hub, store approvalReader, slots *wsSlots, clock co
 		}
 		s.waiter = w
 		s.stopShutdown = context.AfterFunc(shutdown, func() {
-			s.push(wsItem{closeCode: websocket.CloseGoingAway, closeText: "server shutting down"})
+			s.push(wsItem{closeCode: ws.StatusGoingAway, closeText: "server shutting down"})
 		})
 		now := time.Now()
 		s.nextPing = now.Add(wsPingEvery).UnixNano()
@@ -148,7 +149,7 @@ type wsItem struct {
 	msg       []byte
 	state     bool
 	ping      bool
-	closeCode int
+	closeCode ws.StatusCode
 	closeText string
 }
 
@@ -183,7 +184,7 @@ type wsSession struct {
 func (s *wsSession) Message(payload []byte) { s.push(wsItem{msg: payload}) }
 func (s *wsSession) Resync()                { s.push(wsItem{state: true}) }
 func (s *wsSession) Broken() {
-	s.push(wsItem{closeCode: websocket.CloseInternalServerErr, closeText: "unavailable"})
+	s.push(wsItem{closeCode: ws.StatusInternalServerError, closeText: "unavailable"})
 }
 
 // push queues it and starts a writer unless one is at work.
@@ -209,7 +210,7 @@ func (s *wsSession) write() {
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("websocket writer panicked", "panic", r)
-			s.w.close(websocket.CloseInternalServerErr, "internal error")
+			s.w.close(ws.StatusInternalServerError, "internal error")
 			s.end()
 		}
 	}()
@@ -373,18 +374,25 @@ func (s *wsSession) readLoop(nc net.Conn) {
 	s.end()
 }
 
-// pong, ping, closed and fail make the session a wsFrameHandler; they
-// answer as the websocket library's reader did.
+// pong, ping, closed and fail make the session a wsFrameHandler: a pong
+// echoes a ping's payload; a browser's close is answered with its code; a
+// fault with its code and text (ws.NewCloseFrameBody crops a text to the
+// control frame's 125 bytes).
 func (s *wsSession) pong() { s.pongBy.Store(time.Now().Add(wsPongWait).UnixNano()) }
 func (s *wsSession) ping(payload []byte) {
-	_ = s.w.write(websocket.PongMessage, payload)
+	_ = s.w.write(ws.NewPongFrame(payload))
 }
-func (s *wsSession) closed(code int) {
-	_ = s.w.write(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""))
+func (s *wsSession) closed(code ws.StatusCode) {
+	if code == ws.StatusNoStatusRcvd {
+		// 1005 must not be sent (RFC 6455 7.4.1): a close without a code
+		// is answered with one without a code.
+		_ = s.w.write(ws.NewCloseFrame(nil))
+		return
+	}
+	_ = s.w.write(ws.NewCloseFrame(ws.NewCloseFrameBody(code, "")))
 }
-func (s *wsSession) fail(code int, text string) {
-	msg := websocket.FormatCloseMessage(code, text)
-	_ = s.w.write(websocket.CloseMessage, msg[:min(len(msg), maxControlPayload)])
+func (s *wsSession) fail(code ws.StatusCode, text string) {
+	_ = s.w.write(ws.NewCloseFrame(ws.NewCloseFrameBody(code, text)))
 }
 
 // writeItem makes one item's write; true when the connection is done (a
@@ -401,14 +409,14 @@ func (s *wsSession) writeItem(it wsItem) (done bool) {
 		}
 		if ev.Frame.Final() {
 			s.m.DecisionWritten(ev.PublishedAt)
-			s.w.close(websocket.CloseNormalClosure, ev.Frame.Status)
+			s.w.close(ws.StatusNormalClosure, ev.Frame.Status)
 			return true
 		}
 		return false
 	case it.state:
 		return s.sendState()
 	case it.ping:
-		if s.w.write(websocket.PingMessage, nil) != nil {
+		if s.w.write(ws.NewPingFrame(nil)) != nil {
 			_ = s.w.nc.Close()
 			return true
 		}
@@ -428,7 +436,7 @@ func (s *wsSession) sendState() (done bool) {
 	cancel()
 	if err != nil {
 		s.log.Warn("websocket state read failed", "approval_id", s.id, "err", err)
-		s.w.close(websocket.CloseInternalServerErr, "unavailable")
+		s.w.close(ws.StatusInternalServerError, "unavailable")
 		return true
 	}
 	f := approval.StateFrame(a, s.clock.Now())
@@ -437,7 +445,7 @@ func (s *wsSession) sendState() (done bool) {
 		return true
 	}
 	if f.Final() {
-		s.w.close(websocket.CloseNormalClosure, f.Status)
+		s.w.close(ws.StatusNormalClosure, f.Status)
 		return true
 	}
 	return false
@@ -445,43 +453,40 @@ func (s *wsSession) sendState() (done bool) {
 
 // send writes one text frame; false (after closing) when it failed.
 func (s *wsSession) send(msg []byte) bool {
-	if s.w.write(websocket.TextMessage, msg) != nil {
+	if s.w.write(ws.NewTextFrame(msg)) != nil {
 		_ = s.w.nc.Close()
 		return false
 	}
 	return true
 }
 
-// wsWriter writes an approval websocket's frames, as the library wrote
-// them (one final frame each, unmasked, uncompressed), on the socket
-// itself: so the library's Conn need not live as long as the websocket.
+// wsWriter writes an approval websocket's frames (gobwas/ws builds and
+// encodes them: final, unmasked as a server's are, uncompressed) on the
+// socket itself, so fasthttp/websocket's Conn need not live as long as
+// the websocket.
 type wsWriter struct {
 	mu sync.Mutex // frames whole, one at a time
 	nc net.Conn
 }
 
-func (w *wsWriter) write(op int, payload []byte) error {
-	frame := make([]byte, 0, 10+len(payload))
-	frame = append(frame, 0x80|byte(op))
-	switch n := len(payload); {
-	case n < 126:
-		frame = append(frame, byte(n))
-	case n < 1<<16:
-		frame = binary.BigEndian.AppendUint16(append(frame, 126), uint16(n))
-	default:
-		frame = binary.BigEndian.AppendUint64(append(frame, 127), uint64(n))
+// write sends f in one write: ws.WriteFrame writes the header and the
+// payload apart, so it writes into a buffer first.
+func (w *wsWriter) write(f ws.Frame) error {
+	var buf bytes.Buffer
+	buf.Grow(ws.HeaderSize(f.Header) + len(f.Payload))
+	if err := ws.WriteFrame(&buf, f); err != nil {
+		return err
 	}
-	frame = append(frame, payload...)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	_ = w.nc.SetWriteDeadline(time.Now().Add(wsWriteWait))
-	_, err := w.nc.Write(frame)
+	_, err := w.nc.Write(buf.Bytes())
 	return err
 }
 
 // close sends a close frame and closes the socket.
-func (w *wsWriter) close(code int, text string) {
-	_ = w.write(websocket.CloseMessage, websocket.FormatCloseMessage(code, text))
+func (w *wsWriter) close(code ws.StatusCode, text string) {
+	_ = w.write(ws.NewCloseFrame(ws.NewCloseFrameBody(code, text)))
 	_ = w.nc.Close()
 }
 

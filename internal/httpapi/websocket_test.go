@@ -192,7 +192,7 @@ func testApprovalWebsocket(t *testing.T, poller bool) {
 		if _, err := conn.NetConn().Write([]byte{0x8a, 0x00}); err != nil { // a pong without a mask
 			t.Fatal(err)
 		}
-		expectClose(t, conn, websocket.CloseProtocolError, "bad MASK")
+		expectClose(t, conn, websocket.CloseProtocolError, "frames from client to server must be masked") // gobwas/ws's text
 		s.hungUp(t, conn, "apr_unmasked")
 	})
 

@@ -1,21 +1,22 @@
 package httpapi
 
 import (
-	"encoding/binary"
-	"strconv"
-	"strings"
-	"unicode/utf8"
+	"bytes"
+	"io"
 
-	"github.com/fasthttp/websocket"
+	"github.com/gobwas/ws"
 )
 
 // wsFrames reads a browser's frames from whatever bytes have arrived, so
-// that a waiting websocket needs no goroutine parked in a read (the
-// websocket library's reader blocks until a whole data message arrives).
-// It checks what the library's reader checks, with the same close codes
-// and texts: a browser cannot tell the two apart. Data messages are only
-// counted against the read limit and skipped: browsers send nothing but
-// control frames. Nothing is buffered unless a frame's header or a control
+// that a waiting websocket needs no goroutine parked in a read. gobwas/ws
+// does the protocol: it reads each header (ws.ReadHeader), checks it
+// (ws.CheckHeader, server side), unmasks (ws.Cipher) and parses and checks
+// close bodies (ws.ParseCloseFrameData, ws.CheckCloseFrameData); its error
+// texts are the protocol errors' close texts. Ours is only what the
+// library leaves to its caller: the state across reads (the bytes of a
+// header or control frame split between two reads, whether a message is
+// open), the read limit (1009) and skipping data payloads, which browsers
+// never send. Nothing is buffered unless a frame's header or a control
 // frame's payload is split between two reads.
 type wsFrames struct {
 	partial []byte // the start of a frame's header or control frame, when split
@@ -30,12 +31,9 @@ type wsFrames struct {
 type wsFrameHandler interface {
 	pong()
 	ping(payload []byte)
-	closed(code int)
-	fail(code int, text string)
+	closed(code ws.StatusCode)
+	fail(code ws.StatusCode, text string)
 }
-
-// maxControlPayload is RFC 6455's bound on a control frame's payload.
-const maxControlPayload = 125
 
 // feed reads p; false when the frames ended the connection (h was told).
 func (f *wsFrames) feed(p []byte, h wsFrameHandler) bool {
@@ -74,129 +72,68 @@ func (f *wsFrames) feed(p []byte, h wsFrameHandler) bool {
 // does not hold all of its header, or of its payload for a control frame),
 // false when the connection ends.
 func (f *wsFrames) frame(b []byte, h wsFrameHandler) (int, bool) {
-	if len(b) < 2 {
+	r := bytes.NewReader(b)
+	hd, err := ws.ReadHeader(r)
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF: // a short read: wait for more
 		return 0, true
+	case err != nil: // a 64-bit length with its top bit set
+		h.fail(ws.StatusProtocolError, err.Error())
+		return 0, false
 	}
-	final := b[0]&0x80 != 0
-	op := int(b[0] & 0x0f)
-	masked := b[1]&0x80 != 0
-	length := int64(b[1] & 0x7f)
+	n := len(b) - r.Len()
 
-	// As the library reports them: every fault of the first two bytes, in
-	// its order and words.
-	var faults []string
-	if b[0]&0x40 != 0 { // no compression is negotiated
-		faults = append(faults, "RSV1 set")
+	state := ws.StateServerSide
+	if f.inMsg {
+		state = state.Set(ws.StateFragmented)
 	}
-	if b[0]&0x20 != 0 {
-		faults = append(faults, "RSV2 set")
-	}
-	if b[0]&0x10 != 0 {
-		faults = append(faults, "RSV3 set")
-	}
-	control := false
-	switch op {
-	case websocket.CloseMessage, websocket.PingMessage, websocket.PongMessage:
-		control = true
-		if length > maxControlPayload {
-			faults = append(faults, "len > 125 for control")
-		}
-		if !final {
-			faults = append(faults, "FIN not set on control")
-		}
-	case websocket.TextMessage, websocket.BinaryMessage:
-		if f.inMsg {
-			faults = append(faults, "data before FIN")
-		}
-	case 0: // continuation
-		if !f.inMsg {
-			faults = append(faults, "continuation after FIN")
-		}
-	default:
-		faults = append(faults, "bad opcode "+strconv.Itoa(op))
-	}
-	if !masked {
-		faults = append(faults, "bad MASK")
-	}
-	if len(faults) > 0 {
-		h.fail(websocket.CloseProtocolError, strings.Join(faults, ", "))
+	if err := ws.CheckHeader(hd, state); err != nil {
+		h.fail(ws.StatusProtocolError, err.Error())
 		return 0, false
 	}
 
-	n := 2
-	switch length {
-	case 126:
-		if len(b) < 4 {
-			return 0, true
-		}
-		length, n = int64(binary.BigEndian.Uint16(b[2:])), 4
-	case 127:
-		if len(b) < 10 {
-			return 0, true
-		}
-		length, n = int64(binary.BigEndian.Uint64(b[2:])), 10
-	}
-	if len(b) < n+4 {
-		return 0, true
-	}
-	key := b[n : n+4]
-	n += 4
-
-	if !control {
-		if op != 0 {
+	if !hd.OpCode.IsControl() {
+		// Ours: the library reads no payload here, so the read limit
+		// (counted per message, across its frames) and the skip are ours.
+		if hd.OpCode != ws.OpContinuation {
 			f.msgLen = 0
 		}
-		f.msgLen += length
-		if length < 0 || f.msgLen < 0 || f.msgLen > wsReadLimit {
-			h.fail(websocket.CloseMessageTooBig, "")
+		f.msgLen += hd.Length
+		if f.msgLen < 0 || f.msgLen > wsReadLimit {
+			h.fail(ws.StatusMessageTooBig, "")
 			return 0, false
 		}
-		f.inMsg = !final
-		f.skip = length
+		f.inMsg = !hd.Fin
+		f.skip = hd.Length
 		return n, true
 	}
 
-	if int64(len(b)-n) < length {
+	if int64(len(b)-n) < hd.Length {
 		return 0, true
 	}
-	var buf [maxControlPayload]byte
-	payload := buf[:length]
-	for i := range payload {
-		payload[i] = b[n+i] ^ key[i&3]
-	}
-	n += int(length)
-	switch op {
-	case websocket.PongMessage:
+	var buf [ws.MaxControlFramePayloadSize]byte
+	payload := buf[:copy(buf[:hd.Length], b[n:])]
+	ws.Cipher(payload, hd.Mask, 0)
+	n += len(payload)
+	switch hd.OpCode {
+	case ws.OpPong:
 		h.pong()
-	case websocket.PingMessage:
+	case ws.OpPing:
 		h.ping(payload)
-	case websocket.CloseMessage:
-		code := websocket.CloseNoStatusReceived
-		if len(payload) >= 2 {
-			code = int(binary.BigEndian.Uint16(payload))
-			if !validCloseCode(code) {
-				h.fail(websocket.CloseProtocolError, "bad close code "+strconv.Itoa(code))
-				return 0, false
-			}
-			if !utf8.Valid(payload[2:]) {
-				h.fail(websocket.CloseProtocolError, "invalid utf8 payload in close frame")
-				return 0, false
-			}
+	case ws.OpClose:
+		code, reason := ws.ParseCloseFrameData(payload)
+		if code.Empty() {
+			// No code: RFC 6455 7.1.5 calls it 1005 (the library leaves
+			// that to its caller; wsutil's handler does the same).
+			h.closed(ws.StatusNoStatusRcvd)
+			return 0, false
+		}
+		if err := ws.CheckCloseFrameData(code, reason); err != nil {
+			h.fail(ws.StatusProtocolError, err.Error())
+			return 0, false
 		}
 		h.closed(code)
 		return 0, false
 	}
 	return n, true
-}
-
-// validCloseCode: the codes a peer may send (the library's list).
-func validCloseCode(code int) bool {
-	switch code {
-	case websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseProtocolError,
-		websocket.CloseUnsupportedData, websocket.CloseInvalidFramePayloadData,
-		websocket.ClosePolicyViolation, websocket.CloseMessageTooBig, websocket.CloseMandatoryExtension,
-		websocket.CloseInternalServerErr, websocket.CloseServiceRestart, websocket.CloseTryAgainLater:
-		return true
-	}
-	return code >= 3000 && code <= 4999
 }

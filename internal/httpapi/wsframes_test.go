@@ -7,18 +7,19 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fasthttp/websocket"
+	"github.com/gobwas/ws"
 )
 
 // frameLog records what wsFrames reports.
 type frameLog []string
 
-func (l *frameLog) pong()                { *l = append(*l, "pong") }
-func (l *frameLog) ping(p []byte)        { *l = append(*l, "ping "+string(p)) }
-func (l *frameLog) closed(code int)      { *l = append(*l, fmt.Sprint("closed ", code)) }
-func (l *frameLog) fail(c int, t string) { *l = append(*l, fmt.Sprintf("fail %d %q", c, t)) }
+func (l *frameLog) pong()                          { *l = append(*l, "pong") }
+func (l *frameLog) ping(p []byte)                  { *l = append(*l, "ping "+string(p)) }
+func (l *frameLog) closed(code ws.StatusCode)      { *l = append(*l, fmt.Sprint("closed ", code)) }
+func (l *frameLog) fail(c ws.StatusCode, t string) { *l = append(*l, fmt.Sprintf("fail %d %q", c, t)) }
 
-// clientFrame is a frame as a browser sends it (masked), or unmasked.
+// clientFrame is a frame as a browser sends it (masked), or unmasked;
+// encoded here, not with the library whose reading is under test.
 func clientFrame(b0 byte, payload []byte, masked bool) []byte {
 	f := []byte{b0}
 	mask := byte(0)
@@ -48,10 +49,11 @@ func clientFrame(b0 byte, payload []byte, masked bool) []byte {
 
 func closePayload(code int) []byte { return binary.BigEndian.AppendUint16(nil, uint16(code)) }
 
-// Each case's bytes, fed at once and split at every byte, give what the
-// websocket library's reader answered (its close codes and texts, checked
-// against fasthttp/websocket's conn.go): a browser cannot tell the two
-// apart.
+// Each case's bytes, fed at once and split at every byte, give gobwas/ws's
+// answer: its checks, in its order (the first fault found), its error
+// texts as the close texts (check.go, read.go); the read limit is ours.
+// Where fasthttp/websocket's reader (which served these websockets before)
+// answered otherwise, the case says what it answered.
 func TestWSFramesAnswerAsTheLibrary(t *testing.T) {
 	const fin, text, cont, closeOp, ping, pong = 0x80, 0x1, 0x0, 0x8, 0x9, 0xa
 	cases := []struct {
@@ -69,16 +71,33 @@ func TestWSFramesAnswerAsTheLibrary(t *testing.T) {
 		{"the limit counts per message", append(clientFrame(fin|text, make([]byte, 3<<10), true), clientFrame(fin|text, make([]byte, 3<<10), true)...), nil, false},
 		{"close with a code", clientFrame(fin|closeOp, append(closePayload(4000), "bye"...), true), []string{"closed 4000"}, true},
 		{"close without a code", clientFrame(fin|closeOp, nil, true), []string{"closed 1005"}, true},
-		{"close with a reserved code", clientFrame(fin|closeOp, closePayload(1005), true), []string{`fail 1002 "bad close code 1005"`}, true},
-		{"close with bad UTF-8", clientFrame(fin|closeOp, append(closePayload(1000), 0xff), true), []string{`fail 1002 "invalid utf8 payload in close frame"`}, true},
-		{"unmasked", clientFrame(fin|pong, nil, false), []string{`fail 1002 "bad MASK"`}, true},
-		{"RSV1", clientFrame(fin|0x40|text, nil, true), []string{`fail 1002 "RSV1 set"`}, true},
-		{"bad opcode", clientFrame(fin|0x3, nil, true), []string{`fail 1002 "bad opcode 3"`}, true},
-		{"long control", clientFrame(fin|ping, make([]byte, 126), true), []string{`fail 1002 "len > 125 for control"`}, true},
-		{"control not final", clientFrame(ping, nil, true), []string{`fail 1002 "FIN not set on control"`}, true},
-		{"faults together", clientFrame(0x20|ping, nil, false), []string{`fail 1002 "RSV2 set, FIN not set on control, bad MASK"`}, true},
-		{"continuation after FIN", clientFrame(fin|cont, nil, true), []string{`fail 1002 "continuation after FIN"`}, true},
-		{"data before FIN", append(clientFrame(text, []byte("a"), true), clientFrame(fin|text, []byte("b"), true)...), []string{`fail 1002 "data before FIN"`}, true},
+		{"close with a code of one byte", clientFrame(fin|closeOp, []byte{3}, true), []string{"closed 1005"}, true},
+		// Texts: fasthttp/websocket said "bad close code 1005", "invalid
+		// utf8 payload in close frame", "bad MASK", "RSV1 set", "bad opcode
+		// 3", "len > 125 for control", "FIN not set on control",
+		// "continuation after FIN", "data before FIN", and listed every
+		// fault of a header ("RSV2 set, FIN not set on control, bad MASK").
+		{"close with a reserved code", clientFrame(fin|closeOp, closePayload(1005), true), []string{`fail 1002 "status code is only application level"`}, true},
+		{"close with an unused code", clientFrame(fin|closeOp, closePayload(999), true), []string{`fail 1002 "status code is not in use"`}, true},
+		{"close with 1004", clientFrame(fin|closeOp, closePayload(1004), true), []string{`fail 1002 "status code has no meaning yet"`}, true},
+		{"close with bad UTF-8", clientFrame(fin|closeOp, append(closePayload(1000), 0xff), true), []string{`fail 1002 "invalid utf8 sequence in close reason"`}, true},
+		{"unmasked", clientFrame(fin|pong, nil, false), []string{`fail 1002 "frames from client to server must be masked"`}, true},
+		{"RSV1", clientFrame(fin|0x40|text, nil, true), []string{`fail 1002 "non-zero rsv bits with no extension negotiated"`}, true},
+		{"bad opcode", clientFrame(fin|0x3, nil, true), []string{`fail 1002 "use of reserved op code"`}, true},
+		{"long control", clientFrame(fin|ping, make([]byte, 126), true), []string{`fail 1002 "control frame payload limit exceeded"`}, true},
+		{"control not final", clientFrame(ping, nil, true), []string{`fail 1002 "control frame is not final"`}, true},
+		{"faults together: the first", clientFrame(0x20|ping, nil, false), []string{`fail 1002 "control frame is not final"`}, true},
+		{"continuation after FIN", clientFrame(fin|cont, nil, true), []string{`fail 1002 "unexpected continuation data frame"`}, true},
+		{"data before FIN", append(clientFrame(text, []byte("a"), true), clientFrame(fin|text, []byte("b"), true)...), []string{`fail 1002 "unexpected non-continuation data frame"`}, true},
+		// Where the library's checks differ from fasthttp/websocket's: it
+		// refuses 1012 and 1013, which fasthttp/websocket took; it takes
+		// codes from 5000, which fasthttp/websocket refused ("bad close
+		// code 5000"); a 64-bit length with its top bit set is a header
+		// error, where fasthttp/websocket's length went negative and failed
+		// the read limit (the reader here closed with 1009).
+		{"close with 1012", clientFrame(fin|closeOp, closePayload(1012), true), []string{`fail 1002 "status code is not defined in spec"`}, true},
+		{"close with 5000", clientFrame(fin|closeOp, closePayload(5000), true), []string{"closed 5000"}, true},
+		{"a length with its top bit set", []byte{fin | text, 0x80 | 127, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4}, []string{`fail 1002 "header error: the most significant bit must be 0"`}, true},
 		{"a control frame within a message", append(append(clientFrame(text, []byte("a"), true), clientFrame(fin|pong, nil, true)...), clientFrame(fin|cont, []byte("b"), true)...), []string{"pong"}, false},
 	}
 	for _, c := range cases {
@@ -103,7 +122,7 @@ func TestWSFramesAnswerAsTheLibrary(t *testing.T) {
 
 // Byte by byte, as a slow network would deliver them.
 func TestWSFramesByteByByte(t *testing.T) {
-	b := append(clientFrame(0x80|websocket.PingMessage, []byte("abc"), true), clientFrame(0x80|websocket.PongMessage, nil, true)...)
+	b := append(clientFrame(0x80|byte(ws.OpPing), []byte("abc"), true), clientFrame(0x80|byte(ws.OpPong), nil, true)...)
 	var f wsFrames
 	var got frameLog
 	for i := range b {

@@ -416,11 +416,7 @@ func (s *wsSession) writeItem(it wsItem) (done bool) {
 	case it.state:
 		return s.sendState()
 	case it.ping:
-		if s.w.write(ws.NewPingFrame(nil)) != nil {
-			_ = s.w.nc.Close()
-			return true
-		}
-		return false
+		return s.w.write(ws.NewPingFrame(nil)) != nil
 	default:
 		s.w.close(it.closeCode, it.closeText)
 		return true
@@ -451,13 +447,9 @@ func (s *wsSession) sendState() (done bool) {
 	return false
 }
 
-// send writes one text frame; false (after closing) when it failed.
+// send writes one text frame; false when it failed.
 func (s *wsSession) send(msg []byte) bool {
-	if s.w.write(ws.NewTextFrame(msg)) != nil {
-		_ = s.w.nc.Close()
-		return false
-	}
-	return true
+	return s.w.write(ws.NewTextFrame(msg)) == nil
 }
 
 // wsWriter writes an approval websocket's frames (gobwas/ws builds and
@@ -484,10 +476,11 @@ func (w *wsWriter) write(f ws.Frame) error {
 	return err
 }
 
-// close sends a close frame and closes the socket.
+// close sends a close frame. The socket is closed by the session's end
+// (closeConn), which frees the websocket's slot first: a browser that saw
+// the hang-up may reconnect at once.
 func (w *wsWriter) close(code ws.StatusCode, text string) {
 	_ = w.write(ws.NewCloseFrame(ws.NewCloseFrameBody(code, text)))
-	_ = w.nc.Close()
 }
 
 // socketOf is the socket under fasthttp's hijacked connection.

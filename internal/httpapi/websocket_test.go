@@ -56,7 +56,9 @@ func newApprovalWSServer(t *testing.T, poller bool) *approvalWSServer {
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
 	srv.slots.watch(app.Server())
 	app.Get("/ws/:id", func(c *fiber.Ctx) error {
-		slot, err := srv.slots.reserve(c.Params("id"), "")
+		// Cloned, as wsTicketGate does: fiber's Params point into its
+		// pooled Ctx, and the slot's id outlives the request.
+		slot, err := srv.slots.reserve(strings.Clone(c.Params("id")), "")
 		if err != nil {
 			return err
 		}

@@ -27,6 +27,10 @@ type config struct {
 	Floor     time.Duration // how long the Redis floor is sampled (at Rate)
 	Argon     time.Duration // how long the raw Argon2id rate is sampled
 	Settle    time.Duration // pause before each memory reading
+	// MemoryWebsockets is how many websockets the memory phase holds open
+	// at once: the ws phase's N + K, and as many more as it takes, whose
+	// approvals are written into the database (holdApprovals).
+	MemoryWebsockets int
 
 	OIDC        time.Duration // how long the oidc phase runs its flows (the raw RS256 rate is sampled as long, half before and half after)
 	OIDCWorkers int           // concurrent authorization code flows
@@ -74,6 +78,7 @@ func parseFlags(args []string, getenv func(string) string) (*config, error) {
 	fs.DurationVar(&c.Floor, "floor", 5*time.Second, "how long to sample the Redis floor (at -rate)")
 	fs.DurationVar(&c.Argon, "argon", 3*time.Second, "how long to sample the raw Argon2id hash rate")
 	fs.DurationVar(&c.Settle, "settle", 2*time.Second, "pause before each reading of the server's memory")
+	fs.IntVar(&c.MemoryWebsockets, "memory-websockets", 50000, "websockets the memory phase holds open at once: the ws phase's -waiting + -rate × -duration, and more that only wait (their approvals written into the database) up to this many")
 	fs.DurationVar(&c.OIDC, "oidc", 10*time.Second, "how long the oidc phase runs its code flows (and samples the raw RS256 rate: half before, half after)")
 	fs.IntVar(&c.OIDCWorkers, "oidc-workers", 8, "code flows in flight at once in the oidc phase")
 	fs.StringVar(&c.OIDCScope, "oidc-scope", "openid profile email", "the scope each code flow of the oidc phase asks for (add offline_access for a refresh token)")
@@ -128,6 +133,8 @@ func (c *config) check() error {
 		return errors.New("-waiting, -rate, -poll-rate, -duration, -idle and -poll-every must be positive")
 	case c.Seed != "db" && c.Seed != "api":
 		return errors.New(`-seed must be "db" or "api"`)
+	case c.MemoryWebsockets < 0:
+		return errors.New("-memory-websockets must not be negative")
 	case c.Concurrency < 1:
 		return errors.New("-concurrency must be at least 1")
 	case c.has("oidc") && (c.OIDC <= 0 || c.OIDCWorkers < 1):

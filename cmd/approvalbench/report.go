@@ -10,9 +10,10 @@ import (
 const (
 	targetWaiting     = 10000
 	targetRate        = 500
-	targetMemoryKiB   = 16
-	targetP50         = 1.0 // ms
-	targetP99         = 5.0 // ms
+	targetMemoryKiB   = 8     // issue 15: half of the first 16
+	targetHeld        = 50000 // websockets one instance holds in the memory phase (issue 15)
+	targetP50         = 1.0   // ms
+	targetP99         = 5.0   // ms
 	targetFloorFactor = 10
 	targetPollLatency = 100
 	targetPollCPU     = 10
@@ -32,6 +33,8 @@ func targets(cfg *config, r *Result) []Target {
 			fmt.Sprintf("%s open at once, %d errors", count(open), r.WS.Errors), r.WS.Errors == 0, open >= targetWaiting)
 	}
 	if r.Memory != nil {
+		add("websockets held on one instance (memory phase)", count(targetHeld),
+			fmt.Sprintf("%s open at once", count(r.Memory.Websockets)), r.Memory.Websockets >= targetHeld, cfg.MemoryWebsockets >= targetHeld)
 		add("server memory per idle websocket (RSS Δ / N)", fmt.Sprintf("≤ %d KiB", targetMemoryKiB),
 			fmt.Sprintf("%.1f KiB", r.Memory.PerWebsocketKiB), r.Memory.PerWebsocketKiB <= targetMemoryKiB, r.Memory.Websockets >= 1000)
 	}

@@ -63,12 +63,25 @@ func run(ctx context.Context, cfg *config, progress io.Writer) (*Result, error) 
 		kPoll = decided(cfg.PollRate, cfg.Duration)
 	}
 	open := cfg.Waiting + kWS // browsers waiting at once
-	held := 0                 // connections they hold: none for the login phase alone
+	extra := 0                // the memory phase's browsers beyond them
+	if cfg.has("memory") {
+		extra = max(0, cfg.MemoryWebsockets-open)
+	}
+	held := 0 // connections they hold: none for the login phase alone
 	if cfg.has("memory") || cfg.has("ws") || cfg.has("poll") {
-		held = open
+		held = open + extra
 	}
 	const spare = 4096 // HTTP connections, files, the runtime
 	limit, err := raiseFileLimit(uint64(held + spare))
+	if err != nil && extra > 0 && limit >= uint64(held-extra+spare) {
+		// Where the hard limit cannot be raised (no CAP_SYS_RESOURCE), the
+		// memory phase holds what it allows, and its target says so.
+		extra = int(limit) - spare - (held - extra)
+		held = open + extra
+		fmt.Fprintf(progress, "approvalbench: the file-descriptor limit is %d: the memory phase holds %d websockets, not %d\n",
+			limit, held, cfg.MemoryWebsockets)
+		err = nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -159,8 +172,15 @@ func run(ctx context.Context, cfg *config, progress io.Writer) (*Result, error) 
 	}
 
 	idle, wsDecided, pollDecided := users[:cfg.Waiting], users[cfg.Waiting:open], users[open:]
+	var onlyWait []*user
+	if extra > 0 {
+		b.say("writing %d more pending approvals for the memory phase", extra)
+		if onlyWait, err = holdApprovals(ctx, b.databaseURL, extra, cfg.Concurrency); err != nil {
+			return finish(err)
+		}
+	}
 	if cfg.has("memory") || cfg.has("ws") {
-		if res.Memory, res.WS, err = b.wsPhase(ctx, idle, wsDecided); err != nil {
+		if res.Memory, res.WS, err = b.wsPhase(ctx, idle, wsDecided, onlyWait); err != nil {
 			return finish(err)
 		}
 	}
@@ -282,7 +302,10 @@ func (b *bench) seed(ctx context.Context, n int) ([]*user, error) {
 // wsPhase opens a websocket per waiting and per to-be-decided browser,
 // measures the server's memory for them, its CPU while they only wait, and
 // then decides the second group at the configured rate.
-func (b *bench) wsPhase(ctx context.Context, idle, toDecide []*user) (*MemoryResult, *PhaseResult, error) {
+//
+// onlyWait are the memory phase's further browsers: open for its reading
+// only, so that the ws phase runs with N + K.
+func (b *bench) wsPhase(ctx context.Context, idle, toDecide, onlyWait []*user) (*MemoryResult, *PhaseResult, error) {
 	all := slices.Concat(idle, toDecide)
 	var mem *MemoryResult
 	var before memSample
@@ -297,21 +320,27 @@ func (b *bench) wsPhase(ctx context.Context, idle, toDecide []*user) (*MemoryRes
 			return nil, nil, err
 		}
 	}
-	b.say("opening %d websockets", len(all))
+	b.say("opening %d websockets", len(all)+len(onlyWait))
 	browsers, err := openBrowsers(ctx, b.srv.URL, b.srv.PublicURL, b.src, all, 64)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w\n%s", err, b.srv.Logs.String())
 	}
 	defer closeBrowsers(browsers)
 	if b.cfg.has("memory") {
+		waiters, err := openBrowsers(ctx, b.srv.URL, b.srv.PublicURL, b.src, onlyWait, 64)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w\n%s", err, b.srv.Logs.String())
+		}
 		sleep(ctx, b.cfg.Settle) // the last handshakes finish
 		after, err := b.sampleMemory(ctx)
 		if err != nil {
+			closeBrowsers(waiters)
 			return nil, nil, err
 		}
-		mem = memoryPerWebsocket(len(all), before, after)
+		mem = memoryPerWebsocket(len(all)+len(waiters), before, after)
 		b.say("memory: %.1f KiB RSS per websocket", mem.PerWebsocketKiB)
 		b.saveProfile(ctx, "ws-heap", "heap?gc=1", 0)
+		closeBrowsers(waiters)
 	}
 	if !b.cfg.has("ws") {
 		return mem, nil, nil

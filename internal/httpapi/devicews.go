@@ -88,7 +88,9 @@ type devicePending interface {
 // bounded queue; the connection's goroutine reads (pongs, the close).
 func handleDeviceWS(h *hub.Hub, pending devicePending, slots *wsSlots, origins []string, closing <-chan struct{}, log *slog.Logger) fiber.Handler {
 	shutdown := closedWhen(closing)
-	return upgradeWS(origins, slots, log, func(conn *websocket.Conn, deviceID string) {
+	// Browsers and devices send nothing but control frames (at most 125
+	// bytes).
+	return upgradeWS(origins, slots, log, 256, func(conn *websocket.Conn, deviceID string, _ func()) bool {
 		s := &deviceSession{conn: conn, id: deviceID, pending: pending, log: log,
 			out: make(chan deviceItem, deviceWSQueue), done: make(chan struct{})}
 		s.out <- deviceItem{state: true}
@@ -98,7 +100,7 @@ func handleDeviceWS(h *hub.Hub, pending devicePending, slots *wsSlots, origins [
 		if err != nil {
 			log.Warn("device websocket subscribe failed", "device_id", deviceID, "err", err)
 			closeWS(conn, websocket.CloseInternalServerErr, "unavailable")
-			return
+			return false
 		}
 		defer w.Close()
 		stopShutdown := context.AfterFunc(shutdown, func() {
@@ -118,6 +120,7 @@ func handleDeviceWS(h *hub.Hub, pending devicePending, slots *wsSlots, origins [
 		}
 		close(s.done)
 		writer.Wait()
+		return false
 	})
 }
 

@@ -112,8 +112,12 @@ func (s *wsSlots) taken(conn net.Conn) {
 }
 
 // watch has srv report its connections' states to connClosed (it is the
-// server's one ConnState hook).
-func (s *wsSlots) watch(srv *fasthttp.Server) { srv.ConnState = s.connClosed }
+// server's one ConnState hook), and leave hijacked connections open when
+// their handler returns: an approval websocket outlives it (upgradeWS).
+func (s *wsSlots) watch(srv *fasthttp.Server) {
+	srv.ConnState = s.connClosed
+	srv.KeepHijackedConns = true
+}
 
 // connClosed is the server's ConnState hook. fasthttp closes a connection
 // (StateClosed) instead of hijacking it when the 101 cannot be written; a

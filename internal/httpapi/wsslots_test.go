@@ -94,8 +94,9 @@ func TestWSSlotFreedWhenThe101CannotBeWritten(t *testing.T) {
 		}
 		c.Locals(wsSlotKey, slot)
 		return c.Next()
-	}, upgradeWS([]string{origin}, slots, slog.New(slog.NewTextHandler(io.Discard, nil)), func(*websocket.Conn, string) {
+	}, upgradeWS([]string{origin}, slots, slog.New(slog.NewTextHandler(io.Discard, nil)), 256, func(*websocket.Conn, string, func()) bool {
 		t.Error("the websocket handler ran on a connection whose 101 was never written")
+		return false
 	}))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -177,7 +178,7 @@ func TestWSGateCountsUpgradesNotYetOpen(t *testing.T) {
 			<-allDecided
 			return c.Next()
 		},
-		upgradeWS([]string{origin}, slots, log, func(*websocket.Conn, string) { <-hold }))
+		upgradeWS([]string{origin}, slots, log, 256, func(*websocket.Conn, string, func()) bool { <-hold; return false }))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fasthttp/websocket"
@@ -14,26 +15,30 @@ import (
 	"github.com/approvald/approvald/internal/core"
 )
 
-// wsWriteBuffers lends write buffers to websockets for the time of a write:
-// an approval's websocket writes two or three frames in its life, so a
-// buffer of its own would sit idle.
+// wsWriteBuffers lends the library's write buffers for the time of a
+// write: a device's websocket writes a frame now and then, so a buffer of
+// its own would sit idle. (An approval's websocket writes with wsWriter.)
 var wsWriteBuffers = &sync.Pool{}
 
 // upgradeWS upgrades an admitted request (wsGate reserved its slot) and
-// runs serve on the websocket; the slot is released when serve returns, or
-// at once when the upgrade fails. It uses fasthttp/websocket directly:
-// gofiber/contrib/websocket copies every header, cookie and query
-// parameter (the ticket among them) into maps that live as long as the
-// connection, and keeps a write buffer per connection: memory that every
-// waiting browser would hold for nothing (BENCHMARKS.md, "What each
-// optimization bought").
-func upgradeWS(origins []string, slots *wsSlots, log *slog.Logger, serve func(conn *websocket.Conn, approvalID string)) fiber.Handler {
+// runs serve on the websocket. serve returns whether the websocket lives
+// on past the call (the approval websocket, read by the poller): it then
+// calls closeConn once, when the websocket ends. Otherwise the connection
+// is closed when serve returns. closeConn frees the slot and closes the
+// connection; the slot is freed at once when the upgrade fails. (fasthttp
+// closes no hijacked connection: wsSlots.watch sets KeepHijackedConns.)
+// It uses fasthttp/websocket directly: gofiber/contrib/websocket copies
+// every header, cookie and query parameter (the ticket among them) into
+// maps that live as long as the connection, and keeps a write buffer per
+// connection: memory that every waiting browser would hold for nothing
+// (BENCHMARKS.md, "What each optimization bought"). readBuffer is the
+// library's read buffer, which a connection keeps for its whole life.
+func upgradeWS(origins []string, slots *wsSlots, log *slog.Logger, readBuffer int, serve func(conn *websocket.Conn, id string, closeConn func()) (kept bool)) fiber.Handler {
 	upgrader := websocket.FastHTTPUpgrader{
 		HandshakeTimeout: 10 * time.Second,
-		// Browsers send nothing but control frames (at most 125 bytes).
-		ReadBufferSize:  256,
-		WriteBufferSize: 1024,
-		WriteBufferPool: wsWriteBuffers,
+		ReadBufferSize:   readBuffer,
+		WriteBufferSize:  1024,
+		WriteBufferPool:  wsWriteBuffers,
 		CheckOrigin: func(ctx *fasthttp.RequestCtx) bool {
 			// As wsGate checks it, which has already admitted the request.
 			return slices.Contains(origins, strings.TrimSuffix(string(ctx.Request.Header.Peek(fiber.HeaderOrigin)), "/"))
@@ -45,15 +50,30 @@ func upgradeWS(origins []string, slots *wsSlots, log *slog.Logger, serve func(co
 		netConn := fctx.Conn()
 		err := upgrader.Upgrade(fctx, func(conn *websocket.Conn) {
 			slots.taken(netConn)
-			defer slots.release(slot) // last: after the websocket's own cleanup
 			releaseRequest(fctx)
+			// The socket, not the library's Conn, which a kept websocket
+			// lets go (handleApprovalWS).
+			socket := socketOf(conn.NetConn())
+			var closed atomic.Bool
+			closeConn := func() {
+				if closed.CompareAndSwap(false, true) {
+					// The slot first: a client that saw the hang-up may
+					// reconnect at once.
+					slots.release(slot)
+					_ = socket.Close()
+				}
+			}
+			kept := false
 			defer func() {
 				if r := recover(); r != nil {
 					log.Error("websocket handler panicked", "panic", r)
 					closeWS(conn, websocket.CloseInternalServerErr, "internal error")
 				}
+				if !kept {
+					closeConn()
+				}
 			}()
-			serve(conn, slot.approvalID)
+			kept = serve(conn, slot.approvalID, closeConn)
 		})
 		if err != nil {
 			slots.release(slot)

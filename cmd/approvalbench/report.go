@@ -127,6 +127,27 @@ func (r *Result) Markdown() string {
 			}
 			return s
 		})
+		both("server queues: GC pauses (p99 / max at most, ms); scheduler latency p50 / p99 / max at most (ms)", func(p *PhaseResult) string {
+			q := p.Queues
+			if q == nil {
+				return "–"
+			}
+			return fmt.Sprintf("%d (%s / %s); %s / %s / %s", q.GCPauses, msf(q.GCPauseP99), msf(q.GCPauseMax),
+				msf(q.SchedLatencyP50), msf(q.SchedLatencyP99), msf(q.SchedLatencyMax))
+		})
+		both("server pool waits: database (ms in all); Redis (ms in all, timeouts)", func(p *PhaseResult) string {
+			q := p.Queues
+			if q == nil {
+				return "–"
+			}
+			return fmt.Sprintf("%d (%.1f); %d (%.1f, %d)", q.DBWaits, q.DBWaitMs, q.RedisWaits, q.RedisWaitMs, q.RedisPoolTimeouts)
+		})
+		both("PostgreSQL WAL flushes in the decision window (pg_stat_wal, whole cluster)", func(p *PhaseResult) string {
+			if p.WAL == "" {
+				return "–"
+			}
+			return p.WAL
+		})
 		both("lost / errors", func(p *PhaseResult) string { return fmt.Sprintf("%d / %d", p.Lost, p.Errors) })
 		both("server CPU per waiting browser-minute, idle (ms)", func(p *PhaseResult) string { return fmt.Sprintf("%.3f", p.IdleCPUPerBrowser) })
 		both("… with PostgreSQL + Redis (ms)", func(p *PhaseResult) string { return fmt.Sprintf("%.3f", p.IdleTotalPerBrowser) })
@@ -230,6 +251,13 @@ func (r *Result) Markdown() string {
 			fmt.Sprintf("%.1f / %.1f / %.1f, %.2f", mm.PerWebsocketKiB, mm.HeapPerWebsocket, mm.StackPerWebsocket, mm.GoroutinesPerWS))
 	}
 	row("run", fmt.Sprintf("%.0f s, seed %s, %d source address(es), fd limit %d", r.Seconds, r.Config.Seed, r.Config.SourceAddresses, r.Config.FileLimit))
+	if pg := r.Config.Postgres; pg != nil {
+		durable := "not durable"
+		if pg.Durable() {
+			durable = "durable"
+		}
+		row("PostgreSQL commits", fmt.Sprintf("%s: fsync=%s, synchronous_commit=%s", durable, pg.Fsync, pg.SynchronousCommit))
+	}
 	if len(r.Targets) > 0 {
 		b.WriteString("\n")
 		row("target", "goal", "measured", "holds")

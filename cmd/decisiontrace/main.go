@@ -68,8 +68,9 @@ func waitingOn(s trace.Stack) string {
 	case has(s, "go-redis"):
 		return "redis"
 	case has(s, "WaitGroup).Wait") && has(s, "authenticate"):
-		// The nonce and failure count, settled meanwhile by another goroutine.
-		return "redis, the nonce (awaited)"
+		// The other half of Redis's script ‖ the signature's check, which
+		// runs on a goroutine of its own.
+		return "authenticate: awaiting its other half"
 	case has(s, "Stmt).QueryContext"):
 		return "postgres, the decision"
 	case has(s, "pgdriver", "database/sql"):

@@ -34,12 +34,15 @@ func TestSmoke(t *testing.T) {
 		MemoryWebsockets: 14, // 4 more than N + K, their approvals written into the database
 		OIDC:             400 * time.Millisecond, OIDCWorkers: 2, OIDCScope: "openid profile offline_access",
 		Passkey: 400 * time.Millisecond, PasskeyWorkers: 2, WebPush: 300 * time.Millisecond, WebPushWorkers: 2,
-		Seed: "api", Concurrency: 4, Modes: allModes, PprofDir: t.TempDir(), Timeout: 2 * time.Minute,
+		Seed: "api", Concurrency: 4, Modes: allModes, PprofDir: t.TempDir(), Trace: 100 * time.Millisecond, Timeout: 2 * time.Minute,
 	}
 	var progress bytes.Buffer
 	res, err := run(context.Background(), cfg, &progress)
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, progress.String())
+	}
+	if res.WS.Queues == nil || res.Config.Postgres == nil || res.Config.Postgres.Fsync == "" {
+		t.Fatalf("no server queues (%+v) or PostgreSQL settings (%+v)", res.WS.Queues, res.Config.Postgres)
 	}
 	const decidedPerPhase = 6 // 40/s for 150 ms
 	if res.Login == nil || res.Login.Logins != 4+2*decidedPerPhase || res.Login.ArgonPerSecond <= 0 {
@@ -82,7 +85,7 @@ func TestSmoke(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil || back.WS.Latency != res.WS.Latency {
 		t.Fatalf("the JSON does not read back: %v", err)
 	}
-	for _, profile := range []string{"ws-heap.pprof"} {
+	for _, profile := range []string{"ws-heap.pprof", "ws-decide.trace"} {
 		if _, err := os.Stat(cfg.PprofDir + "/" + profile); err != nil {
 			t.Errorf("profile %s was not saved: %v", profile, err)
 		}

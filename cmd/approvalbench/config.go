@@ -49,7 +49,9 @@ type config struct {
 	Modes       []string
 	JSONPath    string
 	PprofDir    string
-	ServerLog   string // approvald's stderr is appended here too
+	Durable     bool          // synchronous_commit on for the bench database, and fsync on required
+	Trace       time.Duration // the server's execution trace of the ws decision window, this long, into PprofDir
+	ServerLog   string        // approvald's stderr is appended here too
 	Timeout     time.Duration
 }
 
@@ -100,6 +102,8 @@ func parseFlags(args []string, getenv func(string) string) (*config, error) {
 	fs.StringVar(&c.JSONPath, "json", "", "write the figures as JSON to this `file`")
 	fs.StringVar(&c.ServerLog, "server-log", "", "append approvald's log (stderr) to this `file`")
 	fs.StringVar(&c.PprofDir, "pprof-dir", "", "save server CPU and heap profiles of each phase in this `directory`")
+	fs.BoolVar(&c.Durable, "durable", false, "commit as a deployment does: synchronous_commit=on for the bench's database, and refuse a PostgreSQL that runs fsync=off")
+	fs.DurationVar(&c.Trace, "trace", 0, "with -pprof-dir, save approvald's execution trace (go tool trace) of the first `duration` of the ws decision window as ws-decide.trace")
 	fs.DurationVar(&c.Timeout, "timeout", 15*time.Minute, "stop the whole run after this long")
 	if err := fs.Parse(args); err != nil {
 		var b strings.Builder

@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/approvald/approvald/internal/testenv"
 )
 
 func TestParseStatCPU(t *testing.T) {
@@ -147,5 +151,52 @@ func TestPasskeyFlagsAndPublicURL(t *testing.T) {
 	}
 	if got, err := passkeyPublicURL("127.0.0.1:41234"); err != nil || got != "http://localhost:41234" {
 		t.Fatalf("passkeyPublicURL = %q, %v", got, err)
+	}
+}
+
+func TestServerQueuesAreTheWindowsDifference(t *testing.T) {
+	reading := func(pauses, waits, waitSeconds float64) serverSide {
+		return serverSide{fmt.Sprintf(`go_sched_pauses_total_gc_seconds_bucket{le="0.0001"} %[1]g
+go_sched_pauses_total_gc_seconds_bucket{le="0.001"} %[1]g
+go_sched_pauses_total_gc_seconds_bucket{le="+Inf"} %[1]g
+approvald_pool_waits_total{pool="database"} %[2]g
+approvald_pool_wait_seconds_total{pool="database"} %[3]g
+`, pauses, waits, waitSeconds)}
+	}
+	q := serverQueues(reading(10, 3, 0.5), reading(14, 5, 0.75))
+	if q.GCPauses != 4 || q.GCPauseMax != 0.1 || q.DBWaits != 2 || q.DBWaitMs != 250 || q.RedisWaits != 0 {
+		t.Fatalf("queues %+v; want 4 pauses of at most 0.1 ms, 2 database waits of 250 ms in all, no Redis wait", q)
+	}
+}
+
+// TestDurableAsksForSynchronousCommits: -durable turns synchronous_commit on
+// for the bench's database, and refuses a server that runs fsync off.
+func TestDurableAsksForSynchronousCommits(t *testing.T) {
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		testenv.Missing(t, "PostgreSQL (TEST_DATABASE_URL)")
+	}
+	ctx := context.Background()
+	dbURL, drop, err := testenv.CreateDatabase(ctx, base, "t_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer drop()
+	before, err := postgresSettings(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = makeDurable(ctx, dbURL)
+	if before.Fsync != "on" {
+		if err == nil || !strings.Contains(err.Error(), "fsync=off") {
+			t.Fatalf("fsync=%s: makeDurable = %v; want it refused", before.Fsync, err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after, err := postgresSettings(ctx, dbURL); err != nil || !after.Durable() {
+		t.Fatalf("after makeDurable: %+v, %v; want durable", after, err)
 	}
 }

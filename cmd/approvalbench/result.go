@@ -33,6 +33,8 @@ type ResultConfig struct {
 	Seed             string  `json:"seed"`
 	FileLimit        uint64  `json:"file_limit"`
 	SourceAddresses  int     `json:"source_addresses"`
+	// Postgres is what a commit waits for on the bench database.
+	Postgres *PostgresSettings `json:"postgres,omitempty"`
 }
 
 // MemoryResult is the server's memory for its open websockets.
@@ -78,7 +80,30 @@ type PhaseResult struct {
 	ServerDecisionP99 float64 `json:"server_decision_to_websocket_p99_ms_at_most"`
 	ServerCallbackP50 float64 `json:"server_callback_p50_ms_at_most"`
 	ServerCallbackP99 float64 `json:"server_callback_p99_ms_at_most"`
-	FirstError        string  `json:"first_error,omitempty"`
+	// What could queue a decision inside approvald in the window: the
+	// collector's stop-the-world pauses and the scheduler's latency
+	// (runtime/metrics; bucket upper bounds, ms), and the waits for a
+	// pooled database or Redis connection.
+	Queues *ServerQueues `json:"server_queues,omitempty"`
+	// WAL is PostgreSQL's WAL flushes in the decision window (pg_stat_wal,
+	// the whole cluster): the commit's wait for the disk.
+	WAL        string `json:"wal_flushes,omitempty"`
+	FirstError string `json:"first_error,omitempty"`
+}
+
+// ServerQueues is what approvald's runtime and pools say of a window.
+type ServerQueues struct {
+	GCPauses          int     `json:"gc_pauses"`
+	GCPauseP99        float64 `json:"gc_pause_p99_ms_at_most"`
+	GCPauseMax        float64 `json:"gc_pause_max_ms_at_most"`
+	SchedLatencyP50   float64 `json:"sched_latency_p50_ms_at_most"`
+	SchedLatencyP99   float64 `json:"sched_latency_p99_ms_at_most"`
+	SchedLatencyMax   float64 `json:"sched_latency_max_ms_at_most"`
+	DBWaits           int     `json:"db_pool_waits"`
+	DBWaitMs          float64 `json:"db_pool_wait_ms"`
+	RedisWaits        int     `json:"redis_pool_waits"`
+	RedisWaitMs       float64 `json:"redis_pool_wait_ms"`
+	RedisPoolTimeouts int     `json:"redis_pool_timeouts"`
 }
 
 // Target is one of the figures to beat (BENCHMARKS.md).

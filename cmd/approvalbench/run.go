@@ -124,6 +124,9 @@ func run(ctx context.Context, cfg *config, progress io.Writer) (*Result, error) 
 	if err := b.startServer(ctx); err != nil {
 		return finish(err)
 	}
+	if s, err := postgresSettings(ctx, b.databaseURL); err == nil {
+		res.Config.Postgres = &s
+	}
 
 	if !needsUsers(cfg) {
 		// No user to seed nor log in: the flows alone, if asked.
@@ -226,6 +229,11 @@ func (b *bench) startServer(ctx context.Context) error {
 	}
 	b.tb.Cleanup(drop) // the last thing close does
 	b.databaseURL = dbURL
+	if b.cfg.Durable {
+		if err := makeDurable(ctx, dbURL); err != nil {
+			return err
+		}
+	}
 	addr, err := freeAddr()
 	if err != nil {
 		return err
@@ -360,9 +368,10 @@ func (b *bench) wsPhase(ctx context.Context, idle, toDecide, onlyWait []*user) (
 	// to collect first, and only after a collection is it up to date.)
 	b.saveProfile(ctx, "ws-allocs-before", "heap?gc=1", 0)
 	stopProfile := b.profile(ctx, "ws-decide-cpu", int(b.cfg.Duration.Seconds()))
+	stopTrace := b.trace(ctx, "ws-decide", b.cfg.Trace)
 	var d *decisions
 	decidedBrowsers := browsers[len(idle):]
-	reading := b.readServerSide(ctx)
+	reading, wal := b.readServerSide(ctx), b.readWAL(ctx)
 	cpu = b.measureCPU(func() {
 		withoutGC(func() {
 			d = decideAtRate(ctx, toDecide, b.cfg.Rate)
@@ -370,8 +379,10 @@ func (b *bench) wsPhase(ctx context.Context, idle, toDecide, onlyWait []*user) (
 		})
 	})
 	stopProfile()
+	stopTrace()
 	b.saveProfile(ctx, "ws-allocs-after", "heap?gc=1", 0)
 	serverQuantiles(r, reading, b.readServerSide(ctx))
+	r.WAL = walFigure(wal, b.readWAL(ctx), len(toDecide))
 	r.DecideRedisCPUSeconds = cpu.redis.Seconds()
 	r.DecideCPUSeconds, r.DecideDepsSeconds = cpu.server.Seconds(), cpu.deps.Seconds()
 	r.DecideCPUPerBrowser = perBrowserMinute(cpu.server, len(all), cpu.wall)
@@ -532,15 +543,37 @@ func (b *bench) profile(ctx context.Context, name string, seconds int) (wait fun
 	return func() { <-done }
 }
 
+// trace starts an execution trace of d into -pprof-dir/<name>.trace (when
+// both are set); the returned func waits for it.
+func (b *bench) trace(ctx context.Context, name string, d time.Duration) (wait func()) {
+	if b.cfg.PprofDir == "" || d <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.fetch(ctx, fmt.Sprintf("/debug/pprof/trace?seconds=%g", d.Seconds()), name+".trace")
+	}()
+	return func() { <-done }
+}
+
 // saveProfile fetches /debug/pprof/<kind> into -pprof-dir/<name>.pprof.
 func (b *bench) saveProfile(ctx context.Context, name, kind string, seconds int) {
 	if b.cfg.PprofDir == "" {
 		return
 	}
-	u := b.metricsURL + "/debug/pprof/" + kind
+	path := "/debug/pprof/" + kind
 	if seconds > 0 {
-		u += "?seconds=" + strconv.Itoa(seconds)
+		path += "?seconds=" + strconv.Itoa(seconds)
 	}
+	b.fetch(ctx, path, name+".pprof")
+}
+
+// fetch saves what approvald's metrics listener serves at path into
+// -pprof-dir/file.
+func (b *bench) fetch(ctx context.Context, path, file string) {
+	name := file
+	u := b.metricsURL + path
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return
@@ -555,7 +588,7 @@ func (b *bench) saveProfile(ctx context.Context, name, kind string, seconds int)
 		b.say("profile %s: %v", name, err)
 		return
 	}
-	f, err := os.Create(filepath.Join(b.cfg.PprofDir, name+".pprof"))
+	f, err := os.Create(filepath.Join(b.cfg.PprofDir, file))
 	if err != nil {
 		b.say("profile %s: %v", name, err)
 		return

@@ -135,4 +135,29 @@ func serverQuantiles(r *PhaseResult, before, after serverSide) {
 	r.ServerDecisionP50, r.ServerDecisionP99 = quantileBound(d0, d1, 0.5), quantileBound(d0, d1, 0.99)
 	c0, c1 := histogram(before.text, "approvald_http_request_duration_seconds", callbackLabels), histogram(after.text, "approvald_http_request_duration_seconds", callbackLabels)
 	r.ServerCallbackP50, r.ServerCallbackP99 = quantileBound(c0, c1, 0.5), quantileBound(c0, c1, 0.99)
+	r.Queues = serverQueues(before, after)
+}
+
+// serverQueues reads what could queue a decision inside approvald between
+// two readings: GC pauses, scheduler latency, pool waits.
+func serverQueues(before, after serverSide) *ServerQueues {
+	q := &ServerQueues{}
+	p0, p1 := histogram(before.text, "go_sched_pauses_total_gc_seconds", ""), histogram(after.text, "go_sched_pauses_total_gc_seconds", "")
+	if n := len(p1); n > 0 && len(p0) == n {
+		q.GCPauses = int(p1[n-1].count - p0[n-1].count)
+	}
+	q.GCPauseP99, q.GCPauseMax = quantileBound(p0, p1, 0.99), quantileBound(p0, p1, 1)
+	s0, s1 := histogram(before.text, "go_sched_latencies_seconds", ""), histogram(after.text, "go_sched_latencies_seconds", "")
+	q.SchedLatencyP50, q.SchedLatencyP99, q.SchedLatencyMax = quantileBound(s0, s1, 0.5), quantileBound(s0, s1, 0.99), quantileBound(s0, s1, 1)
+	delta := func(series string) float64 {
+		a, _ := seriesValue(after.text, series)
+		b, _ := seriesValue(before.text, series)
+		return a - b
+	}
+	q.DBWaits = int(delta(`approvald_pool_waits_total{pool="database"}`))
+	q.DBWaitMs = 1000 * delta(`approvald_pool_wait_seconds_total{pool="database"}`)
+	q.RedisWaits = int(delta(`approvald_pool_waits_total{pool="redis"}`))
+	q.RedisWaitMs = 1000 * delta(`approvald_pool_wait_seconds_total{pool="redis"}`)
+	q.RedisPoolTimeouts = int(delta(`approvald_pool_timeouts_total{pool="redis"}`))
+	return q
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/approvald/approvald/internal/clientcontext"
 	"github.com/approvald/approvald/internal/core"
@@ -96,7 +97,27 @@ func openAdapters(ctx context.Context, cfg *config, db *store.DB, log *slog.Logg
 	}
 	c.add(func() { a.hub.Close() })
 	a.metrics.WatchHub(a.hub.Resubscribed, a.hub.Waiting)
+	a.metrics.WatchPools(poolStats(db, a.eph))
 	return a, nil
+}
+
+// poolStats reads the database's and Redis's pool counts for metrics
+// (Redis's func is nil without Redis).
+func poolStats(db *store.DB, eph ephemeral) (dbStats, redisStats func() metrics.PoolStats) {
+	dbStats = func() metrics.PoolStats {
+		s := db.PoolStats()
+		return metrics.PoolStats{InUse: s.InUse, Open: s.OpenConnections, Waits: uint64(s.WaitCount), WaitDuration: s.WaitDuration}
+	}
+	if r, ok := eph.(*redis.Client); ok {
+		redisStats = func() metrics.PoolStats {
+			s := r.PoolStats()
+			return metrics.PoolStats{
+				InUse: int(s.TotalConns - s.IdleConns), Open: int(s.TotalConns),
+				Waits: uint64(s.WaitCount), WaitDuration: time.Duration(s.WaitDurationNs), Timeouts: uint64(s.Timeouts),
+			}
+		}
+	}
+	return dbStats, redisStats
 }
 
 func openDatabase(ctx context.Context, cfg *config) (*store.DB, error) {

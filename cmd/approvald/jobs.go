@@ -13,6 +13,12 @@ func startJobs(cfg *config, a *adapters, s *services, log *slog.Logger, c *close
 	ctx, stop := context.WithCancel(context.Background())
 	c.add(stop)
 	go s.approvals.RunSweeper(ctx, cfg.SweepInterval)
+	go func() {
+		// In the background: a callback meanwhile reads its device.
+		if err := s.approvals.LoadDeviceKeys(ctx, a.db); err != nil {
+			log.Warn("device keys not loaded", "err", err)
+		}
+	}()
 	go a.hub.Watch(ctx, a.eph, time.Second)
 	go a.keys.jwt.ReloadEvery(ctx, cfg.KeyReloadInterval, log)
 	for _, ring := range a.keys.idTokenRings() {

@@ -1,6 +1,7 @@
 package approval
 
 import (
+	"context"
 	"sync"
 
 	"github.com/approvald/approvald/internal/core"
@@ -54,4 +55,24 @@ func (k *deviceKeys) lookup(id string) (*core.Device, bool) {
 		return nil, false
 	}
 	return &core.Device{ID: id, UserID: key.userID, PublicKey: key.publicKey}, true
+}
+
+// DeviceKeyLister lists devices' keys (ID, UserID and PublicKey), the
+// newest first: the store does.
+type DeviceKeyLister interface {
+	DeviceKeys(ctx context.Context, limit int) ([]*core.Device, error)
+}
+
+// LoadDeviceKeys remembers the keys of the newest devices, as many as the
+// cache holds, so that a callback to an instance that just started (or
+// that never pushed to the device: another instance did) is checked
+// without a database read on its path. A device enrolled later is read
+// on its first callback, as before.
+func (s *Service) LoadDeviceKeys(ctx context.Context, from DeviceKeyLister) error {
+	devices, err := from.DeviceKeys(ctx, maxDeviceKeys)
+	if err != nil {
+		return err
+	}
+	s.keys.remember(devices...)
+	return nil
 }

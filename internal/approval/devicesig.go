@@ -67,12 +67,15 @@ func (s *Service) authenticate(ctx context.Context, r SignedRequest, wantDeviceI
 		limit, limitErr = s.Limiter.Check(ctx, failKey, s.Config.CallbackFailures, s.Config.CallbackFailureWindow, now)
 	} else {
 		nonceKey = "nonce:{" + h.DeviceID + "}:" + h.Nonce
-		var redisAnswered sync.WaitGroup
-		redisAnswered.Go(func() {
-			limit, fresh, limitErr = s.Limiter.CheckAndClaim(ctx, failKey, s.Config.CallbackFailures, s.Config.CallbackFailureWindow, now, nonceKey, NonceTTL)
-		})
-		dev, err = s.verifySignature(ctx, r, h, remembered)
-		redisAnswered.Wait()
+		// The signature is checked while Redis answers. This goroutine
+		// sends the script at once; the check, started aside, runs as soon
+		// as this one blocks on the answer, even with every P busy (the
+		// other way round, the script waited for the check's CPU whenever
+		// no other P was idle to take its goroutine).
+		var verified sync.WaitGroup
+		verified.Go(func() { dev, err = s.verifySignature(ctx, r, h, remembered) })
+		limit, fresh, limitErr = s.Limiter.CheckAndClaim(ctx, failKey, s.Config.CallbackFailures, s.Config.CallbackFailureWindow, now, nonceKey, NonceTTL)
+		verified.Wait()
 	}
 	switch {
 	case limitErr != nil:

@@ -76,6 +76,7 @@ type fixture struct {
 	box    *secretbox.Box
 	tokens *session.Service
 	sub    core.Subscriber
+	deps   approval.Deps // what svc was built on, for another instance
 
 	keysMu sync.Mutex
 	keys   map[string]ed25519.PrivateKey // device id → its signing key
@@ -138,12 +139,13 @@ func newFixtureOn(t *testing.T, dialect string) *fixture {
 	}
 	cfg := approval.DefaultConfig()
 	cfg.CallbackURL = "https://approvald.test/api/v1/callbacks/approval"
-	f.svc, err = approval.New(approval.Deps{
+	f.deps = approval.Deps{
 		Config: cfg, Approvals: db, Devices: db, Users: db, Broker: eph, KV: eph, Limiter: eph,
 		Texts: f.texts, Codes: otp.NewCodeHasher(core.RandomBytes(32)), Pusher: f.pusher,
 		Secrets: box, Tokens: tokens, Audit: &store.Auditor{Events: db, Clock: clock, Log: log},
 		Clock: clock, Log: log, ServerKey: serverKey,
-	})
+	}
+	f.svc, err = approval.New(f.deps)
 	if err != nil {
 		t.Fatal(err)
 	}

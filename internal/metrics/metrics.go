@@ -6,6 +6,7 @@ package metrics
 
 import (
 	"net/http"
+	"regexp"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -90,7 +91,12 @@ func New() *Metrics {
 		}, []string{"method", "route", "code"}),
 	}
 	m.reg.MustRegister(
-		collectors.NewGoCollector(),
+		// The scheduler's latencies and the collector's stop-the-world
+		// pauses as histograms: what a latency tail is first checked
+		// against (issue 15).
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{
+			Matcher: regexp.MustCompile(`^/sched/(latencies|pauses/total/gc):seconds$`),
+		})),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.approvalsStarted, m.approvalsDecided, m.decisionToWS, m.websocketsOpen,
 		m.pushes, m.sms, m.smsCodes, m.httpDuration,
@@ -152,6 +158,52 @@ func (m *Metrics) WatchHub(resubscribed func() uint64, channels func() int) {
 			Help: "Broker channels this instance subscribes to (approvals with a waiting websocket here).",
 		}, func() float64 { return float64(channels()) }),
 	)
+}
+
+// PoolStats is what a connection pool counts of its waits, read at scrape
+// time.
+type PoolStats struct {
+	InUse, Open  int
+	Waits        uint64        // times a caller found no free connection and waited
+	WaitDuration time.Duration // the time they waited, in all
+	Timeouts     uint64        // waits that gave up (go-redis only)
+}
+
+// WatchPools exports the database's and Redis's pool waits: a pool too
+// small for the load queues requests before they reach either server.
+// Either func may be nil (SQLite, no Redis).
+func (m *Metrics) WatchPools(db, redis func() PoolStats) {
+	if m == nil {
+		return
+	}
+	for name, read := range map[string]func() PoolStats{"database": db, "redis": redis} {
+		if read == nil {
+			continue
+		}
+		labels := prometheus.Labels{"pool": name}
+		m.reg.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Namespace: Namespace, Name: "pool_waits_total", ConstLabels: labels,
+				Help: "Times a caller found no free pooled connection and waited for one.",
+			}, func() float64 { return float64(read().Waits) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Namespace: Namespace, Name: "pool_wait_seconds_total", ConstLabels: labels,
+				Help: "Time callers waited for a pooled connection, in all.",
+			}, func() float64 { return read().WaitDuration.Seconds() }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Namespace: Namespace, Name: "pool_timeouts_total", ConstLabels: labels,
+				Help: "Waits for a pooled connection that gave up.",
+			}, func() float64 { return float64(read().Timeouts) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Namespace: Namespace, Name: "pool_connections_in_use", ConstLabels: labels,
+				Help: "Pooled connections in use now.",
+			}, func() float64 { return float64(read().InUse) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Namespace: Namespace, Name: "pool_connections_open", ConstLabels: labels,
+				Help: "Pooled connections open now.",
+			}, func() float64 { return float64(read().Open) }),
+		)
+	}
 }
 
 // WebsocketOpened and WebsocketClosed bracket one approval websocket.

@@ -144,6 +144,33 @@ func TestWatchHubReadsAtScrapeTime(t *testing.T) {
 	}
 }
 
+func TestWatchPoolsReadsAtScrapeTime(t *testing.T) {
+	m := metrics.New()
+	var db metrics.PoolStats
+	m.WatchPools(func() metrics.PoolStats { return db }, nil)
+	db = metrics.PoolStats{InUse: 2, Open: 5, Waits: 4, WaitDuration: 1500 * time.Millisecond}
+	for name, want := range map[string]float64{
+		"approvald_pool_waits_total": 4, "approvald_pool_wait_seconds_total": 1.5,
+		"approvald_pool_connections_in_use": 2, "approvald_pool_connections_open": 5,
+	} {
+		if v := mustSample(t, m, name, map[string]string{"pool": "database"}); v != want {
+			t.Errorf("%s = %v, want %v", name, v, want)
+		}
+	}
+	if _, ok := sample(t, m, "approvald_pool_waits_total", map[string]string{"pool": "redis"}); ok {
+		t.Error("a Redis pool is exported without Redis")
+	}
+}
+
+func TestSchedulerAndGCPauseHistogramsAreExported(t *testing.T) {
+	m := metrics.New()
+	for _, name := range []string{"go_sched_latencies_seconds", "go_sched_pauses_total_gc_seconds"} {
+		if _, ok := sample(t, m, name, map[string]string{}); !ok {
+			t.Errorf("%s is not exported", name)
+		}
+	}
+}
+
 type failingWriter struct{}
 
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }

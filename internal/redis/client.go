@@ -113,3 +113,6 @@ func (c *Client) Close() error {
 
 // key is the Redis name of a caller's key or channel.
 func (c *Client) key(name string) string { return c.prefix + name }
+
+// PoolStats is what the connection pool counted (for metrics).
+func (c *Client) PoolStats() *goredis.PoolStats { return c.rdb.PoolStats() }

@@ -157,6 +157,9 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
+// PoolStats is what the connection pool counted (for metrics).
+func (db *DB) PoolStats() sql.DBStats { return db.bun.DB.Stats() }
+
 // Close closes every connection.
 func (db *DB) Close() error {
 	return errors.Join(db.decideStmt.close(), db.bun.Close())

@@ -117,6 +117,23 @@ func (db *DB) Device(ctx context.Context, id string) (*core.Device, error) {
 	return row.device(), nil
 }
 
+// DeviceKeys returns up to limit devices, the newest first, with only what
+// never changes about them: ID, UserID and PublicKey (an instance that
+// starts learns the keys its callbacks will be signed with in one read).
+func (db *DB) DeviceKeys(ctx context.Context, limit int) ([]*core.Device, error) {
+	var rows []deviceRow
+	err := db.bun.NewSelect().Model(&rows).Column("id", "user_id", "public_key").
+		OrderExpr("created_at DESC, id").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	devices := make([]*core.Device, len(rows))
+	for i, r := range rows {
+		devices[i] = &core.Device{ID: r.ID, UserID: r.UserID, PublicKey: r.PublicKey}
+	}
+	return devices, nil
+}
+
 // DevicesByUser lists the user's devices, oldest first.
 func (db *DB) DevicesByUser(ctx context.Context, userID string) ([]*core.Device, error) {
 	var rows []deviceRow

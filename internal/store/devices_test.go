@@ -257,3 +257,30 @@ func TestSetWebPush(t *testing.T) {
 		wantCode(t, db.SetWebPush(ctx, "dev_missing", core.WebPush{}), core.ENotFound)
 	})
 }
+
+// TestDeviceKeys: the newest devices first, as many as asked, each with
+// its id, user and public key.
+func TestDeviceKeys(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		u := verifiedUser(t, db, "")
+		var made []*core.Device
+		for i := range 3 {
+			d := newDevice(u.ID)
+			d.CreatedAt = t0.Add(time.Duration(i) * time.Minute)
+			must(t, db.CreateDevice(ctx, d))
+			made = append(made, d)
+		}
+		got, err := db.DeviceKeys(ctx, 2)
+		must(t, err)
+		want := []*core.Device{made[2], made[1]}
+		if len(got) != len(want) {
+			t.Fatalf("%d devices; want %d", len(got), len(want))
+		}
+		for i, d := range want {
+			if g := got[i]; g.ID != d.ID || g.UserID != d.UserID || !bytes.Equal(g.PublicKey, d.PublicKey) {
+				t.Fatalf("device %d = %+v; want %s of %s with its key", i, g, d.ID, d.UserID)
+			}
+		}
+	})
+}

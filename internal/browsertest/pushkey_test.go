@@ -451,12 +451,7 @@ func TestWebAuthenticatorWorkerFollowsPushKeyRotation(t *testing.T) {
 	e := startRotationSite(t)
 	u, code := e.UserAndEnrollmentCode(t)
 	origin := strings.TrimSuffix(e.URL, "/")
-	phone := openBrowser(t, e.URL)
-	workers := phone.watchServiceWorkers()
-	phone.grantNotifications(origin)
-	phone.enrollWebAuthenticator(code)
-	phone.waitJS(`navigator.serviceWorker.controller !== null`, "the service worker to control the page")
-	reg := workers.registration(t, e.URL+"/authenticator/")
+	phone, reg := enrollWithNotifications(t, e, code)
 	sub := svc.Subscribe(t)
 	var w authenticator.WebPushSubscription
 	w.Endpoint, w.Keys.P256dh, w.Keys.Auth = sub.Endpoint, sub.P256dh, sub.Auth

@@ -141,18 +141,27 @@ func (b *browser) waitNotification(tag string) shownNotification {
 	return found
 }
 
+// enrollWithNotifications opens a browser that allows notifications,
+// enrolls the web authenticator with code and waits until its service
+// worker controls the page; it returns the browser and the worker's
+// registration, to deliver pushes to.
+func enrollWithNotifications(t *testing.T, e *e2e.Server, code string) (*browser, serviceworker.RegistrationID) {
+	t.Helper()
+	phone := openBrowser(t, e.URL)
+	workers := phone.watchServiceWorkers()
+	phone.grantNotifications(strings.TrimSuffix(e.URL, "/"))
+	phone.enrollWebAuthenticator(code)
+	phone.waitJS(`navigator.serviceWorker.controller !== null`, "the service worker to control the page")
+	return phone, workers.registration(t, e.URL+"/authenticator/")
+}
+
 func TestWebAuthenticatorWebPushNotification(t *testing.T) {
 	t.Parallel()
 	svc := webpushtest.New(t)
 	e := startSite(t)
 	u, code := e.UserAndEnrollmentCode(t)
 	origin := strings.TrimSuffix(e.URL, "/")
-	phone := openBrowser(t, e.URL)
-	workers := phone.watchServiceWorkers()
-	phone.grantNotifications(origin)
-	phone.enrollWebAuthenticator(code)
-	phone.waitJS(`navigator.serviceWorker.controller !== null`, "the service worker to control the page")
-	reg := workers.registration(t, e.URL+"/authenticator/")
+	phone, reg := enrollWithNotifications(t, e, code)
 	// Offline, subscribing never answered: the page enrolled without Web
 	// Push after its wait, rather than not at all.
 	var none any

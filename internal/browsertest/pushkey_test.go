@@ -451,7 +451,7 @@ func TestWebAuthenticatorWorkerFollowsPushKeyRotation(t *testing.T) {
 	e := startRotationSite(t)
 	u, code := e.UserAndEnrollmentCode(t)
 	origin := strings.TrimSuffix(e.URL, "/")
-	phone, reg := enrollWithNotifications(t, e, code)
+	phone, reg, worker := enrollWithNotifications(t, e, code)
 	sub := svc.Subscribe(t)
 	var w authenticator.WebPushSubscription
 	w.Endpoint, w.Keys.P256dh, w.Keys.Auth = sub.Endpoint, sub.P256dh, sub.Auth
@@ -474,7 +474,7 @@ func TestWebAuthenticatorWorkerFollowsPushKeyRotation(t *testing.T) {
 			t.Fatalf("the push service refused approvald's push: %v", m.Err)
 		}
 		phone.deliverPush(origin, reg, m.Plaintext)
-		phone.waitNotification("approval-" + l.ID)
+		worker.wait("approval-" + l.ID)
 	}
 	push()
 	newKID, _ := rotatePushKey(t, e)

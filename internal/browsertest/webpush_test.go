@@ -43,6 +43,10 @@ func (b *browser) watchServiceWorkers() *serviceWorkers {
 	b.t.Helper()
 	w := &serviceWorkers{regs: map[string]serviceworker.RegistrationID{}, seen: make(chan struct{}, 1)}
 	if err := chromedp.Listen(b.ctx, func(ev any) {
+		switch e := ev.(type) {
+		case *serviceworker.EventWorkerErrorReported:
+			b.t.Logf("service worker error: %+v", e.ErrorMessage)
+		}
 		u, ok := ev.(*serviceworker.EventWorkerRegistrationUpdated)
 		if !ok {
 			return
@@ -116,8 +120,9 @@ type shownNotification struct {
 	Data             map[string]any
 }
 
-// notifications are those the worker shows now.
-func (b *browser) notifications() []shownNotification {
+// displayed are the notifications the browser displays now (headless
+// Chromium may drop one at once: see shownRecorder).
+func (b *browser) displayed() []shownNotification {
 	b.t.Helper()
 	var list []shownNotification
 	b.evalAsync(`navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns =>
@@ -125,34 +130,19 @@ func (b *browser) notifications() []shownNotification {
 	return list
 }
 
-// waitNotification waits until the worker shows a notification tagged tag.
-func (b *browser) waitNotification(tag string) shownNotification {
-	b.t.Helper()
-	var found shownNotification
-	e2e.Eventually(b.t, "a notification tagged "+tag, func() bool {
-		for _, n := range b.notifications() {
-			if n.Tag == tag {
-				found = n
-				return true
-			}
-		}
-		return false
-	})
-	return found
-}
-
 // enrollWithNotifications opens a browser that allows notifications,
 // enrolls the web authenticator with code and waits until its service
-// worker controls the page; it returns the browser and the worker's
-// registration, to deliver pushes to.
-func enrollWithNotifications(t *testing.T, e *e2e.Server, code string) (*browser, serviceworker.RegistrationID) {
+// worker controls the page; it returns the browser, the worker's
+// registration, to deliver pushes to, and a record of what it shows.
+func enrollWithNotifications(t *testing.T, e *e2e.Server, code string) (*browser, serviceworker.RegistrationID, *shownRecorder) {
 	t.Helper()
 	phone := openBrowser(t, e.URL)
 	workers := phone.watchServiceWorkers()
 	phone.grantNotifications(strings.TrimSuffix(e.URL, "/"))
 	phone.enrollWebAuthenticator(code)
 	phone.waitJS(`navigator.serviceWorker.controller !== null`, "the service worker to control the page")
-	return phone, workers.registration(t, e.URL+"/authenticator/")
+	reg := workers.registration(t, e.URL+"/authenticator/")
+	return phone, reg, phone.recordShown(e.URL + "/authenticator/")
 }
 
 func TestWebAuthenticatorWebPushNotification(t *testing.T) {
@@ -161,7 +151,7 @@ func TestWebAuthenticatorWebPushNotification(t *testing.T) {
 	e := startSite(t)
 	u, code := e.UserAndEnrollmentCode(t)
 	origin := strings.TrimSuffix(e.URL, "/")
-	phone, reg := enrollWithNotifications(t, e, code)
+	phone, reg, worker := enrollWithNotifications(t, e, code)
 	// Offline, subscribing never answered: the page enrolled without Web
 	// Push after its wait, rather than not at all.
 	var none any
@@ -198,7 +188,7 @@ func TestWebAuthenticatorWebPushNotification(t *testing.T) {
 	// Delivered to the worker, it shows the login's context under the
 	// approval's tag, and never the number.
 	phone.deliverPush(origin, reg, m.Plaintext)
-	shown := phone.waitNotification("approval-" + push.ApprovalID)
+	shown := worker.wait("approval-" + push.ApprovalID)
 	wantBody := push.Context.Browser + " on " + push.Context.OS
 	if push.Context.Location != "" {
 		wantBody = "near " + push.Context.Location + " · " + wantBody
@@ -227,7 +217,7 @@ func TestWebAuthenticatorWebPushNotification(t *testing.T) {
 	phone.fill(sel+" .request-number", strconv.Itoa(n))
 	phone.click(sel + " .request-approve")
 	login.expectAccount(u)
-	e2e.Eventually(t, "the approved login's notification to close", func() bool { return len(phone.notifications()) == 0 })
+	e2e.Eventually(t, "the approved login's notification to close", func() bool { return len(phone.displayed()) == 0 })
 
 	// Tampered payloads (another application named or another device in
 	// the signed body, no signature, not the signed JSON at all) show only
@@ -250,16 +240,17 @@ func TestWebAuthenticatorWebPushNotification(t *testing.T) {
 		"another device": map[string]any{"headers": signed.Headers, "body": strings.Replace(signed.Body, push.DeviceID, "dev_other", 1)},
 	} {
 		phone.evalAsync(`navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns => { ns.forEach(n => n.close()); return true; })`, new(bool))
+		worker.clear()
 		data := []byte(mustJSON(t, payload))
 		if s, ok := payload.(string); ok {
 			data = []byte(s)
 		}
 		phone.deliverPush(origin, reg, data)
-		generic := phone.waitNotification("approvald-unverified")
+		generic := worker.wait("approvald-unverified")
 		if generic.Title != "Login request" || strings.Contains(generic.Body, "Evil") || strings.Contains(generic.Body, "Linux") || generic.Data != nil {
 			t.Errorf("%s: the generic notification says %q / %q %v", name, generic.Title, generic.Body, generic.Data)
 		}
-		for _, other := range phone.notifications() {
+		for _, other := range worker.shown() {
 			if other.Tag != "approvald-unverified" {
 				t.Errorf("%s: a notification %+v beside the generic one", name, other)
 			}

@@ -92,17 +92,6 @@ func checkPublic(addr netip.Addr) error {
 	return nil
 }
 
-// DialControl is the net.Dialer Control that refuses, at connect time,
-// every address p does not let a push reach: for another client of
-// device-given URLs (Web Push endpoints) under the same Policy.
-func (p Policy) DialControl() func(network, address string, c syscall.RawConn) error {
-	return dialControl(p)
-}
-
-// IsRefusedAddress says whether err is (or wraps) a connection the Policy
-// refused, which another attempt will not change.
-func IsRefusedAddress(err error) bool { return errors.Is(err, errRefusedAddress) }
-
 // dialControl runs after DNS resolution and socket creation but before
 // connect(2), for every address the dialer tries, so neither DNS rebinding
 // nor a name with several addresses can reach one that p refuses.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"github.com/approvald/approvald/internal/core"
-	"github.com/approvald/approvald/internal/signing"
 )
 
 // Defaults of Config.
@@ -91,30 +89,8 @@ func New(cfg Config) (*Client, error) {
 	if c.clock == nil {
 		c.clock = core.SystemClock{}
 	}
-	c.dialer = &net.Dialer{
-		Timeout:   c.timeout,
-		KeepAlive: 30 * time.Second,
-		Control:   dialControl(cfg.Policy),
-	}
-	transport := &http.Transport{
-		// Never a proxy: it would connect on our behalf, past dialControl.
-		Proxy:                  nil,
-		DialContext:            c.dialer.DialContext,
-		TLSClientConfig:        &tls.Config{RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12},
-		TLSHandshakeTimeout:    c.timeout,
-		ForceAttemptHTTP2:      true,
-		MaxIdleConns:           100,
-		MaxIdleConnsPerHost:    2,
-		IdleConnTimeout:        90 * time.Second,
-		MaxResponseHeaderBytes: maxResponseBytes,
-		// The body is discarded; do not ask for (or inflate) compression.
-		DisableCompression: true,
-	}
-	c.http = &http.Client{
-		Transport: transport,
-		// A redirect is a failed push, never followed.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	c.dialer = newDialer(cfg.Policy, c.timeout)
+	c.http = httpClientOn(c.dialer, c.timeout, cfg.RootCAs)
 	return c, nil
 }
 
@@ -132,20 +108,11 @@ func (c *Client) Send(ctx context.Context, pushURL string, payload []byte) error
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 
-	pause := c.backoff
-	var last error
-	for attempt := 1; ; attempt++ {
-		retry, err := c.try(ctx, pushURL, payload)
-		if err == nil {
-			return nil
-		}
-		last = err
-		if !retry || attempt >= c.attempts || !sleep(ctx, pause) {
-			break
-		}
-		pause *= 2
+	err := Retry(ctx, c.attempts, c.backoff, func() (bool, error) { return c.try(ctx, pushURL, payload) })
+	if err != nil {
+		return core.Unavailable("push endpoint", err)
 	}
-	return core.Unavailable("push endpoint", last)
+	return nil
 }
 
 // try makes one signed POST with a fresh timestamp and nonce; retry says
@@ -159,19 +126,11 @@ func (c *Client) try(ctx context.Context, pushURL string, payload []byte) (retry
 	req.Header.Set("User-Agent", "approvald-push/1")
 	// RequestURI is exactly the path and raw query net/http writes on the
 	// request line, which is what the device verifies.
-	key := c.key
-	if c.keys != nil {
-		var kid string
-		kid, key = c.keys.Active()
-		req.Header.Set(signing.HeaderKeyID, kid)
-	} else {
-		req.Header.Set(signing.HeaderKeyID, signing.KeyID(key.Public().(ed25519.PublicKey)))
-	}
-	signing.Sign(key, http.MethodPost, req.URL.RequestURI(), "", payload, c.clock.Now()).Apply(req.Header)
+	SignHeaders(req.Header, c.key, c.keys, req.URL.RequestURI(), payload, c.clock.Now())
 
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return isRetryable(ctx, err), withoutURL(err)
+		return IsRetryable(ctx, err), withoutURL(err)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseBytes))
 	_ = resp.Body.Close()
@@ -182,19 +141,6 @@ func (c *Client) try(ctx context.Context, pushURL string, payload []byte) (retry
 	return retry, fmt.Errorf("push: device endpoint answered %d", resp.StatusCode)
 }
 
-// isRetryable: transport errors are, except a refused address, an
-// untrusted certificate and the end of the budget.
-func isRetryable(ctx context.Context, err error) bool {
-	var certErr *tls.CertificateVerificationError
-	switch {
-	case ctx.Err() != nil,
-		errors.Is(err, errRefusedAddress),
-		errors.As(err, &certErr):
-		return false
-	}
-	return true
-}
-
 // withoutURL drops the *url.Error layer, whose message repeats the URL.
 func withoutURL(err error) error {
 	var ue *url.Error
@@ -202,22 +148,6 @@ func withoutURL(err error) error {
 		return fmt.Errorf("push: %s: %w", ue.Op, ue.Err)
 	}
 	return err
-}
-
-// sleep waits d before another attempt; false, at once, when the budget
-// ends before d has passed (another attempt would have no time left).
-func sleep(ctx context.Context, d time.Duration) bool {
-	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= d {
-		return false
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 // Close releases idle connections.

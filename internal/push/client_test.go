@@ -371,7 +371,7 @@ func TestDialRefusesPrivateAddressesBeforeConnecting(t *testing.T) {
 		if calls.Load() != 1 || passed.Load() != 0 {
 			t.Fatalf("%s: guard called %d times, let %d through", target, calls.Load(), passed.Load())
 		}
-		if retry := isRetryable(context.Background(), err); retry {
+		if retry := IsRetryable(context.Background(), err); retry {
 			t.Fatalf("%s: a refused address would be retried", target)
 		}
 	}

@@ -5,14 +5,12 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/sha256"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,7 +20,6 @@ import (
 
 	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/push"
-	"github.com/approvald/approvald/internal/signing"
 )
 
 // DefaultTimeout bounds one Send, as push.DefaultTimeout does a push.
@@ -108,24 +105,10 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Backoff <= 0 {
 		cfg.Backoff = push.DefaultBackoff
 	}
-	dialer := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second, Control: cfg.Policy.DialControl()}
-	transport := &http.Transport{
-		Proxy:                  nil, // a proxy would connect past the dial control
-		DialContext:            dialer.DialContext,
-		TLSClientConfig:        &tls.Config{RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12},
-		TLSHandshakeTimeout:    cfg.Timeout,
-		ForceAttemptHTTP2:      true,
-		MaxIdleConns:           100,
-		MaxIdleConnsPerHost:    4,
-		IdleConnTimeout:        90 * time.Second,
-		MaxResponseHeaderBytes: maxResponseBytes,
-		DisableCompression:     true,
-	}
+	hc := push.NewHTTPClient(cfg.Policy, cfg.Timeout, cfg.RootCAs)
+	hc.Transport = userAgent{hc.Transport}
 	return &Client{cfg: cfg, publicKey: pub, privateKey: base64.RawURLEncoding.EncodeToString(scalar),
-		subscriber: subscriber, http: &http.Client{
-			Transport:     userAgent{transport},
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}}, nil
+		subscriber: subscriber, http: hc}, nil
 }
 
 // CheckSubject says whether s can be a VAPID subject: RFC 8292 §2.1 asks
@@ -200,15 +183,7 @@ func (c *Client) SendWebPush(ctx context.Context, deviceID string, sub core.WebP
 		return core.Unavailable("push endpoint", errors.New("webpush: unparsable endpoint"))
 	}
 	h := http.Header{}
-	key := c.cfg.ServerKey
-	if c.cfg.Keys != nil {
-		var kid string
-		kid, key = c.cfg.Keys.Active()
-		h.Set(signing.HeaderKeyID, kid)
-	} else {
-		h.Set(signing.HeaderKeyID, signing.KeyID(key.Public().(ed25519.PublicKey)))
-	}
-	signing.Sign(key, http.MethodPost, u.RequestURI(), "", payload, c.cfg.Clock.Now()).Apply(h)
+	push.SignHeaders(h, c.cfg.ServerKey, c.cfg.Keys, u.RequestURI(), payload, c.cfg.Clock.Now())
 	headers := make(map[string]string, len(h))
 	for k := range h {
 		headers[k] = h.Get(k)
@@ -233,14 +208,7 @@ func (c *Client) SendWebPush(ctx context.Context, deviceID string, sub core.WebP
 
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	pause := c.cfg.Backoff
-	for attempt := 1; ; attempt++ {
-		retry, err := c.try(ctx, plaintext, subscription, opts)
-		if err == nil || !retry || attempt >= c.cfg.Attempts || !sleep(ctx, pause) {
-			return err
-		}
-		pause *= 2
-	}
+	return push.Retry(ctx, c.cfg.Attempts, c.cfg.Backoff, func() (bool, error) { return c.try(ctx, plaintext, subscription, opts) })
 }
 
 // try makes one POST; retry says whether another attempt may succeed (a
@@ -255,9 +223,7 @@ func (c *Client) try(ctx context.Context, plaintext []byte, sub *webpushgo.Subsc
 			return false, core.Unavailable("push endpoint", fmt.Errorf("webpush: %w", err))
 		}
 		err = fmt.Errorf("webpush: %s: %w", ue.Op, ue.Err)
-		var certErr *tls.CertificateVerificationError
-		retry = ctx.Err() == nil && !push.IsRefusedAddress(err) && !errors.As(err, &certErr)
-		return retry, core.Unavailable("push endpoint", err)
+		return push.IsRetryable(ctx, err), core.Unavailable("push endpoint", err)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseBytes))
 	_ = resp.Body.Close()
@@ -269,22 +235,6 @@ func (c *Client) try(ctx context.Context, plaintext []byte, sub *webpushgo.Subsc
 	}
 	retry = resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests
 	return retry, core.Unavailable("push endpoint", fmt.Errorf("webpush: push service answered %d", resp.StatusCode))
-}
-
-// sleep waits d before another attempt; false, at once, when the budget
-// ends before d has passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= d {
-		return false
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 // Close releases idle connections.

@@ -115,14 +115,8 @@ func seedSSOUser(ctx context.Context, databaseURL string, a *api) (*ssoUser, err
 		return nil, err
 	}
 	now := time.Now().UTC()
-	u := &core.User{ID: core.NewID(core.PrefixUser), Name: "Bench SSO", Phone: phones(1)[0], PasswordHash: hash,
-		TwoFactor: false, CreatedAt: now, UpdatedAt: now}
-	v := &core.Verification{ID: core.NewID(core.PrefixVerification), UserID: u.ID, Phone: u.Phone, CodeHash: "-",
-		Status: core.VerificationPending, ExpiresAt: now.Add(time.Hour), LastSentAt: now, CreatedAt: now}
-	if err := db.CreateSignup(ctx, u, v); err != nil {
-		return nil, err
-	}
-	if _, err := db.CompleteVerification(ctx, v.ID, now); err != nil {
+	u, err := writeVerifiedUser(ctx, db, "Bench SSO", phones(1)[0], hash, false, now)
+	if err != nil {
 		return nil, err
 	}
 
@@ -251,23 +245,14 @@ func (r *OIDCResult) fill(run *workerRun, cpu cpuUse, harness time.Duration, bef
 		r.PerSecond = float64(r.Flows) / r.Seconds
 	}
 	r.Flow, r.Token = summarize(run.whole), summarize(run.last)
-	r.SignBefore, r.SignAfter = before.rate(), after.rate()
-	r.SignPerSecond = (r.SignBefore + r.SignAfter) / 2
+	r.SignBefore, r.SignAfter, r.SignPerSecond, r.SignCPUMs = rawPair(before, after)
 	if r.SignPerSecond > 0 {
 		r.Ratio = r.PerSecond / r.SignPerSecond
 	}
-	if n := before.n + after.n; n > 0 {
-		r.SignCPUMs = ms(before.cpu+after.cpu) / float64(n)
-	}
 	r.SignOtherCores = (before.otherCores + after.otherCores) / 2
-	if w := cpu.wall.Seconds(); w > 0 {
-		r.ServerCores, r.DepsCores, r.HarnessCores = cpu.server.Seconds()/w, cpu.deps.Seconds()/w, harness.Seconds()/w
-		r.OtherCores = cpu.otherCores
-	}
-	if r.Flows > 0 {
-		n := float64(r.Flows)
-		r.ServerMsPerFlow, r.DepsMsPerFlow, r.HarnessMsPerFlow = ms(cpu.server)/n, ms(cpu.deps)/n, ms(harness)/n
-	}
+	s := splitCPU(cpu, harness, r.Flows)
+	r.ServerCores, r.DepsCores, r.HarnessCores, r.OtherCores = s.serverCores, s.depsCores, s.harnessCores, cpu.otherCores
+	r.ServerMsPerFlow, r.DepsMsPerFlow, r.HarnessMsPerFlow = s.serverMs, s.depsMs, s.harnessMs
 	if r.ServerMsPerFlow > 0 {
 		r.CPURatio = r.SignCPUMs / r.ServerMsPerFlow
 		r.CPURatioAll = r.SignCPUMs / (r.ServerMsPerFlow + r.DepsMsPerFlow + r.HarnessMsPerFlow)

@@ -104,14 +104,9 @@ func (b *bench) oidcExchanges(ctx context.Context, flows []*codeFlow, mint time.
 	if r.Seconds > 0 {
 		r.PerSecond = float64(r.Exchanges) / r.Seconds
 	}
-	if w := cpu.wall.Seconds(); w > 0 {
-		r.ServerCores, r.DepsCores, r.HarnessCores = cpu.server.Seconds()/w, cpu.deps.Seconds()/w, (harness1-harness0).Seconds()/w
-		r.OtherCores = cpu.otherCores
-	}
-	if r.Exchanges > 0 {
-		n := float64(r.Exchanges)
-		r.ServerMsPer, r.DepsMsPer, r.HarnessMsPer = ms(cpu.server)/n, ms(cpu.deps)/n, ms(harness1-harness0)/n
-	}
+	s := splitCPU(cpu, harness1-harness0, r.Exchanges)
+	r.ServerCores, r.DepsCores, r.HarnessCores, r.OtherCores = s.serverCores, s.depsCores, s.harnessCores, cpu.otherCores
+	r.ServerMsPer, r.DepsMsPer, r.HarnessMsPer = s.serverMs, s.depsMs, s.harnessMs
 	if r.Exchanges == 0 {
 		return r, fmt.Errorf("oidc: no code exchanged (%d errors; first: %s)", r.Errors, r.FirstError)
 	}

@@ -20,7 +20,6 @@ import (
 
 	"github.com/go-webauthn/webauthn/protocol"
 
-	"github.com/approvald/approvald/internal/core"
 	"github.com/approvald/approvald/internal/passkey/passkeytest"
 	"github.com/approvald/approvald/internal/password"
 	"github.com/approvald/approvald/internal/store"
@@ -116,14 +115,8 @@ func seedPasskeyUsers(ctx context.Context, databaseURL string, a *api, rpID, ori
 	out := make([]*passkeyUser, n)
 	for i, phone := range phones(n) {
 		now := time.Now().UTC()
-		u := &core.User{ID: core.NewID(core.PrefixUser), Name: fmt.Sprintf("Bench passkey %d", i), Phone: phone,
-			PasswordHash: hash, TwoFactor: false, CreatedAt: now, UpdatedAt: now}
-		v := &core.Verification{ID: core.NewID(core.PrefixVerification), UserID: u.ID, Phone: u.Phone, CodeHash: "-",
-			Status: core.VerificationPending, ExpiresAt: now.Add(time.Hour), LastSentAt: now, CreatedAt: now}
-		if err := db.CreateSignup(ctx, u, v); err != nil {
-			return nil, err
-		}
-		if _, err := db.CompleteVerification(ctx, v.ID, now); err != nil {
+		u, err := writeVerifiedUser(ctx, db, fmt.Sprintf("Bench passkey %d", i), phone, hash, false, now)
+		if err != nil {
 			return nil, err
 		}
 		var pair struct {
@@ -320,26 +313,17 @@ func (r *PasskeyResult) fill(run *workerRun, cpu cpuUse, harness time.Duration, 
 		r.PerSecond = float64(r.Logins) / r.Seconds
 	}
 	r.Login, r.Finish = summarize(run.whole), summarize(run.last)
-	r.VerifyBefore, r.VerifyAfter = before.rate(), after.rate()
-	r.VerifyPerSecond = (r.VerifyBefore + r.VerifyAfter) / 2
+	r.VerifyBefore, r.VerifyAfter, r.VerifyPerSecond, r.VerifyCPUMs = rawPair(before, after)
 	if r.VerifyPerSecond > 0 {
 		r.Ratio = r.PerSecond / r.VerifyPerSecond
-	}
-	if n := before.n + after.n; n > 0 {
-		r.VerifyCPUMs = ms(before.cpu+after.cpu) / float64(n)
 	}
 	r.VerifyOtherCores = (before.otherCores + after.otherCores) / 2
 	if sign.n > 0 {
 		r.SignCPUMs = ms(sign.cpu) / float64(sign.n)
 	}
-	if w := cpu.wall.Seconds(); w > 0 {
-		r.ServerCores, r.DepsCores, r.HarnessCores = cpu.server.Seconds()/w, cpu.deps.Seconds()/w, harness.Seconds()/w
-		r.OtherCores = cpu.otherCores
-	}
-	if r.Logins > 0 {
-		n := float64(r.Logins)
-		r.ServerMsPerLogin, r.DepsMsPerLogin, r.HarnessMsPerLogin = ms(cpu.server)/n, ms(cpu.deps)/n, ms(harness)/n
-	}
+	s := splitCPU(cpu, harness, r.Logins)
+	r.ServerCores, r.DepsCores, r.HarnessCores, r.OtherCores = s.serverCores, s.depsCores, s.harnessCores, cpu.otherCores
+	r.ServerMsPerLogin, r.DepsMsPerLogin, r.HarnessMsPerLogin = s.serverMs, s.depsMs, s.harnessMs
 	if r.HarnessMsPerLogin > 0 {
 		r.SignHarnessShare = r.SignCPUMs / r.HarnessMsPerLogin
 	}

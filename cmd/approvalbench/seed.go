@@ -137,6 +137,22 @@ func textedCode(ctx context.Context, in *e2e.Inbox, phone string) (string, error
 	return in.WaitCode(ctx, phone)
 }
 
+// writeVerifiedUser writes a user whose phone is verified, as signup and
+// its verification would leave it, with hash as its password.
+func writeVerifiedUser(ctx context.Context, db *store.DB, name, phone, hash string, twoFactor bool, now time.Time) (*core.User, error) {
+	u := &core.User{ID: core.NewID(core.PrefixUser), Name: name, Phone: phone, PasswordHash: hash,
+		TwoFactor: twoFactor, CreatedAt: now, UpdatedAt: now}
+	v := &core.Verification{ID: core.NewID(core.PrefixVerification), UserID: u.ID, Phone: u.Phone, CodeHash: "-",
+		Status: core.VerificationPending, ExpiresAt: now.Add(time.Hour), LastSentAt: now, CreatedAt: now}
+	if err := db.CreateSignup(ctx, u, v); err != nil {
+		return nil, err
+	}
+	if _, err := db.CompleteVerification(ctx, v.ID, now); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
 // seedDB is the bench-only fast path: it writes verified users and their
 // devices straight into approvald's database through internal/store (the
 // same code the server uses), with one Argon2id hash shared by every user.
@@ -158,14 +174,8 @@ func seedDB(ctx context.Context, databaseURL, serverURL string, httpc *http.Clie
 	users := make([]*user, n)
 	err = forEach(ctx, n, workers, func(ctx context.Context, i int) error {
 		now := time.Now().UTC()
-		u := &core.User{ID: core.NewID(core.PrefixUser), Name: "Bench", Phone: nums[i], PasswordHash: hash,
-			TwoFactor: true, CreatedAt: now, UpdatedAt: now}
-		v := &core.Verification{ID: core.NewID(core.PrefixVerification), UserID: u.ID, Phone: u.Phone, CodeHash: "-",
-			Status: core.VerificationPending, ExpiresAt: now.Add(time.Hour), LastSentAt: now, CreatedAt: now}
-		if err := db.CreateSignup(ctx, u, v); err != nil {
-			return err
-		}
-		if _, err := db.CompleteVerification(ctx, v.ID, now); err != nil {
+		u, err := writeVerifiedUser(ctx, db, "Bench", nums[i], hash, true, now)
+		if err != nil {
 			return err
 		}
 		pub, priv, err := ed25519.GenerateKey(rand.Reader)

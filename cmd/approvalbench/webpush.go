@@ -178,13 +178,9 @@ func (b *bench) webpushPhase(ctx context.Context) (*WebPushResult, error) {
 	if r.Sent > 0 {
 		r.HarnessMsPer = ms(cpu) / float64(r.Sent)
 	}
-	r.ECDHBefore, r.ECDHAfter = before.rate(), after.rate()
-	r.ECDHPerSecond = (r.ECDHBefore + r.ECDHAfter) / 2
+	r.ECDHBefore, r.ECDHAfter, r.ECDHPerSecond, r.ECDHCPUMs = rawPair(before, after)
 	if r.ECDHPerSecond > 0 {
 		r.Ratio = r.PerSecond / r.ECDHPerSecond
-	}
-	if n := before.n + after.n; n > 0 {
-		r.ECDHCPUMs = ms(before.cpu+after.cpu) / float64(n)
 	}
 	if r.HarnessMsPer > 0 {
 		r.CPURatio = r.ECDHCPUMs / r.HarnessMsPer

@@ -83,14 +83,8 @@ func seedWebPushUsers(ctx context.Context, databaseURL, serverURL, recvURL strin
 	out := make([]*wpDevice, n)
 	for i, phone := range phones(n) {
 		now := time.Now().UTC()
-		u := &core.User{ID: core.NewID(core.PrefixUser), Name: "Bench web push", Phone: phone, PasswordHash: hash,
-			TwoFactor: true, CreatedAt: now, UpdatedAt: now}
-		v := &core.Verification{ID: core.NewID(core.PrefixVerification), UserID: u.ID, Phone: u.Phone, CodeHash: "-",
-			Status: core.VerificationPending, ExpiresAt: now.Add(time.Hour), LastSentAt: now, CreatedAt: now}
-		if err := db.CreateSignup(ctx, u, v); err != nil {
-			return nil, err
-		}
-		if _, err := db.CompleteVerification(ctx, v.ID, now); err != nil {
+		u, err := writeVerifiedUser(ctx, db, "Bench web push", phone, hash, true, now)
+		if err != nil {
 			return nil, err
 		}
 		pub, priv, err := ed25519.GenerateKey(rand.Reader)

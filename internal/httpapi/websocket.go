@@ -175,8 +175,7 @@ type wsSession struct {
 	mu    sync.Mutex
 	queue []wsItem
 	busy  bool        // a writer is at work
-	done  bool        // closed: nothing more is written
-	ended bool        // torn down (end)
+	ended bool        // torn down (end): nothing more is written
 	rd    *wsReadable // the poller's watch, once reading started
 }
 
@@ -190,7 +189,7 @@ func (s *wsSession) Broken() {
 // push queues it and starts a writer unless one is at work.
 func (s *wsSession) push(it wsItem) {
 	s.mu.Lock()
-	if s.done {
+	if s.ended {
 		s.mu.Unlock()
 		return
 	}
@@ -221,7 +220,7 @@ func (s *wsSession) write() {
 func (s *wsSession) drain() {
 	for {
 		s.mu.Lock()
-		if s.done || len(s.queue) == 0 {
+		if s.ended || len(s.queue) == 0 {
 			s.busy = false
 			s.queue = nil // an empty slice would keep its array
 			s.mu.Unlock()
@@ -245,7 +244,7 @@ func (s *wsSession) end() {
 		s.mu.Unlock()
 		return
 	}
-	s.ended, s.done, s.queue = true, true, nil
+	s.ended, s.queue = true, nil
 	rd := s.rd
 	s.pinger.Stop()
 	s.mu.Unlock()
